@@ -1,0 +1,84 @@
+"""``create_app(settings)``: wires storage, the live store and the routers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from server import __version__, health
+from server.auth.router import router as auth_router
+from server.config import Settings
+from server.errors import install_error_handlers
+from server.interview.router import router as interview_router
+from server.live import create_live_store
+from server.logs import configure_logging
+from server.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from server.spa import mount_client
+from server.store.db import create_engine, create_sessionmaker
+
+log = logging.getLogger(__name__)
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Stable ids ("interviews-get_interview") make the generated client readable.
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    live = create_live_store(settings.redis_url, settings.redis_key_prefix)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.live = live
+    log.info(
+        "ready",
+        extra={
+            "env": settings.env.value,
+            "database": engine.dialect.name,
+            "live": live.name,
+            "provider": settings.provider_name,
+        },
+    )
+    try:
+        yield
+    finally:
+        await live.close()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, settings.effective_log_format)
+    app = FastAPI(
+        title="Interview engine",
+        version=__version__,
+        summary="Real-time AI mock interviews: accounts, credits, interviews, live sessions.",
+        lifespan=_lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auth_router)
+    app.include_router(interview_router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    if mount_client(app, settings.client_dist):
+        log.debug("serving the built client", extra={"dist": str(settings.client_dist)})
+    return app

@@ -1,0 +1,1 @@
+"""Accounts: argon2id password hashes, JWT access and refresh tokens, roles."""

@@ -1,0 +1,39 @@
+"""FastAPI dependencies that turn a bearer token into the current user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from server.auth import service
+from server.errors import Forbidden, NotAuthenticated
+from server.store.db import SessionDep
+from server.store.models import Role, User
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
+
+
+async def current_user(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated()
+    return await service.user_from_access_token(
+        session, credentials.credentials, secret=request.app.state.settings.jwt_secret
+    )
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+async def current_admin(user: CurrentUser) -> User:
+    if user.role is not Role.admin:
+        raise Forbidden("This page is for administrators.")
+    return user
+
+
+CurrentAdmin = Annotated[User, Depends(current_admin)]

@@ -1,0 +1,122 @@
+"""Account endpoints: /api/auth/* and /api/me."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, status
+
+from server.auth import service
+from server.auth.deps import CurrentUser
+from server.auth.schemas import (
+    AuthSession,
+    LoginRequest,
+    RefreshRequest,
+    RegisterRequest,
+    UserPublic,
+)
+from server.config import Settings
+from server.errors import error_body
+from server.live.base import LiveStore
+from server.ratelimit import enforce
+from server.store.db import SessionDep
+
+router = APIRouter(tags=["auth"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": "Not signed in, or wrong credentials",
+        "content": {
+            "application/json": {
+                "example": error_body("invalid_credentials", "Incorrect email or password.")
+            }
+        },
+    },
+    429: {
+        "description": "Too many attempts",
+        "content": {
+            "application/json": {
+                "example": error_body(
+                    "rate_limited", "Too many sign-in attempts. Try again in 15 minutes."
+                )
+            }
+        },
+    },
+}
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post(
+    "/api/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AuthSession,
+    responses={409: {"description": "Email already registered"}, 429: _ERRORS[429]},
+)
+async def register(body: RegisterRequest, request: Request, session: SessionDep) -> AuthSession:
+    """Create an account (with the sign-up credits) and sign it in."""
+    settings: Settings = request.app.state.settings
+    live: LiveStore = request.app.state.live
+    await enforce(
+        live,
+        f"register:ip:{_client_ip(request)}",
+        limit=settings.register_limit_per_ip,
+        window_s=settings.register_limit_window_s,
+        what="sign-ups from this network",
+    )
+    user = await service.register(
+        session, email=body.email, password=body.password, free_credits=settings.free_credits
+    )
+    return service.new_session(user, settings)
+
+
+@router.post("/api/auth/login", response_model=AuthSession, responses=_ERRORS)
+async def login(body: LoginRequest, request: Request, session: SessionDep) -> AuthSession:
+    """Exchange email and password for an access token and a refresh token."""
+    settings: Settings = request.app.state.settings
+    live: LiveStore = request.app.state.live
+    window = settings.login_limit_window_s
+    await enforce(
+        live,
+        f"login:ip:{_client_ip(request)}",
+        limit=settings.login_limit_per_ip,
+        window_s=window,
+        what="sign-in attempts from this network",
+    )
+    await enforce(
+        live,
+        f"login:email:{body.email}",
+        limit=settings.login_limit_per_email,
+        window_s=window,
+        what="sign-in attempts for this account",
+    )
+    user = await service.authenticate(session, email=body.email, password=body.password)
+    return service.new_session(user, settings)
+
+
+@router.post("/api/auth/refresh", response_model=AuthSession, responses={401: _ERRORS[401]})
+async def refresh(body: RefreshRequest, request: Request, session: SessionDep) -> AuthSession:
+    """Trade a valid refresh token for a fresh pair of tokens."""
+    settings: Settings = request.app.state.settings
+    user = await service.user_from_token(
+        session, body.refresh_token, secret=settings.jwt_secret, expected_type="refresh"
+    )
+    return service.new_session(user, settings)
+
+
+@router.post(
+    "/api/auth/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses={401: _ERRORS[401]}
+)
+async def logout_all(user: CurrentUser, session: SessionDep) -> None:
+    """Revoke every access and refresh token issued to this account so far."""
+    user.token_version += 1
+    session.add(user)
+    await session.commit()
+
+
+@router.get("/api/me", response_model=UserPublic, responses={401: _ERRORS[401]})
+async def me(user: CurrentUser) -> UserPublic:
+    """The signed-in user's profile and credit balance."""
+    return service.public(user)

@@ -1,0 +1,118 @@
+"""Account operations: register, sign in, refresh, resolve a token, make an admin."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth import passwords, tokens
+from server.auth.schemas import AuthSession, UserPublic
+from server.config import Settings
+from server.errors import Conflict, InvalidCredentials, NotAuthenticated
+from server.payments import ledger
+from server.store.models import Role, User
+
+
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+async def register(session: AsyncSession, *, email: str, password: str, free_credits: int) -> User:
+    if await get_by_email(session, email) is not None:
+        raise Conflict("An account with this email already exists. Sign in instead.")
+    user = User(id=uuid.uuid4(), email=email, password_hash=await passwords.hash_password(password))
+    session.add(user)
+    try:
+        await session.flush()
+        if free_credits:
+            await ledger.grant(
+                session,
+                user.id,
+                free_credits,
+                reason="signup_bonus",
+                external_ref=f"signup:{user.id}",
+            )
+        await session.commit()
+    except IntegrityError as exc:  # two registrations for one email raced
+        await session.rollback()
+        raise Conflict("An account with this email already exists. Sign in instead.") from exc
+    await session.refresh(user)
+    return user
+
+
+async def authenticate(session: AsyncSession, *, email: str, password: str) -> User:
+    user = await get_by_email(session, email)
+    ok = await passwords.verify_password(user.password_hash if user else None, password)
+    if user is None or not ok:
+        raise InvalidCredentials()
+    return user
+
+
+async def user_from_token(
+    session: AsyncSession, token: str, *, secret: SecretStr, expected_type: tokens.TokenType
+) -> User:
+    claims = tokens.decode_token(
+        token, secret=secret.get_secret_value(), expected_type=expected_type
+    )
+    user = await session.get(User, claims.user_id)
+    if user is None or user.token_version != claims.token_version:
+        raise NotAuthenticated("Your session is no longer valid; sign in again.")
+    return user
+
+
+async def user_from_access_token(session: AsyncSession, token: str, *, secret: SecretStr) -> User:
+    return await user_from_token(session, token, secret=secret, expected_type="access")
+
+
+def public(user: User) -> UserPublic:
+    return UserPublic(
+        id=user.id,
+        email=user.email,
+        role=user.role,
+        created_at=user.created_at,
+        credits=user.credit_balance,
+    )
+
+
+def new_session(user: User, settings: Settings) -> AuthSession:
+    def issue(type: tokens.TokenType, ttl_s: int) -> str:
+        return tokens.issue_token(
+            secret=settings.jwt_secret.get_secret_value(),
+            user_id=user.id,
+            token_version=user.token_version,
+            type=type,
+            ttl_s=ttl_s,
+        )
+
+    return AuthSession(
+        user=public(user),
+        access_token=issue("access", settings.access_token_ttl_s),
+        refresh_token=issue("refresh", settings.refresh_token_ttl_s),
+        expires_in=settings.access_token_ttl_s,
+    )
+
+
+async def create_or_promote_admin(
+    session: AsyncSession, *, email: str, password: str | None
+) -> tuple[User, bool]:
+    """Returns the admin and whether the account was newly created."""
+    user = await get_by_email(session, email)
+    if user is not None:
+        user.role = Role.admin
+        await session.commit()
+        return user, False
+    if not password:
+        raise ValueError("a password is needed to create a new account")
+    user = User(
+        id=uuid.uuid4(),
+        email=email.strip().lower(),
+        password_hash=await passwords.hash_password(password),
+        role=Role.admin,
+    )
+    session.add(user)
+    await session.commit()
+    return user, True

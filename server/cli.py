@@ -1,0 +1,155 @@
+"""The ``interview`` command: serve, migrate, create-admin."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+from server.config import ConfigError, Settings
+
+cli = typer.Typer(
+    help="Real-time AI mock-interview engine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ConfigError as exc:
+        typer.secho(f"Configuration error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+    except ValidationError as exc:
+        typer.secho("Configuration error:", fg="red", err=True)
+        for err in exc.errors():
+            name = "INTERVIEW_" + "_".join(str(p) for p in err["loc"]).upper()
+            typer.secho(f"  {name}: {err['msg']}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (share state through Redis).")
+    ] = 1,
+    migrate: Annotated[
+        bool | None,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="Upgrade the database schema before serving. Default: yes on SQLite, "
+            "no on PostgreSQL (run `interview migrate` as a release step there).",
+        ),
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(help="Proxies trusted for X-Forwarded-For (client IPs for rate limits)."),
+    ] = "127.0.0.1",
+) -> None:
+    """Run the API and WebSocket gateway with uvicorn (and the built client, if present)."""
+    settings = _settings()
+    if migrate if migrate is not None else settings.is_sqlite:
+        _migrate(settings)
+    if settings.is_sqlite and workers > 1:
+        typer.secho(
+            "Note: several workers on SQLite serialise on its write lock; use PostgreSQL "
+            "and Redis (INTERVIEW_DATABASE_URL, INTERVIEW_REDIS_URL) for real traffic.",
+            fg="yellow",
+            err=True,
+        )
+    typer.echo(f"Serving on http://{host}:{port}  (provider: {settings.provider_name})", err=True)
+    uvicorn.run(
+        "server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        ws_max_size=64 * 1024,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+        access_log=False,
+        log_config=None,
+    )
+
+
+def _migrate(settings: Settings, revision: str = "head") -> None:
+    from server.store.migrate import upgrade
+
+    asyncio.run(upgrade(settings.resolved_database_url, revision))
+    typer.echo(f"Database schema is at {revision}.", err=True)
+
+
+@cli.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Upgrade the database schema (INTERVIEW_DATABASE_URL) to the latest revision."""
+    _migrate(_settings(), revision)
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Argument(help="Email of the account to create or promote.")],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="INTERVIEW_ADMIN_PASSWORD",
+            help="Password for a NEW account (asked for if omitted; ignored when promoting).",
+        ),
+    ] = None,
+) -> None:
+    """Create an administrator account, or promote an existing account to administrator."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from server.auth import service
+    from server.store.db import create_engine, create_sessionmaker
+
+    settings = _settings()
+    try:
+        email = validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        typer.secho(f"Invalid email: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+    async def run() -> tuple[bool, bool]:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                existing = await service.get_by_email(session, email)
+                secret = password
+                if existing is None and not secret:
+                    if not sys.stdin.isatty():
+                        raise typer.BadParameter(
+                            "a new account needs --password or INTERVIEW_ADMIN_PASSWORD"
+                        )
+                    secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+                if existing is None and secret is not None and len(secret) < 8:
+                    raise typer.BadParameter("the password needs at least 8 characters")
+                _, created = await service.create_or_promote_admin(
+                    session, email=email, password=secret
+                )
+                return created, existing is not None
+        finally:
+            await engine.dispose()
+
+    created, _ = asyncio.run(run())
+    typer.echo(f"{'Created' if created else 'Promoted'} administrator {email}.")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

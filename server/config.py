@@ -1,0 +1,129 @@
+"""Every knob of the service, read from ``INTERVIEW_*`` environment variables or ``.env``.
+
+Each setting has a default that works on a laptop with nothing else installed:
+a SQLite file under ``data_dir``, the in-process live store, the offline interviewer.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Values that mean "nobody chose a secret"; refused in production.
+DEV_SECRET = "dev-only-secret-change-me-in-production"
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", DEV_SECRET})
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+    test = "test"
+
+
+class ConfigError(Exception):
+    """A setting is missing or unsafe; the message names the variable to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="INTERVIEW_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    env: Environment = Environment.development
+    data_dir: Path = Path("data")
+
+    # Storage
+    database_url: str | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    redis_url: str | None = None
+    redis_key_prefix: str = "interview:"
+
+    # Security
+    jwt_secret: SecretStr = SecretStr(DEV_SECRET)
+    access_token_ttl_s: int = Field(default=60 * 60, ge=60)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 60 * 60, ge=300)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    login_limit_per_email: int = Field(default=10, ge=1)
+    login_limit_per_ip: int = Field(default=50, ge=1)
+    login_limit_window_s: int = Field(default=15 * 60, ge=1)
+    register_limit_per_ip: int = Field(default=30, ge=1)
+    register_limit_window_s: int = Field(default=60 * 60, ge=1)
+    max_request_body_bytes: int = Field(default=512 * 1024, ge=1024)
+
+    # Product
+    free_credits: int = Field(default=3, ge=0)
+
+    # Interviewer provider
+    gemini_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("INTERVIEW_GEMINI_API_KEY", "GEMINI_API_KEY"),
+    )
+    gemini_model: str = "gemini-3.5-flash"
+
+    # Serving
+    client_dist: Path = PROJECT_ROOT / "client" / "dist"
+    log_level: str = "INFO"
+    log_format: str | None = None  # "json" or "text"; default: json in production
+    shutdown_grace_s: float = Field(default=10.0, gt=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str | None) -> str | None:
+        if value is not None and value not in {"json", "text"}:
+            raise ValueError('expected "json" or "text"')
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env is Environment.production:
+            secret = self.jwt_secret.get_secret_value()
+            if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    "INTERVIEW_JWT_SECRET is a placeholder or shorter than "
+                    f"{MIN_SECRET_LENGTH} characters; production refuses to start with it. "
+                    'Set it to a random value, e.g. `python -c "import secrets; '
+                    'print(secrets.token_hex(32))"`.'
+                )
+        return self
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'interview.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def effective_log_format(self) -> str:
+        if self.log_format:
+            return self.log_format
+        return "json" if self.env is Environment.production else "text"
+
+    @property
+    def provider_name(self) -> str:
+        return "gemini" if self.gemini_api_key else "offline"
+
+    @property
+    def provider_model(self) -> str:
+        return self.gemini_model if self.gemini_api_key else "offline-v1"

@@ -1,0 +1,1 @@
+"""Interviews: the REST resource and the live engine that runs them."""

@@ -1,0 +1,107 @@
+"""Request and response bodies of the interview endpoints."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from server.store.models import AnswerSource, InterviewStatus, Level, Track, TurnKind, TurnOutcome
+
+MAX_JOB_DESCRIPTION_CHARS = 20_000
+MAX_RESUME_CHARS = 20_000
+MAX_TOPICS = 10
+_TOPIC = re.compile(r"^[\w .+#/-]{1,40}$")
+
+
+def _clean_topics(topics: list[str]) -> list[str]:
+    cleaned: list[str] = []
+    for raw in topics:
+        topic = " ".join(raw.split()).lower()
+        if not _TOPIC.match(topic):
+            raise ValueError(
+                f"topic {raw[:40]!r} must be 1-40 letters, digits, spaces or . + # / -"
+            )
+        if topic not in cleaned:
+            cleaned.append(topic)
+    return cleaned
+
+
+class InterviewCreate(BaseModel):
+    track: Track
+    level: Level
+    topics: Annotated[list[str], AfterValidator(_clean_topics)] = Field(
+        default_factory=list, max_length=MAX_TOPICS
+    )
+    job_description: str = Field(default="", max_length=MAX_JOB_DESCRIPTION_CHARS)
+    resume_text: str = Field(default="", max_length=MAX_RESUME_CHARS)
+    question_count: int = Field(default=5, ge=1, le=15)
+    answer_time_limit_s: int = Field(
+        default=180, ge=30, le=1800, description="Seconds the candidate has for each answer."
+    )
+
+
+class InterviewPublic(BaseModel):
+    id: uuid.UUID
+    track: Track
+    level: Level
+    topics: list[str]
+    question_count: int
+    answer_time_limit_s: int
+    status: InterviewStatus
+    provider: str
+    model: str
+    overall_score: float | None = None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class InterviewsPublic(BaseModel):
+    items: list[InterviewPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class ScorePublic(BaseModel):
+    criterion: str
+    value: int = Field(ge=1, le=5)
+    evidence: str
+    suggestion: str
+    rubric_version: str
+
+
+class TurnPublic(BaseModel):
+    index: int
+    kind: TurnKind
+    question: str
+    answer: str | None
+    answer_source: AnswerSource | None
+    outcome: TurnOutcome | None
+    asked_at: datetime
+    answered_at: datetime | None
+    scores: list[ScorePublic]
+
+
+class ReportPublic(BaseModel):
+    overall_score: float
+    strengths: list[str]
+    weaknesses: list[str]
+    next_steps: list[str]
+    rubric_version: str
+    provider: str
+    created_at: datetime
+
+
+class InterviewDetail(InterviewPublic):
+    job_description: str
+    resume_text: str
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    turns: list[TurnPublic]
+    report: ReportPublic | None

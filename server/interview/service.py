@@ -1,0 +1,165 @@
+"""Interview records: create (spending a credit), list, read, delete; always scoped to the owner."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from server.errors import NotFound
+from server.interview.schemas import (
+    InterviewCreate,
+    InterviewDetail,
+    InterviewPublic,
+    ReportPublic,
+    ScorePublic,
+    TurnPublic,
+)
+from server.payments import ledger
+from server.store.models import Interview, Report, Turn, User
+
+
+class InterviewNotFound(NotFound):
+    code = "interview_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such interview.")
+
+
+async def create(
+    session: AsyncSession, owner: User, spec: InterviewCreate, *, provider: str, model: str
+) -> Interview:
+    """Spend one credit and create the interview in the same transaction: both or neither."""
+    interview = Interview(
+        id=uuid.uuid4(),
+        owner_id=owner.id,
+        track=spec.track,
+        level=spec.level,
+        topics=spec.topics,
+        job_description=spec.job_description,
+        resume_text=spec.resume_text,
+        question_count=spec.question_count,
+        answer_time_limit_s=spec.answer_time_limit_s,
+        provider=provider,
+        model=model,
+    )
+    try:
+        await ledger.spend_one(
+            session, owner.id, reason="interview", external_ref=f"interview:{interview.id}"
+        )
+        session.add(interview)
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    return interview
+
+
+async def get_owned(
+    session: AsyncSession, owner: User, interview_id: uuid.UUID, *, full: bool = False
+) -> Interview:
+    """The interview if ``owner`` owns it; otherwise NotFound, so ids never leak existence."""
+    query = select(Interview).where(Interview.id == interview_id, Interview.owner_id == owner.id)
+    if full:
+        query = query.options(
+            selectinload(Interview.turns).selectinload(Turn.scores),
+            selectinload(Interview.report),
+        )
+    interview = await session.scalar(query)
+    if interview is None:
+        raise InterviewNotFound()
+    return interview
+
+
+async def list_owned(
+    session: AsyncSession, owner: User, *, limit: int, offset: int
+) -> tuple[list[tuple[Interview, float | None]], int]:
+    total = await session.scalar(
+        select(func.count()).select_from(Interview).where(Interview.owner_id == owner.id)
+    )
+    rows = await session.execute(
+        select(Interview, Report.overall_score)
+        .outerjoin(Report, Report.interview_id == Interview.id)
+        .where(Interview.owner_id == owner.id)
+        .order_by(Interview.created_at.desc(), Interview.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(row[0], row[1]) for row in rows.all()], int(total or 0)
+
+
+async def delete_owned(session: AsyncSession, owner: User, interview_id: uuid.UUID) -> None:
+    result = await session.execute(
+        delete(Interview).where(Interview.id == interview_id, Interview.owner_id == owner.id)
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        await session.rollback()
+        raise InterviewNotFound()
+    await session.commit()
+
+
+def public(interview: Interview, overall_score: float | None = None) -> InterviewPublic:
+    return InterviewPublic(
+        id=interview.id,
+        track=interview.track,
+        level=interview.level,
+        topics=list(interview.topics),
+        question_count=interview.question_count,
+        answer_time_limit_s=interview.answer_time_limit_s,
+        status=interview.status,
+        provider=interview.provider,
+        model=interview.model,
+        overall_score=overall_score,
+        created_at=interview.created_at,
+        started_at=interview.started_at,
+        finished_at=interview.finished_at,
+    )
+
+
+def detail(interview: Interview) -> InterviewDetail:
+    report = interview.report
+    summary = public(interview, report.overall_score if report else None)
+    return InterviewDetail(
+        **summary.model_dump(),
+        job_description=interview.job_description,
+        resume_text=interview.resume_text,
+        tokens_in=interview.tokens_in,
+        tokens_out=interview.tokens_out,
+        cost_usd=interview.cost_micro_usd / 1_000_000,
+        turns=[
+            TurnPublic(
+                index=turn.index,
+                kind=turn.kind,
+                question=turn.question,
+                answer=turn.answer,
+                answer_source=turn.answer_source,
+                outcome=turn.outcome,
+                asked_at=turn.asked_at,
+                answered_at=turn.answered_at,
+                scores=[
+                    ScorePublic(
+                        criterion=s.criterion,
+                        value=s.value,
+                        evidence=s.evidence,
+                        suggestion=s.suggestion,
+                        rubric_version=s.rubric_version,
+                    )
+                    for s in turn.scores
+                ],
+            )
+            for turn in interview.turns
+        ],
+        report=ReportPublic(
+            overall_score=report.overall_score,
+            strengths=list(report.strengths),
+            weaknesses=list(report.weaknesses),
+            next_steps=list(report.next_steps),
+            rubric_version=report.rubric_version,
+            provider=report.provider,
+            created_at=report.created_at,
+        )
+        if report
+        else None,
+    )

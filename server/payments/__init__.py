@@ -1,0 +1,1 @@
+"""Credits: the ledger today; Razorpay orders and webhooks build on it."""

@@ -1,0 +1,66 @@
+"""The credit ledger. Every movement is a row with a unique external reference, so
+no grant or spend can ever be applied twice; ``user.credit_balance`` caches the sum.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.errors import InsufficientCredits
+from server.store.models import CreditEntry, User
+
+
+async def grant(
+    session: AsyncSession, user_id: uuid.UUID, delta: int, *, reason: str, external_ref: str
+) -> bool:
+    """Add ``delta`` credits once per ``external_ref``. Returns False if it was already applied.
+
+    Runs in a savepoint so a duplicate leaves the caller's transaction usable.
+    """
+    if delta <= 0:
+        raise ValueError("grant needs a positive delta")
+    try:
+        async with session.begin_nested():
+            session.add(
+                CreditEntry(user_id=user_id, delta=delta, reason=reason, external_ref=external_ref)
+            )
+            await session.flush()
+            await session.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(credit_balance=User.credit_balance + delta)
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def spend_one(
+    session: AsyncSession, user_id: uuid.UUID, *, reason: str, external_ref: str
+) -> int:
+    """Take one credit or raise ``InsufficientCredits``; returns the new balance.
+
+    One guarded UPDATE: concurrent spenders queue on the row (PostgreSQL) or on
+    the write lock (SQLite, BEGIN IMMEDIATE), and the guard refuses an overdraft.
+    """
+    new_balance = await session.scalar(
+        update(User)
+        .where(User.id == user_id, User.credit_balance >= 1)
+        .values(credit_balance=User.credit_balance - 1)
+        .returning(User.credit_balance)
+    )
+    if new_balance is None:
+        raise InsufficientCredits()
+    session.add(CreditEntry(user_id=user_id, delta=-1, reason=reason, external_ref=external_ref))
+    return int(new_balance)
+
+
+async def ledger_balance(session: AsyncSession, user_id: uuid.UUID) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(CreditEntry.delta), 0)).where(CreditEntry.user_id == user_id)
+    )
+    return int(total or 0)

@@ -1,0 +1,1 @@
+"""Durable storage: SQLAlchemy 2 async models, engine and migrations."""

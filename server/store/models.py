@@ -1,0 +1,261 @@
+"""Tables: users, the credit ledger, interviews with their turns, scores and report."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Role(StrEnum):
+    candidate = "candidate"
+    admin = "admin"
+
+
+class Track(StrEnum):
+    backend = "backend"
+    frontend = "frontend"
+    data_ml = "data_ml"
+    product = "product"
+    behavioral = "behavioral"
+
+
+class Level(StrEnum):
+    junior = "junior"
+    mid = "mid"
+    senior = "senior"
+
+
+class InterviewStatus(StrEnum):
+    created = "created"
+    live = "live"
+    finished = "finished"
+    abandoned = "abandoned"
+
+
+class TurnKind(StrEnum):
+    question = "question"
+    follow_up = "follow_up"
+
+
+class TurnOutcome(StrEnum):
+    answered = "answered"
+    skipped = "skipped"
+    timed_out = "timed_out"
+
+
+class AnswerSource(StrEnum):
+    typed = "typed"
+    voice = "voice"
+
+
+def _enum(enum_cls: type[StrEnum], name: str) -> Enum:
+    # VARCHAR + CHECK on every backend: portable, and adding a value is a plain migration.
+    return Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[str]: JSON,
+    }
+
+
+class User(Base):
+    __tablename__ = "user"
+    __table_args__ = (CheckConstraint("credit_balance >= 0", name="credit_balance_non_negative"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.candidate)
+    # Bumped to revoke every token issued before (password change, "log out everywhere").
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Cached sum of this user's ledger deltas; spent with one guarded UPDATE so
+    # concurrent requests can never overdraw it. The ledger stays the record.
+    credit_balance: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CreditEntry(Base):
+    """One movement of credits. ``external_ref`` is unique so nothing is applied twice."""
+
+    __tablename__ = "credit_entry"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), index=True
+    )
+    delta: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
+    external_ref: Mapped[str] = mapped_column(String(191), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Interview(Base):
+    __tablename__ = "interview"
+    __table_args__ = (
+        Index("ix_interview_owner_id_created_at", "owner_id", "created_at"),
+        CheckConstraint("question_count BETWEEN 1 AND 20", name="question_count_range"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    track: Mapped[Track] = mapped_column(_enum(Track, "track"))
+    level: Mapped[Level] = mapped_column(_enum(Level, "level"))
+    topics: Mapped[list[str]] = mapped_column(default=list)
+    job_description: Mapped[str] = mapped_column(Text, default="")
+    resume_text: Mapped[str] = mapped_column(Text, default="")
+    question_count: Mapped[int] = mapped_column(SmallInteger)
+    answer_time_limit_s: Mapped[int] = mapped_column(Integer)
+    status: Mapped[InterviewStatus] = mapped_column(
+        _enum(InterviewStatus, "interview_status"), default=InterviewStatus.created
+    )
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    tokens_in: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens_out: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Millionths of a US dollar: exact and portable, unlike floats or SQLite decimals.
+    cost_micro_usd: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    turns: Mapped[list[Turn]] = relationship(
+        back_populates="interview",
+        order_by="Turn.index",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+    )
+    report: Mapped[Report | None] = relationship(
+        back_populates="interview", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
+    )
+
+
+class Turn(Base):
+    """One question (or follow-up) and what the candidate did with it."""
+
+    __tablename__ = "turn"
+    __table_args__ = (UniqueConstraint("interview_id", "index", name="uq_turn_interview_id_index"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    interview_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interview.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[TurnKind] = mapped_column(_enum(TurnKind, "turn_kind"))
+    question_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text, default=None)
+    answer_source: Mapped[AnswerSource | None] = mapped_column(
+        _enum(AnswerSource, "answer_source"), default=None
+    )
+    outcome: Mapped[TurnOutcome | None] = mapped_column(
+        _enum(TurnOutcome, "turn_outcome"), default=None
+    )
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    interview: Mapped[Interview] = relationship(back_populates="turns", lazy="raise")
+    scores: Mapped[list[Score]] = relationship(
+        back_populates="turn",
+        order_by="Score.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+    )
+
+
+class Score(Base):
+    __tablename__ = "score"
+    __table_args__ = (
+        UniqueConstraint("turn_id", "criterion", name="uq_score_turn_id_criterion"),
+        CheckConstraint("value BETWEEN 1 AND 5", name="value_range"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turn.id", ondelete="CASCADE"))
+    criterion: Mapped[str] = mapped_column(String(40))
+    value: Mapped[int] = mapped_column(SmallInteger)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    suggestion: Mapped[str] = mapped_column(Text, default="")
+    rubric_version: Mapped[str] = mapped_column(String(16))
+
+    turn: Mapped[Turn] = relationship(back_populates="scores", lazy="raise")
+
+
+class Report(Base):
+    __tablename__ = "report"
+
+    interview_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("interview.id", ondelete="CASCADE"), primary_key=True
+    )
+    overall_score: Mapped[float]
+    strengths: Mapped[list[str]] = mapped_column(default=list)
+    weaknesses: Mapped[list[str]] = mapped_column(default=list)
+    next_steps: Mapped[list[str]] = mapped_column(default=list)
+    rubric_version: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    interview: Mapped[Interview] = relationship(back_populates="report", lazy="raise")

@@ -1,0 +1,162 @@
+"""Shared fixtures. The backend comes from ``TEST_BACKEND``:
+
+- ``embedded`` (default): a SQLite file and the in-process live store;
+- ``services``: a fresh PostgreSQL database (created and dropped here) and Redis
+  under a random key prefix (deleted afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from server.app import create_app
+from server.config import Settings
+from server.store import migrate
+
+BACKEND = os.environ.get("TEST_BACKEND", "embedded")
+if BACKEND not in ("embedded", "services"):
+    raise RuntimeError(f'TEST_BACKEND must be "embedded" or "services", got {BACKEND!r}')
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+def pytest_report_header() -> str:
+    return f"backend: {BACKEND}"
+
+
+def asyncpg_url(database: str) -> str:
+    base, _, _ = POSTGRES_ADMIN_DSN.rpartition("/")
+    return base.replace("postgresql://", "postgresql+asyncpg://", 1) + "/" + database
+
+
+async def create_postgres_database() -> str:
+    name = f"interview_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def drop_postgres_database(name: str) -> None:
+    conn = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+class FreshDatabase:
+    """Makes empty databases of the current backend and removes them at the end."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.created: list[str] = []
+
+    async def new(self) -> str:
+        if BACKEND == "services":
+            name = await create_postgres_database()
+            self.created.append(name)
+            return asyncpg_url(name)
+        return f"sqlite+aiosqlite:///{self.tmp / f'{uuid.uuid4().hex[:8]}.db'}"
+
+    async def cleanup(self) -> None:
+        for name in self.created:
+            await drop_postgres_database(name)
+
+
+@pytest.fixture(scope="session")
+async def fresh_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FreshDatabase]:
+    databases = FreshDatabase(tmp_path_factory.mktemp("db"))
+    yield databases
+    await databases.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def database_url(fresh_database: FreshDatabase) -> str:
+    """One migrated database for the whole session; tests isolate by creating their own users."""
+    url = await fresh_database.new()
+    await migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+async def redis_prefix() -> AsyncIterator[str]:
+    prefix = f"test:{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    if BACKEND == "services":
+        redis = Redis.from_url(REDIS_URL)
+        try:
+            keys = [key async for key in redis.scan_iter(match=prefix + "*", count=500)]
+            if keys:
+                await redis.delete(*keys)
+        finally:
+            await redis.aclose()
+
+
+def make_settings(database_url: str, prefix: str, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": database_url,
+        "redis_url": REDIS_URL if BACKEND == "services" else None,
+        "redis_key_prefix": prefix,
+        "data_dir": tmp_path / "data",
+        "client_dist": tmp_path / "no-client",
+        "jwt_secret": TEST_SECRET,
+        "log_format": "text",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(database_url: str, redis_prefix: str, tmp_path: Path) -> Settings:
+    # A key prefix per test keeps rate-limit windows from leaking between tests.
+    return make_settings(database_url, f"{redis_prefix}{uuid.uuid4().hex[:8]}:", tmp_path)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+def unique_email() -> str:
+    return f"candidate-{uuid.uuid4().hex[:10]}@example.com"
+
+
+async def register(
+    client: httpx.AsyncClient, email: str | None = None, password: str = "correct-horse-battery"
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/auth/register", json={"email": email or unique_email(), "password": password}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def bearer(session: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {session['access_token']}"}
