@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install everything and run the whole test suite: lint and types, then every test
+# on the embedded defaults (SQLite + in-process live store) and again on
+# PostgreSQL + Redis (started here if installed but stopped).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+ensure_python_env
+ensure_client_deps
+
+say "ruff"
+"$PYTHON_VENV/bin/ruff" check server tests migrations
+"$PYTHON_VENV/bin/ruff" format --check server tests migrations
+say "mypy --strict server"
+"$PYTHON_VENV/bin/mypy" server
+
+say "Tests on the embedded defaults (SQLite + in-process live store)"
+TEST_BACKEND=embedded "$PYTHON_VENV/bin/pytest" "$@"
+
+if ensure_services; then
+  say "Tests on PostgreSQL + Redis"
+  TEST_BACKEND=services "$PYTHON_VENV/bin/pytest" "$@"
+else
+  warn "PostgreSQL (127.0.0.1:5432) or Redis (127.0.0.1:6379) is not reachable:"
+  warn "the PostgreSQL + Redis pass of the suite did NOT run."
+  warn "Set TEST_POSTGRES_DSN / TEST_REDIS_URL, or install and start both, then rerun."
+  if [ "${CI:-}" = "true" ]; then exit 1; fi
+fi
+say "All tests passed."
