@@ -80,3 +80,20 @@ ensure_services() {
   fi
   postgres_up && redis_up
 }
+
+# Install Debian packages when missing, if this machine allows it (root + apt-get).
+ensure_apt_packages() {
+  local missing=()
+  for spec in "$@"; do
+    local cmd="${spec%%:*}" pkg="${spec#*:}"
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    say "Installing ${missing[*]}"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    warn "Missing ${missing[*]}; install with your package manager."
+    return 1
+  fi
+}

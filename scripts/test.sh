@@ -15,6 +15,13 @@ say "ruff"
 say "mypy --strict server"
 "$PYTHON_VENV/bin/mypy" server
 
+say "compose.yaml"
+if ensure_apt_packages docker-compose:docker-compose; then
+  INTERVIEW_JWT_SECRET=validation-only docker-compose -f compose.yaml config -q
+elif [ "${CI:-}" = "true" ]; then
+  exit 1
+fi
+
 say "Tests on the embedded defaults (SQLite + in-process live store)"
 TEST_BACKEND=embedded "$PYTHON_VENV/bin/pytest" "$@"
 

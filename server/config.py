@@ -77,6 +77,16 @@ class Settings(BaseSettings):
     log_format: str | None = None  # "json" or "text"; default: json in production
     shutdown_grace_s: float = Field(default=10.0, gt=0)
 
+    @field_validator("gemini_api_key", "log_format", "database_url", "redis_url", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("jwt_secret", mode="before")
+    @classmethod
+    def _empty_secret_means_default(cls, value: Any) -> Any:
+        return DEV_SECRET if value == "" else value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:

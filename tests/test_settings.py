@@ -96,3 +96,19 @@ def test_json_logs_carry_the_request_id_and_scrub_secrets() -> None:
     assert line["api_key"] == "[redacted]"
     assert line["user"] == "a@example.com"
     assert "abc.def.ghi" not in line["msg"] and "hunter22" not in line["msg"]
+
+
+def test_env_example_documents_every_setting_and_yields_the_defaults() -> None:
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    documented = {
+        line.split("=", 1)[0]
+        for line in example.read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    expected = {f"INTERVIEW_{name.upper()}" for name in Settings.model_fields}
+    assert documented == expected
+    settings = Settings(_env_file=example)  # type: ignore[call-arg]
+    assert settings.provider_name == "offline"
+    assert settings.is_sqlite and settings.redis_url is None
+    assert settings.jwt_secret.get_secret_value() == DEV_SECRET
+    assert settings.effective_log_format == "text"
