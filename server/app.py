@@ -14,8 +14,14 @@ from server import __version__, health
 from server.auth.router import router as auth_router
 from server.config import Settings
 from server.errors import install_error_handlers
+from server.gateway.gateway import InterviewGateway
+from server.gateway.router import router as gateway_router
+from server.interview.engine import EngineDeps
 from server.interview.router import router as interview_router
+from server.interview.sessions import SessionManager
 from server.live import create_live_store
+from server.live.fanout import Fanout
+from server.llm import create_interviewer
 from server.logs import configure_logging
 from server.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from server.spa import mount_client
@@ -33,22 +39,36 @@ def _operation_id(route: APIRoute) -> str:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings.resolved_database_url, pool_size=settings.database_pool_size)
-    live = create_live_store(settings.redis_url, settings.redis_key_prefix)
+    sessionmaker = create_sessionmaker(engine)
+    live = create_live_store(
+        settings.redis_url, settings.redis_key_prefix, log_cap=settings.event_log_cap
+    )
+    interviewer = create_interviewer(settings)
+    fanout = Fanout(live)
+    await live.start(fanout.listener())
+    sessions = SessionManager(EngineDeps(settings, sessionmaker, live, interviewer), fanout)
+    await sessions.start()
     app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.sessionmaker = sessionmaker
     app.state.live = live
+    app.state.interviewer = interviewer
+    app.state.sessions = sessions
+    app.state.gateway = InterviewGateway(settings, sessionmaker, live, fanout, sessions)
     log.info(
         "ready",
         extra={
             "env": settings.env.value,
             "database": engine.dialect.name,
             "live": live.name,
-            "provider": settings.provider_name,
+            "provider": interviewer.name,
         },
     )
     try:
         yield
     finally:
+        await app.state.gateway.drain()
+        await sessions.close()
+        await interviewer.close()
         await live.close()
         await engine.dispose()
 
@@ -68,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(interview_router)
+    app.include_router(gateway_router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

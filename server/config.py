@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -70,6 +70,23 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("INTERVIEW_GEMINI_API_KEY", "GEMINI_API_KEY"),
     )
     gemini_model: str = "gemini-3.5-flash"
+    # auto: Gemini when a key is set, else offline. stub: a synthetic token stream for benchmarks.
+    interviewer: Literal["auto", "offline", "stub"] = "auto"
+    offline_pace_ms: int = Field(default=40, ge=0, le=2000)
+    stub_tokens: int = Field(default=200, ge=1)
+    stub_interval_ms: float = Field(default=20.0, ge=0)
+
+    # Live interviews
+    max_follow_ups: int = Field(default=1, ge=0, le=2)
+    abandon_after_s: int = Field(default=300, ge=1)
+    stream_flush_ms: int = Field(default=40, ge=0, le=1000)
+    lease_ttl_ms: int = Field(default=5000, ge=500)
+    event_log_cap: int = Field(default=10_000, ge=100)
+    ws_ping_interval_s: float = Field(default=20.0, gt=0)
+    ws_ping_timeout_s: float = Field(default=20.0, gt=0)
+    ws_send_queue_max: int = Field(default=1000, ge=4)
+    ws_frames_per_second: float = Field(default=10.0, gt=0)
+    ws_frame_burst: int = Field(default=30, ge=1)
 
     # Serving
     client_dist: Path = PROJECT_ROOT / "client" / "dist"
@@ -132,8 +149,12 @@ class Settings(BaseSettings):
 
     @property
     def provider_name(self) -> str:
+        if self.interviewer != "auto":
+            return self.interviewer
         return "gemini" if self.gemini_api_key else "offline"
 
     @property
     def provider_model(self) -> str:
-        return self.gemini_model if self.gemini_api_key else "offline-v1"
+        return {"gemini": self.gemini_model, "offline": "offline-v1", "stub": "stub-v1"}[
+            self.provider_name
+        ]

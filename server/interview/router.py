@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 
 from server.auth.deps import CurrentUser
-from server.config import Settings
 from server.errors import error_body
 from server.interview import service
 from server.interview.schemas import (
@@ -17,6 +16,7 @@ from server.interview.schemas import (
     InterviewPublic,
     InterviewsPublic,
 )
+from server.llm.base import Interviewer
 from server.store.db import SessionDep
 
 router = APIRouter(prefix="/api/interviews", tags=["interviews"])
@@ -41,9 +41,9 @@ async def create_interview(
     body: InterviewCreate, request: Request, user: CurrentUser, session: SessionDep
 ) -> InterviewPublic:
     """Set up an interview; spends one credit."""
-    settings: Settings = request.app.state.settings
+    interviewer: Interviewer = request.app.state.interviewer
     interview = await service.create(
-        session, user, body, provider=settings.provider_name, model=settings.provider_model
+        session, user, body, provider=interviewer.name, model=interviewer.model
     )
     return service.public(interview)
 

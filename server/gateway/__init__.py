@@ -1,0 +1,1 @@
+"""The WebSocket gateway: live interview sockets, their protocol, and graceful drain."""

@@ -1,0 +1,118 @@
+"""One client socket: a bounded outbox drained by a single writer that resumes by seq.
+
+The writer sends each log event exactly once and in order: events already sent are
+dropped, and a gap (an event lost on the way, e.g. while Redis restarted) is filled
+from the interview's log before going on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Final
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from server.gateway.protocol import CloseCode
+from server.live.base import LiveStore
+
+log = logging.getLogger(__name__)
+
+CONTROL: Final = 0  # seq of connection frames (ready, pong, errors about a client frame)
+_CLOSE: Final = -1
+_REPAIR: Final = -2
+
+
+class Connection:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        interview_id: str,
+        live: LiveStore,
+        *,
+        last_seq: int,
+        queue_max: int,
+    ) -> None:
+        self.websocket = websocket
+        self.interview_id = interview_id
+        self.live = live
+        self.last_sent = last_seq
+        self.queue_max = queue_max
+        self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self.connected_at = time.monotonic()
+        self.must_close = asyncio.Event()  # set for closes that cannot wait behind the queue
+
+    # --- fed by the fan-out (EventSink) -------------------------------------------------
+
+    def deliver(self, seq: int, payload: str) -> None:
+        if self.close_code is not None:
+            return
+        if self._queue.qsize() >= self.queue_max:
+            # A client that does not read must not grow our memory: cut it off; it can resume.
+            self.close(
+                CloseCode.slow_consumer, "too slow reading events; reconnect to resume", urgent=True
+            )
+            return
+        self._queue.put_nowait((seq, payload))
+
+    def repair(self) -> None:
+        self._queue.put_nowait((_REPAIR, ""))
+
+    # --- fed by the reader ------------------------------------------------------------
+
+    def send_control(self, payload: str) -> None:
+        if self.close_code is None:
+            self._queue.put_nowait((CONTROL, payload))
+
+    def close(self, code: int, reason: str, *, urgent: bool = False) -> None:
+        """Close after what is already queued, or at once when ``urgent``."""
+        if self.close_code is None:
+            self.close_code = code
+            self.close_reason = reason
+            self._queue.put_nowait((_CLOSE, ""))
+            if urgent:
+                self.must_close.set()
+
+    # --- the single writer ------------------------------------------------------------------
+
+    async def write(self, initial: list[tuple[int, str]]) -> None:
+        """Send the handshake frames and replay, then live events, until closed."""
+        ws = self.websocket
+        try:
+            for seq, payload in initial:
+                await self._send(seq, payload)
+            while True:
+                seq, payload = await self._queue.get()
+                if seq == _CLOSE:
+                    break
+                if seq == _REPAIR:
+                    await self._fill_gap(None)
+                    continue
+                if seq > self.last_sent + 1:
+                    await self._fill_gap(seq)
+                await self._send(seq, payload)
+        except (RuntimeError, OSError) as exc:  # the peer went away mid-send
+            log.debug("socket write ended", extra={"error": repr(exc)})
+            return
+        if ws.application_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, OSError):
+                await ws.close(self.close_code or 1000, self.close_reason[:120])
+
+    async def _send(self, seq: int, payload: str) -> None:
+        if seq != CONTROL:
+            if seq <= self.last_sent:
+                return  # already sent (replay and live overlap)
+            self.last_sent = seq
+        if payload:
+            await self.websocket.send_text(payload)
+
+    async def _fill_gap(self, upto_seq: int | None) -> None:
+        read = await self.live.read_log(self.interview_id, self.last_sent)
+        for entry in read.entries:
+            if upto_seq is not None and entry.seq >= upto_seq:
+                break
+            await self._send(entry.seq, entry.payload)

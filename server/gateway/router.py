@@ -1,0 +1,12 @@
+"""``WS /ws/interviews/{id}``: the live interview socket (protocol in ``docs/protocol.md``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, WebSocket
+
+router = APIRouter()
+
+
+@router.websocket("/ws/interviews/{interview_id}")
+async def interview_socket(websocket: WebSocket, interview_id: str) -> None:
+    await websocket.app.state.gateway.serve(websocket, interview_id)

@@ -1,0 +1,175 @@
+"""What the engine reads from and writes to the database; every write is idempotent."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from server.llm.base import (
+    AnswerScore,
+    CriterionScore,
+    InterviewBrief,
+    ReportDraft,
+    TurnRecord,
+    Usage,
+)
+from server.store.models import (
+    AnswerSource,
+    Interview,
+    InterviewStatus,
+    Report,
+    Score,
+    Turn,
+    TurnKind,
+    TurnOutcome,
+)
+
+ENDED = (InterviewStatus.finished, InterviewStatus.abandoned)
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+async def load(
+    sessionmaker: async_sessionmaker[AsyncSession], interview_id: uuid.UUID
+) -> tuple[Interview, InterviewBrief, list[TurnRecord]] | None:
+    async with sessionmaker() as session:
+        interview = await session.scalar(
+            select(Interview)
+            .where(Interview.id == interview_id)
+            .options(selectinload(Interview.turns).selectinload(Turn.scores))
+        )
+        if interview is None:
+            return None
+        brief = InterviewBrief(
+            interview_id=str(interview.id),
+            track=interview.track.value,
+            level=interview.level.value,
+            topics=tuple(interview.topics),
+            job_description=interview.job_description,
+            resume_text=interview.resume_text,
+            question_count=interview.question_count,
+        )
+        history = [
+            TurnRecord(
+                index=turn.index,
+                kind=turn.kind.value,
+                question_id=turn.question_id,
+                question=turn.question,
+                answer=turn.answer,
+                outcome=(turn.outcome or TurnOutcome.skipped).value,
+                score=AnswerScore(
+                    criteria=tuple(
+                        CriterionScore(s.criterion, s.value, s.evidence, s.suggestion)
+                        for s in turn.scores
+                    ),
+                    rubric_version=turn.scores[0].rubric_version,
+                    follow_up_worthy=False,
+                )
+                if turn.scores
+                else None,
+            )
+            for turn in interview.turns
+        ]
+        return interview, brief, history
+
+
+async def mark_live(
+    sessionmaker: async_sessionmaker[AsyncSession], interview_id: uuid.UUID
+) -> None:
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Interview)
+            .where(Interview.id == interview_id, Interview.status == InterviewStatus.created)
+            .values(status=InterviewStatus.live, started_at=datetime.now(UTC))
+        )
+        await session.commit()
+
+
+async def save_turn(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    interview_id: uuid.UUID,
+    record: TurnRecord,
+    *,
+    source: str | None,
+    asked_ms: int,
+    answered_ms: int | None,
+) -> None:
+    """Insert a finished turn with its scores; a second save of the same turn is a no-op."""
+    async with sessionmaker() as session:
+        turn = Turn(
+            interview_id=interview_id,
+            index=record.index,
+            kind=TurnKind(record.kind),
+            question_id=record.question_id,
+            question=record.question,
+            answer=record.answer,
+            answer_source=AnswerSource(source) if source and record.answer else None,
+            outcome=TurnOutcome(record.outcome),
+            asked_at=ms_to_datetime(asked_ms),
+            answered_at=ms_to_datetime(answered_ms) if answered_ms else None,
+        )
+        session.add(turn)
+        try:
+            await session.flush()
+            if record.score is not None:
+                session.add_all(
+                    Score(
+                        turn_id=turn.id,
+                        criterion=c.criterion,
+                        value=c.value,
+                        evidence=c.evidence,
+                        suggestion=c.suggestion,
+                        rubric_version=record.score.rubric_version,
+                    )
+                    for c in record.score.criteria
+                )
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()  # saved before this process took the interview over
+
+
+async def finish(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    interview_id: uuid.UUID,
+    *,
+    status: InterviewStatus,
+    report: ReportDraft | None,
+    provider: str,
+    usage: Usage,
+) -> None:
+    async with sessionmaker() as session:
+        if report is not None:
+            session.add(
+                Report(
+                    interview_id=interview_id,
+                    overall_score=report.overall_score,
+                    strengths=report.strengths,
+                    weaknesses=report.weaknesses,
+                    next_steps=report.next_steps,
+                    rubric_version=report.rubric_version,
+                    provider=provider,
+                )
+            )
+            try:
+                await session.flush()
+            except IntegrityError:
+                await session.rollback()
+        await session.execute(
+            update(Interview)
+            .where(Interview.id == interview_id, Interview.status.not_in(ENDED))
+            .values(
+                status=status,
+                finished_at=datetime.now(UTC),
+                tokens_in=Interview.tokens_in + usage.tokens_in,
+                tokens_out=Interview.tokens_out + usage.tokens_out,
+                cost_micro_usd=Interview.cost_micro_usd + usage.cost_micro_usd,
+            )
+        )
+        await session.commit()

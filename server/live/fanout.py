@@ -1,0 +1,105 @@
+"""Local fan-out: events from the one subscription, handed to local sockets and runners."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from server.live.base import LiveListener, LiveStore
+
+log = logging.getLogger(__name__)
+
+
+class EventSink(Protocol):
+    """A local consumer of an interview's events (a WebSocket connection)."""
+
+    def deliver(self, seq: int, payload: str) -> None: ...
+
+    def repair(self) -> None:
+        """Events may have been missed (subscription dropped): re-read the log."""
+
+
+class Fanout:
+    """Keeps one channel subscription per interview that anything in this process needs."""
+
+    def __init__(self, live: LiveStore) -> None:
+        self.live = live
+        self._sinks: dict[str, set[EventSink]] = {}
+        self._watchers: dict[str, Callable[[], None]] = {}
+        self._stale_handlers: dict[str, Callable[[], None]] = {}
+        self._lock = asyncio.Lock()
+
+    def listener(self) -> LiveListener:
+        return LiveListener(
+            on_event=self._on_event,
+            on_poke=self._on_poke,
+            on_stale=self._on_stale,
+            on_reconnect=self._on_reconnect,
+        )
+
+    def _on_event(self, interview_id: str, seq: int, payload: str) -> None:
+        for sink in self._sinks.get(interview_id, ()):
+            sink.deliver(seq, payload)
+
+    def _on_poke(self, interview_id: str) -> None:
+        watcher = self._watchers.get(interview_id)
+        if watcher is not None:
+            watcher()
+
+    def _on_stale(self, interview_id: str) -> None:
+        handler = self._stale_handlers.get(interview_id)
+        if handler is not None:
+            handler()
+
+    def _on_reconnect(self) -> None:
+        for sinks in self._sinks.values():
+            for sink in sinks:
+                sink.repair()
+        for watcher in self._watchers.values():
+            watcher()
+
+    def local_interviews(self) -> list[str]:
+        """Interviews with at least one connected socket in this process."""
+        return [iid for iid, sinks in self._sinks.items() if sinks]
+
+    def connection_count(self) -> int:
+        return sum(len(sinks) for sinks in self._sinks.values())
+
+    def _needed(self, interview_id: str) -> bool:
+        return bool(self._sinks.get(interview_id)) or interview_id in self._watchers
+
+    async def join(self, interview_id: str, sink: EventSink) -> None:
+        async with self._lock:
+            first = not self._needed(interview_id)
+            self._sinks.setdefault(interview_id, set()).add(sink)
+            if first:
+                await self.live.subscribe(interview_id)
+
+    async def leave(self, interview_id: str, sink: EventSink) -> None:
+        async with self._lock:
+            sinks = self._sinks.get(interview_id)
+            if sinks is not None:
+                sinks.discard(sink)
+                if not sinks:
+                    del self._sinks[interview_id]
+            if not self._needed(interview_id):
+                await self.live.unsubscribe(interview_id)
+
+    async def watch(
+        self, interview_id: str, on_poke: Callable[[], None], on_stale: Callable[[], None]
+    ) -> None:
+        async with self._lock:
+            first = not self._needed(interview_id)
+            self._watchers[interview_id] = on_poke
+            self._stale_handlers[interview_id] = on_stale
+            if first:
+                await self.live.subscribe(interview_id)
+
+    async def unwatch(self, interview_id: str) -> None:
+        async with self._lock:
+            self._watchers.pop(interview_id, None)
+            self._stale_handlers.pop(interview_id, None)
+            if not self._needed(interview_id):
+                await self.live.unsubscribe(interview_id)

@@ -1,0 +1,1230 @@
+"""Rules of the offline interviewer: load the question bank, pick questions, score answers, report.
+
+Everything here is deterministic and explainable: each score comes with the sentence that earned it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+RUBRIC_VERSION = "offline-1"
+CRITERIA = ("coverage", "structure", "specificity", "clarity")
+TRACKS = ("backend", "frontend", "data_ml", "product", "behavioral")
+LEVELS = ("junior", "mid", "senior")
+BANK_VERSION = 1
+EVIDENCE_MAX_CHARS = 200
+MIN_POINTS, MAX_POINTS = 3, 5
+STAR_ELEMENTS = ("situation", "task", "action", "result")
+REFLECTION_ELEMENTS = ("reflection", "learning")
+
+
+class BankError(ValueError):
+    """The question bank is missing or malformed; the message names the file and question."""
+
+
+_Fail = Callable[[str], BankError]
+
+
+@dataclass(frozen=True)
+class BankPoint:
+    point: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BankQuestion:
+    id: str
+    track: str
+    level: str
+    topics: tuple[str, ...]
+    text: str
+    points: tuple[BankPoint, ...]
+    follow_up: str
+
+
+@dataclass(frozen=True)
+class CriterionScore:
+    criterion: str
+    value: int
+    evidence: str
+    suggestion: str
+
+
+@dataclass(frozen=True)
+class ReportDraft:
+    overall_score: float
+    strengths: list[str]
+    weaknesses: list[str]
+    next_steps: list[str]
+
+
+# ---------------------------------------------------------------------------- loading the bank
+
+_QUESTION_KEYS = frozenset({"id", "level", "topics", "text", "points", "follow_up"})
+_POINT_KEYS = frozenset({"point", "keywords"})
+_FILE_KEYS = frozenset({"track", "version", "question"})
+
+
+def load_bank(directory: Path) -> dict[str, list[BankQuestion]]:
+    """Read every ``*.toml`` file in ``directory`` into track -> questions, in file order.
+
+    Raises ``BankError`` naming the file, the question id and what is wrong.
+    """
+    if not directory.is_dir():
+        raise BankError(f"{directory}: question bank directory does not exist")
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise BankError(f"{directory}: no .toml question files found")
+    bank: dict[str, list[BankQuestion]] = {}
+    file_of_id: dict[str, Path] = {}
+    for path in files:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise BankError(f"{path}: not valid TOML: {exc}") from exc
+        track, questions = _parse_bank_file(path, data)
+        for question in questions:
+            if question.id in file_of_id:
+                raise BankError(
+                    f"{path}: question {question.id!r}: duplicate id, "
+                    f"already defined in {file_of_id[question.id]}"
+                )
+            file_of_id[question.id] = path
+        bank.setdefault(track, []).extend(questions)
+    return bank
+
+
+def _parse_bank_file(path: Path, data: dict[str, Any]) -> tuple[str, list[BankQuestion]]:
+    unknown = sorted(set(data) - _FILE_KEYS)
+    if unknown:
+        raise BankError(f"{path}: unknown top-level keys {unknown}")
+    track = data.get("track")
+    if track not in TRACKS:
+        raise BankError(f"{path}: track must be one of {list(TRACKS)}, got {track!r}")
+    version = data.get("version")
+    if version != BANK_VERSION or isinstance(version, bool):
+        raise BankError(f"{path}: version must be {BANK_VERSION}, got {version!r}")
+    entries = data.get("question")
+    if not isinstance(entries, list) or not entries:
+        raise BankError(f"{path}: expected at least one [[question]] table")
+    questions = [
+        _parse_question(path, str(track), index, entry) for index, entry in enumerate(entries)
+    ]
+    return str(track), questions
+
+
+def _parse_question(path: Path, track: str, index: int, entry: Any) -> BankQuestion:
+    label = f"#{index + 1}"
+    if isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"].strip():
+        label = repr(entry["id"])
+
+    def fail(problem: str) -> BankError:
+        return BankError(f"{path}: question {label}: {problem}")
+
+    if not isinstance(entry, dict):
+        raise fail("must be a table")
+    unknown = sorted(set(entry) - _QUESTION_KEYS)
+    if unknown:
+        raise fail(f"unknown keys {unknown}")
+    missing = sorted(_QUESTION_KEYS - set(entry))
+    if missing:
+        raise fail(f"missing keys {missing}")
+    question_id = _non_empty_str(entry["id"], "id", fail)
+    level = entry["level"]
+    if level not in LEVELS:
+        raise fail(f"level must be one of {list(LEVELS)}, got {level!r}")
+    topics = entry["topics"]
+    if not isinstance(topics, list) or not topics:
+        raise fail("topics must be a non-empty list of strings")
+    topic_names = tuple(_non_empty_str(topic, "each topic", fail) for topic in topics)
+    text = _non_empty_str(entry["text"], "text", fail)
+    follow_up = _non_empty_str(entry["follow_up"], "follow_up", fail)
+    raw_points = entry["points"]
+    if not isinstance(raw_points, list) or not MIN_POINTS <= len(raw_points) <= MAX_POINTS:
+        count = len(raw_points) if isinstance(raw_points, list) else "no list"
+        raise fail(f"points must be a list of {MIN_POINTS}-{MAX_POINTS} entries, got {count}")
+    points = tuple(_parse_point(raw, number, fail) for number, raw in enumerate(raw_points, 1))
+    if track == "behavioral":
+        _check_star_points(points, fail)
+    return BankQuestion(
+        id=question_id,
+        track=track,
+        level=str(level),
+        topics=topic_names,
+        text=text,
+        points=points,
+        follow_up=follow_up,
+    )
+
+
+def _parse_point(raw: Any, number: int, fail: _Fail) -> BankPoint:
+    if not isinstance(raw, dict):
+        raise fail(f"point {number} must be a table with 'point' and 'keywords'")
+    if set(raw) != _POINT_KEYS:
+        raise fail(f"point {number} must have exactly the keys 'point' and 'keywords'")
+    text = _non_empty_str(raw["point"], f"point {number} text", fail)
+    keywords = raw["keywords"]
+    if not isinstance(keywords, list) or not keywords:
+        raise fail(f"point {number} ({text!r}) needs a non-empty keywords list")
+    normalised = tuple(
+        _normalise(_non_empty_str(keyword, f"point {number} keyword", fail)).strip()
+        for keyword in keywords
+    )
+    return BankPoint(point=text, keywords=normalised)
+
+
+def _non_empty_str(value: Any, what: str, fail: _Fail) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise fail(f"{what} must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _check_star_points(points: Sequence[BankPoint], fail: _Fail) -> None:
+    elements = [_star_element(point) for point in points]
+    for point, element in zip(points, elements, strict=True):
+        if element is None:
+            raise fail(
+                f"behavioral point {point.point!r} must start with one of "
+                "Situation, Task, Action, Result, Reflection or Learning"
+            )
+    absent = [name.capitalize() for name in STAR_ELEMENTS if name not in elements]
+    if absent:
+        raise fail(f"behavioral points are missing the STAR element(s) {absent}")
+
+
+def _star_element(point: BankPoint) -> str | None:
+    first_word = re.match(r"\w+", point.point.lower())
+    if first_word and first_word.group() in STAR_ELEMENTS + REFLECTION_ELEMENTS:
+        return first_word.group()
+    return None
+
+
+# ---------------------------------------------------------------------------- selection
+
+
+def _levels_in_fill_order(level: str) -> tuple[str, ...]:
+    return {
+        "junior": ("junior", "mid", "senior"),
+        "mid": ("mid", "junior", "senior"),
+        "senior": ("senior", "mid", "junior"),
+    }[level]
+
+
+def _normalise_topic(topic: str) -> str:
+    return " ".join(re.sub(r"[-_]", " ", topic.lower()).split())
+
+
+def _matches_topics(question: BankQuestion, wanted: frozenset[str]) -> bool:
+    if not wanted:
+        return False
+    if wanted & {_normalise_topic(topic) for topic in question.topics}:
+        return True
+    text = _normalise_topic(question.text)
+    return any(re.search(rf"(?<!\w){re.escape(topic)}(?:e?s)?(?!\w)", text) for topic in wanted)
+
+
+def select_questions(
+    bank: dict[str, list[BankQuestion]],
+    *,
+    track: str,
+    level: str,
+    topics: Sequence[str],
+    count: int,
+    seed: str,
+) -> list[BankQuestion]:
+    """Pick ``count`` distinct questions for ``track``, shuffled by ``seed``.
+
+    Questions at ``level`` come first, then the adjacent levels (mid first, then the other
+    one); within a level, questions matching ``topics`` (by tag or by a word in the text)
+    come first. Returns fewer than ``count`` only when the track has fewer questions.
+    """
+    if track not in bank:
+        known = ", ".join(sorted(bank)) or "none"
+        raise ValueError(f"Unknown track {track!r}; the question bank has: {known}")
+    if level not in LEVELS:
+        raise ValueError(f"Unknown level {level!r}; expected one of {', '.join(LEVELS)}")
+    if count < 0:
+        raise ValueError(f"count must be zero or more, got {count}")
+    rng = random.Random(seed)
+    wanted = frozenset(_normalise_topic(topic) for topic in topics if topic.strip())
+    ordered: list[BankQuestion] = []
+    for candidate_level in _levels_in_fill_order(level):
+        pool = [question for question in bank[track] if question.level == candidate_level]
+        matching = [question for question in pool if _matches_topics(question, wanted)]
+        others = [question for question in pool if question not in matching]
+        rng.shuffle(matching)
+        rng.shuffle(others)
+        ordered.extend(matching + others)
+    chosen: list[BankQuestion] = []
+    seen_ids: set[str] = set()
+    for question in ordered:
+        if len(chosen) == count:
+            break
+        if question.id not in seen_ids:
+            seen_ids.add(question.id)
+            chosen.append(question)
+    return chosen
+
+
+# ---------------------------------------------------------------------------- text analysis
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    start: int
+    end: int
+    text: str
+    cue_text: str
+    words: int
+
+
+@dataclass(frozen=True)
+class _Answer:
+    raw: str
+    sentences: tuple[_Sentence, ...]
+    cue_text: str
+    words: int
+
+
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+|\n")
+_WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
+_TOKEN = re.compile(r"[^\W_][\w+#./-]*(?<![./-])")
+
+
+def _normalise(text: str) -> str:
+    """Lowercase, straighten curly apostrophes and collapse whitespace, for cue matching."""
+    return " ".join(text.lower().replace("\u2019", "'").split())
+
+
+def _analyse(answer: str) -> _Answer:
+    sentences: list[_Sentence] = []
+
+    def add(start: int, end: int) -> None:
+        while start < end and answer[start].isspace():
+            start += 1
+        while end > start and answer[end - 1].isspace():
+            end -= 1
+        if start < end:
+            text = answer[start:end]
+            sentences.append(
+                _Sentence(start, end, text, _normalise(text), len(_WORD.findall(text)))
+            )
+
+    start = 0
+    for match in _SENTENCE_END.finditer(answer):
+        add(start, match.start() if match.group() == "\n" else match.end())
+        start = match.end()
+    add(start, len(answer))
+    return _Answer(answer, tuple(sentences), _normalise(answer), len(_WORD.findall(answer)))
+
+
+def _cues(phrases: str) -> re.Pattern[str]:
+    """A pattern matching any of the ``|``-separated phrases as whole words."""
+    longest_first = sorted(phrases.split("|"), key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, longest_first)) + r")(?!\w)")
+
+
+def _excerpt(answer: str, sentence: _Sentence | None) -> str:
+    """The sentence as an exact substring of ``answer``, cut at a word boundary if too long."""
+    if sentence is None:
+        return ""
+    start, end = sentence.start, sentence.end
+    if end - start <= EVIDENCE_MAX_CHARS:
+        return answer[start:end]
+    window = answer[start : start + EVIDENCE_MAX_CHARS + 1]
+    cut = max(window.rfind(" "), window.rfind("\n"), window.rfind("\t"))
+    if cut <= 0:
+        return answer[start : start + EVIDENCE_MAX_CHARS]
+    return answer[start : start + cut].rstrip()
+
+
+def _first(answer: _Answer) -> _Sentence | None:
+    return answer.sentences[0] if answer.sentences else None
+
+
+# ---------------------------------------------------------------------------- coverage
+
+
+@dataclass(frozen=True)
+class _Coverage:
+    value: int
+    evidence: _Sentence | None
+    missed: tuple[BankPoint, ...]
+
+
+def _point_hit(point: BankPoint, cue_text: str) -> bool:
+    return any(keyword and _normalise(keyword) in cue_text for keyword in point.keywords)
+
+
+def _assess_coverage(question: BankQuestion, answer: _Answer) -> _Coverage:
+    covered = [point for point in question.points if _point_hit(point, answer.cue_text)]
+    missed = tuple(point for point in question.points if point not in covered)
+    evidence = next(
+        (
+            sentence
+            for sentence in answer.sentences
+            if any(_point_hit(point, sentence.cue_text) for point in covered)
+        ),
+        _first(answer),
+    )
+    if not question.points:
+        return _Coverage(3, evidence, missed)
+    fraction = len(covered) / len(question.points)
+    return _Coverage(int(1 + 4 * fraction + 0.5), evidence, missed)
+
+
+def _coverage_suggestion(coverage: _Coverage) -> str:
+    if coverage.missed:
+        return (
+            f'Cover "{coverage.missed[0].point}": say how it applies to this question '
+            "and back it with one concrete example."
+        )
+    return (
+        "You touched every key point; go deeper on the trade-offs, such as what each choice "
+        "costs and when you would choose differently."
+    )
+
+
+# ---------------------------------------------------------------------------- structure
+
+_STAR_CUES = {
+    "situation": _cues(
+        "when i was|while i was|at my last|at my previous|in my last role|in my previous role"
+        "|at the time|back in|a few years ago|last year|we were|there was|our team was"
+        "|the context|the situation|i was working|i worked at|i was a|i was an|while working"
+    ),
+    "task": _cues(
+        "my goal|the goal|my task|my job was|my role was|i was responsible|i was asked"
+        "|i needed to|i had to|we needed to|we had to|the challenge was|the problem was"
+        "|i was tasked|the deadline|objective|i was in charge"
+    ),
+    "action": _cues(
+        "i decided|i started|i built|i set up|i proposed|i talked|i spoke|i organised"
+        "|i organized|i wrote|i led|i created|i worked with|i scheduled|i reached out|i took"
+        "|i implemented|i asked|i met|i suggested|i called|i escalated|i pushed|i made"
+        "|i gathered|i went|so i|first i|then i|i chose|i changed|i fixed|i told"
+    ),
+    "result": _cues(
+        "as a result|in the end|the result|the outcome|resulted in|which led to|led to"
+        "|ended up|eventually|by the end|we shipped|we launched|we delivered|improved|reduced"
+        "|increased|we saved|we cut|finished on time|on time"
+    ),
+}
+_REFLECTION_CUES = _cues(
+    "i learned|i learnt|lesson|next time|in hindsight|looking back|differently|taught me"
+    "|since then|now i"
+)
+_MEASURED_RESULT = re.compile(
+    r"\d[\d.,]*\s*(?:%|percent|per cent|x(?!\w)|times|ms|seconds?|minutes?|hours?|days?|"
+    r"weeks?|months?|users?|customers?|k(?!\w))|[$\u20ac\u00a3\u20b9]\s?\d"
+)
+_STRUCTURE_CUES = {
+    "sequencing": _cues(
+        "first|firstly|second|secondly|third|then|next|finally|after that|lastly|to start"
+        "|step one|the first step|afterwards"
+    ),
+    "reasoning": _cues(
+        "because|so that|which means|therefore|the reason|that's why|this means|in order to"
+        "|as a result"
+    ),
+    "trade_offs": _cues(
+        "trade-off|trade-offs|tradeoff|tradeoffs|trade off|on the other hand|downside|upside"
+        "|at the expense of|pros and cons|it depends|versus|vs|whereas|however|the cost is"
+        "|alternatively"
+    ),
+    "examples": _cues(
+        "for example|for instance|e.g.|such as|in practice|in my experience|imagine|say we"
+        "|in my last role|at my last job"
+    ),
+}
+_SUMMARY_CUES = _cues(
+    "in short|in summary|to summarise|to summarize|overall|to sum up|the short answer"
+    "|in a nutshell|bottom line|so in the end"
+)
+_ENUMERATED_LINE = re.compile(r"(?m)^\s*(?:\d+[.)]|[-*\u2022])\s+\S")
+_PARAGRAPH_BREAK = re.compile(r"\S\s*\n\s*\n\s*\S")
+_STRUCTURE_SHORT_WORDS = 20
+
+_STAR_SUGGESTIONS = {
+    "situation": (
+        "Open with the Situation in one or two sentences: where you were, when, and what "
+        "was at stake."
+    ),
+    "task": "State your Task explicitly: what you were responsible for and what success meant.",
+    "action": (
+        'Spend most of the answer on your Action, using "I" to show what you personally did '
+        "and why."
+    ),
+    "result": (
+        "Finish with the Result: what changed because of you, ideally with a number, and "
+        "what you learned."
+    ),
+}
+_STRUCTURE_SUGGESTIONS = {
+    "sequencing": (
+        'Signpost the answer: give the headline first, then walk through the steps with "first", '
+        '"then" and "finally".'
+    ),
+    "reasoning": 'Explain why behind each key decision by adding a "because" to it.',
+    "trade_offs": "Name one trade-off you considered and say why you accepted it.",
+    "examples": "Anchor one point with a short example from a system you have worked on.",
+    "layout": "Close with a one-sentence summary of your recommendation.",
+}
+
+
+@dataclass(frozen=True)
+class _Structure:
+    value: int
+    evidence: _Sentence | None
+    missing: tuple[str, ...]
+    reflected: bool
+
+
+def _assess_structure(answer: _Answer, *, behavioral: bool) -> _Structure:
+    if behavioral:
+        structure = _assess_star(answer)
+    else:
+        structure = _assess_reasoning(answer)
+    if answer.words < _STRUCTURE_SHORT_WORDS:
+        # One or two sentences cannot show organised reasoning, whatever cue words they use.
+        return _Structure(
+            min(structure.value, 2), structure.evidence, structure.missing, structure.reflected
+        )
+    return structure
+
+
+def _assess_star(answer: _Answer) -> _Structure:
+    found = {
+        element: [s for s in answer.sentences if pattern.search(s.cue_text)]
+        for element, pattern in _STAR_CUES.items()
+    }
+    if not found["result"]:
+        found["result"] = [s for s in answer.sentences if _MEASURED_RESULT.search(s.cue_text)]
+    present = [element for element in STAR_ELEMENTS if found[element]]
+    missing = tuple(element for element in STAR_ELEMENTS if not found[element])
+    evidence = next(
+        (found[element][0] for element in ("action", *STAR_ELEMENTS) if found[element]),
+        _first(answer),
+    )
+    reflected = bool(_REFLECTION_CUES.search(answer.cue_text))
+    return _Structure(min(5, 1 + len(present)), evidence, missing, reflected)
+
+
+def _assess_reasoning(answer: _Answer) -> _Structure:
+    def categories(sentence: _Sentence) -> set[str]:
+        return {name for name, cue in _STRUCTURE_CUES.items() if cue.search(sentence.cue_text)}
+
+    per_sentence = [(len(categories(s)), -index, s) for index, s in enumerate(answer.sentences)]
+    present: set[str] = set()
+    for sentence in answer.sentences:
+        present |= categories(sentence)
+    laid_out = (
+        len(_ENUMERATED_LINE.findall(answer.raw)) >= 2
+        or bool(_PARAGRAPH_BREAK.search(answer.raw))
+        or bool(_SUMMARY_CUES.search(answer.cue_text))
+    )
+    if laid_out:
+        present.add("layout")
+    missing = tuple(name for name in _STRUCTURE_SUGGESTIONS if name not in present)
+    best = max(per_sentence, key=lambda item: item[:2], default=None)
+    evidence = best[2] if best is not None and best[0] > 0 else _first(answer)
+    return _Structure(min(5, 1 + len(present)), evidence, missing, reflected=False)
+
+
+def _structure_suggestion(structure: _Structure, *, behavioral: bool) -> str:
+    if behavioral:
+        if structure.missing:
+            return _STAR_SUGGESTIONS[structure.missing[0]]
+        if not structure.reflected:
+            return "Close with one sentence on what you learned or would do differently next time."
+        return "Keep the Situation to two sentences so more of your time goes to Action and Result."
+    if structure.missing:
+        return _STRUCTURE_SUGGESTIONS[structure.missing[0]]
+    return "Keep this shape, and state your conclusion in the first sentence so it frames the rest."
+
+
+# ---------------------------------------------------------------------------- specificity
+
+_NUMBER_WORDS = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|fifty|"
+    r"hundred|hundreds|thousand|thousands|million|millions|billion|dozen|dozens|half)"
+)
+_UNIT_WORDS = (
+    r"(?:percent|per cent|ms|milliseconds?|seconds?|minutes?|hours?|days?|weeks?|months?|"
+    r"quarters?|years?|users?|customers?|engineers?|people|requests?|times|servers?|teams?|"
+    r"sprints?|releases?)"
+)
+_QUANTITY = re.compile(
+    r"\d+(?:[.,]\d+)*|[$\u20ac\u00a3\u20b9\u00a5]"
+    rf"|(?<!\w){_NUMBER_WORDS}\s+{_UNIT_WORDS}(?!\w)"
+    r"|(?<!\w)(?:doubled|tripled|halved|in half)(?!\w)"
+)
+_EXAMPLE_CUES = _cues(
+    "for example|for instance|e.g.|in my last role|in my previous role|at my last job"
+    "|at my previous job|at my last company|in one project|on one project|on a recent project"
+    "|in a recent project|last year|last quarter|last month|we had a case|one time"
+    "|in production"
+)
+_ACTION_VERBS = (
+    "built|led|measured|wrote|designed|migrated|shipped|reduced|cut|added|profiled|deployed"
+    "|rewrote|introduced|ran|set up|automated|debugged|fixed|launched|owned|implemented"
+    "|benchmarked|tested|refactored|moved|replaced|created|analysed|analyzed|interviewed"
+    "|negotiated|organised|organized|mentored|proposed|decided|instrumented|monitored|traced"
+    "|tuned|optimised|optimized|scaled|split|sharded|cached|trained|evaluated|prototyped"
+    "|presented|convinced|hired|coached|rolled out|rolled back|reviewed|drove|delivered|found"
+    "|discovered|identified|investigated|wrote up|paired|documented"
+)
+_FIRST_PERSON_ACTION = re.compile(
+    r"(?<!\w)(?:i|we)(?:'ve|'d| have| had)?(?: then| also| personally| first| finally| quickly)?"
+    r" (?:" + "|".join(map(re.escape, _ACTION_VERBS.split("|"))) + r")(?!\w)"
+)
+_KNOWN_TOOLS = frozenset(
+    """
+    redis kafka postgres postgresql mysql sqlite mongodb docker kubernetes k8s terraform react
+    vue angular svelte typescript javascript python java golang rust kotlin swift graphql grpc
+    nginx celery rabbitmq elasticsearch prometheus grafana datadog sentry jenkins airflow spark
+    pandas numpy pytorch tensorflow sklearn scikit-learn dbt snowflake bigquery tableau looker
+    jira figma amplitude mixpanel webpack vite jest playwright cypress django flask fastapi
+    spring rails node node.js aws gcp azure lambda dynamodb cassandra memcached cdn
+    opentelemetry lighthouse git sql nosql xgboost mlflow optimizely ci
+    """.split()
+)
+_CAPITALISED_NOT_NAMES = frozenset(
+    """
+    Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May
+    June July August September October November December OK Ok Okay So And But Then Also Yes
+    No Well
+    """.split()
+)
+_SPECIFICITY_ORDER = ("quantity", "action", "named", "example")
+_SPECIFICITY_SUGGESTIONS = {
+    "quantity": (
+        "Add one quantified result, such as a latency, a percentage, a cost or the time saved, "
+        "to show the impact."
+    ),
+    "action": (
+        'Say what you personally did, with phrases like "I built", "I measured" or '
+        '"I decided", not only what the team did.'
+    ),
+    "named": "Name the actual tools, services or metrics you used instead of describing them.",
+    "example": 'Ground the answer in one real case, for example "In my last role, we ...".',
+}
+
+
+def _named_terms(sentence: _Sentence) -> int:
+    named = 0
+    for index, match in enumerate(_TOKEN.finditer(sentence.text)):
+        token = match.group()
+        has_letter = any(char.isalpha() for char in token)
+        if has_letter and any(char.isdigit() for char in token):
+            named += 1
+        elif token.lower() in _KNOWN_TOOLS:
+            named += 1
+        elif len(token) >= 2 and token[0].isupper() and token not in _CAPITALISED_NOT_NAMES:
+            # Sentence-initial capitals are grammar, not names, unless the word is Camel/ACRONYM.
+            if index > 0 or any(char.isupper() for char in token[1:]):
+                named += 1
+        elif len(token) >= 3 and token[0].islower() and any(c.isupper() for c in token[1:]):
+            named += 1  # iOS, gRPC, macOS
+    return named
+
+
+@dataclass(frozen=True)
+class _SentenceSpecifics:
+    quantity: int
+    action: int
+    named: int
+    example: int
+
+    @property
+    def total(self) -> int:
+        # Numbers are the hardest detail to fake, so they weigh double.
+        return 2 * self.quantity + self.action + self.named + self.example
+
+
+def _sentence_specifics(sentence: _Sentence) -> _SentenceSpecifics:
+    return _SentenceSpecifics(
+        quantity=len(_QUANTITY.findall(sentence.cue_text)),
+        action=len(_FIRST_PERSON_ACTION.findall(sentence.cue_text)),
+        named=_named_terms(sentence),
+        example=len(_EXAMPLE_CUES.findall(sentence.cue_text)),
+    )
+
+
+@dataclass(frozen=True)
+class _Specificity:
+    value: int
+    evidence: _Sentence | None
+    missing: tuple[str, ...]
+
+
+def _assess_specificity(answer: _Answer) -> _Specificity:
+    scored = [(_sentence_specifics(s), s) for s in answer.sentences]
+    totals = {
+        kind: sum(getattr(specifics, kind) for specifics, _ in scored)
+        for kind in _SPECIFICITY_ORDER
+    }
+    missing = tuple(kind for kind in _SPECIFICITY_ORDER if totals[kind] == 0)
+    best = max(scored, key=lambda item: item[0].total, default=None)
+    evidence = best[1] if best is not None and best[0].total > 0 else _first(answer)
+    present = len(_SPECIFICITY_ORDER) - len(missing)
+    return _Specificity(min(5, 1 + present), evidence, missing)
+
+
+def _specificity_suggestion(specificity: _Specificity) -> str:
+    if specificity.missing:
+        return _SPECIFICITY_SUGGESTIONS[specificity.missing[0]]
+    return "Keep the numbers, and add the baseline you compared against so the change is clear."
+
+
+# ---------------------------------------------------------------------------- clarity
+
+_FILLERS = re.compile(
+    _cues("um|umm|uh|uhm|erm|basically|you know|kind of|sort of|i mean|literally").pattern
+    # "like" is only a filler when set off by commas; "something like Redis" is fine.
+    + r"|(?<!\w)like(?=\s*,)|(?<=,)\s*like(?!\w)"
+)
+_SHORT_WORDS = 40
+_IDEAL_MAX_WORDS = 350
+_LONG_WORDS = 500
+_LONG_SENTENCE_WORDS = 28
+
+
+@dataclass(frozen=True)
+class _Clarity:
+    value: int
+    evidence: _Sentence | None
+    issue: str
+    filler_count: int
+    top_filler: str
+
+
+def _length_value(words: int) -> int:
+    if words < 20:
+        return 1
+    if words < _SHORT_WORDS:
+        return 2
+    if words < 80:
+        return 4
+    if words <= _IDEAL_MAX_WORDS:
+        return 5
+    if words <= _LONG_WORDS:
+        return 4
+    return 3 if words <= 800 else 2
+
+
+def _assess_clarity(answer: _Answer) -> _Clarity:
+    fillers: Counter[str] = Counter(
+        str(match).strip(" ,") for match in _FILLERS.findall(answer.cue_text)
+    )
+    filler_count = sum(fillers.values())
+    top_filler = fillers.most_common(1)[0][0] if fillers else ""
+    filler_rate = 100 * filler_count / max(answer.words, 1)
+    average_sentence = answer.words / max(len(answer.sentences), 1)
+    value = _length_value(answer.words)
+    value -= 2 if filler_rate >= 6 else 1 if filler_rate >= 2 else 0
+    value -= 2 if average_sentence > 40 else 1 if average_sentence > _LONG_SENTENCE_WORDS else 0
+    if answer.words < _SHORT_WORDS:
+        issue = "short"
+    elif filler_rate >= 2:
+        issue = "filler"
+    elif average_sentence > _LONG_SENTENCE_WORDS:
+        issue = "long_sentences"
+    elif answer.words > _LONG_WORDS:
+        issue = "long"
+    else:
+        issue = "none"
+    complete = [
+        s
+        for s in answer.sentences
+        if s.words >= 5 and s.text[-1] in ".!?\u3002" and not _FILLERS.search(s.cue_text)
+    ]
+    evidence = min(complete, key=lambda s: s.words, default=_first(answer))
+    return _Clarity(max(1, min(5, value)), evidence, issue, filler_count, top_filler)
+
+
+def _clarity_suggestion(clarity: _Clarity) -> str:
+    if clarity.issue == "short":
+        return (
+            "Expand to four or five sentences: state your answer, give the reasoning, "
+            "then one example."
+        )
+    if clarity.issue == "filler":
+        return f'Replace filler words such as "{clarity.top_filler}" with a short pause.'
+    if clarity.issue == "long_sentences":
+        return "Break long sentences up: one idea per sentence, each under about 25 words."
+    if clarity.issue == "long":
+        return (
+            "Cut to the two or three points that matter most and stop after your summary; "
+            "aim for about two minutes."
+        )
+    return "Lead with your answer in one sentence, then support it."
+
+
+# ---------------------------------------------------------------------------- scoring
+
+_EMPTY_ANSWER_SUGGESTION = (
+    "Give an answer, even a partial one: state your approach in one sentence, then add one example."
+)
+
+
+def score_answer(question: BankQuestion, answer: str) -> list[CriterionScore]:
+    """Score ``answer`` on each of ``CRITERIA``, in that order, with evidence and a suggestion."""
+    if not answer.strip():
+        return [CriterionScore(name, 1, "", _EMPTY_ANSWER_SUGGESTION) for name in CRITERIA]
+    analysed = _analyse(answer)
+    behavioral = question.track == "behavioral"
+    coverage = _assess_coverage(question, analysed)
+    structure = _assess_structure(analysed, behavioral=behavioral)
+    specificity = _assess_specificity(analysed)
+    clarity = _assess_clarity(analysed)
+    return [
+        CriterionScore(
+            "coverage",
+            coverage.value,
+            _excerpt(answer, coverage.evidence),
+            _coverage_suggestion(coverage),
+        ),
+        CriterionScore(
+            "structure",
+            structure.value,
+            _excerpt(answer, structure.evidence),
+            _structure_suggestion(structure, behavioral=behavioral),
+        ),
+        CriterionScore(
+            "specificity",
+            specificity.value,
+            _excerpt(answer, specificity.evidence),
+            _specificity_suggestion(specificity),
+        ),
+        CriterionScore(
+            "clarity",
+            clarity.value,
+            _excerpt(answer, clarity.evidence),
+            _clarity_suggestion(clarity),
+        ),
+    ]
+
+
+def _value_of(scores: Sequence[CriterionScore], criterion: str) -> int:
+    for score in scores:
+        if score.criterion == criterion:
+            return score.value
+    raise ValueError(f"scores have no {criterion!r} criterion; expected one per {CRITERIA}")
+
+
+def needs_follow_up(question: BankQuestion, answer: str, scores: Sequence[CriterionScore]) -> bool:
+    """True when a non-empty answer missed most key points or stayed vague."""
+    if not answer.strip():
+        return False
+    return _value_of(scores, "coverage") <= 2 or _value_of(scores, "specificity") <= 2
+
+
+# ---------------------------------------------------------------------------- follow-ups
+
+_MIN_QUOTE_WORDS, _MAX_QUOTE_WORDS = 3, 8
+_MIN_ANSWER_WORDS_TO_QUOTE = 5
+_QUOTE_WORD = re.compile(r"[^\s\"\u201c\u201d]+")
+_UNQUOTABLE = re.compile(r"[\"\u201c\u201d\n]")
+_PROBE_TEMPLATES = (
+    'You mentioned "{quote}". What made that the right choice, and what would you measure '
+    "to know it worked?",
+    'You said "{quote}". Can you walk me through a specific time that happened, with the '
+    "numbers involved?",
+    'Let\'s go deeper on "{quote}". What exactly did you do there, and what was the result?',
+    'Going back to "{quote}": what would you do differently next time, and why?',
+)
+_STEER_TEMPLATES = (
+    'You mentioned "{quote}". Before we move on, how would you handle this part: {aspect}?',
+    'You said "{quote}". One more angle I would like to hear about: {aspect}. How does that '
+    "fit in here?",
+    'Building on "{quote}", where does this come in for you: {aspect}?',
+)
+_STAR_LEAD_INS = (
+    'You mentioned "{quote}".',
+    'You said "{quote}".',
+    'I want to pick up on "{quote}".',
+)
+_STAR_PROBES = {
+    "situation": "Can you set the scene first: where were you, and what was at stake?",
+    "task": "What exactly were you responsible for there, and what did success look like?",
+    "action": "What did you personally do at that point, step by step?",
+    "result": "How did it turn out in the end, and how did you know?",
+    "reflection": "Looking back, what would you do differently now?",
+    "learning": "Looking back, what would you do differently now?",
+}
+
+
+def _stable_index(text: str, modulo: int) -> int:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") % modulo
+
+
+_WEAK_EDGE_WORDS = frozenset(
+    """
+    a an the and or but so to of in on at by for from with as is was are were be it its that
+    this my our your their we i you they he she um uh basically like just then which who
+    """.split()
+)
+_QUOTE_SEARCH_RADIUS = 20
+
+
+def _bare(word: str) -> str:
+    return word.strip(".,;:!?()[]'\u2019\u2026-").lower()
+
+
+def _is_anchor(word: str, index: int) -> bool:
+    """A word worth quoting around: a number, a named tool, or a capitalised name."""
+    bare = _bare(word)
+    if any(char.isdigit() for char in word) or bare in _KNOWN_TOOLS:
+        return True
+    return index > 0 and len(bare) >= 2 and word[0].isupper() and word not in _CAPITALISED_NOT_NAMES
+
+
+def _quote_in(answer: str, sentence: _Sentence) -> str | None:
+    """The best 3-8 word window of ``sentence``, verbatim, centred on its most specific word."""
+    words = list(_QUOTE_WORD.finditer(sentence.text))
+    if len(words) < _MIN_QUOTE_WORDS:
+        return None
+    texts = [word.group() for word in words]
+    numbered = [i for i, text in enumerate(texts) if any(char.isdigit() for char in text)]
+    named = [i for i, text in enumerate(texts) if _is_anchor(text, i)]
+    anchors = numbered or named
+    anchor = anchors[0] if anchors else None
+    preferred = max(0, anchor - 2) if anchor is not None else 0
+    best: tuple[tuple[bool, bool, bool, bool, int, int], str] | None = None
+    for size in range(_MIN_QUOTE_WORDS, min(_MAX_QUOTE_WORDS, len(words)) + 1):
+        lowest = max(0, preferred - _QUOTE_SEARCH_RADIUS)
+        highest = min(len(words) - size, preferred + _QUOTE_SEARCH_RADIUS)
+        for first in range(lowest, highest + 1):
+            last = first + size - 1
+            phrase = answer[
+                sentence.start + words[first].start() : sentence.start + words[last].end()
+            ]
+            if _UNQUOTABLE.search(phrase) or phrase.count("(") != phrase.count(")"):
+                continue
+            quote = phrase.rstrip(".,;:!?\u2026\u3002\uff01\uff1f-")
+            if len(_QUOTE_WORD.findall(quote)) < _MIN_QUOTE_WORDS:
+                continue
+            rank = (
+                anchor is None or first <= anchor <= last,
+                _bare(texts[first]) not in _WEAK_EDGE_WORDS,
+                _bare(texts[last]) not in _WEAK_EDGE_WORDS,
+                last == len(words) - 1 or texts[last][-1] in ",.;:!?",
+                size,
+                -abs(first - preferred),
+            )
+            if best is None or rank > best[0]:
+                best = (rank, quote)
+    return best[1] if best is not None else None
+
+
+def _quotable_phrase(answer: str) -> str | None:
+    """3-8 words copied verbatim from the most specific sentence, else the first quotable one."""
+    analysed = _analyse(answer)
+    if analysed.words < _MIN_ANSWER_WORDS_TO_QUOTE:
+        return None
+    ranked = sorted(
+        range(len(analysed.sentences)),
+        key=lambda index: (-_sentence_specifics(analysed.sentences[index]).total, index),
+    )
+    for index in ranked:
+        quote = _quote_in(answer, analysed.sentences[index])
+        if quote is not None:
+            return quote
+    return None
+
+
+def _aspect(point: BankPoint) -> str:
+    text = point.point.rstrip(".")
+    if _star_element(point) is not None and ":" in text:
+        text = text.split(":", 1)[1].strip()
+    if len(text) > 1 and not text[1].isupper():
+        text = text[0].lower() + text[1:]
+    return text
+
+
+def follow_up_text(question: BankQuestion, answer: str, scores: Sequence[CriterionScore]) -> str:
+    """A follow-up that quotes the candidate's own words and, if points were missed, steers.
+
+    Falls back to the bank's ``follow_up`` when the answer is too short to quote.
+    """
+    quote = _quotable_phrase(answer) if answer.strip() else None
+    if quote is None:
+        return question.follow_up
+    if _value_of(scores, "coverage") <= 2:
+        missed = _assess_coverage(question, _analyse(answer)).missed
+        if missed:
+            element = _star_element(missed[0]) if question.track == "behavioral" else None
+            if element is not None:
+                lead_in = _STAR_LEAD_INS[_stable_index(answer, len(_STAR_LEAD_INS))]
+                return f"{lead_in.format(quote=quote)} {_STAR_PROBES[element]}"
+            template = _STEER_TEMPLATES[_stable_index(answer, len(_STEER_TEMPLATES))]
+            return template.format(quote=quote, aspect=_aspect(missed[0]))
+    template = _PROBE_TEMPLATES[_stable_index(answer, len(_PROBE_TEMPLATES))]
+    return template.format(quote=quote)
+
+
+# ---------------------------------------------------------------------------- report
+
+_STRENGTH_THRESHOLD = 3.5
+_SNIPPET_WORDS = 12
+_TRACK_LABELS = {
+    "backend": "backend",
+    "frontend": "frontend",
+    "data_ml": "data and ML",
+    "product": "product",
+    "behavioral": "behavioral",
+}
+_STRENGTH_PHRASES = {
+    "coverage": "You covered the key points well",
+    "structure": "Your answers were well structured",
+    "specificity": "You backed your answers with concrete detail",
+    "clarity": "You expressed yourself clearly",
+}
+_CRITERION_LABELS = {
+    "coverage": "coverage of the key points",
+    "structure": "structure",
+    "specificity": "specific detail",
+    "clarity": "clarity",
+}
+_STRUCTURE_GAPS = {
+    "situation": "a clear situation",
+    "task": "a clear statement of your task",
+    "action": "an account of what you personally did",
+    "result": "a clear result",
+    "sequencing": "clear steps such as first, then and finally",
+    "reasoning": "the reasons behind your choices",
+    "trade_offs": "the trade-offs you weighed",
+    "examples": "an example to ground the point",
+    "layout": "a closing summary",
+}
+_SPECIFICITY_GAPS = {
+    "quantity": "numbers or measured results",
+    "action": "a clear account of what you personally did",
+    "named": "the names of the tools or systems involved",
+    "example": "a real example from your own work",
+}
+
+
+@dataclass(frozen=True)
+class _Turn:
+    question: BankQuestion | None
+    answer: str
+    scores: tuple[CriterionScore, ...]
+
+
+def _round_score(value: float) -> float:
+    return max(1.0, min(5.0, int(value * 10 + 0.5) / 10))
+
+
+def _snippet(evidence: str) -> str:
+    words = evidence.split()
+    snippet = " ".join(words[:_SNIPPET_WORDS]).rstrip(".,;:!?")
+    return snippet + "..." if len(words) > _SNIPPET_WORDS else snippet
+
+
+def _quoted_points(points: Sequence[str]) -> str:
+    quoted = [f'"{point}"' for point in points]
+    return " and ".join(quoted)
+
+
+def _ranked_missed_points(turns: Sequence[_Turn]) -> list[str]:
+    counts: Counter[str] = Counter()
+    for turn in turns:
+        if turn.question is not None:
+            counts.update(
+                p.point for p in _assess_coverage(turn.question, _analyse(turn.answer)).missed
+            )
+    return [point for point, _ in counts.most_common()]
+
+
+def _weakness(criterion: str, mean: float, turns: Sequence[_Turn], track: str) -> str:
+    lead = f"{_CRITERION_LABELS[criterion].capitalize()} averaged {mean:.1f} of 5"
+    analysed = [_analyse(turn.answer) for turn in turns]
+    total = len(turns)
+    if criterion == "coverage":
+        missed = _ranked_missed_points(turns)[:2]
+        if missed:
+            return f"{lead}; answers missed points such as {_quoted_points(missed)}."
+        return f"{lead}; answers left out parts of what the questions were looking for."
+    if criterion == "structure":
+        behavioral = track == "behavioral"
+        structures = [_assess_structure(answer, behavioral=behavioral) for answer in analysed]
+        gaps = Counter(structure.missing[0] for structure in structures if structure.missing)
+        if gaps:
+            return (
+                f"{lead}; answers most often lacked {_STRUCTURE_GAPS[gaps.most_common(1)[0][0]]}."
+            )
+        return f"{lead}; some answers were too short to show how your reasoning fits together."
+    if criterion == "specificity":
+        gaps = Counter(kind for answer in analysed for kind in _assess_specificity(answer).missing)
+        if gaps:
+            kind = min(gaps, key=lambda k: (-gaps[k], _SPECIFICITY_ORDER.index(k)))
+            return f"{lead}; {gaps[kind]} of {total} answers had no {_SPECIFICITY_GAPS[kind]}."
+        return f"{lead}; the details were there but the impact of them was not always clear."
+    clarities = [_assess_clarity(answer) for answer in analysed]
+    issues = Counter(clarity.issue for clarity in clarities if clarity.issue != "none")
+    if not issues:
+        return f"{lead}; answers could lead more directly with the main point."
+    issue = issues.most_common(1)[0][0]
+    if issue == "short":
+        return f"{lead}; {issues[issue]} of {total} answers were under {_SHORT_WORDS} words."
+    if issue == "filler":
+        fillers = Counter(c.top_filler for c in clarities if c.top_filler)
+        top = fillers.most_common(1)[0][0] if fillers else "um"
+        count = sum(c.filler_count for c in clarities)
+        return f'{lead}; filler words such as "{top}" came up {count} times.'
+    if issue == "long_sentences":
+        return f"{lead}; sentences often ran past {_LONG_SENTENCE_WORDS} words."
+    return f"{lead}; {issues[issue]} of {total} answers ran past {_LONG_WORDS} words."
+
+
+def _practice_step(criterion: str, turns: Sequence[_Turn], track: str) -> str:
+    label = _TRACK_LABELS.get(track, track.replace("_", " "))
+    if criterion == "coverage":
+        missed = _ranked_missed_points(turns)[:2]
+        if missed:
+            return (
+                f"Practise two {label} answers that explicitly cover {_quoted_points(missed)}, "
+                "saying one clear sentence about each."
+            )
+        return (
+            "Before each answer, jot down the three or four areas the question touches and "
+            f"check them off as you speak; practise this on two {label} questions."
+        )
+    if criterion == "structure":
+        if track == "behavioral":
+            return (
+                "Rehearse two stories from your own work in STAR order: a short situation and "
+                "task, most of the time on your own actions, then a measured result and what "
+                "you learned."
+            )
+        return (
+            f"Answer three {label} questions aloud using the pattern headline, steps, "
+            "trade-off, summary, and keep each to about two minutes."
+        )
+    if criterion == "specificity":
+        return (
+            "Write down three numbers from your recent work, such as a latency, a cost, a "
+            "deadline or a percentage, and use one in each of your next practice answers."
+        )
+    return (
+        "Record yourself answering two questions, then replay the recording and cut filler "
+        "words and any sentence longer than about 25 words."
+    )
+
+
+def _unanswered_report(track: str, total: int) -> ReportDraft:
+    label = _TRACK_LABELS.get(track, track.replace("_", " "))
+    skipped = f"all {total} questions" if total else "the interview"
+    return ReportDraft(
+        overall_score=1.0,
+        strengths=[],
+        weaknesses=[
+            f"No answers were given for {skipped}, so there is nothing to assess yet; "
+            "the score reflects that, not your ability."
+        ],
+        next_steps=[
+            f"Start with one {label} question and answer it out loud in about two minutes, "
+            "even if the answer is incomplete.",
+            "Write down three projects or experiences you could draw examples from before "
+            "your next session.",
+            f"Take another {label} mock interview and aim to answer every question: answer "
+            "first, then your reasons, then one example.",
+        ],
+    )
+
+
+def build_report(
+    turns: Sequence[tuple[BankQuestion | None, str | None, Sequence[CriterionScore]]],
+    *,
+    track: str,
+) -> ReportDraft:
+    """Summarise an interview into an overall score, strengths, weaknesses and 3 next steps.
+
+    A turn counts as answered when it has a non-blank answer and scores; its average is the
+    mean of its criterion values. A skipped or timed-out turn (no or blank answer) counts as
+    a 1.0 average. Answered turns without scores are ignored. The overall score is the mean
+    of the turn averages, rounded to one decimal and clamped to 1.0-5.0.
+    """
+    answered = [
+        _Turn(question, answer, tuple(scores))
+        for question, answer, scores in turns
+        if answer is not None and answer.strip() and scores
+    ]
+    skipped = sum(1 for _, answer, _ in turns if answer is None or not answer.strip())
+    counted = len(answered) + skipped
+    if not answered:
+        return _unanswered_report(track, counted)
+    turn_means = [sum(s.value for s in turn.scores) / len(turn.scores) for turn in answered]
+    overall = _round_score((sum(turn_means) + skipped * 1.0) / counted)
+
+    means: dict[str, float] = {}
+    best_evidence: dict[str, str] = {}
+    for criterion in CRITERIA:
+        values = [s for turn in answered for s in turn.scores if s.criterion == criterion]
+        if values:
+            means[criterion] = sum(s.value for s in values) / len(values)
+            best_evidence[criterion] = max(values, key=lambda s: s.value).evidence
+    strongest_first = sorted(means, key=lambda c: (-means[c], CRITERIA.index(c)))
+
+    def strength(criterion: str, phrase: str) -> str:
+        snippet = _snippet(best_evidence[criterion])
+        example = f', for example "{snippet}"' if snippet else ""
+        return f"{phrase} ({means[criterion]:.1f} of 5 on average){example}."
+
+    strengths = [
+        strength(c, _STRENGTH_PHRASES[c])
+        for c in strongest_first
+        if means[c] >= _STRENGTH_THRESHOLD
+    ][:3]
+    named = {c for c in strongest_first if means[c] >= _STRENGTH_THRESHOLD}
+    if not strengths and strongest_first:
+        best = strongest_first[0]
+        strengths = [
+            strength(best, f"Your relatively strongest area was {_CRITERION_LABELS[best]}")
+        ]
+        named = {best}
+
+    weaknesses: list[str] = []
+    if skipped:
+        weaknesses.append(f"You skipped or ran out of time on {skipped} of {counted} questions.")
+    weakest_first = list(reversed(strongest_first))
+    for criterion in weakest_first:
+        if means[criterion] < _STRENGTH_THRESHOLD and criterion not in named:
+            weaknesses.append(_weakness(criterion, means[criterion], answered, track))
+    if not weaknesses and weakest_first:
+        lowest = weakest_first[0]
+        weaknesses.append(
+            f"No area scored below {_STRENGTH_THRESHOLD} of 5; {_CRITERION_LABELS[lowest]} at "
+            f"{means[lowest]:.1f} has the most room to grow."
+        )
+
+    steps: list[str] = []
+    label = _TRACK_LABELS.get(track, track.replace("_", " "))
+    candidates = [_practice_step(c, answered, track) for c in weakest_first] + [
+        f"Take another {label} mock interview next week and compare your scores criterion "
+        "by criterion.",
+        "Pick the question you found hardest, write out a model answer, then say it aloud "
+        "without notes.",
+        "Answer every question in your next session, even briefly: a partial answer scores "
+        "better than a skipped one.",
+    ]
+    for step in candidates:
+        if step not in steps:
+            steps.append(step)
+    return ReportDraft(
+        overall_score=overall,
+        strengths=strengths,
+        weaknesses=weaknesses[:3],
+        next_steps=steps[:3],
+    )

@@ -1,0 +1,58 @@
+"""A synthetic interviewer for benchmarks: N tokens at a fixed pace, instant scoring.
+
+Each token is ``t<unix-ms> `` with the moment it was yielded, so a load client can
+measure provider-yield → client-receive latency per token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+
+from server.llm.base import (
+    AnswerScore,
+    CriterionScore,
+    InterviewBrief,
+    Interviewer,
+    ReportDraft,
+    TurnRecord,
+    TurnRequest,
+)
+
+
+class StubInterviewer(Interviewer):
+    name = "stub"
+    model = "stub-v1"
+    offline = True
+
+    def __init__(self, *, tokens: int = 200, interval_ms: float = 20.0) -> None:
+        self.tokens = tokens
+        self.interval_s = interval_ms / 1000
+
+    async def plan(self, brief: InterviewBrief) -> list[str | None]:
+        return [None] * brief.question_count
+
+    async def stream_turn(
+        self, brief: InterviewBrief, history: Sequence[TurnRecord], turn: TurnRequest
+    ) -> AsyncIterator[str]:
+        started = time.monotonic()
+        for i in range(self.tokens):
+            # Deadline pacing: a slow loop catches up instead of drifting.
+            wait = started + i * self.interval_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            yield f"t{time.time() * 1000:.1f} "
+
+    async def score_answer(self, brief: InterviewBrief, turn: TurnRecord) -> AnswerScore:
+        quote = (turn.answer or "")[:40]
+        return AnswerScore(
+            criteria=(CriterionScore("coverage", 3, quote, "Benchmark answer."),),
+            rubric_version="stub-1",
+            follow_up_worthy=False,
+        )
+
+    async def build_report(
+        self, brief: InterviewBrief, history: Sequence[TurnRecord]
+    ) -> ReportDraft:
+        return ReportDraft(3.0, ["Benchmark"], ["Benchmark"], ["a", "b", "c"], "stub-1")
