@@ -1,6 +1,6 @@
-"""Rules of the offline interviewer: load the question bank, pick questions, score answers, report.
+"""Offline interviewer rules: load the question bank, pick questions, score answers, draft reports.
 
-Everything here is deterministic and explainable: each score comes with the sentence that earned it.
+Deterministic and explainable: every score cites the sentence of the answer that earned it.
 """
 
 from __future__ import annotations
@@ -473,7 +473,7 @@ _STRUCTURE_SUGGESTIONS = {
         'Signpost the answer: give the headline first, then walk through the steps with "first", '
         '"then" and "finally".'
     ),
-    "reasoning": 'Explain why behind each key decision by adding a "because" to it.',
+    "reasoning": 'Give the reason for each key decision, for example by adding a "because".',
     "trade_offs": "Name one trade-off you considered and say why you accepted it.",
     "examples": "Anchor one point with a short example from a system you have worked on.",
     "layout": "Close with a one-sentence summary of your recommendation.",
@@ -875,6 +875,7 @@ _WEAK_EDGE_WORDS = frozenset(
     """.split()
 )
 _QUOTE_SEARCH_RADIUS = 20
+_QUOTE_TRAILING_PUNCTUATION = ".,;:!?\u2026\u3002\uff01\uff1f-\u2013\u2014 "
 
 
 def _bare(word: str) -> str:
@@ -886,7 +887,8 @@ def _is_anchor(word: str, index: int) -> bool:
     bare = _bare(word)
     if any(char.isdigit() for char in word) or bare in _KNOWN_TOOLS:
         return True
-    return index > 0 and len(bare) >= 2 and word[0].isupper() and word not in _CAPITALISED_NOT_NAMES
+    capitalised = len(bare) >= 2 and word[0].isupper()
+    return index > 0 and capitalised and bare.capitalize() not in _CAPITALISED_NOT_NAMES
 
 
 def _quote_in(answer: str, sentence: _Sentence) -> str | None:
@@ -911,8 +913,8 @@ def _quote_in(answer: str, sentence: _Sentence) -> str | None:
             ]
             if _UNQUOTABLE.search(phrase) or phrase.count("(") != phrase.count(")"):
                 continue
-            quote = phrase.rstrip(".,;:!?\u2026\u3002\uff01\uff1f-")
-            if len(_QUOTE_WORD.findall(quote)) < _MIN_QUOTE_WORDS:
+            quote = phrase.rstrip(_QUOTE_TRAILING_PUNCTUATION)
+            if not _bare(texts[first]) or len(quote.split()) < _MIN_QUOTE_WORDS:
                 continue
             rank = (
                 anchor is None or first <= anchor <= last,
@@ -1028,7 +1030,7 @@ def _round_score(value: float) -> float:
 
 def _snippet(evidence: str) -> str:
     words = evidence.split()
-    snippet = " ".join(words[:_SNIPPET_WORDS]).rstrip(".,;:!?")
+    snippet = " ".join(words[:_SNIPPET_WORDS]).rstrip(".,;:!?").replace('"', "'")
     return snippet + "..." if len(words) > _SNIPPET_WORDS else snippet
 
 
@@ -1072,20 +1074,26 @@ def _weakness(criterion: str, mean: float, turns: Sequence[_Turn], track: str) -
             return f"{lead}; {gaps[kind]} of {total} answers had no {_SPECIFICITY_GAPS[kind]}."
         return f"{lead}; the details were there but the impact of them was not always clear."
     clarities = [_assess_clarity(answer) for answer in analysed]
-    issues = Counter(clarity.issue for clarity in clarities if clarity.issue != "none")
-    if not issues:
-        return f"{lead}; answers could lead more directly with the main point."
-    issue = issues.most_common(1)[0][0]
+    issue, affected = _dominant_clarity_issue(clarities)
     if issue == "short":
-        return f"{lead}; {issues[issue]} of {total} answers were under {_SHORT_WORDS} words."
+        return f"{lead}; {affected} of {total} answers were under {_SHORT_WORDS} words."
     if issue == "filler":
-        fillers = Counter(c.top_filler for c in clarities if c.top_filler)
-        top = fillers.most_common(1)[0][0] if fillers else "um"
-        count = sum(c.filler_count for c in clarities)
-        return f'{lead}; filler words such as "{top}" came up {count} times.'
+        fillers = Counter(clarity.top_filler for clarity in clarities if clarity.top_filler)
+        count = sum(clarity.filler_count for clarity in clarities)
+        return (
+            f'{lead}; filler words such as "{fillers.most_common(1)[0][0]}" came up {count} times.'
+        )
     if issue == "long_sentences":
         return f"{lead}; sentences often ran past {_LONG_SENTENCE_WORDS} words."
-    return f"{lead}; {issues[issue]} of {total} answers ran past {_LONG_WORDS} words."
+    if issue == "long":
+        return f"{lead}; {affected} of {total} answers ran past {_LONG_WORDS} words."
+    return f"{lead}; answers could lead more directly with the main point."
+
+
+def _dominant_clarity_issue(clarities: Sequence[_Clarity]) -> tuple[str, int]:
+    """The most common clarity problem and how many answers had it, or ("none", 0)."""
+    issues = Counter(clarity.issue for clarity in clarities if clarity.issue != "none")
+    return issues.most_common(1)[0] if issues else ("none", 0)
 
 
 def _practice_step(criterion: str, turns: Sequence[_Turn], track: str) -> str:
@@ -1116,6 +1124,17 @@ def _practice_step(criterion: str, turns: Sequence[_Turn], track: str) -> str:
         return (
             "Write down three numbers from your recent work, such as a latency, a cost, a "
             "deadline or a percentage, and use one in each of your next practice answers."
+        )
+    issue, _ = _dominant_clarity_issue([_assess_clarity(_analyse(turn.answer)) for turn in turns])
+    if issue == "short":
+        return (
+            f"Practise two {label} answers of four to six sentences each: your answer, two "
+            "reasons and one example, in about ninety seconds."
+        )
+    if issue == "long":
+        return (
+            f"Answer two {label} questions against a two-minute timer and stop as soon as you "
+            "have given your summary."
         )
     return (
         "Record yourself answering two questions, then replay the recording and cut filler "
@@ -1176,55 +1195,86 @@ def build_report(
             means[criterion] = sum(s.value for s in values) / len(values)
             best_evidence[criterion] = max(values, key=lambda s: s.value).evidence
     strongest_first = sorted(means, key=lambda c: (-means[c], CRITERIA.index(c)))
+    strengths = _strengths(strongest_first, means, best_evidence)
+    weaknesses = _weaknesses(strongest_first, means, answered, skipped, counted, track)
+    return ReportDraft(
+        overall_score=overall,
+        strengths=strengths,
+        weaknesses=weaknesses,
+        next_steps=_next_steps(strongest_first[::-1], answered, skipped, track),
+    )
 
+
+def _strengths(
+    strongest_first: Sequence[str], means: dict[str, float], best_evidence: dict[str, str]
+) -> list[str]:
     def strength(criterion: str, phrase: str) -> str:
         snippet = _snippet(best_evidence[criterion])
         example = f', for example "{snippet}"' if snippet else ""
         return f"{phrase} ({means[criterion]:.1f} of 5 on average){example}."
 
-    strengths = [
-        strength(c, _STRENGTH_PHRASES[c])
-        for c in strongest_first
-        if means[c] >= _STRENGTH_THRESHOLD
-    ][:3]
-    named = {c for c in strongest_first if means[c] >= _STRENGTH_THRESHOLD}
-    if not strengths and strongest_first:
+    strong = [c for c in strongest_first if means[c] >= _STRENGTH_THRESHOLD]
+    if strong:
+        return [strength(c, _STRENGTH_PHRASES[c]) for c in strong[:3]]
+    if strongest_first:
         best = strongest_first[0]
-        strengths = [
-            strength(best, f"Your relatively strongest area was {_CRITERION_LABELS[best]}")
-        ]
-        named = {best}
+        return [strength(best, f"Your relatively strongest area was {_CRITERION_LABELS[best]}")]
+    return []
 
+
+def _weaknesses(
+    strongest_first: Sequence[str],
+    means: dict[str, float],
+    answered: Sequence[_Turn],
+    skipped: int,
+    counted: int,
+    track: str,
+) -> list[str]:
     weaknesses: list[str] = []
     if skipped:
         weaknesses.append(f"You skipped or ran out of time on {skipped} of {counted} questions.")
-    weakest_first = list(reversed(strongest_first))
-    for criterion in weakest_first:
-        if means[criterion] < _STRENGTH_THRESHOLD and criterion not in named:
+    # The best criterion is already named as a strength, even when it is below the threshold.
+    for criterion in list(reversed(strongest_first))[: len(strongest_first) - 1]:
+        if means[criterion] < _STRENGTH_THRESHOLD:
             weaknesses.append(_weakness(criterion, means[criterion], answered, track))
-    if not weaknesses and weakest_first:
-        lowest = weakest_first[0]
+    if not weaknesses and all(mean >= _STRENGTH_THRESHOLD for mean in means.values()):
+        lowest = strongest_first[-1]
         weaknesses.append(
             f"No area scored below {_STRENGTH_THRESHOLD} of 5; {_CRITERION_LABELS[lowest]} at "
             f"{means[lowest]:.1f} has the most room to grow."
         )
+    return weaknesses[:3]
 
-    steps: list[str] = []
+
+def _next_steps(
+    weakest_first: Sequence[str], answered: Sequence[_Turn], skipped: int, track: str
+) -> list[str]:
+    """Exactly three steps: the weakest criterion, the most-missed points, then the rest."""
     label = _TRACK_LABELS.get(track, track.replace("_", " "))
-    candidates = [_practice_step(c, answered, track) for c in weakest_first] + [
+    answer_everything = (
+        "Answer every question in your next session, even briefly: a partial answer scores "
+        "better than a skipped one."
+    )
+    practise_again = (
         f"Take another {label} mock interview next week and compare your scores criterion "
         "by criterion.",
         "Pick the question you found hardest, write out a model answer, then say it aloud "
         "without notes.",
-        "Answer every question in your next session, even briefly: a partial answer scores "
-        "better than a skipped one.",
+    )
+    generic = (
+        (answer_everything, *practise_again) if skipped else (*practise_again, answer_everything)
+    )
+    missed_points = (
+        [_practice_step("coverage", answered, track)] if _ranked_missed_points(answered) else []
+    )
+    candidates = [
+        *(_practice_step(criterion, answered, track) for criterion in weakest_first[:1]),
+        *missed_points,
+        *(_practice_step(criterion, answered, track) for criterion in weakest_first[1:]),
+        *generic,
     ]
+    steps: list[str] = []
     for step in candidates:
         if step not in steps:
             steps.append(step)
-    return ReportDraft(
-        overall_score=overall,
-        strengths=strengths,
-        weaknesses=weaknesses[:3],
-        next_steps=steps[:3],
-    )
+    return steps[:3]

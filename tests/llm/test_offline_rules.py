@@ -30,7 +30,7 @@ CACHE_QUESTION = BankQuestion(
     track="backend",
     level="mid",
     topics=("caching", "performance"),
-    text="An API endpoint is slow because it reads the same data repeatedly. How would you cache it?",
+    text="An endpoint is slow because it reads the same data repeatedly. How would you cache it?",
     points=(
         BankPoint("Where the cache lives", ("redis", "memcached", "in-memory", "cdn")),
         BankPoint("Invalidation and staleness", ("invalidat", "stale", "ttl", "expire")),
@@ -588,7 +588,7 @@ def test_load_bank_rejects_invalid_toml_and_a_missing_or_empty_directory(tmp_pat
         load_bank(_write_bank(tmp_path / "a", {"broken.toml": "track = "}))
     with pytest.raises(BankError, match="does not exist"):
         load_bank(tmp_path / "missing")
-    with pytest.raises(BankError, match="no .toml question files"):
+    with pytest.raises(BankError, match=r"no \.toml question files"):
         load_bank(_write_bank(tmp_path / "empty", {}))
 
 
@@ -596,7 +596,7 @@ def test_load_bank_requires_star_points_for_behavioral_questions(tmp_path: Path)
     """Behavioral points must be the STAR elements, named at the start of each point."""
     without_result = STAR_TOML.replace("Result: what happened", "Outcome: what happened")
     directory = _write_bank(tmp_path, {"behavioral.toml": without_result})
-    with pytest.raises(BankError, match="behavioral-junior-01.*Outcome"):
+    with pytest.raises(BankError, match=r"behavioral-junior-01.*Outcome"):
         load_bank(directory)
 
 
@@ -670,7 +670,13 @@ def test_report_cites_evidence_in_strengths_and_missed_points_in_next_steps() ->
     for quote in quotes:
         assert quote.removesuffix("...") in STRONG_CACHE_ANSWER + partial
     assert any("Invalidation and staleness" in step for step in report.next_steps)
-    assert any("Invalidation and staleness" in text for text in report.weaknesses)
+
+
+def test_report_names_missed_points_when_coverage_is_the_weakest_area() -> None:
+    """A fluent but off-topic answer is told which key points it left out."""
+    report = build_report([_turn(CACHE_QUESTION, STAR_ANSWER)] * 2, track="backend")
+    assert "Where the cache lives" in report.weaknesses[0]
+    assert "Where the cache lives" in report.next_steps[0]
 
 
 def test_report_for_a_behavioral_interview_names_the_missing_star_element() -> None:
