@@ -875,6 +875,7 @@ _WEAK_EDGE_WORDS = frozenset(
     """.split()
 )
 _QUOTE_SEARCH_RADIUS = 20
+_WORDS_BEFORE_ANCHOR = 4
 _QUOTE_TRAILING_PUNCTUATION = ".,;:!?\u2026\u3002\uff01\uff1f-\u2013\u2014 "
 
 
@@ -902,7 +903,7 @@ def _quote_in(answer: str, sentence: _Sentence) -> str | None:
     anchors = numbered or named
     anchor = anchors[0] if anchors else None
     preferred = max(0, anchor - 2) if anchor is not None else 0
-    best: tuple[tuple[bool, bool, bool, bool, int, int], str] | None = None
+    best: tuple[tuple[bool, bool, bool, bool, bool, int, int], str] | None = None
     for size in range(_MIN_QUOTE_WORDS, min(_MAX_QUOTE_WORDS, len(words)) + 1):
         lowest = max(0, preferred - _QUOTE_SEARCH_RADIUS)
         highest = min(len(words) - size, preferred + _QUOTE_SEARCH_RADIUS)
@@ -917,10 +918,12 @@ def _quote_in(answer: str, sentence: _Sentence) -> str | None:
             if not _bare(texts[first]) or len(quote.split()) < _MIN_QUOTE_WORDS:
                 continue
             rank = (
-                anchor is None or first <= anchor <= last,
+                anchor is None or anchor - _WORDS_BEFORE_ANCHOR <= first <= anchor <= last,
                 _bare(texts[first]) not in _WEAK_EDGE_WORDS,
-                _bare(texts[last]) not in _WEAK_EDGE_WORDS,
+                _bare(texts[last]) not in _WEAK_EDGE_WORDS
+                and not (last < len(words) - 1 and _bare(texts[last]).isdigit()),
                 last == len(words) - 1 or texts[last][-1] in ",.;:!?",
+                first == 0 or texts[first - 1][-1] in ",.;:!?",
                 size,
                 -abs(first - preferred),
             )

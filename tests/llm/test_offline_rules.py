@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -156,6 +157,32 @@ def test_evidence_is_always_a_short_exact_substring_of_the_answer() -> None:
                 assert score.suggestion.endswith("."), score.suggestion
 
 
+FRAGMENT_TEXT = (
+    "Redis|we|I built|40%|3.5x|ms|because|first|then|as a result|ttl|cache|e.g.|S3|p99|the|and"
+    "|database|um,|like,|,|:|(|)|-|$5|. |! |? |\n|\n\n|\r\n|\t|  |\u2026|\u3002|\u2019|\u201c"
+    '|\u201d|"|\u2014|caf\u00e9|\U0001f680|' + "x" * 40
+)
+FRAGMENTS = tuple(FRAGMENT_TEXT.split("|"))
+
+
+def test_evidence_and_follow_up_quotes_stay_verbatim_for_random_answers() -> None:
+    """Hundreds of seeded random answers never yield evidence or quotes not in the answer."""
+    rng = random.Random(20240601)
+    for _ in range(400):
+        answer = "".join(
+            rng.choice(FRAGMENTS) + rng.choice(("", " ", " ")) for _ in range(rng.randint(0, 120))
+        )
+        question = rng.choice((CACHE_QUESTION, STAR_QUESTION))
+        scores = score_answer(question, answer)
+        for score in scores:
+            assert 1 <= score.value <= 5
+            assert score.evidence in answer
+            assert len(score.evidence) <= EVIDENCE_MAX_CHARS
+        follow_up = follow_up_text(question, answer, scores)
+        if follow_up != question.follow_up:
+            assert _quoted(follow_up) in answer
+
+
 def test_a_long_sentence_is_cut_at_a_word_boundary_for_evidence() -> None:
     """Evidence from a run-on answer ends on a whole word and is still a substring."""
     answer = "we cached the report rows in redis " * 30
@@ -262,7 +289,7 @@ def test_filler_words_lower_clarity_and_are_named_in_the_suggestion() -> None:
 
 
 def test_like_is_not_a_filler_when_it_introduces_an_example() -> None:
-    """ "Something like Redis" is content, not filler."""
+    """Saying "something like Redis" is content, not filler."""
     answer = (
         "I would use something like Redis in front of the database, because it looks like "
         "the reads repeat. First I would measure the latency, then set a TTL of sixty "

@@ -1,0 +1,123 @@
+"""Generation belongs to the interview, not the socket: drops, resumes, interrupts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from server.config import Settings
+from tests.wsclient import (
+    STRONG_ANSWER,
+    InterviewClient,
+    LiveServer,
+    answer_everything,
+    new_session,
+)
+
+
+@pytest.fixture
+async def live(settings: Settings) -> AsyncIterator[LiveServer]:
+    tuned = settings.model_copy(update={"offline_pace_ms": 15})
+    async with LiveServer(tuned).running() as server:
+        yield server
+
+
+async def test_a_dropped_socket_resumes_with_exactly_the_missed_events(live: LiveServer) -> None:
+    """The reassembled interviewer text equals the database's, byte for byte."""
+    session = await new_session(live.http, question_count=2)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.delta")
+    await client.until("turn.delta")
+    seen_before_drop = client.last_seq
+    await client.close()  # mid-stream: the interviewer keeps talking meanwhile
+    await asyncio.sleep(0.4)
+
+    ready = await client.connect()  # hello carries last_seq and epoch
+    assert ready["resumed"] is True
+    assert ready["head_seq"] > seen_before_drop  # events were produced while away
+    # recv() asserts every seq is exactly last + 1: no gap, no duplicate, in order.
+    first_after = await client.recv()
+    assert first_after["seq"] == seen_before_drop + 1
+
+    ended = await answer_everything(client)
+    assert ended["status"] == "finished"
+    detail = await session.detail()
+    texts = client.turn_texts()
+    assert [texts[t["index"]] for t in detail["turns"]] == [t["question"] for t in detail["turns"]]
+
+
+async def test_reconnecting_from_zero_replays_the_whole_interview(live: LiveServer) -> None:
+    session = await new_session(live.http, question_count=1)
+    first = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await first.connect()
+    await first.until("turn.end")
+    await first.close()
+
+    second = InterviewClient(live.ws_url(session.interview_id), session.token)
+    ready = await second.connect()
+    assert ready["resumed"] is True and ready["phase"] == "listening"
+    while second.last_seq < ready["head_seq"]:
+        await second.recv()
+    assert [f["seq"] for f in second.frames if f["seq"]] == [
+        f["seq"] for f in first.frames if f["seq"]
+    ][: len(second.frames) - 1]
+    assert second.turn_texts() == first.turn_texts()
+
+
+async def test_an_unknown_epoch_is_told_to_resync(live: LiveServer) -> None:
+    """A client whose history belongs to another epoch reloads over REST and continues."""
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.end")
+    await client.close()
+    client.epoch = "not-the-epoch"
+    ready = await client.connect(last_seq=3)
+    assert ready["resumed"] is False
+    resync = await client.recv()
+    assert resync["type"] == "resync" and resync["reason"] == "epoch_changed"
+    assert resync["head_seq"] == ready["head_seq"]
+
+
+async def test_interrupt_stops_the_interviewer_within_200_ms_and_keeps_what_was_said(
+    live: LiveServer,
+) -> None:
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.delta")
+    await client.until("turn.delta")
+    sent = time.monotonic()
+    await client.send({"type": "interrupt"})
+    end = await client.until("turn.end")
+    stopped_after = time.monotonic() - sent
+    assert end["interrupted"] is True
+    assert stopped_after < 0.2, f"took {stopped_after * 1000:.0f} ms"
+    # Nothing more is streamed for that turn, and the partial text is what was said.
+    partial = client.turn_texts()[0]
+    assert partial == end["text"]
+    assert partial.startswith("Hello, and welcome")
+    assert len(partial.split()) < 40
+
+    await client.send({"type": "answer", "text": STRONG_ANSWER, "turn": 0})
+    await answer_everything(client)  # a follow-up may come first
+    detail = await session.detail()
+    assert detail["turns"][0]["question"] == partial
+
+
+async def test_an_answer_sent_while_the_question_streams_stops_it_and_is_accepted(
+    live: LiveServer,
+) -> None:
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.delta")
+    await client.send({"type": "answer", "text": STRONG_ANSWER})
+    end = await client.until("turn.end")
+    accepted = await client.until("answer.accepted")
+    assert end["interrupted"] is True and accepted["turn"] == 0
+    await answer_everything(client)
