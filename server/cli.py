@@ -164,6 +164,71 @@ def create_admin(
     typer.echo(f"{'Created' if created else 'Promoted'} administrator {email}.")
 
 
+@cli.command()
+def bench(
+    sessions: Annotated[
+        str, typer.Option(help="Streaming interviews per run, a comma list for a sweep: 100,500.")
+    ] = "100",
+    idle: Annotated[
+        int, typer.Option(min=0, help="Extra interviews connected but idle (after question 1).")
+    ] = 0,
+    processes: Annotated[
+        int, typer.Option(min=1, max=2, help="Gateway processes sharing Redis (round-robin).")
+    ] = 1,
+    tokens: Annotated[int, typer.Option(min=1, help="Stub tokens per turn.")] = 200,
+    interval_ms: Annotated[float, typer.Option(min=0, help="Ms between stub tokens.")] = 20.0,
+    flush_ms: Annotated[
+        int | None, typer.Option(min=0, help="INTERVIEW_STREAM_FLUSH_MS. Default: the server's.")
+    ] = None,
+    redis_url: Annotated[str, typer.Option(help="Redis on this machine.")] = (
+        "redis://127.0.0.1:6379/0"
+    ),
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Default: a fresh SQLite file per run. PostgreSQL "
+            "(postgresql+asyncpg://postgres@127.0.0.1:5432/DB) is the fair setup for 2 "
+            "processes; the bench migrates it and deletes its account afterwards."
+        ),
+    ] = None,
+    baseline_dir: Annotated[
+        str | None,
+        typer.Option(help="The bare relay baseline. Default: ../shared/perf-baseline."),
+    ] = None,
+    duration_cap: Annotated[
+        float, typer.Option(min=5, help="Seconds per run, set-up included.")
+    ] = 90.0,
+    json_path: Annotated[
+        str | None, typer.Option("--json", help="Append each run's results as a JSON line.")
+    ] = None,
+) -> None:
+    """Load benchmark: stub-interviewer streams through the gateway vs the bare Redis relay."""
+    from pathlib import Path
+
+    from server.bench.run import BenchOptions, run_bench
+
+    try:
+        counts = tuple(int(part) for part in sessions.split(",") if part.strip())
+    except ValueError as exc:
+        raise typer.BadParameter("a comma list of integers, e.g. 100,500") from exc
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter("at least one positive number of sessions")
+    options = BenchOptions(
+        sessions=counts,
+        idle=idle,
+        processes=processes,
+        tokens=tokens,
+        interval_ms=interval_ms,
+        flush_ms=flush_ms,
+        redis_url=redis_url,
+        database_url=database_url,
+        baseline_dir=Path(baseline_dir) if baseline_dir else None,
+        duration_cap=duration_cap,
+        json_path=Path(json_path) if json_path else None,
+    )
+    raise typer.Exit(run_bench(options))
+
+
 def main() -> None:
     cli()
 

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     stream_flush_ms: int = Field(default=40, ge=0, le=1000)
     lease_ttl_ms: int = Field(default=5000, ge=500)
     event_log_cap: int = Field(default=10_000, ge=100)
+    ws_hello_timeout_s: float = Field(default=5.0, gt=0)
     ws_ping_interval_s: float = Field(default=20.0, gt=0)
     ws_ping_timeout_s: float = Field(default=20.0, gt=0)
     ws_send_queue_max: int = Field(default=1000, ge=4)

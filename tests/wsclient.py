@@ -129,8 +129,9 @@ async def new_session(
 class InterviewClient:
     """One WebSocket connection speaking protocol v1; validates every frame it receives."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, *, max_size: int = 2**20) -> None:
         self.url = url
+        self.max_size = max_size
         self.token = token
         self.ws: ClientConnection | None = None
         self.frames: list[dict[str, Any]] = []
@@ -139,7 +140,7 @@ class InterviewClient:
         self.ready: dict[str, Any] | None = None
 
     async def connect(self, *, last_seq: int | None = None, **hello: Any) -> dict[str, Any]:
-        self.ws = await connect(self.url, max_size=2**20, open_timeout=10)
+        self.ws = await connect(self.url, max_size=self.max_size, open_timeout=10)
         frame = {
             "type": "hello",
             "token": self.token,

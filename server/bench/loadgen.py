@@ -2,15 +2,15 @@
 
 The definitions are those of ``shared/perf-baseline/loadclient.py`` so the numbers compare:
 
-* per-token latency: receive time − the token's own timestamp (the engine's stub stamps the
+* per-token latency: receive time - the token's own timestamp (the engine's stub stamps the
   moment it yielded the token; the relay stamps its slot in the pacing schedule);
 * time to first token: first frame sent (``hello``, or the relay's prompt) → first token;
 * inter-token gap: time between consecutive token arrivals on one socket (0 for tokens that
   share a frame);
-* tokens/s: tokens received / (last stream end − first send), and the busiest 1-s bucket.
+* tokens/s: tokens received / (last stream end - first send), and the busiest 1-s bucket.
 
-For the engine it also records the relay's definition ("sched": receive − the token's slot
-in the stub's pacing schedule, i.e. first token's stamp + i × interval), which includes the
+For the engine it also records the relay's definition ("sched": receive - the token's slot
+in the stub's pacing schedule, i.e. first token's stamp + i x interval), which includes the
 event-loop lag of the producer that the yield stamp leaves out.
 """
 
@@ -45,19 +45,30 @@ class StreamStats:
     """What the streaming sockets of one run saw (times in ms unless named ``_s``)."""
 
     t0: float  # wall clock at the start of the window; 1-s buckets count from here
-    lat: array[float] = field(default_factory=_floats)
     lat_sched: array[float] = field(default_factory=_floats)
     gaps: array[float] = field(default_factory=_floats)
     zero_gaps: int = 0  # tokens that arrived in the same frame as the previous one
     ttft: array[float] = field(default_factory=_floats)
     buckets: dict[int, int] = field(default_factory=dict)
+    # Per-token latency by receive second: the ramp and the steady state can be told apart.
+    lat_by_s: dict[int, array[float]] = field(default_factory=dict)
     tokens: int = 0
     frames: int = 0
     opened: int = 0
     completed: int = 0
     first_send: float | None = None
+    last_first: float = 0.0  # when the last stream got its first token: the ramp is over
     last_end: float | None = None
     errors: Counter[str] = field(default_factory=Counter)
+
+    def all_lat(self, after_ramp: bool = False) -> array[float]:
+        """Every token's latency, or those received in the seconds after the ramp."""
+        first = int(self.last_first - self.t0) + 1 if after_ramp else -1
+        out: array[float] = array("d")
+        for bucket in sorted(self.lat_by_s):
+            if bucket >= first:
+                out.extend(self.lat_by_s[bucket])
+        return out
 
 
 class ProtocolViolation(Exception):
@@ -305,21 +316,25 @@ class LoadGen:
                 if got == 0:
                     ts0 = float(toks[0][1:])
                     st.ttft.append((now - t_send) * 1000)
+                    st.last_first = max(st.last_first, now)
                 else:
                     st.gaps.append((now - last_arrival) * 1000)
                 st.zero_gaps += n - 1
                 last_arrival = now
+                bucket = int(now - st.t0)
+                st.buckets[bucket] = st.buckets.get(bucket, 0) + n
+                lat = st.lat_by_s.get(bucket)
+                if lat is None:
+                    lat = st.lat_by_s[bucket] = array("d")
+                lat_append = lat.append
+                sched_append = st.lat_sched.append
                 now_ms = now * 1000
                 slot = ts0 + got * interval
-                lat_append = st.lat.append
-                sched_append = st.lat_sched.append
                 for tok in toks:
                     lat_append(now_ms - float(tok[1:]))
                     sched_append(now_ms - slot)
                     slot += interval
                 got += n
-                bucket = int(now - st.t0)
-                st.buckets[bucket] = st.buckets.get(bucket, 0) + n
             elif kind == "turn.end":
                 if len(ev.get("text", "")) != chars:
                     errors["turn.end text differs from the deltas"] += 1
@@ -339,7 +354,6 @@ class LoadGen:
         loads = orjson.loads
         clock = time.time
         recv = ws.recv
-        lat_append = st.lat.append
         expect = 0
         got = 0
         last_arrival = 0.0
@@ -349,6 +363,10 @@ class LoadGen:
             obj = loads(raw)
             items = obj if isinstance(obj, list) else (obj,)
             now_ms = now * 1000
+            bucket = int(now - st.t0)
+            lat = st.lat_by_s.get(bucket)
+            if lat is None:
+                lat = st.lat_by_s[bucket] = array("d")
             n = 0
             end = False
             for item in items:
@@ -357,7 +375,7 @@ class LoadGen:
                     if seq != expect:
                         errors["seq gap" if seq > expect else "seq duplicate/reordered"] += 1
                     expect = seq + 1
-                    lat_append(now_ms - item["ts"] * 1000)
+                    lat.append(now_ms - item["ts"] * 1000)
                     n += 1
                 elif item["t"] == "end":
                     end = True
@@ -366,12 +384,12 @@ class LoadGen:
                 st.tokens += n
                 if got == 0:
                     st.ttft.append((now - t_send) * 1000)
+                    st.last_first = max(st.last_first, now)
                 else:
                     st.gaps.append((now - last_arrival) * 1000)
                 st.zero_gaps += n - 1
                 last_arrival = now
                 got += n
-                bucket = int(now - st.t0)
                 st.buckets[bucket] = st.buckets.get(bucket, 0) + n
             if end:
                 if got != self.tokens:
@@ -380,7 +398,7 @@ class LoadGen:
 
     # --- teardown -----------------------------------------------------------------------
 
-    async def close_all(self, timeout: float = 10.0) -> None:
+    async def close_all(self, grace_s: float = 10.0) -> None:
         """Close every socket still open (idle ones included), abort the slow ones."""
         self._closing = True
         tasks = [t for t in (*self._idle_tasks, *self._stream_tasks) if not t.done()]
@@ -395,7 +413,7 @@ class LoadGen:
                 await ws.close()
 
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(grace_s):
                 await asyncio.gather(*(close(ws) for ws in sockets))
         for ws in sockets:
             with contextlib.suppress(Exception):

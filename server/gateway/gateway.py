@@ -23,7 +23,6 @@ from server.errors import NotAuthenticated
 from server.gateway.connection import CONTROL, Connection
 from server.gateway.protocol import (
     CLIENT_FRAME_TYPES,
-    HELLO_TIMEOUT_S,
     MAX_ANSWER_CHARS,
     MAX_FRAME_BYTES,
     Answer,
@@ -123,11 +122,12 @@ class InterviewGateway:
 
     async def _receive_hello(self, websocket: WebSocket) -> Hello:
         try:
-            async with asyncio.timeout(HELLO_TIMEOUT_S):
+            async with asyncio.timeout(self.settings.ws_hello_timeout_s):
                 message = await websocket.receive()
         except TimeoutError:
             raise _Reject(
-                CloseCode.not_authenticated, f"expected a hello frame within {HELLO_TIMEOUT_S:g} s"
+                CloseCode.not_authenticated,
+                f"expected a hello frame within {self.settings.ws_hello_timeout_s:g} s",
             ) from None
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
@@ -238,11 +238,10 @@ class InterviewGateway:
         head = max(head, int(state.get("seq", "0")))
         frames: list[tuple[int, str]] = []
         resync_reason = None
-        if hello.last_seq > 0:
-            if (hello.epoch and hello.epoch != epoch) or hello.last_seq > head:
-                resync_reason = "epoch_changed"
-            elif read.oldest_seq and hello.last_seq < read.oldest_seq - 1:
-                resync_reason = "history_trimmed"
+        if hello.last_seq > 0 and ((hello.epoch and hello.epoch != epoch) or hello.last_seq > head):
+            resync_reason = "epoch_changed"
+        elif read.oldest_seq and hello.last_seq < read.oldest_seq - 1:
+            resync_reason = "history_trimmed"
         deadline = state.get("deadline_ms")
         ready = Ready(
             seq=CONTROL,

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 16 * 1024
 MAX_ANSWER_CHARS = 8_000
-HELLO_TIMEOUT_S = 5.0
 
 
 class _Frame(BaseModel):

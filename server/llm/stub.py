@@ -40,8 +40,8 @@ class StubInterviewer(Interviewer):
         for i in range(self.tokens):
             # Deadline pacing: a slow loop catches up instead of drifting.
             wait = started + i * self.interval_s - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            # Always yield to the loop, even when behind: a real stream awaits the network.
+            await asyncio.sleep(max(0.0, wait))
             yield f"t{time.time() * 1000:.1f} "
 
     async def score_answer(self, brief: InterviewBrief, turn: TurnRecord) -> AnswerScore:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from server.config import Settings
-from tests.conftest import make_settings
 from tests.wsclient import InterviewClient, LiveServer, answer_everything, new_session
 
 

@@ -1,0 +1,128 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { lazy, Suspense, useEffect, type ReactNode } from 'react';
+import { createBrowserRouter, Navigate, Outlet, RouterProvider, useLocation, useNavigate } from 'react-router';
+import { ApiError } from './api/errors';
+import { onAuthLost } from './api/client';
+import { AuthProvider } from './auth/AuthContext';
+import { AuthLayout, Layout } from './components/Layout';
+import { RedirectIfSignedIn, RequireAuth } from './components/RequireAuth';
+import { AuthPage } from './pages/AuthPage';
+import { LoadingBlock } from './components/ui';
+import { NotFound } from './pages/NotFound';
+
+// Screens load on demand; the charts library only comes with the dashboard and the report.
+const Dashboard = lazy(() => import('./pages/Dashboard').then((m) => ({ default: m.Dashboard })));
+const History = lazy(() => import('./pages/History').then((m) => ({ default: m.History })));
+const InterviewRoom = lazy(() => import('./pages/InterviewRoom').then((m) => ({ default: m.InterviewRoom })));
+const NewInterview = lazy(() => import('./pages/NewInterview').then((m) => ({ default: m.NewInterview })));
+const Report = lazy(() => import('./pages/Report').then((m) => ({ default: m.Report })));
+
+function Screen({ children }: { children: ReactNode }) {
+  return (
+    <Suspense
+      fallback={
+        <div className="page">
+          <LoadingBlock label="Loading" lines={4} />
+        </div>
+      }
+    >
+      {children}
+    </Suspense>
+  );
+}
+
+export function makeQueryClient() {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        staleTime: 10_000,
+        refetchOnWindowFocus: true,
+        retry: (count, error) => {
+          if (error instanceof ApiError && error.status >= 400 && error.status < 500) return false;
+          return count < 2;
+        },
+      },
+      mutations: { retry: false },
+    },
+  });
+}
+
+const titles: [RegExp, string][] = [
+  [/^\/login/, 'Sign in'],
+  [/^\/signup/, 'Create account'],
+  [/^\/new/, 'New interview'],
+  [/^\/history/, 'History'],
+  [/^\/interviews\/[^/]+\/report/, 'Report'],
+  [/^\/interviews\//, 'Interview'],
+  [/^\/$/, 'Dashboard'],
+];
+
+/** Page title per route, and a redirect to sign-in when the session is lost. */
+function Root() {
+  const location = useLocation();
+  const navigate = useNavigate();
+  useEffect(() => {
+    const title = titles.find(([re]) => re.test(location.pathname))?.[1] ?? 'Not found';
+    document.title = `${title} · Mock Interview`;
+  }, [location.pathname]);
+  useEffect(
+    () =>
+      onAuthLost(() => {
+        const here = `${window.location.pathname}${window.location.search}`;
+        if (!here.startsWith('/login') && !here.startsWith('/signup')) {
+          navigate(`/login?next=${encodeURIComponent(here)}`, { replace: true });
+        }
+      }),
+    [navigate],
+  );
+  return (
+    <AuthProvider>
+      <Outlet />
+    </AuthProvider>
+  );
+}
+
+const router = createBrowserRouter([
+  {
+    element: <Root />,
+    children: [
+      {
+        element: (
+          <RedirectIfSignedIn>
+            <AuthLayout />
+          </RedirectIfSignedIn>
+        ),
+        children: [
+          { path: '/login', element: <AuthPage mode="login" /> },
+          { path: '/signup', element: <AuthPage mode="signup" /> },
+        ],
+      },
+      {
+        element: (
+          <RequireAuth>
+            <Layout />
+          </RequireAuth>
+        ),
+        children: [
+          { path: '/', element: <Screen><Dashboard /></Screen> },
+          { path: '/new', element: <Screen><NewInterview /></Screen> },
+          { path: '/history', element: <Screen><History /></Screen> },
+          { path: '/interviews/:id', element: <Screen><InterviewRoom /></Screen> },
+          { path: '/interviews/:id/report', element: <Screen><Report /></Screen> },
+          { path: '/interviews', element: <Navigate to="/history" replace /> },
+          { path: '*', element: <NotFound /> },
+        ],
+      },
+    ],
+  },
+]);
+
+const queryClient = makeQueryClient();
+
+export function App() {
+  return (
+    <QueryClientProvider client={queryClient}>
+      <RouterProvider router={router} />
+    </QueryClientProvider>
+  );
+}

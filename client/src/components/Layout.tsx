@@ -1,0 +1,88 @@
+import { NavLink, Outlet, Link, useLocation } from 'react-router';
+import { useEffect, useRef } from 'react';
+import { useAuth } from '../auth/AuthContext';
+
+function Brand() {
+  return (
+    <Link to="/" className="brand" aria-label="Mock Interview, dashboard">
+      <span className="brand__mark" aria-hidden="true">
+        <svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" strokeWidth="2.2" strokeLinecap="round" strokeLinejoin="round">
+          <path d="M4 6.5A2.5 2.5 0 0 1 6.5 4h11A2.5 2.5 0 0 1 20 6.5v7a2.5 2.5 0 0 1-2.5 2.5H10l-4.5 4v-4A2.5 2.5 0 0 1 4 13.5z" />
+          <path d="M8.5 9.5h7M8.5 12.5h4" />
+        </svg>
+      </span>
+      <span className="brand__name">Mock Interview</span>
+    </Link>
+  );
+}
+
+export function Layout() {
+  const { user, signOut } = useAuth();
+  const location = useLocation();
+  const mainRef = useRef<HTMLElement>(null);
+  const first = useRef(true);
+
+  // Move focus to the page on navigation, so keyboard and screen reader users start at the top.
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    mainRef.current?.focus({ preventScroll: false });
+  }, [location.pathname]);
+
+  return (
+    <div className="app">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <div className="topbar__inner">
+          <Brand />
+          <nav className="topnav" aria-label="Main">
+            <NavLink to="/" end className="topnav__link">
+              Dashboard
+            </NavLink>
+            <NavLink to="/history" className="topnav__link">
+              History
+            </NavLink>
+            <NavLink to="/new" className="topnav__link">
+              New interview
+            </NavLink>
+          </nav>
+          <div className="topbar__user">
+            <span className="credits" title="Each interview uses one credit">
+              <span className="credits__value">{user ? user.credits : '…'}</span>
+              <span className="credits__label">{user?.credits === 1 ? 'credit' : 'credits'}</span>
+            </span>
+            <span className="topbar__email" title={user?.email}>
+              {user?.email}
+            </span>
+            <button type="button" className="btn btn--ghost btn--sm" onClick={signOut}>
+              Sign out
+            </button>
+          </div>
+        </div>
+      </header>
+      <main id="main" ref={mainRef} tabIndex={-1} className="main">
+        <Outlet />
+      </main>
+    </div>
+  );
+}
+
+export function AuthLayout() {
+  return (
+    <div className="auth-page">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <main id="main" className="auth-main">
+        <div className="auth-brand">
+          <Brand />
+        </div>
+        <Outlet />
+      </main>
+    </div>
+  );
+}

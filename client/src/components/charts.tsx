@@ -1,0 +1,168 @@
+import { useState } from 'react';
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Cell,
+  LabelList,
+  Legend,
+  Line,
+  LineChart,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
+import type { CriterionAverage, ProgressPoint } from '../lib/progress';
+import { criterionLabel, seriesCriteria } from '../lib/progress';
+import { formatScore, scoreBand, trackLabel } from '../lib/format';
+
+export const SERIES_COLORS = ['#0f766e', '#b45309', '#7c3aed', '#be185d', '#0369a1', '#4d7c0f', '#9f1239'];
+const ACCENT = '#4338ca';
+const BAND_COLORS: Record<ReturnType<typeof scoreBand>, string> = {
+  strong: '#15803d',
+  solid: '#4338ca',
+  developing: '#b45309',
+  weak: '#b91c1c',
+};
+
+const axisTick = { fill: '#5b6472', fontSize: 12 };
+
+/** Overall score over time, with one thinner line per criterion that can be switched on. */
+export function ProgressChart({ points }: { points: ProgressPoint[] }) {
+  const criteria = seriesCriteria(points);
+  const [showCriteria, setShowCriteria] = useState(true);
+  const data = points.map((p, i) => ({
+    name: `#${i + 1}`,
+    label: p.label,
+    track: trackLabel(p.track),
+    overall: p.overall,
+    ...Object.fromEntries(criteria.map((c) => [c, p.criteria[c] ?? null])),
+  }));
+  return (
+    <figure className="chart">
+      <div className="chart__toolbar">
+        <figcaption className="chart__caption">Overall score per interview, oldest first</figcaption>
+        {criteria.length > 0 && (
+          <label className="switch">
+            <input type="checkbox" checked={showCriteria} onChange={(e) => setShowCriteria(e.target.checked)} />
+            <span>Show criteria</span>
+          </label>
+        )}
+      </div>
+      <div className="chart__canvas" aria-hidden="true">
+        <ResponsiveContainer width="100%" height="100%">
+          <LineChart data={data} margin={{ top: 8, right: 12, bottom: 0, left: -18 }}>
+            <CartesianGrid stroke="#eceef2" vertical={false} />
+            <XAxis dataKey="label" tick={axisTick} tickLine={false} axisLine={{ stroke: '#dfe3e8' }} minTickGap={12} />
+            <YAxis domain={[0, 5]} ticks={[1, 2, 3, 4, 5]} tick={axisTick} tickLine={false} axisLine={false} />
+            <Tooltip
+              formatter={(value, name) => [formatScore(Number(value)), name === 'overall' ? 'Overall' : criterionLabel(String(name))]}
+              labelFormatter={(_, payload) => {
+                const row = payload?.[0]?.payload as { label?: string; track?: string } | undefined;
+                return row ? `${row.label} · ${row.track}` : '';
+              }}
+              contentStyle={{ borderRadius: 10, border: '1px solid #e4e7ec', fontSize: 13 }}
+            />
+            {showCriteria && criteria.length > 0 && (
+              <Legend
+                formatter={(value) => (value === 'overall' ? 'Overall' : criterionLabel(String(value)))}
+                wrapperStyle={{ fontSize: 12, paddingTop: 6 }}
+                iconType="plainline"
+                itemSorter={(item) => (item.dataKey === 'overall' ? '' : String(item.dataKey))}
+              />
+            )}
+            {showCriteria &&
+              criteria.map((c, i) => (
+                <Line
+                  key={c}
+                  type="monotone"
+                  dataKey={c}
+                  stroke={SERIES_COLORS[i % SERIES_COLORS.length]}
+                  strokeWidth={1.5}
+                  strokeOpacity={0.75}
+                  dot={{ r: 2.5, strokeWidth: 0, fill: SERIES_COLORS[i % SERIES_COLORS.length] }}
+                  activeDot={{ r: 4 }}
+                  connectNulls
+                  isAnimationActive={false}
+                />
+              ))}
+            <Line
+              type="monotone"
+              dataKey="overall"
+              stroke={ACCENT}
+              strokeWidth={3}
+              dot={{ r: 4, fill: ACCENT, strokeWidth: 0 }}
+              activeDot={{ r: 6 }}
+              connectNulls
+              isAnimationActive={false}
+            />
+          </LineChart>
+        </ResponsiveContainer>
+      </div>
+      <table className="visually-hidden">
+        <caption>Scores per interview</caption>
+        <thead>
+          <tr>
+            <th scope="col">Interview</th>
+            <th scope="col">Overall</th>
+            {criteria.map((c) => (
+              <th scope="col" key={c}>
+                {criterionLabel(c)}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {points.map((p) => (
+            <tr key={p.id}>
+              <th scope="row">
+                {p.label}, {trackLabel(p.track)}
+              </th>
+              <td>{formatScore(p.overall)}</td>
+              {criteria.map((c) => (
+                <td key={c}>{formatScore(p.criteria[c])}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </figure>
+  );
+}
+
+/** Average per criterion as horizontal bars, coloured by band. */
+export function CriteriaChart({ averages }: { averages: CriterionAverage[] }) {
+  const data = averages.map((a) => ({ name: criterionLabel(a.criterion), value: a.average }));
+  const height = Math.max(140, data.length * 44 + 24);
+  return (
+    <figure className="chart">
+      <div className="chart__canvas" style={{ height }} aria-hidden="true">
+        <ResponsiveContainer width="100%" height="100%">
+          <BarChart data={data} layout="vertical" margin={{ top: 4, right: 40, bottom: 4, left: 8 }} barCategoryGap={10}>
+            <CartesianGrid stroke="#eceef2" horizontal={false} />
+            <XAxis type="number" domain={[0, 5]} ticks={[0, 1, 2, 3, 4, 5]} tick={axisTick} tickLine={false} axisLine={false} />
+            <YAxis type="category" dataKey="name" width={96} tick={{ ...axisTick, fill: '#1f2430' }} tickLine={false} axisLine={false} />
+            <Bar dataKey="value" radius={[0, 6, 6, 0]} isAnimationActive={false} maxBarSize={26}>
+              {data.map((d) => (
+                <Cell key={d.name} fill={BAND_COLORS[scoreBand(d.value)]} />
+              ))}
+              <LabelList dataKey="value" position="right" formatter={(v: unknown) => formatScore(Number(v))} style={{ fill: '#1f2430', fontSize: 12, fontWeight: 600 }} />
+            </Bar>
+          </BarChart>
+        </ResponsiveContainer>
+      </div>
+      <table className="visually-hidden">
+        <caption>Average score per criterion, out of 5</caption>
+        <tbody>
+          {averages.map((a) => (
+            <tr key={a.criterion}>
+              <th scope="row">{criterionLabel(a.criterion)}</th>
+              <td>{formatScore(a.average)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </figure>
+  );
+}

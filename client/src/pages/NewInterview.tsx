@@ -1,0 +1,314 @@
+import { useId, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
+import { Link, useNavigate } from 'react-router';
+import type { Level, Track } from '../api/client';
+import { ApiError, errorMessage } from '../api/errors';
+import { useCreateInterview, useMe } from '../api/queries';
+import { Alert, PageHeader } from '../components/ui';
+import { formatLimit, LEVELS, plural, TRACKS } from '../lib/format';
+
+const TEXT_LIMIT = 20_000;
+const MAX_TOPICS = 10;
+const TIME_LIMITS = [30, 60, 120, 180, 300, 600, 900, 1800];
+
+export function parseTopics(raw: string): string[] {
+  const seen = new Set<string>();
+  const topics: string[] = [];
+  for (const part of raw.split(/[,\n]/)) {
+    const topic = part.trim().replace(/\s+/g, ' ').slice(0, 80);
+    if (topic && !seen.has(topic.toLowerCase())) {
+      seen.add(topic.toLowerCase());
+      topics.push(topic);
+    }
+  }
+  return topics;
+}
+
+function TextSource({
+  id,
+  label,
+  hint,
+  value,
+  onChange,
+  placeholder,
+}: {
+  id: string;
+  label: string;
+  hint: string;
+  value: string;
+  onChange: (value: string) => void;
+  placeholder: string;
+}) {
+  const fileRef = useRef<HTMLInputElement>(null);
+  const [fileNote, setFileNote] = useState<{ tone: 'info' | 'warning'; text: string } | null>(null);
+  const hintId = `${id}-hint`;
+  const noteId = `${id}-note`;
+
+  async function onFile(event: ChangeEvent<HTMLInputElement>) {
+    const file = event.target.files?.[0];
+    event.target.value = '';
+    if (!file) return;
+    const isText = file.type === 'text/plain' || /\.(txt|md|text)$/i.test(file.name);
+    if (!isText) {
+      setFileNote({
+        tone: 'warning',
+        text: `${file.name} is not a plain-text file. PDF and Word files cannot be read here yet: open the document, copy its text and paste it above.`,
+      });
+      return;
+    }
+    try {
+      const text = (await file.text()).replace(/\r\n/g, '\n');
+      const clipped = text.slice(0, TEXT_LIMIT);
+      onChange(clipped);
+      setFileNote({
+        tone: text.length > TEXT_LIMIT ? 'warning' : 'info',
+        text:
+          text.length > TEXT_LIMIT
+            ? `Loaded ${file.name}; it was cut to the first ${TEXT_LIMIT.toLocaleString()} characters.`
+            : `Loaded ${file.name}.`,
+      });
+    } catch {
+      setFileNote({ tone: 'warning', text: `Could not read ${file.name}.` });
+    }
+  }
+
+  return (
+    <div className="field">
+      <div className="field__row">
+        <label className="field__label" htmlFor={id}>
+          {label} <span className="field__optional">optional</span>
+        </label>
+        <span className="field__counter" aria-live="off">
+          {value.length.toLocaleString()} / {TEXT_LIMIT.toLocaleString()}
+        </span>
+      </div>
+      <p id={hintId} className="field__hint">
+        {hint}
+      </p>
+      <textarea
+        id={id}
+        className="textarea"
+        rows={5}
+        maxLength={TEXT_LIMIT}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder={placeholder}
+        aria-describedby={fileNote ? `${hintId} ${noteId}` : hintId}
+      />
+      <div className="field__tools">
+        <input
+          ref={fileRef}
+          id={`${id}-file`}
+          type="file"
+          accept=".txt,.md,text/plain"
+          className="visually-hidden"
+          onChange={(e) => void onFile(e)}
+          tabIndex={-1}
+        />
+        <button type="button" className="btn btn--ghost btn--sm" onClick={() => fileRef.current?.click()}>
+          Upload .txt
+        </button>
+        {value && (
+          <button type="button" className="btn btn--ghost btn--sm" onClick={() => onChange('')}>
+            Clear
+          </button>
+        )}
+        {fileNote && (
+          <span id={noteId} className={`field__note field__note--${fileNote.tone}`} role="status">
+            {fileNote.text}
+          </span>
+        )}
+      </div>
+    </div>
+  );
+}
+
+export function NewInterview() {
+  const navigate = useNavigate();
+  const me = useMe();
+  const create = useCreateInterview();
+  const [track, setTrack] = useState<Track>('backend');
+  const [level, setLevel] = useState<Level>('mid');
+  const [topicsRaw, setTopicsRaw] = useState('');
+  const [jobDescription, setJobDescription] = useState('');
+  const [resume, setResume] = useState('');
+  const [questionCount, setQuestionCount] = useState(5);
+  const [timeLimit, setTimeLimit] = useState(180);
+  const topics = parseTopics(topicsRaw);
+  const tooManyTopics = topics.length > MAX_TOPICS;
+  const credits = me.data?.credits;
+  const noCredits = credits === 0;
+  const errorRef = useRef<HTMLDivElement>(null);
+  const countId = useId();
+
+  async function onSubmit(event: FormEvent) {
+    event.preventDefault();
+    if (create.isPending || tooManyTopics) return;
+    try {
+      const interview = await create.mutateAsync({
+        track,
+        level,
+        topics,
+        job_description: jobDescription.trim(),
+        resume_text: resume.trim(),
+        question_count: questionCount,
+        answer_time_limit_s: timeLimit,
+      });
+      navigate(`/interviews/${interview.id}`);
+    } catch {
+      requestAnimationFrame(() => errorRef.current?.focus());
+    }
+  }
+
+  const error = create.error;
+  const outOfCredits = (error instanceof ApiError && error.status === 402) || noCredits;
+
+  return (
+    <div className="page page--narrow">
+      <PageHeader
+        title="New interview"
+        subtitle="Choose what to practise. The interviewer asks one question at a time and may follow up on your answers."
+        back={{ to: '/', label: 'Dashboard' }}
+      />
+
+      <div ref={errorRef} tabIndex={-1} className="focus-target">
+        {outOfCredits ? (
+          <Alert tone="warning" title="You are out of credits">
+            Each interview uses one credit and you have none left. Your past reports stay available in{' '}
+            <Link to="/history">History</Link>. Ask the administrator of this installation for more credits.
+          </Alert>
+        ) : error ? (
+          <Alert tone="danger" title="The interview could not be created">
+            {errorMessage(error)}
+          </Alert>
+        ) : null}
+      </div>
+
+      <form className="form form--spaced" onSubmit={(e) => void onSubmit(e)}>
+        <fieldset className="fieldset">
+          <legend className="fieldset__legend">Track</legend>
+          <div className="choice-grid">
+            {TRACKS.map((t) => (
+              <label key={t.value} className="choice">
+                <input type="radio" name="track" value={t.value} checked={track === t.value} onChange={() => setTrack(t.value)} />
+                <span className="choice__body">
+                  <span className="choice__title">{t.label}</span>
+                  <span className="choice__text">{t.blurb}</span>
+                </span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+
+        <fieldset className="fieldset">
+          <legend className="fieldset__legend">Level</legend>
+          <div className="segmented">
+            {LEVELS.map((l) => (
+              <label key={l.value} className="segmented__option">
+                <input type="radio" name="level" value={l.value} checked={level === l.value} onChange={() => setLevel(l.value)} />
+                <span>{l.label}</span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+
+        <div className="field">
+          <label className="field__label" htmlFor="topics">
+            Topics <span className="field__optional">optional</span>
+          </label>
+          <p className="field__hint" id="topics-hint">
+            Comma-separated, up to {MAX_TOPICS}. For example: caching, system design, Postgres.
+          </p>
+          <input
+            id="topics"
+            className="input"
+            value={topicsRaw}
+            onChange={(e) => setTopicsRaw(e.target.value)}
+            aria-describedby="topics-hint"
+            aria-invalid={tooManyTopics || undefined}
+            autoComplete="off"
+          />
+          {topics.length > 0 && (
+            <ul className="chips" aria-label="Topics">
+              {topics.map((t) => (
+                <li key={t} className="chip">
+                  {t}
+                </li>
+              ))}
+            </ul>
+          )}
+          {tooManyTopics && <p className="field__error">Use at most {MAX_TOPICS} topics ({topics.length} now).</p>}
+        </div>
+
+        <TextSource
+          id="job-description"
+          label="Job description"
+          hint="Paste the posting or upload a .txt file; questions lean towards what it asks for."
+          value={jobDescription}
+          onChange={setJobDescription}
+          placeholder="Paste the job description here"
+        />
+        <TextSource
+          id="resume"
+          label="Resume"
+          hint="Paste your resume as text or upload a .txt file (copy the text out of a PDF or Word file)."
+          value={resume}
+          onChange={setResume}
+          placeholder="Paste your resume here"
+        />
+
+        <div className="field-pair">
+          <div className="field">
+            <label className="field__label" htmlFor={countId}>
+              Questions
+            </label>
+            <div className="range">
+              <input
+                id={countId}
+                type="range"
+                min={1}
+                max={15}
+                step={1}
+                value={questionCount}
+                onChange={(e) => setQuestionCount(Number(e.target.value))}
+                aria-valuetext={plural(questionCount, 'question')}
+              />
+              <output htmlFor={countId} className="range__value">
+                {questionCount}
+              </output>
+            </div>
+            <p className="field__hint">About {Math.max(5, questionCount * 3)} minutes, follow-ups included.</p>
+          </div>
+          <div className="field">
+            <label className="field__label" htmlFor="time-limit">
+              Time per answer
+            </label>
+            <select id="time-limit" className="select" value={timeLimit} onChange={(e) => setTimeLimit(Number(e.target.value))}>
+              {TIME_LIMITS.map((s) => (
+                <option key={s} value={s}>
+                  {formatLimit(s)}
+                  {s === 180 ? ' (default)' : ''}
+                </option>
+              ))}
+            </select>
+            <p className="field__hint">Unanswered questions move on when time runs out.</p>
+          </div>
+        </div>
+
+        <div className="submit-bar">
+          <p className="submit-bar__credits">
+            Uses <strong>1 credit</strong>
+            {credits !== undefined && (
+              <>
+                , you have <strong>{credits}</strong>
+              </>
+            )}
+            .
+          </p>
+          <button type="submit" className="btn btn--primary btn--lg" disabled={create.isPending || noCredits || tooManyTopics}>
+            {create.isPending ? 'Starting…' : 'Start interview'}
+          </button>
+        </div>
+      </form>
+    </div>
+  );
+}

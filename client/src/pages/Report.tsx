@@ -1,0 +1,224 @@
+import { Link, useParams } from 'react-router';
+import type { InterviewDetail } from '../api/client';
+import { ApiError } from '../api/errors';
+import { useInterview } from '../api/queries';
+import { CriteriaChart } from '../components/charts';
+import { AnswerWithEvidence, CriteriaList } from '../components/Feedback';
+import { EmptyState, ErrorState, LoadingBlock, PageHeader, ScoreBadge, StatusPill } from '../components/ui';
+import { formatDateTime, formatScore, levelLabel, plural, scoreBand, trackLabel } from '../lib/format';
+import { downloadText, markdownFilename, providerLabel, reportToMarkdown } from '../lib/markdown';
+import { criterionAverages } from '../lib/progress';
+
+const BAND_TEXT = {
+  strong: 'Strong',
+  solid: 'Solid',
+  developing: 'Developing',
+  weak: 'Needs work',
+} as const;
+
+const OUTCOME_TEXT: Record<string, string> = {
+  skipped: 'Skipped',
+  timed_out: 'Time ran out',
+};
+
+function ListSection({ title, items, ordered, tone }: { title: string; items: string[]; ordered?: boolean; tone: string }) {
+  const List = ordered ? 'ol' : 'ul';
+  return (
+    <section className={`card insight insight--${tone}`} aria-labelledby={`${tone}-title`}>
+      <h2 id={`${tone}-title`} className="card__title">
+        {title}
+      </h2>
+      {items.length ? (
+        <List className={ordered ? 'insight__list insight__list--ordered' : 'insight__list'}>
+          {items.map((item, i) => (
+            <li key={i}>{item}</li>
+          ))}
+        </List>
+      ) : (
+        <p className="muted">Nothing here for this interview.</p>
+      )}
+    </section>
+  );
+}
+
+export function ReportView({ detail }: { detail: InterviewDetail }) {
+  const report = detail.report ?? null;
+  const averages = criterionAverages(detail.turns);
+  const provider = report?.provider ?? detail.provider;
+  const offline = provider === 'offline';
+  let questionNumber = 0;
+  const turns = [...detail.turns].sort((a, b) => a.index - b.index);
+
+  return (
+    <div className="page report">
+      <PageHeader
+        back={{ to: '/history', label: 'History' }}
+        title={`${trackLabel(detail.track)} interview`}
+        subtitle={
+          <>
+            {levelLabel(detail.level)} · {plural(detail.question_count, 'question')} ·{' '}
+            {formatDateTime(detail.finished_at ?? detail.started_at ?? detail.created_at)}
+          </>
+        }
+        actions={
+          <div className="button-row no-print">
+            <button
+              type="button"
+              className="btn btn--secondary"
+              onClick={() => downloadText(markdownFilename(detail), reportToMarkdown(detail))}
+            >
+              Download Markdown
+            </button>
+            <button type="button" className="btn btn--secondary" onClick={() => window.print()}>
+              Print / PDF
+            </button>
+          </div>
+        }
+      />
+
+      {detail.status !== 'finished' && detail.status !== 'abandoned' && (
+        <div className="resume-banner no-print">
+          <div>
+            <strong>This interview is still in progress.</strong> The report is written when it ends.
+          </div>
+          <Link className="btn btn--primary btn--sm" to={`/interviews/${detail.id}`}>
+            Go to interview
+          </Link>
+        </div>
+      )}
+
+      <section className="card report-hero" aria-labelledby="overall-title">
+        <div className="report-hero__score">
+          <h2 id="overall-title" className="eyebrow">
+            Overall score
+          </h2>
+          {report ? (
+            <>
+              <ScoreBadge score={report.overall_score} size="lg" label="Overall score" />
+              <p className={`band band--${scoreBand(report.overall_score)}`} data-testid="overall-score">
+                {BAND_TEXT[scoreBand(report.overall_score)]} · {formatScore(report.overall_score)} out of 5
+              </p>
+            </>
+          ) : (
+            <>
+              <ScoreBadge score={null} size="lg" />
+              <p className="muted">No answers were scored, so there is no overall score.</p>
+            </>
+          )}
+          <dl className="facts">
+            <div>
+              <dt>Status</dt>
+              <dd>
+                <StatusPill status={detail.status} />
+              </dd>
+            </div>
+            <div>
+              <dt>Interviewer</dt>
+              <dd data-testid="provider">{offline ? 'Offline interviewer' : providerLabel(provider)}</dd>
+            </div>
+            {report && (
+              <div>
+                <dt>Rubric</dt>
+                <dd>{report.rubric_version}</dd>
+              </div>
+            )}
+          </dl>
+          {offline && (
+            <p className="report-hero__note">
+              Scored by the offline interviewer: a curated question bank and a rule-based rubric, no AI model.
+            </p>
+          )}
+        </div>
+        <div className="report-hero__chart">
+          <h2 className="eyebrow">By criterion</h2>
+          {averages.length ? (
+            <CriteriaChart averages={averages} />
+          ) : (
+            <p className="muted">No scored answers.</p>
+          )}
+        </div>
+      </section>
+
+      {report && (
+        <div className="insights">
+          <ListSection title="Strengths" items={report.strengths} tone="strengths" />
+          <ListSection title="Weaknesses" items={report.weaknesses} tone="weaknesses" />
+          <ListSection title="Next steps" items={report.next_steps} ordered tone="next" />
+        </div>
+      )}
+
+      <section aria-labelledby="breakdown-title" className="breakdown">
+        <h2 id="breakdown-title" className="section-title">
+          Question by question
+        </h2>
+        {turns.length === 0 ? (
+          <p className="muted">No questions were asked.</p>
+        ) : (
+          <ol className="qa-list">
+            {turns.map((turn) => {
+              if (turn.kind === 'question') questionNumber += 1;
+              const avg = turn.scores.length
+                ? turn.scores.reduce((a, s) => a + s.value, 0) / turn.scores.length
+                : null;
+              return (
+                <li key={turn.index} className="card qa" data-testid="report-turn">
+                  <div className="qa__head">
+                    <span className="eyebrow">
+                      {turn.kind === 'question' ? `Question ${questionNumber}` : `Follow-up to question ${Math.max(1, questionNumber)}`}
+                    </span>
+                    {avg !== null && <ScoreBadge score={avg} size="sm" label="Answer score" />}
+                  </div>
+                  <p className="qa__question">{turn.question}</p>
+                  {turn.answer ? (
+                    <div className="qa__answer">
+                      <h3 className="qa__label">Your answer</h3>
+                      <AnswerWithEvidence answer={turn.answer} scores={turn.scores} />
+                      {turn.scores.length > 0 && (
+                        <p className="qa__legend muted small">
+                          <mark className="evidence evidence--legend">Highlighted</mark> text is what the scorer quoted as evidence.
+                        </p>
+                      )}
+                    </div>
+                  ) : (
+                    <p className="turn__outcome">{turn.outcome ? OUTCOME_TEXT[turn.outcome] ?? 'Not answered' : 'Not answered'}</p>
+                  )}
+                  {turn.scores.length > 0 && <CriteriaList scores={turn.scores} />}
+                  {turn.outcome === 'answered' && turn.scores.length === 0 && (
+                    <p className="muted small">This answer could not be scored.</p>
+                  )}
+                </li>
+              );
+            })}
+          </ol>
+        )}
+      </section>
+    </div>
+  );
+}
+
+export function Report() {
+  const { id = '' } = useParams();
+  const query = useInterview(id);
+  if (query.isPending) {
+    return (
+      <div className="page">
+        <LoadingBlock label="Loading the report" lines={6} />
+      </div>
+    );
+  }
+  if (query.isError) {
+    const notFound = query.error instanceof ApiError && (query.error.status === 404 || query.error.status === 422);
+    return (
+      <div className="page">
+        {notFound ? (
+          <EmptyState title="Report not found" action={<Link className="btn btn--primary" to="/history">Go to history</Link>}>
+            This interview may have been deleted.
+          </EmptyState>
+        ) : (
+          <ErrorState title="Could not load the report" error={query.error} onRetry={() => void query.refetch()} />
+        )}
+      </div>
+    );
+  }
+  return <ReportView detail={query.data} />;
+}

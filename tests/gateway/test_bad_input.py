@@ -1,0 +1,206 @@
+"""Bad input gets its documented code, and nobody else notices.
+
+Each test runs while a bystander interview streams on the same server; the bystander
+must finish its turn untouched, and the victim interview's state must not change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from server.auth import tokens
+from server.config import Settings
+from server.gateway.protocol import MAX_ANSWER_CHARS, MAX_FRAME_BYTES
+from tests.conftest import TEST_SECRET
+from tests.wsclient import InterviewClient, LiveServer, Session, new_session
+
+
+@pytest.fixture
+async def live(settings: Settings) -> AsyncIterator[LiveServer]:
+    tuned = settings.model_copy(update={"offline_pace_ms": 10, "ws_hello_timeout_s": 0.5})
+    async with LiveServer(tuned).running() as server:
+        yield server
+
+
+class Bystander:
+    """Another candidate's interview streaming while the bad input happens."""
+
+    def __init__(self, live: LiveServer) -> None:
+        self.live = live
+
+    async def __aenter__(self) -> Bystander:
+        self.session = await new_session(self.live.http, question_count=1)
+        self.client = InterviewClient(
+            self.live.ws_url(self.session.interview_id), self.session.token
+        )
+        await self.client.connect()
+        await self.client.until("turn.delta")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            end = await self.client.until("turn.end")  # streamed on, in order (recv checks seq)
+            assert end["interrupted"] is False
+            assert self.client.turn_texts()[0] == end["text"]
+        await self.client.close()
+
+
+async def _victim(live: LiveServer) -> tuple[Session, InterviewClient]:
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.end")
+    return session, client
+
+
+async def _state(live: LiveServer, interview_id: str) -> dict[str, str]:
+    state: dict[str, str] = await live.app.state.live.get_state(interview_id)
+    return {k: v for k, v in state.items() if k != "active_ms"}
+
+
+async def _raw_close(url: str, *frames: str | bytes) -> tuple[int | None, str]:
+    async with connect(url, max_size=2**20) as ws:
+        for frame in frames:
+            await ws.send(frame)
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None
+            return closed.rcvd.code, closed.rcvd.reason
+
+
+def _hello(token: str, **extra: Any) -> str:
+    return orjson.dumps({"type": "hello", "token": token, "last_seq": 0, **extra}).decode()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "fragment"),
+    [
+        ("{not json", "malformed_frame", "JSON object"),
+        ('["answer"]', "malformed_frame", '"type"'),
+        ('{"type": "teleport"}', "unknown_type", "unknown frame type"),
+        ('{"type": "answer", "text": 42}', "malformed_frame", "text"),
+        ('{"type": "answer", "text": ""}', "malformed_frame", "text"),
+        ('{"type": "hello", "token": "x"}', "malformed_frame", "already said hello"),
+        (
+            orjson.dumps({"type": "answer", "text": "a" * (MAX_ANSWER_CHARS + 1)}).decode(),
+            "answer_too_long",
+            "8000",
+        ),
+        ('{"type": "answer", "text": "an answer", "turn": 7}', "wrong_turn", "turn 7"),
+    ],
+    ids=[
+        "not-json",
+        "not-object",
+        "unknown-type",
+        "wrong-type",
+        "empty-answer",
+        "second-hello",
+        "answer-too-long",
+        "wrong-turn",
+    ],
+)
+async def test_a_bad_frame_gets_an_error_and_changes_nothing(
+    live: LiveServer, frame: str, code: str, fragment: str
+) -> None:
+    session, victim = await _victim(live)
+    before = await _state(live, session.interview_id)
+    async with Bystander(live):
+        await victim.send(frame)
+        error = await victim.recv()
+        assert error["type"] == "error" and error["seq"] == 0
+        assert error["code"] == code and fragment in error["message"]
+        assert error["retryable"] is False
+        await victim.send({"type": "ping", "t": 1.5})  # the socket is still open and usable
+        assert (await victim.recv())["type"] == "pong"
+    assert await _state(live, session.interview_id) == before
+
+
+async def test_a_binary_frame_after_hello_gets_an_error(live: LiveServer) -> None:
+    _, victim = await _victim(live)
+    assert victim.ws is not None
+    await victim.ws.send(b"\x00\x01")
+    error = await victim.recv()
+    assert error["code"] == "malformed_frame" and "binary" in error["message"]
+
+
+async def test_an_oversized_frame_closes_with_4413(live: LiveServer) -> None:
+    session, victim = await _victim(live)
+    before = await _state(live, session.interview_id)
+    async with Bystander(live):
+        await victim.send(orjson.dumps({"type": "answer", "text": "x" * MAX_FRAME_BYTES}).decode())
+        code, reason = await victim.closed_with()
+    assert code == 4413 and str(MAX_FRAME_BYTES) in reason
+    assert await _state(live, session.interview_id) == before
+
+
+async def test_a_flood_of_frames_closes_with_4429(live: LiveServer) -> None:
+    session, victim = await _victim(live)
+    before = await _state(live, session.interview_id)
+    async with Bystander(live):
+        for n in range(60):
+            try:
+                await victim.send({"type": "ping", "t": n})
+            except ConnectionClosed:
+                break
+        code, _ = await victim.closed_with()
+    assert code == 4429
+    assert await _state(live, session.interview_id) == before
+
+
+@pytest.mark.parametrize("case", ["answer-first", "binary-first", "not-json-first", "no-hello"])
+async def test_anything_but_a_hello_first_is_refused(live: LiveServer, case: str) -> None:
+    session = await new_session(live.http, question_count=1)
+    url = live.ws_url(session.interview_id)
+    frames: dict[str, tuple[str | bytes, ...]] = {
+        "answer-first": ('{"type": "answer", "text": "hi"}',),
+        "binary-first": (b"\x01\x02",),
+        "not-json-first": ("hello?",),
+        "no-hello": (),
+    }
+    expected = {
+        "answer-first": 4401,
+        "binary-first": 4400,
+        "not-json-first": 4400,
+        "no-hello": 4401,
+    }
+    async with Bystander(live):
+        code, reason = await _raw_close(url, *frames[case])
+    assert code == expected[case], reason
+    if case == "answer-first":
+        assert reason == 'expected "hello" as the first frame, got "answer"'
+    assert await live.app.state.live.get_state(session.interview_id) == {}  # never started
+
+
+async def test_expired_forged_and_foreign_credentials_are_refused(live: LiveServer) -> None:
+    owner = await new_session(live.http, question_count=1)
+    intruder = await new_session(live.http, question_count=1)
+    user_id = uuid.UUID(
+        str(tokens.decode_token(owner.token, secret=TEST_SECRET, expected_type="access").user_id)
+    )
+    expired = tokens.issue_token(
+        secret=TEST_SECRET, user_id=user_id, token_version=0, type="access", ttl_s=-5
+    )
+    forged = tokens.issue_token(
+        secret="f" * 40, user_id=user_id, token_version=0, type="access", ttl_s=600
+    )
+    url = live.ws_url(owner.interview_id)
+    async with Bystander(live):
+        assert (await _raw_close(url, _hello(expired)))[0] == 4401
+        assert (await _raw_close(url, _hello(forged)))[0] == 4401
+        assert (await _raw_close(url, _hello("not-a-token")))[0] == 4401
+        # Someone else's interview and a missing one look the same: 4404.
+        assert await _raw_close(url, _hello(intruder.token)) == (4404, "no such interview")
+        missing = live.ws_url(str(uuid.uuid4()))
+        assert await _raw_close(missing, _hello(owner.token)) == (4404, "no such interview")
+        assert (await _raw_close(live.ws_url("not-a-uuid"), _hello(owner.token)))[0] == 4404
+    assert await live.app.state.live.get_state(owner.interview_id) == {}

@@ -1,0 +1,238 @@
+"""Time limits, abandonment, heartbeats, slow readers, finished interviews, graceful drain."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import update
+from websockets.asyncio.client import connect
+
+from server.config import Settings
+from server.store.models import Interview
+from tests.wsclient import (
+    InterviewClient,
+    LiveServer,
+    answer_everything,
+    new_session,
+)
+
+
+@pytest.fixture
+async def live(settings: Settings) -> AsyncIterator[LiveServer]:
+    tuned = settings.model_copy(update={"offline_pace_ms": 5})
+    async with LiveServer(tuned).running() as server:
+        yield server
+
+
+async def _set_time_limit(live: LiveServer, interview_id: str, seconds: int) -> None:
+    async with live.app.state.sessionmaker() as db:
+        await db.execute(
+            update(Interview)
+            .where(Interview.id == uuid.UUID(interview_id))
+            .values(answer_time_limit_s=seconds)
+        )
+        await db.commit()
+
+
+async def test_an_unanswered_question_times_out_and_the_interview_moves_on(
+    live: LiveServer,
+) -> None:
+    session = await new_session(live.http, question_count=2)
+    await _set_time_limit(live, session.interview_id, 1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    end = await client.until("turn.end")
+    assert end["answer_deadline_ms"] - time.time() * 1000 <= 1100
+    timeout = await client.until("answer.timeout", timeout=5)
+    assert timeout["turn"] == 0
+    nxt = await client.until("turn.start")
+    assert (nxt["turn"], nxt["kind"], nxt["question_number"]) == (1, "question", 2)
+    await client.close()
+    detail = await session.detail()
+    assert detail["turns"][0]["outcome"] == "timed_out"
+    assert detail["turns"][0]["answer"] is None
+    assert detail["turns"][0]["question"] == end["text"]
+
+
+async def test_skip_records_the_question_and_moves_on(live: LiveServer) -> None:
+    session = await new_session(live.http, question_count=2)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.end")
+    await client.send({"type": "skip", "turn": 0})
+    assert (await client.until("answer.skipped"))["turn"] == 0
+    assert (await client.until("turn.start"))["question_number"] == 2
+    await client.send({"type": "end"})
+    ended = await client.until("ended")
+    assert ended["status"] == "finished"
+    detail = await session.detail()
+    assert [t["outcome"] for t in detail["turns"]] == ["skipped", "skipped"]
+    assert detail["report"] is None  # nothing was answered, so nothing to report on
+
+
+async def test_an_interview_nobody_is_connected_to_is_finalised_as_abandoned(
+    settings: Settings,
+) -> None:
+    tuned = settings.model_copy(update={"offline_pace_ms": 1, "abandon_after_s": 1})
+    async with LiveServer(tuned).running() as live:
+        session = await new_session(live.http, question_count=3)
+        client = InterviewClient(live.ws_url(session.interview_id), session.token)
+        await client.connect()
+        first = await client.until("turn.end")
+        await client.send({"type": "answer", "text": "I would use a queue. " * 10})
+        await client.until("score")
+        await client.close()
+        deadline = time.monotonic() + 15
+        while (detail := await session.detail())["status"] != "abandoned":
+            assert time.monotonic() < deadline, detail["status"]
+            await asyncio.sleep(0.3)
+    assert detail["finished_at"]
+    assert detail["turns"][0]["question"] == first["text"]  # everything it had is kept
+    assert detail["turns"][0]["outcome"] == "answered"
+    assert detail["report"] is not None  # built from the answered question
+
+
+async def test_a_finished_interview_replays_its_end_and_closes_with_4409(live: LiveServer) -> None:
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await answer_everything(client)
+    await client.close()
+
+    again = InterviewClient(live.ws_url(session.interview_id), session.token)
+    again.last_seq, again.epoch = client.last_seq - 2, client.epoch
+    await again.connect()
+    code, reason = await again.closed_with()
+    assert code == 4409 and "ended" in reason
+    assert [f["type"] for f in again.frames[1:]] == [f["type"] for f in client.frames[-2:]]
+
+
+async def test_a_client_that_stops_answering_pings_is_dropped(settings: Settings) -> None:
+    """Dead sockets are noticed and cleaned within ping interval + timeout."""
+    tuned = settings.model_copy(
+        update={"offline_pace_ms": 5, "ws_ping_interval_s": 0.2, "ws_ping_timeout_s": 0.3}
+    )
+    async with LiveServer(tuned).running() as live:
+        session = await new_session(live.http, question_count=1)
+        client = InterviewClient(live.ws_url(session.interview_id), session.token)
+        await client.connect()
+        await client.until("turn.delta")
+        gateway = live.app.state.gateway
+        assert len(gateway.connections) == 1
+        assert client.ws is not None
+        client.ws.transport.pause_reading()  # like a phone that lost its network
+        started = time.monotonic()
+        while gateway.connections:
+            assert time.monotonic() - started < 3, "dead socket was not cleaned up"
+            await asyncio.sleep(0.05)
+        # The interview itself carries on: generation belongs to the interview.
+        assert live.app.state.sessions.runners
+
+
+async def test_a_client_that_does_not_read_is_cut_off_and_can_resume(settings: Settings) -> None:
+    """Its queue is capped: memory stays bounded, the socket closes with 4503."""
+    tuned = settings.model_copy(
+        update={
+            "interviewer": "stub",
+            "stub_tokens": 120_000,
+            "stub_interval_ms": 0,
+            "stream_flush_ms": 0,
+            "ws_send_queue_max": 16,
+            "event_log_cap": 200_000,
+        }
+    )
+    async with LiveServer(tuned).running() as live:
+        session = await new_session(live.http, question_count=1)
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect(("127.0.0.1", live.port))
+        slow = await connect(live.ws_url(session.interview_id), sock=raw, max_size=2**20)
+        await slow.send(f'{{"type": "hello", "token": "{session.token}", "last_seq": 0}}')
+        slow.transport.pause_reading()
+        gateway = live.app.state.gateway
+        started = time.monotonic()
+        while not gateway.connections:
+            await asyncio.sleep(0.01)
+        (connection,) = gateway.connections
+        while connection in gateway.connections:
+            assert time.monotonic() - started < 30, "slow reader was never cut off"
+            assert connection._queue.qsize() <= 16 + 2  # bounded, whatever the client does
+            await asyncio.sleep(0.02)
+        assert connection.close_code == 4503
+        slow.transport.abort()
+
+        # Once the turn is over, a fresh socket resumes and gets everything, in order.
+        while (await live.app.state.live.get_state(session.interview_id))["phase"] != "listening":
+            assert time.monotonic() - started < 60
+            await asyncio.sleep(0.1)
+        fresh = InterviewClient(live.ws_url(session.interview_id), session.token, max_size=2**23)
+        await fresh.connect()
+        end = await fresh.until("turn.end", timeout=60)
+        assert fresh.turn_texts()[0] == end["text"]
+        assert len(end["text"].split()) == 120_000
+
+
+async def test_shutdown_tells_clients_to_go_away_and_loses_no_event(settings: Settings) -> None:
+    """Stopping a server mid-turn: 1001 to clients, leases released, the log complete."""
+    tuned = settings.model_copy(update={"offline_pace_ms": 15})
+    first = await LiveServer(tuned).start()
+    session = await new_session(first.http, question_count=1)
+    client = InterviewClient(first.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.delta")
+    live_store = first.app.state.live
+    started = time.monotonic()
+    stopping = asyncio.create_task(first.stop())  # what SIGTERM does
+    code, reason = await client.closed_with()
+    await stopping
+    assert code == 1001 and "reconnect" in reason
+    assert time.monotonic() - started < tuned.shutdown_grace_s
+
+    async with LiveServer(tuned).running() as second:
+        client.url = second.ws_url(session.interview_id)
+        ready = await client.connect()
+        if second.app.state.live.name == "redis":
+            # Shared live state: the new process resumes exactly where the old one stopped.
+            assert ready["resumed"] is True
+        else:
+            # The in-process store went away with the process: the client is told to reload.
+            assert ready["resumed"] is False
+            assert (await client.recv())["type"] == "resync"
+            client.last_seq = ready["head_seq"]
+        ended = await answer_everything(client)
+        assert ended["status"] == "finished"
+        session.http = second.http
+        detail = await session.detail()
+    assert detail["status"] == "finished" and len(detail["turns"]) >= 1
+    if live_store.name == "redis":
+        assert await live_store.lease_holder(session.interview_id) is None  # handed back
+
+
+async def test_a_client_behind_the_trimmed_log_is_told_to_resync(settings: Settings) -> None:
+    tuned = settings.model_copy(
+        update={
+            "interviewer": "stub",
+            "stub_tokens": 1000,
+            "stub_interval_ms": 0,
+            "stream_flush_ms": 0,
+            "event_log_cap": 100,
+        }
+    )
+    async with LiveServer(tuned).running() as live:
+        session = await new_session(live.http, question_count=1)
+        client = InterviewClient(live.ws_url(session.interview_id), session.token)
+        await client.connect()
+        await client.until("turn.end")
+        await client.close()
+        late = InterviewClient(live.ws_url(session.interview_id), session.token)
+        late.epoch = client.epoch
+        ready = await late.connect(last_seq=1)
+        assert ready["resumed"] is False
+        resync = await late.recv()
+        assert resync["type"] == "resync" and resync["reason"] == "history_trimmed"
+        assert resync["head_seq"] == client.last_seq
