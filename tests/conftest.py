@@ -37,6 +37,29 @@ def pytest_report_header() -> str:
     return f"backend: {BACKEND}"
 
 
+_deselected_for_redis: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of several processes sharing state need Redis: they run in the services pass."""
+    if BACKEND == "services":
+        return
+    needs = [item for item in items if item.get_closest_marker("needs_redis")]
+    if needs:
+        config.hook.pytest_deselected(items=needs)
+        items[:] = [item for item in items if item not in needs]
+        _deselected_for_redis.extend(item.nodeid for item in needs)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _deselected_for_redis:
+        terminalreporter.write_line(
+            f"{len(_deselected_for_redis)} multi-process tests need shared Redis and run in the "
+            "PostgreSQL + Redis pass (TEST_BACKEND=services), not in this one.",
+            yellow=True,
+        )
+
+
 def asyncpg_url(database: str) -> str:
     base, _, _ = POSTGRES_ADMIN_DSN.rpartition("/")
     return base.replace("postgresql://", "postgresql+asyncpg://", 1) + "/" + database

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -94,10 +95,12 @@ def machine_busy_seconds() -> float | None:
     """CPU time all cores spent busy since boot, from /proc/stat."""
     try:
         with open("/proc/stat") as f:
-            ticks = [int(v) for v in f.readline().split()[1:9]]
+            user, nice, system, _idle, _iowait, irq, softirq = (
+                int(v) for v in f.readline().split()[1:8]
+            )
     except (OSError, ValueError):
         return None
-    return (sum(ticks) - ticks[3] - ticks[4]) / CLK_TCK  # minus idle and iowait
+    return (user + nice + system + irq + softirq) / CLK_TCK
 
 
 def rss_mib(pid: int) -> float | None:
@@ -376,6 +379,7 @@ def stream_metrics(st: StreamStats, mode: str, window_s: float) -> dict[str, Any
     ttft50, ttft99 = percentiles(st.ttft, (50, 99))
     gap50, gap99 = percentiles(st.gaps, (50, 99), zeros=st.zero_gaps)
     span = (st.last_end - st.first_send) if st.last_end and st.first_send else window_s
+    ramp = (st.last_first - st.first_send) if st.last_first and st.first_send else None
     return {
         "opened": st.opened,
         "completed": st.completed,
@@ -399,6 +403,8 @@ def stream_metrics(st: StreamStats, mode: str, window_s: float) -> dict[str, Any
         "lat_p99_by_s": {
             str(s): _r(percentiles(v, (99,))[0]) for s, v in sorted(st.lat_by_s.items())
         },
+        # First hello to the last stream's first token: interview starts per second = N / this.
+        "ramp_s": _r(ramp, 2),
         "stream_span_s": round(span, 2),
         "window_s": round(window_s, 2),
     }
@@ -513,7 +519,11 @@ class Bench:
             "tokens_per_stream": o.tokens,
             "interval_ms": o.interval_ms,
             "flush_ms": self.flush_ms if design.startswith("engine") else int(RELAY_ENV["AGG_MS"]),
-            "database": "sqlite" if not o.database_url else urlsplit(o.database_url).scheme,
+            "database": (
+                (urlsplit(o.database_url).scheme if o.database_url else "sqlite")
+                if design.startswith("engine")
+                else None
+            ),
             "errors": {},
         }
 
@@ -691,7 +701,7 @@ class Bench:
         result["rss_idle_mib"] = _r(rss_idle)
         result["rss_end_mib"] = _r(rss_end)
         if o.idle and idle_ok and rss_before is not None and rss_idle is not None:
-            result["rss_per_idle_kib"] = round((rss_idle - rss_before) * 1024 / o.idle, 1)
+            result["rss_per_idle_kib"] = round((rss_idle - rss_before) * 1024 / idle_ok, 1)
         errors = Counter(gen.idle_errors)
         errors.update(st.errors)
         result["errors"] = dict(errors)
@@ -939,6 +949,10 @@ def run_bench(opts: BenchOptions) -> int:
     except (KeyboardInterrupt, asyncio.CancelledError):
         typer.secho("Interrupted; stopped everything this bench started.", fg="yellow", err=True)
         code = 130
+    except Exception:
+        traceback.print_exc()
+        typer.secho("The bench failed; stopped everything it started.", fg="red", err=True)
+        code = 1
     finally:
         bench.kill_leftovers()
     if bench.results:

@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Final
 
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.gateway.protocol import CloseCode
 from server.live.base import LiveStore
@@ -95,11 +95,11 @@ class Connection:
                 if seq > self.last_sent + 1:
                     await self._fill_gap(seq)
                 await self._send(seq, payload)
-        except (RuntimeError, OSError) as exc:  # the peer went away mid-send
+        except (RuntimeError, OSError, WebSocketDisconnect) as exc:  # the peer went away
             log.debug("socket write ended", extra={"error": repr(exc)})
             return
         if ws.application_state is WebSocketState.CONNECTED:
-            with contextlib.suppress(RuntimeError, OSError):
+            with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
                 await ws.close(self.close_code or 1000, self.close_reason[:120])
 
     async def _send(self, seq: int, payload: str) -> None:

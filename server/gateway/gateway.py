@@ -210,8 +210,9 @@ class InterviewGateway:
             must_close.cancel()
         finally:
             for task in (reader, writer):
-                if task is not None and not task.done():
+                if task is not None:
                     task.cancel()
+                    # Awaiting also retrieves an exception of a task that already failed.
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
             if connection.close_code is not None:
@@ -221,12 +222,17 @@ class InterviewGateway:
 
     async def _wait_for_state(self, interview_id: str) -> dict[str, str]:
         """The live state; a runner that just started may need a moment to create it."""
+        local = self.sessions.runners.get(interview_id)
+        if local is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STATE_WAIT_S):
+                    await local[0].state_ready.wait()
         deadline = time.monotonic() + STATE_WAIT_S
         while True:
             state = await self.live.get_state(interview_id)
-            if state.get("epoch") or time.monotonic() > deadline:
+            if state.get("epoch") or time.monotonic() > deadline or self.draining:
                 return state
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
 
     async def _handshake_frames(
         self, connection: Connection, interview: Interview, hello: Hello, state: dict[str, str]
@@ -430,6 +436,6 @@ def _first_error(exc: ValidationError) -> str:
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
     if websocket.application_state is WebSocketState.CONNECTED:
-        with contextlib.suppress(RuntimeError, OSError):
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
             async with asyncio.timeout(2):
                 await websocket.close(code, reason[:120])

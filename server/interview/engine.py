@@ -65,6 +65,7 @@ class InterviewRunner:
         self.interview_id = interview_id
         self.uuid = uuid.UUID(interview_id)
         self.wake = asyncio.Event()
+        self.state_ready = asyncio.Event()  # the live state exists: sockets can be served
         self.state: dict[str, str] = {}
         self.seq = 0
         self.epoch = ""
@@ -104,6 +105,12 @@ class InterviewRunner:
     # --- lifecycle --------------------------------------------------------------------
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            self.state_ready.set()  # never leave a waiting socket hanging
+
+    async def _run(self) -> None:
         loaded = await records.load(self.deps.sessionmaker, self.uuid)
         if loaded is None:
             return
@@ -113,7 +120,9 @@ class InterviewRunner:
         self.answer_time_limit_ms = interview.answer_time_limit_s * 1000
         self.plan = await self.interviewer.plan(self.brief)
         await self._load_state()
-        await records.mark_live(self.deps.sessionmaker, self.uuid)
+        self.state_ready.set()
+        if interview.status is InterviewStatus.created:
+            await records.mark_live(self.deps.sessionmaker, self.uuid)
         try:
             while True:
                 if self._end_requested:

@@ -218,7 +218,7 @@ async def test_a_client_behind_the_trimmed_log_is_told_to_resync(settings: Setti
         update={
             "interviewer": "stub",
             "stub_tokens": 1000,
-            "stub_interval_ms": 0,
+            "stub_interval_ms": 1,
             "stream_flush_ms": 0,
             "event_log_cap": 100,
         }

@@ -11,7 +11,6 @@
 export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 16 * 1024;
 export const MAX_ANSWER_CHARS = 8_000;
-export const HELLO_TIMEOUT_S = 5;
 
 export type AnswerSource = 'typed' | 'voice';
 export type TurnKind = 'question' | 'follow_up';

@@ -119,13 +119,12 @@ export function ScoreBadge({
       </span>
     );
   }
-  const digits = size === 'sm' && Number.isInteger(score) ? 0 : 1;
   return (
     <span
       className={`score score--${size} score--${scoreBand(score)}`}
-      aria-label={`${label ? `${label}: ` : ''}${formatScore(score, digits)} out of 5`}
+      aria-label={`${label ? `${label}: ` : ''}${formatScore(score)} out of 5`}
     >
-      {formatScore(score, digits)}
+      {formatScore(score)}
       {size === 'lg' && <span className="score__of">/5</span>}
     </span>
   );

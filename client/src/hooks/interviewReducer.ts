@@ -517,6 +517,16 @@ function onSnapshot(
     resyncing: false,
     buffered: [],
   };
+  if (
+    !finished &&
+    (next.phase === 'asking' || next.phase === 'listening') &&
+    next.currentTurn !== null &&
+    !next.turns.some((t) => t.index === next.currentTurn)
+  ) {
+    // The open question is not in the database yet: keep a place for it (and for its answer).
+    const open = { ...blankTurn(next.currentTurn, 'question', next.questionNumber || 1), streaming: false };
+    next = { ...next, turns: [...next.turns, open].sort((a, b) => a.index - b.index) };
+  }
   if (finished) {
     next = {
       ...next,

@@ -91,6 +91,8 @@ export class InterviewSocket {
   private lastFrameAt = 0;
   private lastPingAt = 0;
   private triedRefresh = false;
+  /** A full replay was already tried for the current resync; do not loop. */
+  private rewound = false;
   private stopped = true;
   private readonly opts: Required<
     Omit<InterviewSocketOptions, 'storage' | 'createSocket'>
@@ -284,8 +286,12 @@ export class InterviewSocket {
     }
     if (this.stopped || this.socket !== socket) return;
     this.dispatch({ type: 'snapshot', detail, headSeq, epoch });
-    if (openTurnMissing(this.state)) {
+    if (!openTurnMissing(this.state)) {
+      this.rewound = false;
+    } else if (!this.rewound) {
       // The REST API only has finished turns; replay the log to get the open one's words.
+      // (If the log no longer has them either, the question stays blank: answer or skip.)
+      this.rewound = true;
       this.dispatch({ type: 'rewind' });
       this.forceReconnect(CLOSE_REWIND, 0);
     }

@@ -57,7 +57,7 @@ export function Dashboard() {
           <span className="stat__hint">Each interview uses 1 credit</span>
         </div>
         <div className="stat">
-          <span className="stat__label">Interviews finished</span>
+          <span className="stat__label">Finished</span>
           <span className="stat__value">{page.data ? finished.length : '–'}</span>
           <span className="stat__hint">{page.data ? `${page.data.total} started in all` : ' '}</span>
         </div>

@@ -59,7 +59,12 @@ function Turn({ turn, latest, total }: { turn: TranscriptTurn; latest: boolean; 
           aria-live={latest ? 'polite' : undefined}
           aria-busy={latest ? turn.streaming : undefined}
         >
-          {turn.question}
+          {turn.question ||
+            (turn.streaming ? null : (
+              <span className="muted">
+                The words of this question were lost in a reconnect. Answer what you remember of it, or skip it.
+              </span>
+            ))}
           {turn.streaming && <span className="cursor" aria-hidden="true" />}
         </p>
         {turn.interrupted && !turn.streaming && <p className="bubble__note">You stopped the interviewer here.</p>}
@@ -122,7 +127,6 @@ export function InterviewRoom() {
   const [draft, setDraft] = useDraft(id);
   const [confirmEnd, setConfirmEnd] = useState(false);
   const textareaRef = useRef<HTMLTextAreaElement>(null);
-  const transcriptEnd = useRef<HTMLDivElement>(null);
   const dialogRef = useRef<HTMLDialogElement>(null);
   const answerId = useId();
   const limitS = meta.data?.answer_time_limit_s ?? null;
@@ -135,6 +139,7 @@ export function InterviewRoom() {
     [turns, state.currentTurn],
   );
   const streaming = !!openTurn?.streaming && live.phase === 'asking';
+  const lastScored = useMemo(() => [...turns].reverse().find((t) => t.scores), [turns]);
   const canAnswer = (live.phase === 'asking' || live.phase === 'listening') && !!openTurn && openTurn.outcome === null;
   const connected = live.connection === 'connected' || live.connection === 'resumed';
   const pending = state.pending;
@@ -173,7 +178,8 @@ export function InterviewRoom() {
   }, []);
   const lastText = turns.length ? turns[turns.length - 1].question.length : 0;
   useLayoutEffect(() => {
-    if (stickToBottom.current) transcriptEnd.current?.scrollIntoView({ block: 'end' });
+    // To the very bottom: the sticky answer box then sits below the newest words, not over them.
+    if (stickToBottom.current) window.scrollTo({ top: document.documentElement.scrollHeight });
   }, [turns.length, lastText, live.phase]);
 
   // When a question has been asked, put the cursor in the answer box (unless the user is elsewhere).
@@ -282,8 +288,16 @@ export function InterviewRoom() {
             onRetry={live.reconnectNow}
           />
           {!ended && (
-            <button type="button" className="btn btn--ghost btn--sm" onClick={() => setConfirmEnd(true)} disabled={!connected}>
-              End interview
+            <button
+              type="button"
+              className="btn btn--ghost btn--sm"
+              onClick={() => setConfirmEnd(true)}
+              disabled={!connected}
+              aria-label="End interview"
+            >
+              <span>
+                End<span className="wide-only"> interview</span>
+              </span>
             </button>
           )}
         </div>
@@ -329,7 +343,9 @@ export function InterviewRoom() {
             {status}
           </p>
         )}
-        <div ref={transcriptEnd} />
+        <p className="visually-hidden" role="status" aria-live="polite">
+          {lastScored ? `Feedback ready: your answer scored ${formatScore(lastScored.average)} out of 5.` : ''}
+        </p>
       </section>
 
       {ended ? (

@@ -1,0 +1,106 @@
+import { QueryClientProvider } from '@tanstack/react-query';
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { MemoryRouter } from 'react-router';
+import { describe, expect, it, vi } from 'vitest';
+import { makeQueryClient } from '../App';
+import { detail } from '../test/frames';
+import { ReportView } from './Report';
+
+const finished = detail({
+  status: 'finished',
+  finished_at: '2026-01-05T10:10:00Z',
+  report: {
+    overall_score: 3.5,
+    strengths: ['Concrete numbers.'],
+    weaknesses: ['Missed idempotency.'],
+    next_steps: ['Practise queues.', 'Use first/then/finally.', 'Add a baseline.'],
+    rubric_version: 'r1',
+    provider: 'offline',
+    created_at: '2026-01-05T10:10:00Z',
+  },
+});
+
+function renderReport(d = finished) {
+  return render(
+    <QueryClientProvider client={makeQueryClient()}>
+      <MemoryRouter>
+        <ReportView detail={d} />
+      </MemoryRouter>
+    </QueryClientProvider>,
+  );
+}
+
+describe('ReportView', () => {
+  it('shows the overall score, the lists and the offline interviewer', () => {
+    renderReport();
+    expect(screen.getByRole('heading', { level: 1, name: 'Backend interview' })).toBeInTheDocument();
+    expect(screen.getByTestId('overall-score')).toHaveTextContent('3.5 out of 5');
+    expect(screen.getByTestId('provider')).toHaveTextContent('Offline interviewer');
+    expect(screen.getByText(/Scored by the offline interviewer/)).toBeInTheDocument();
+    const next = screen.getByRole('heading', { name: 'Next steps' }).closest('section')!;
+    expect(within(next).getAllByRole('listitem').map((li) => li.textContent)).toEqual([
+      'Practise queues.',
+      'Use first/then/finally.',
+      'Add a baseline.',
+    ]);
+    expect(screen.getByText('Concrete numbers.')).toBeInTheDocument();
+    expect(screen.getByText('Missed idempotency.')).toBeInTheDocument();
+  });
+
+  it('highlights each evidence quote inside the answer', () => {
+    const { container } = renderReport();
+    const answer = container.querySelector('.answer-text')!;
+    const visible = answer.cloneNode(true) as HTMLElement;
+    visible.querySelectorAll('.visually-hidden').forEach((n) => n.remove());
+    expect(visible.textContent).toBe('I would add an index on user_id. Our p99 went from 800ms to 120ms.');
+    const marks = [...answer.querySelectorAll('mark.evidence')];
+    expect(marks.map((m) => m.firstChild?.textContent)).toEqual([
+      'I would add an index on user_id',
+      'p99 went from 800ms to 120ms',
+    ]);
+    expect(marks[0]).toHaveAttribute('title', 'Evidence for Coverage');
+    expect(marks[1]).toHaveTextContent('(evidence for Specificity)');
+    expect(screen.getByText('Mention idempotency.')).toBeInTheDocument();
+  });
+
+  it('downloads the report as Markdown', async () => {
+    const created: Blob[] = [];
+    const createObjectURL = vi.fn((blob: Blob) => {
+      created.push(blob);
+      return 'blob:report';
+    });
+    Object.assign(URL, { createObjectURL, revokeObjectURL: vi.fn() });
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      expect(this.download).toBe('interview-report-backend-mid-2026-01-05.md');
+      expect(this.href).toBe('blob:report');
+    });
+    renderReport();
+    await userEvent.click(screen.getByRole('button', { name: 'Download Markdown' }));
+    expect(click).toHaveBeenCalledTimes(1);
+    const text = await new Promise<string>((resolve) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(String(reader.result));
+      reader.readAsText(created[0]);
+    });
+    expect(text).toContain('**Overall score: 3.5 / 5**');
+    expect(text).toContain('**I would add an index on user\\_id**');
+  });
+
+  it('prints', async () => {
+    const print = vi.fn();
+    vi.stubGlobal('print', print);
+    window.print = print;
+    renderReport();
+    await userEvent.click(screen.getByRole('button', { name: 'Print / PDF' }));
+    expect(print).toHaveBeenCalled();
+    vi.unstubAllGlobals();
+  });
+
+  it('explains a report that is not ready', () => {
+    renderReport(detail({ status: 'live' }));
+    expect(screen.getByText('This interview is still in progress.')).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'Go to interview' })).toHaveAttribute('href', '/interviews/iv1');
+    expect(screen.getByText(/no overall score/)).toBeInTheDocument();
+  });
+});

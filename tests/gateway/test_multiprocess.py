@@ -1,0 +1,177 @@
+"""Several gateway processes sharing PostgreSQL and Redis: resume anywhere, survive a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import REDIS_URL, TEST_SECRET
+from tests.wsclient import STRONG_ANSWER, InterviewClient, answer_everything, new_session
+
+pytestmark = pytest.mark.needs_redis
+INTERVIEW = str(Path(sys.executable).parent / "interview")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Gateway:
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.port = _free_port()
+        self.http = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [INTERVIEW, "serve", "--port", str(self.port), "--no-migrate"],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def ws_url(self, interview_id: str) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/interviews/{interview_id}"
+
+    async def ready(self) -> None:
+        deadline = time.monotonic() + 30
+        async with httpx.AsyncClient() as http:
+            while time.monotonic() < deadline:
+                try:
+                    if (await http.get(f"{self.http}/readyz", timeout=1)).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise TimeoutError("gateway did not start")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def env(database_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    values = {k: v for k, v in os.environ.items() if not k.startswith("INTERVIEW_")}
+    values.update(
+        INTERVIEW_DATABASE_URL=database_url,
+        INTERVIEW_REDIS_URL=REDIS_URL,
+        INTERVIEW_REDIS_KEY_PREFIX=f"{redis_prefix}{uuid.uuid4().hex[:8]}:",
+        INTERVIEW_JWT_SECRET=TEST_SECRET,
+        INTERVIEW_OFFLINE_PACE_MS="15",
+        INTERVIEW_LEASE_TTL_MS="1500",
+        INTERVIEW_DATA_DIR=str(tmp_path),
+        INTERVIEW_CLIENT_DIST=str(tmp_path / "none"),
+    )
+    values.pop("GEMINI_API_KEY", None)
+    yield values
+
+
+@pytest.fixture
+async def gateways(env: dict[str, str], tmp_path: Path) -> AsyncIterator[tuple[Gateway, Gateway]]:
+    pair = (Gateway(env, tmp_path), Gateway(env, tmp_path))
+    try:
+        await asyncio.gather(*(g.ready() for g in pair))
+        yield pair
+    finally:
+        for gateway in pair:
+            gateway.stop()
+
+
+async def test_a_client_resumes_on_another_process_without_gap_or_duplicate(
+    gateways: tuple[Gateway, Gateway],
+) -> None:
+    a, b = gateways
+    session = await new_session(a.http, question_count=2)
+    client = InterviewClient(a.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.delta")
+    await client.until("turn.delta")
+    await client.close()
+    await asyncio.sleep(0.3)  # A keeps generating meanwhile
+
+    client.url = b.ws_url(session.interview_id)
+    ready = await client.connect()
+    assert ready["resumed"] is True
+    ended = await answer_everything(client)  # recv() asserts seq = last + 1 throughout
+    assert ended["status"] == "finished"
+    session.http = b.http
+    detail = await session.detail()
+    texts = client.turn_texts()
+    assert [texts[t["index"]] for t in detail["turns"]] == [t["question"] for t in detail["turns"]]
+
+
+async def test_killing_the_driving_process_hands_the_interview_to_another(
+    gateways: tuple[Gateway, Gateway],
+) -> None:
+    """SIGKILL mid-turn: the lease expires, B takes over, regenerates the turn, nothing is lost."""
+    a, b = gateways
+    session = await new_session(a.http, question_count=2)
+    client = InterviewClient(a.ws_url(session.interview_id), session.token)
+    await client.connect()
+    first_end = await client.until("turn.end")
+    await client.send({"type": "answer", "text": STRONG_ANSWER, "turn": first_end["turn"]})
+    await client.until("score")
+    nxt = await client.until("turn.start")
+    await client.until("turn.delta")
+
+    a.process.send_signal(signal.SIGKILL)  # A drives this interview: it dies mid-sentence
+    a.process.wait(10)
+    code, _ = await client.closed_with()
+    assert code in (1006, None)
+
+    client.url = b.ws_url(session.interview_id)
+    started = time.monotonic()
+    ready = await client.connect()
+    assert ready["resumed"] is True
+    restarted = await client.until("turn.start", timeout=15)
+    took_over_after = time.monotonic() - started
+    assert restarted["turn"] == nxt["turn"]  # the interrupted turn is regenerated
+    assert took_over_after < 1.5 + 2.0  # lease TTL plus one upkeep round
+    ended = await answer_everything(client)
+    assert ended["status"] == "finished"
+
+    session.http = b.http
+    detail = await session.detail()
+    assert detail["turns"][0]["question"] == first_end["text"]
+    assert detail["turns"][0]["answer"] == STRONG_ANSWER  # the completed turn survived
+    texts = client.turn_texts()  # the regenerated turn replaced the cut-off one
+    assert [texts[t["index"]] for t in detail["turns"]] == [t["question"] for t in detail["turns"]]
+
+
+async def test_sigterm_drains_a_process_and_its_client_resumes_elsewhere(
+    gateways: tuple[Gateway, Gateway],
+) -> None:
+    a, b = gateways
+    session = await new_session(a.http, question_count=1)
+    client = InterviewClient(a.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.delta")
+    stopped = time.monotonic()
+    a.process.send_signal(signal.SIGTERM)
+    code, reason = await client.closed_with()
+    assert code == 1001 and "reconnect" in reason
+    a.process.wait(15)
+    assert time.monotonic() - stopped < 10  # bounded shutdown
+
+    client.url = b.ws_url(session.interview_id)
+    started = time.monotonic()
+    ready = await client.connect()
+    assert ready["resumed"] is True
+    await client.until("turn.start", "turn.delta", timeout=5)
+    assert time.monotonic() - started < 1.5  # the lease was handed back, no TTL wait
+    ended = await answer_everything(client)
+    assert ended["status"] == "finished"
