@@ -229,24 +229,13 @@ server_frame_adapter: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
 
 
 class CloseCode(IntEnum):
-    """WebSocket close codes; 4xxx are ours. ``retry`` says whether reconnecting can help."""
+    """WebSocket close codes; 4xxx are ours (what a client should do: docs/protocol.md)."""
 
     going_away = 1001  # server shutting down: reconnect (to another process)
     malformed_frame = 4400  # the hello frame was not valid
     not_authenticated = 4401  # no hello in time, or a missing/expired/forged token
     interview_not_found = 4404  # no such interview, or not yours
-    heartbeat_timeout = 4408  # no frame (or pong) from the client in time
     interview_finished = 4409  # the interview has ended: read the report over REST
     frame_too_large = 4413  # a frame above MAX_FRAME_BYTES
     rate_limited = 4429  # too many frames per second
     slow_consumer = 4503  # the client did not read fast enough; reconnect and resume
-
-
-RETRYABLE_CLOSE_CODES = frozenset(
-    {
-        CloseCode.going_away,
-        CloseCode.heartbeat_timeout,
-        CloseCode.slow_consumer,
-        CloseCode.rate_limited,
-    }
-)
