@@ -63,6 +63,16 @@ describe('a candidate', () => {
     let shotTaken = false;
     const answered = await answerAll(page, {
       beforeAnswer: async (turn) => {
+        if (turn === 0) {
+          // Keyboard only: Tab from the top of the page reaches the answer box.
+          await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+          let reached = false;
+          for (let i = 0; i < 40 && !reached; i++) {
+            await page.keyboard.press('Tab');
+            reached = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'answer-input');
+          }
+          expect(reached).toBe(true);
+        }
         if (turn === 1 && !shotTaken) {
           shotTaken = true;
           await shot(page, '03-room-feedback', false);
@@ -181,6 +191,30 @@ describe('a candidate', () => {
     const rest = await restInterview(page, id);
     expect(rest.status).toBe('finished');
     expect(await screenTranscript(page)).toEqual(restTranscript(rest));
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('ends early: the open question is recorded as skipped, on screen as over REST', async () => {
+    const { context, page, errors } = await newPage(browser);
+    await signUp(page);
+    const id = await startInterview(page, { questions: 3 });
+    await answerAll(page, {
+      beforeAnswer: async (turn) => {
+        if (turn !== 1) return;
+        await page.getByRole('button', { name: 'End interview' }).click();
+        const dialog = page.getByRole('dialog', { name: 'End the interview now?' });
+        await dialog.waitFor();
+        await shot(page, '08-room-end-dialog', false);
+        await dialog.getByRole('button', { name: 'End and get report' }).click();
+        await page.getByTestId('finish').waitFor();
+      },
+    });
+    const rest = await restInterview(page, id);
+    expect(rest.status).toBe('finished');
+    expect(rest.turns.at(-1)?.outcome).toBe('skipped');
+    expect(await screenTranscript(page)).toEqual(restTranscript(rest));
+    await expect(page.getByTestId('turn-outcome').last().textContent()).resolves.toBe('Skipped');
     expect(errors).toEqual([]);
     await context.close();
   });

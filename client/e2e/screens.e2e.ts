@@ -97,6 +97,7 @@ describe.each([
           await page.locator('.conn__badge--reconnecting').waitFor();
           await page.waitForTimeout(1200);
           await shot(page, '19b-room-reconnecting', false);
+          await noHorizontalOverflow('reconnecting room');
           await context.setOffline(false);
           await page.locator('.conn__badge--resumed, .conn__badge--connected').waitFor({ timeout: 20_000 });
           await expect(page.getByTestId('answer-input').inputValue()).resolves.toContain('I would start with the outcome');

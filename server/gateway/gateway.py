@@ -178,7 +178,7 @@ class InterviewGateway:
         ended = interview.status in ENDED
         if not ended:
             await self.live.touch_presence([interview_id], self.settings.lease_ttl_ms * 2)
-            await self.sessions.ensure_running(interview_id)
+            await self.sessions.ensure_running(interview_id, interview)
         connection = Connection(
             websocket,
             interview_id,

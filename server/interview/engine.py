@@ -28,7 +28,7 @@ from server.gateway.protocol import ErrorCode, Phase
 from server.interview import records
 from server.live.base import LiveStore, TextMode
 from server.llm.base import Interviewer, TurnRecord, TurnRequest, Usage
-from server.store.models import InterviewStatus
+from server.store.models import Interview, InterviewStatus
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,15 @@ class _Ended(Exception):
 
 
 class InterviewRunner:
-    def __init__(self, deps: EngineDeps, interview_id: str) -> None:
+    def __init__(
+        self, deps: EngineDeps, interview_id: str, preloaded: Interview | None = None
+    ) -> None:
         self.deps = deps
         self.live = deps.live
         self.interviewer = deps.interviewer
         self.interview_id = interview_id
         self.uuid = uuid.UUID(interview_id)
+        self.preloaded = preloaded
         self.wake = asyncio.Event()
         self.state_ready = asyncio.Event()  # the live state exists: sockets can be served
         self.state: dict[str, str] = {}
@@ -111,10 +114,15 @@ class InterviewRunner:
             self.state_ready.set()  # never leave a waiting socket hanging
 
     async def _run(self) -> None:
-        loaded = await records.load(self.deps.sessionmaker, self.uuid)
-        if loaded is None:
-            return
-        interview, self.brief, self.history = loaded
+        interview = self.preloaded
+        if interview is not None and interview.status is InterviewStatus.created:
+            # Nothing has happened yet: the row the gateway just read is all there is.
+            self.brief, self.history = records.brief_of(interview), []
+        else:
+            loaded = await records.load(self.deps.sessionmaker, self.uuid)
+            if loaded is None:
+                return
+            interview, self.brief, self.history = loaded
         if interview.status in records.ENDED:
             return
         self.answer_time_limit_ms = interview.answer_time_limit_s * 1000

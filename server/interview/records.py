@@ -47,15 +47,6 @@ async def load(
         )
         if interview is None:
             return None
-        brief = InterviewBrief(
-            interview_id=str(interview.id),
-            track=interview.track.value,
-            level=interview.level.value,
-            topics=tuple(interview.topics),
-            job_description=interview.job_description,
-            resume_text=interview.resume_text,
-            question_count=interview.question_count,
-        )
         history = [
             TurnRecord(
                 index=turn.index,
@@ -77,7 +68,19 @@ async def load(
             )
             for turn in interview.turns
         ]
-        return interview, brief, history
+        return interview, brief_of(interview), history
+
+
+def brief_of(interview: Interview) -> InterviewBrief:
+    return InterviewBrief(
+        interview_id=str(interview.id),
+        track=interview.track.value,
+        level=interview.level.value,
+        topics=tuple(interview.topics),
+        job_description=interview.job_description,
+        resume_text=interview.resume_text,
+        question_count=interview.question_count,
+    )
 
 
 async def mark_live(

@@ -53,8 +53,11 @@ class SessionManager:
 
     # --- runners ----------------------------------------------------------------------
 
-    async def ensure_running(self, interview_id: str) -> bool:
-        """Make sure someone drives the interview; drive it here if nobody does."""
+    async def ensure_running(self, interview_id: str, interview: Interview | None = None) -> bool:
+        """Make sure someone drives the interview; drive it here if nobody does.
+
+        ``interview`` is the row if the caller has just read it (saves the runner a query).
+        """
         if interview_id in self.runners:
             return True
         if self._draining:
@@ -63,7 +66,7 @@ class SessionManager:
             return False
         if interview_id in self.runners:  # raced with another caller in this process
             return True
-        runner = InterviewRunner(self.deps, interview_id)
+        runner = InterviewRunner(self.deps, interview_id, interview)
         await self.fanout.watch(
             interview_id, on_poke=runner.wake.set, on_stale=lambda: self._lost(interview_id)
         )

@@ -238,8 +238,6 @@ export const CloseCode = {
   not_authenticated: 4401,
   /** No such interview, or not yours. */
   interview_not_found: 4404,
-  /** No frame (or pong) from the client in time. */
-  heartbeat_timeout: 4408,
   /** The interview has ended: read the report over REST. */
   interview_finished: 4409,
   /** A frame above MAX_FRAME_BYTES. */
@@ -251,7 +249,7 @@ export const CloseCode = {
 } as const;
 export type CloseCodeName = keyof typeof CloseCode;
 
-/** Standard codes that mean "the connection dropped; try again". */
+/** Standard codes (not in CloseCode) that the server or the network produce. */
 export const WS_NORMAL_CLOSURE = 1000;
 export const WS_ABNORMAL_CLOSURE = 1006;
 export const WS_INTERNAL_ERROR = 1011;
@@ -261,7 +259,6 @@ export const WS_TRY_AGAIN_LATER = 1013;
 /** Mirrors RETRYABLE_CLOSE_CODES on the server, plus the standard transient codes. */
 export const RETRYABLE_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.going_away,
-  CloseCode.heartbeat_timeout,
   CloseCode.slow_consumer,
   CloseCode.rate_limited,
   WS_ABNORMAL_CLOSURE,

@@ -263,7 +263,7 @@ describe('interviewReducer: connection', () => {
     [1001, 'retry'],
     [1006, 'retry'],
     [1012, 'retry'],
-    [4408, 'retry'],
+    [1011, 'retry'],
     [4429, 'retry'],
     [4503, 'retry'],
     [4413, 'retry'],

@@ -145,7 +145,7 @@ export function initialState(interviewId: string): InterviewState {
 export type CloseDecision = 'retry' | 'finished' | 'auth' | 'not_found' | 'fatal';
 
 /**
- * What to do after the socket closed with `code`: reconnect (1001, 1006, 1012, 4408, 4429,
+ * What to do after the socket closed with `code`: reconnect (1001, 1006, 1011, 1012, 4429,
  * 4503 and anything unexpected), or stop: 4401 sign in again, 4404 not found, 4409 finished,
  * 4400 a hello this client cannot fix by retrying.
  */

@@ -146,7 +146,7 @@ describe('InterviewSocket', () => {
     socket.stop();
   });
 
-  it.each([1001, 1012, 4503, 4408])('reconnects after close code %i', (code) => {
+  it.each([1001, 1011, 1012, 4503])('reconnects after close code %i', (code) => {
     const { socket } = makeSocket();
     socket.start();
     FakeSocket.last.open();
