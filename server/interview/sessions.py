@@ -44,11 +44,11 @@ class SessionManager:
         ]
 
     async def close(self) -> None:
+        self._draining = True  # the upkeep loops stop even if a cancellation gets swallowed
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=3)
         await self.drain()
 
     # --- runners ----------------------------------------------------------------------
@@ -106,7 +106,7 @@ class SessionManager:
     async def _maintain(self) -> None:
         """Renew our leases, mark presence of connected clients, adopt orphaned interviews."""
         interval = self.lease_ttl_ms / 3000
-        while True:
+        while not self._draining:
             await asyncio.sleep(interval)
             try:
                 await self._maintain_once()
@@ -130,7 +130,7 @@ class SessionManager:
 
     async def _janitor(self) -> None:
         """Finalise live interviews nobody drives and nobody has visited for a long time."""
-        while True:
+        while not self._draining:
             await asyncio.sleep(JANITOR_INTERVAL_S)
             try:
                 await self.sweep_abandoned()
@@ -167,11 +167,11 @@ class SessionManager:
     async def drain(self) -> None:
         """Stop every local runner, flush its events and hand its lease back at once."""
         self._draining = True
-        entries = list(self.runners.values())
-        for _, task in entries:
+        tasks = [task for _, task in self.runners.values()]
+        for task in tasks:
             task.cancel()
-        for _, task in entries:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
         with contextlib.suppress(Exception):
-            await self.live.flush()
+            async with asyncio.timeout(5):
+                await self.live.flush()

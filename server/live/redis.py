@@ -102,6 +102,7 @@ class RedisLive(LiveStore):
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
         self._append = self.redis.register_script(_APPEND)
         self._create = self.redis.register_script(_CREATE)
         self._renew = self.redis.register_script(_RENEW)
@@ -138,11 +139,13 @@ class RedisLive(LiveStore):
     async def close(self) -> None:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.flush(), timeout=5)
+        # redis-py can turn a cancellation mid-connect into a ConnectionError, which the
+        # loops would retry: they also stop on this flag, and we never wait unbounded.
+        self._closing = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=3)
         if self._pubsub is not None:
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -171,7 +174,7 @@ class RedisLive(LiveStore):
         assert self._pubsub is not None
         channel_prefix_len = len(self._channel(""))
         failed = False
-        while True:
+        while not self._closing:
             try:
                 if not self._pubsub.subscribed:
                     # A channel nobody publishes on keeps the connection subscribed when
@@ -225,13 +228,13 @@ class RedisLive(LiveStore):
 
     async def _publish(self) -> None:
         """Sends whatever appends are queued as one pipeline (~3x faster than one await each)."""
-        while True:
+        while not self._closing:
             if self._queue.empty():
                 self._idle.set()
             batch = [await self._queue.get()]
             while not self._queue.empty() and len(batch) < _MAX_BATCH:
                 batch.append(self._queue.get_nowait())
-            while True:
+            while not self._closing:
                 try:
                     await self._send(batch)
                     break
