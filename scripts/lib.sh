@@ -1,6 +1,6 @@
 # Shared steps of scripts/run.sh and scripts/test.sh (sourced, not executed).
 
-PYTHON_VENV=".venv"
+PYTHON_VENV="$(pwd)/.venv"
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 warn() { printf '\033[1;33m!!  %s\033[0m\n' "$*" >&2; }

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Install everything and run the whole test suite: lint and types, then every test
+# Install everything and run the whole test suite: lint and types, every server test
 # on the embedded defaults (SQLite + in-process live store) and again on
-# PostgreSQL + Redis (started here if installed but stopped).
+# PostgreSQL + Redis (started here if installed but stopped), the client's unit and
+# contract tests, and the browser end-to-end tests in headless Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_python_env
 ensure_client_deps
+ensure_apt_packages chromium:chromium chromedriver:chromium-driver curl:curl || [ "${CI:-}" != "true" ]
 
 say "ruff"
 "$PYTHON_VENV/bin/ruff" check server tests migrations
@@ -32,6 +34,15 @@ else
   warn "PostgreSQL (127.0.0.1:5432) or Redis (127.0.0.1:6379) is not reachable:"
   warn "the PostgreSQL + Redis pass of the suite did NOT run."
   warn "Set TEST_POSTGRES_DSN / TEST_REDIS_URL, or install and start both, then rerun."
+  if [ "${CI:-}" = "true" ]; then exit 1; fi
+fi
+say "Client: types, unit and contract tests, build"
+(cd client && npm run typecheck && npm test && npm run build)
+
+if command -v chromium >/dev/null 2>&1 || [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  bash scripts/e2e.sh
+else
+  warn "Chromium is not installed: the browser end-to-end tests did NOT run (apt-get install chromium)."
   if [ "${CI:-}" = "true" ]; then exit 1; fi
 fi
 say "All tests passed."
