@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 
 class AppError(Exception):
@@ -69,6 +70,44 @@ class RateLimited(AppError):
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after_s)})
         self.retry_after_s = retry_after_s
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: a stable machine code and a message for people."""
+
+    code: str
+    detail: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(BaseModel):
+    code: str = "validation_error"
+    detail: list[FieldError]
+    message: str
+
+
+_DESCRIPTIONS = {
+    401: "Not signed in, or the token is missing, expired or revoked",
+    402: "No interview credits left",
+    404: "Not found (or not yours)",
+    409: "Conflict with existing data",
+    413: "Request body too large",
+    429: "Too many attempts; see Retry-After",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers a route can give (always with 422)."""
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses
+    }
+    responses[422] = {"model": ValidationErrorBody, "description": "Invalid input, per field"}
+    return responses
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

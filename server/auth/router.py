@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, status
 
 from server.auth import service
@@ -16,33 +14,12 @@ from server.auth.schemas import (
     UserPublic,
 )
 from server.config import Settings
-from server.errors import error_body
+from server.errors import error_responses
 from server.live.base import LiveStore
 from server.ratelimit import enforce
 from server.store.db import SessionDep
 
 router = APIRouter(tags=["auth"])
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {
-        "description": "Not signed in, or wrong credentials",
-        "content": {
-            "application/json": {
-                "example": error_body("invalid_credentials", "Incorrect email or password.")
-            }
-        },
-    },
-    429: {
-        "description": "Too many attempts",
-        "content": {
-            "application/json": {
-                "example": error_body(
-                    "rate_limited", "Too many sign-in attempts. Try again in 15 minutes."
-                )
-            }
-        },
-    },
-}
 
 
 def _client_ip(request: Request) -> str:
@@ -53,7 +30,7 @@ def _client_ip(request: Request) -> str:
     "/api/auth/register",
     status_code=status.HTTP_201_CREATED,
     response_model=AuthSession,
-    responses={409: {"description": "Email already registered"}, 429: _ERRORS[429]},
+    responses=error_responses(409, 413, 429),
 )
 async def register(body: RegisterRequest, request: Request, session: SessionDep) -> AuthSession:
     """Create an account (with the sign-up credits) and sign it in."""
@@ -72,7 +49,7 @@ async def register(body: RegisterRequest, request: Request, session: SessionDep)
     return service.new_session(user, settings)
 
 
-@router.post("/api/auth/login", response_model=AuthSession, responses=_ERRORS)
+@router.post("/api/auth/login", response_model=AuthSession, responses=error_responses(401, 429))
 async def login(body: LoginRequest, request: Request, session: SessionDep) -> AuthSession:
     """Exchange email and password for an access token and a refresh token."""
     settings: Settings = request.app.state.settings
@@ -96,7 +73,7 @@ async def login(body: LoginRequest, request: Request, session: SessionDep) -> Au
     return service.new_session(user, settings)
 
 
-@router.post("/api/auth/refresh", response_model=AuthSession, responses={401: _ERRORS[401]})
+@router.post("/api/auth/refresh", response_model=AuthSession, responses=error_responses(401))
 async def refresh(body: RefreshRequest, request: Request, session: SessionDep) -> AuthSession:
     """Trade a valid refresh token for a fresh pair of tokens."""
     settings: Settings = request.app.state.settings
@@ -107,7 +84,7 @@ async def refresh(body: RefreshRequest, request: Request, session: SessionDep) -
 
 
 @router.post(
-    "/api/auth/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses={401: _ERRORS[401]}
+    "/api/auth/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401)
 )
 async def logout_all(user: CurrentUser, session: SessionDep) -> None:
     """Revoke every access and refresh token issued to this account so far."""
@@ -116,7 +93,7 @@ async def logout_all(user: CurrentUser, session: SessionDep) -> None:
     await session.commit()
 
 
-@router.get("/api/me", response_model=UserPublic, responses={401: _ERRORS[401]})
+@router.get("/api/me", response_model=UserPublic, responses=error_responses(401))
 async def me(user: CurrentUser) -> UserPublic:
     """The signed-in user's profile and credit balance."""
     return service.public(user)

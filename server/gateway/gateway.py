@@ -193,14 +193,14 @@ class InterviewGateway:
         writer: asyncio.Task[None] | None = None
         reader: asyncio.Task[None] | None = None
         try:
-            state = await self._wait_for_state(interview_id)
+            state, text = await self._wait_for_state(interview_id)
             if not state:
                 if ended:
                     await _close(websocket, CloseCode.interview_finished, "the interview has ended")
                 else:
                     await _close(websocket, 1011, "the interview is not ready; try again")
                 return
-            initial = await self._handshake_frames(connection, interview, hello, state)
+            initial = await self._handshake_frames(connection, interview, hello, state, text)
             if ended or state.get("phase") == Phase.ended.value:
                 connection.close(CloseCode.interview_finished, "the interview has ended")
             writer = asyncio.create_task(connection.write(initial))
@@ -220,8 +220,8 @@ class InterviewGateway:
             self.connections.discard(connection)
             await self.fanout.leave(interview_id, connection)
 
-    async def _wait_for_state(self, interview_id: str) -> dict[str, str]:
-        """The live state; a runner that just started may need a moment to create it."""
+    async def _wait_for_state(self, interview_id: str) -> tuple[dict[str, str], str]:
+        """The live state and turn text; a runner that just started may need a moment."""
         local = self.sessions.runners.get(interview_id)
         if local is not None:
             with contextlib.suppress(TimeoutError):
@@ -229,19 +229,23 @@ class InterviewGateway:
                     await local[0].state_ready.wait()
         deadline = time.monotonic() + STATE_WAIT_S
         while True:
-            state = await self.live.get_state(interview_id)
+            state, text = await self.live.get_snapshot(interview_id)
             if state.get("epoch") or time.monotonic() > deadline or self.draining:
-                return state
+                return state, text
             await asyncio.sleep(0.01)
 
     async def _handshake_frames(
-        self, connection: Connection, interview: Interview, hello: Hello, state: dict[str, str]
+        self,
+        connection: Connection,
+        interview: Interview,
+        hello: Hello,
+        state: dict[str, str],
+        text: str,
     ) -> list[tuple[int, str]]:
         interview_id = str(interview.id)
         epoch = state["epoch"]
         read = await self.live.read_log(interview_id, hello.last_seq)
-        head = read.entries[-1].seq if read.entries else int(state.get("seq", "0"))
-        head = max(head, int(state.get("seq", "0")))
+        head = int(state.get("seq", "0"))  # the seq that ``text`` and ``state`` describe
         frames: list[tuple[int, str]] = []
         resync_reason = None
         if hello.last_seq > 0 and ((hello.epoch and hello.epoch != epoch) or hello.last_seq > head):
@@ -256,6 +260,8 @@ class InterviewGateway:
             status=state.get("status", interview.status.value),
             phase=Phase(state.get("phase", Phase.waiting.value)),
             turn=int(state["turn"]) if state.get("turn") else None,
+            kind="follow_up" if state.get("kind") == "follow_up" else "question",
+            text=text,
             question_number=int(state.get("qnum", "1")),
             question_count=interview.question_count,
             answer_deadline_ms=int(deadline) if deadline else None,

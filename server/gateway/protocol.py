@@ -93,6 +93,13 @@ class Ready(_Event):
     status: str
     phase: Phase
     turn: int | None = Field(description="Index of the current turn, if any.")
+    kind: Literal["question", "follow_up"] | None = Field(
+        default=None, description="Kind of the current turn."
+    )
+    text: str = Field(
+        default="",
+        description="The current turn's text so far, as of head_seq (for a client that resyncs).",
+    )
     question_number: int = Field(description="Main questions asked so far (1-based).")
     question_count: int
     answer_deadline_ms: int | None = Field(description="Unix ms when the open answer times out.")

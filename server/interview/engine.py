@@ -33,7 +33,10 @@ from server.store.models import Interview, InterviewStatus
 log = logging.getLogger(__name__)
 
 ENDED_TTL_S = 3600  # how long an ended interview's event log stays for late reconnects
-PRESENCE_CHECK_S = 2.0
+# A waiting runner is woken by pokes; these bound how long a lost poke (Redis reconnecting)
+# or an abandoned interview can go unnoticed, without thousands of idle runners polling.
+INBOX_POLL_S = 10.0
+MAX_PRESENCE_CHECK_S = 30.0
 PROVIDER_ATTEMPTS = 3
 
 
@@ -79,7 +82,9 @@ class InterviewRunner:
         self.answer_time_limit_ms = 0
         self.last_presence_ms = now_ms()
         self._next_presence_check = 0.0
+        self._presence_interval_s = min(MAX_PRESENCE_CHECK_S, deps.settings.abandon_after_s / 4)
         self._end_requested: tuple[InterviewStatus, str] | None = None
+        self._deleted = False  # the row is gone: write nothing more, just end the stream
 
     # --- events ---------------------------------------------------------------------
 
@@ -206,7 +211,7 @@ class InterviewRunner:
         now = time.monotonic()
         if now < self._next_presence_check:
             return
-        self._next_presence_check = now + PRESENCE_CHECK_S
+        self._next_presence_check = now + self._presence_interval_s
         if await self.live.has_presence(self.interview_id):
             self.last_presence_ms = now_ms()
         elif now_ms() - self.last_presence_ms > self.deps.settings.abandon_after_s * 1000:
@@ -377,7 +382,7 @@ class InterviewRunner:
             if remaining_s <= 0:
                 await self._close_turn("timed_out", None, None)
                 return
-            await self._wait(min(remaining_s, PRESENCE_CHECK_S))
+            await self._wait(min(remaining_s, INBOX_POLL_S, self._presence_interval_s))
 
     async def _handle_listening_command(self, command: dict[str, Any]) -> None:
         if self._field("phase") != Phase.listening.value:
@@ -401,7 +406,11 @@ class InterviewRunner:
         elif kind == "skip":
             await self._close_turn("skipped", None, None)
         elif kind == "end":
-            self._end_requested = (InterviewStatus.finished, "ended by the candidate")
+            if command.get("deleted"):
+                self._deleted = True
+                self._end_requested = (InterviewStatus.abandoned, "the interview was deleted")
+            else:
+                self._end_requested = (InterviewStatus.finished, "ended by the candidate")
 
     def _record(self, outcome: str, answer: str | None) -> TurnRecord:
         kind: Literal["question", "follow_up"] = (
@@ -416,18 +425,24 @@ class InterviewRunner:
             outcome=outcome,  # type: ignore[arg-type]
         )
 
-    async def _close_turn(self, outcome: str, answer: str | None, source: str | None) -> None:
-        """Save an unanswered turn (skipped or timed out) and move to the next question."""
-        record = self._record(outcome, answer)
+    async def _save(
+        self, record: TurnRecord, *, source: str | None, answered_ms: int | None
+    ) -> None:
+        """Write a finished turn to the database (idempotently) and to the history."""
         await records.save_turn(
             self.deps.sessionmaker,
             self.uuid,
             record,
             source=source,
             asked_ms=self._int("asked_ms", now_ms()),
-            answered_ms=None,
+            answered_ms=answered_ms,
         )
         self.history.append(record)
+
+    async def _close_turn(self, outcome: str, answer: str | None, source: str | None) -> None:
+        """Save an unanswered turn (skipped or timed out) and move to the next question."""
+        record = self._record(outcome, answer)
+        await self._save(record, source=source, answered_ms=None)
         event_type = "answer.skipped" if outcome == "skipped" else "answer.timeout"
         self.emit({"type": event_type, "turn": record.index}, self._next_turn_fields(None))
 
@@ -460,15 +475,11 @@ class InterviewRunner:
             outcome="answered",
             score=score,
         )
-        await records.save_turn(
-            self.deps.sessionmaker,
-            self.uuid,
+        await self._save(
             scored,
             source=self._field("source", "typed"),
-            asked_ms=self._int("asked_ms", now_ms()),
             answered_ms=self._int("answered_ms", now_ms()),
         )
-        self.history.append(scored)
         fields = self._next_turn_fields(scored)
         if score is None:
             self.emit(
@@ -533,19 +544,15 @@ class InterviewRunner:
     # --- the end ------------------------------------------------------------------------
 
     async def _finish(self, status: InterviewStatus, reason: str) -> None:
+        if self._deleted:
+            await self._end_stream(status, reason)
+            return
         phase = self._field("phase")
         if phase in (Phase.asking.value, Phase.listening.value) and self.text:
             # The question on screen when the interview ended is part of the transcript.
             record = self._record("skipped", None)
-            await records.save_turn(
-                self.deps.sessionmaker,
-                self.uuid,
-                record,
-                source=None,
-                asked_ms=self._int("asked_ms", now_ms()),
-                answered_ms=None,
-            )
-            self.history.append(record)
+            await self._save(record, source=None, answered_ms=None)
+            self.emit({"type": "answer.skipped", "turn": record.index})
         elif phase == Phase.scoring.value and self._field("answer"):
             await self._score()
         report = None
@@ -576,6 +583,9 @@ class InterviewRunner:
                     "provider": self.interviewer.name,
                 }
             )
+        await self._end_stream(status, reason)
+
+    async def _end_stream(self, status: InterviewStatus, reason: str) -> None:
         self.emit(
             {"type": "ended", "status": status.value, "reason": reason},
             {"phase": Phase.ended.value, "status": status.value},

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
 from server.auth.deps import CurrentUser
-from server.errors import error_body
+from server.errors import error_responses
 from server.interview import service
 from server.interview.schemas import (
     InterviewCreate,
@@ -16,26 +16,18 @@ from server.interview.schemas import (
     InterviewPublic,
     InterviewsPublic,
 )
+from server.interview.sessions import SessionManager
 from server.llm.base import Interviewer
 from server.store.db import SessionDep
 
 router = APIRouter(prefix="/api/interviews", tags=["interviews"])
-
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {
-        "description": "No interview with this id belongs to you",
-        "content": {
-            "application/json": {"example": error_body("interview_not_found", "No such interview.")}
-        },
-    }
-}
 
 
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=InterviewPublic,
-    responses={402: {"description": "No credits left"}},
+    responses=error_responses(401, 402, 413),
 )
 async def create_interview(
     body: InterviewCreate, request: Request, user: CurrentUser, session: SessionDep
@@ -48,7 +40,7 @@ async def create_interview(
     return service.public(interview)
 
 
-@router.get("", response_model=InterviewsPublic)
+@router.get("", response_model=InterviewsPublic, responses=error_responses(401))
 async def list_interviews(
     user: CurrentUser,
     session: SessionDep,
@@ -65,7 +57,7 @@ async def list_interviews(
     )
 
 
-@router.get("/{interview_id}", response_model=InterviewDetail, responses=_NOT_FOUND)
+@router.get("/{interview_id}", response_model=InterviewDetail, responses=error_responses(401, 404))
 async def get_interview(
     interview_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> InterviewDetail:
@@ -74,7 +66,16 @@ async def get_interview(
     return service.detail(interview)
 
 
-@router.delete("/{interview_id}", status_code=status.HTTP_204_NO_CONTENT, responses=_NOT_FOUND)
-async def delete_interview(interview_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
-    """Delete an interview and everything recorded for it. The credit is not refunded."""
+@router.delete(
+    "/{interview_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 404)
+)
+async def delete_interview(
+    interview_id: uuid.UUID, request: Request, user: CurrentUser, session: SessionDep
+) -> None:
+    """Delete an interview and everything recorded for it. The credit is not refunded.
+
+    A live interview is stopped: its connected clients receive `ended`.
+    """
     await service.delete_owned(session, user, interview_id)
+    sessions: SessionManager = request.app.state.sessions
+    await sessions.submit(str(interview_id), {"type": "end", "deleted": True})

@@ -54,7 +54,7 @@ class InterviewPublic(BaseModel):
     status: InterviewStatus
     provider: str
     model: str
-    overall_score: float | None = None
+    overall_score: float | None = Field(description="Set once the report exists.")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -122,11 +122,11 @@ class SessionManager:
         connected = self.fanout.local_interviews()
         await self.live.touch_presence(connected, self.lease_ttl_ms * 2)
         # A client is here but nobody drives its interview (its process died): take it over.
-        for interview_id in connected:
-            if interview_id not in self.runners:
-                state = await self.live.get_state(interview_id)
-                if state.get("phase") != Phase.ended.value:
-                    await self.ensure_running(interview_id)
+        elsewhere = [iid for iid in connected if iid not in self.runners]
+        for interview_id in await self.live.unleased(elsewhere):
+            state = await self.live.get_state(interview_id)
+            if state.get("phase") != Phase.ended.value:
+                await self.ensure_running(interview_id)
 
     async def _janitor(self) -> None:
         """Finalise live interviews nobody drives and nobody has visited for a long time."""

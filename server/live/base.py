@@ -142,6 +142,10 @@ class LiveStore(ABC):
     async def lease_holder(self, interview_id: str) -> str | None: ...
 
     @abstractmethod
+    async def unleased(self, interview_ids: Iterable[str]) -> list[str]:
+        """The interviews among ``interview_ids`` that nobody holds a lease on (one round trip)."""
+
+    @abstractmethod
     async def touch_presence(self, interview_ids: Iterable[str], ttl_ms: int) -> None: ...
 
     @abstractmethod

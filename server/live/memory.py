@@ -189,6 +189,9 @@ class MemoryLive(LiveStore):
     async def lease_holder(self, interview_id: str) -> str | None:
         return self._holder(interview_id)
 
+    async def unleased(self, interview_ids: Iterable[str]) -> list[str]:
+        return [iid for iid in interview_ids if self._holder(iid) is None]
+
     async def touch_presence(self, interview_ids: Iterable[str], ttl_ms: int) -> None:
         until = time.monotonic() + ttl_ms / 1000
         for interview_id in interview_ids:

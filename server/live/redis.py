@@ -353,6 +353,13 @@ class RedisLive(LiveStore):
         holder = await self.redis.get(self.key("lease", interview_id))
         return None if holder is None else str(holder)
 
+    async def unleased(self, interview_ids: Iterable[str]) -> list[str]:
+        ids = list(interview_ids)
+        if not ids:
+            return []
+        holders = await self.redis.mget([self.key("lease", iid) for iid in ids])
+        return [iid for iid, holder in zip(ids, holders, strict=True) if holder is None]
+
     async def touch_presence(self, interview_ids: Iterable[str], ttl_ms: int) -> None:
         ids = list(interview_ids)
         if not ids:

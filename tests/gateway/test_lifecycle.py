@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from sqlalchemy import update
 from websockets.asyncio.client import connect
@@ -236,3 +237,36 @@ async def test_a_client_behind_the_trimmed_log_is_told_to_resync(settings: Setti
         resync = await late.recv()
         assert resync["type"] == "resync" and resync["reason"] == "history_trimmed"
         assert resync["head_seq"] == client.last_seq
+
+
+async def test_ending_with_a_question_open_records_and_announces_it_as_skipped(
+    live: LiveServer,
+) -> None:
+    session = await new_session(live.http, question_count=2)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    end = await client.until("turn.end")
+    await client.send({"type": "end"})
+    skipped = await client.until("answer.skipped")
+    ended = await client.until("ended")
+    assert skipped["turn"] == end["turn"] and ended["status"] == "finished"
+    detail = await session.detail()
+    assert [(t["question"], t["outcome"]) for t in detail["turns"]] == [(end["text"], "skipped")]
+
+
+async def test_deleting_a_live_interview_stops_it(live: LiveServer) -> None:
+    session = await new_session(live.http, question_count=2)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.end")
+    async with httpx.AsyncClient(base_url=live.http) as http:
+        deleted = await http.delete(
+            f"/api/interviews/{session.interview_id}", headers=session.headers
+        )
+    assert deleted.status_code == 204
+    ended = await client.until("ended")
+    assert ended["status"] == "abandoned" and "deleted" in ended["reason"]
+    await client.send({"type": "answer", "text": "too late"})
+    error = await client.recv()
+    assert error["code"] == "interview_finished"
+    assert not live.app.state.sessions.runners

@@ -81,6 +81,9 @@ async def test_an_unknown_epoch_is_told_to_resync(live: LiveServer) -> None:
     resync = await client.recv()
     assert resync["type"] == "resync" and resync["reason"] == "epoch_changed"
     assert resync["head_seq"] == ready["head_seq"]
+    # What the client needs to rebuild the open turn comes with ready.
+    assert (ready["turn"], ready["kind"], ready["phase"]) == (0, "question", "listening")
+    assert ready["text"] == client.of_type("turn.end")[0]["text"]
 
 
 async def test_interrupt_stops_the_interviewer_within_200_ms_and_keeps_what_was_said(

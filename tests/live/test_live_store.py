@@ -204,3 +204,13 @@ async def test_expired_interviews_disappear(store: tuple[LiveStore, Recorder]) -
     await asyncio.sleep(1.2)
     assert await live.get_state(iid) == {}
     assert (await live.read_log(iid, 0)).entries == []
+
+
+async def test_unleased_lists_the_interviews_nobody_drives(
+    store: tuple[LiveStore, Recorder],
+) -> None:
+    live, _ = store
+    held, free = str(uuid.uuid4()), str(uuid.uuid4())
+    assert await live.acquire_lease(held, "a", 1000)
+    assert await live.unleased([held, free]) == [free]
+    assert await live.unleased([]) == []

@@ -1,0 +1,485 @@
+"""A local fake of the Gemini REST API, so tests run the real ``google-genai`` SDK over HTTP.
+
+It serves ``/{version}/models/{model}:streamGenerateContent?alt=sse``, ``:generateContent``
+and ``GET /{version}/models`` for any api version, checks ``x-goog-api-key``, answers in
+the wire format of the real API, records every request, and notices clients that go away
+mid-response. What it answers is scripted per endpoint with the behaviours below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import re
+import socket
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import uvicorn
+
+Endpoint = Literal["stream", "generate"]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+ROUTE = re.compile(
+    r"^/(?P<version>[^/]+)/models(?:/(?P<model>[^/:]+)(?::(?P<action>[A-Za-z]+))?)?$"
+)
+FENCED_ANSWER = re.compile(r"<candidate_answer>\s*(.*?)\s*</candidate_answer>", re.DOTALL)
+
+
+# --- behaviours ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Stream ``chunks`` as SSE events; for generateContent, answer with them joined."""
+
+    chunks: Sequence[str] = ("Hello, and welcome. ", "Tell me about ", "a project you led.")
+    delay_s: float = 0.0  # before each chunk after the first
+    first_delay_s: float = 0.0
+    stall_after: int | None = None  # send this many chunks, then nothing, connection open
+    error_after: int | None = None  # send this many chunks, then a mid-stream error event
+    error_code: int = 500
+    usage: tuple[int, int] = (120, 30)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Answer generateContent with ``text`` as the model's output (one chunk when streamed)."""
+
+    text: str
+    usage: tuple[int, int] = (300, 80)
+    delay_s: float = 0.0
+
+    @classmethod
+    def of(cls, payload: Any, **kwargs: Any) -> Reply:
+        return cls(json.dumps(payload), **kwargs)
+
+
+@dataclass(frozen=True)
+class Fail:
+    """Answer with an HTTP error in Google's format: ``{"error": {code, message, status}}``."""
+
+    status: int
+    message: str = "simulated failure"
+    reason: str | None = None  # an ErrorInfo reason, e.g. API_KEY_INVALID
+    retry_delay: str | None = None  # a RetryInfo delay, e.g. "1s"
+
+
+@dataclass(frozen=True)
+class Echo:
+    """The model repeats the last ``<candidate_answer>`` fence of the request, word by word."""
+
+    delay_s: float = 0.0
+
+
+Behaviour = Stream | Reply | Fail | Echo | Callable[["RecordedRequest"], Any]
+
+
+# --- what was asked -------------------------------------------------------------------
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    version: str
+    model: str | None
+    action: str  # streamGenerateContent | generateContent | list | get
+    api_key: str | None
+    body: dict[str, Any]
+    client: tuple[str, int]
+    at: float  # time.perf_counter() when the body was read
+    inline: list[tuple[str, bytes]] = field(default_factory=list)  # (mime type, decoded data)
+
+    @property
+    def system_text(self) -> str:
+        instruction = self.body.get("systemInstruction") or self.body.get("system_instruction")
+        return _parts_text(instruction or {})
+
+    @property
+    def contents(self) -> list[dict[str, Any]]:
+        contents: list[dict[str, Any]] = self.body.get("contents") or []
+        return contents
+
+    @property
+    def contents_text(self) -> str:
+        return "\n".join(_parts_text(c) for c in self.contents)
+
+    @property
+    def generation_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = self.body.get("generationConfig") or {}
+        return config
+
+
+def _parts_text(content: dict[str, Any]) -> str:
+    return "".join(str(p.get("text", "")) for p in content.get("parts") or [])
+
+
+def error_body(
+    status: int, message: str, reason: str | None = None, retry_delay: str | None = None
+) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "code": status,
+        "message": message,
+        "status": STATUS_NAMES.get(status, "UNKNOWN"),
+    }
+    details: list[dict[str, Any]] = []
+    if reason:
+        details.append(
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": reason,
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            }
+        )
+    if retry_delay:
+        details.append(
+            {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay}
+        )
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def response_body(
+    text: str | None, model: str, usage: tuple[int, int] | None, finish: str | None
+) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"index": 0}
+    if text is not None:
+        candidate["content"] = {"parts": [{"text": text}], "role": "model"}
+    if finish:
+        candidate["finishReason"] = finish
+    body: dict[str, Any] = {"candidates": [candidate], "modelVersion": model}
+    if usage is not None:
+        prompt, output = usage
+        body["usageMetadata"] = {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": output,
+            "totalTokenCount": prompt + output,
+        }
+    return body
+
+
+# --- the server -----------------------------------------------------------------------
+
+
+class FakeGemini:
+    """The fake API on 127.0.0.1:<random port>, served by uvicorn in the current event loop."""
+
+    def __init__(
+        self, *, api_key: str = "test-key", models: Sequence[str] = ("gemini-test",)
+    ) -> None:
+        self.api_key = api_key
+        self.models = list(models)
+        self.scripts: dict[Endpoint, deque[Behaviour]] = {
+            "stream": deque(),
+            "generate": deque(),
+        }
+        # What an endpoint does once its script is used up (e.g. Fail(503) for "forever").
+        self.defaults: dict[Endpoint, Behaviour] = {
+            "stream": Stream(),
+            "generate": Reply("OK"),
+        }
+        self.requests: list[RecordedRequest] = []
+        self.clients: set[tuple[str, int]] = set()
+        self.disconnects: list[float] = []  # perf_counter() when a client left mid-response
+        self.sent: list[tuple[str, float]] = []  # streamed texts, perf_counter() before sending
+        self.completed = 0  # responses sent to the end
+        self.port = 0
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
+
+    # --- scripting ------------------------------------------------------------------
+
+    def script(self, endpoint: Endpoint, *behaviours: Behaviour) -> FakeGemini:
+        self.scripts[endpoint].extend(behaviours)
+        return self
+
+    def forever(self, endpoint: Endpoint, behaviour: Behaviour) -> FakeGemini:
+        self.defaults[endpoint] = behaviour
+        return self
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def connection_count(self) -> int:
+        """TCP connections seen (distinct client address and port)."""
+        return len(self.clients)
+
+    def calls(self, action: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.action == action]
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    async def start(self) -> FakeGemini:
+        self._closing = asyncio.Event()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self,
+            interface="asgi3",
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            if time.monotonic() > deadline:
+                raise TimeoutError("the fake Gemini API did not start")
+            await asyncio.sleep(0.005)
+        return self
+
+    async def stop(self) -> None:
+        self._closing.set()
+        if self._server is None or self._task is None:
+            return
+        self._server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(self._task, timeout=10)
+        self._server = self._task = None
+
+    async def __aenter__(self) -> FakeGemini:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- ASGI ---------------------------------------------------------------------------
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        client = scope.get("client") or ("", 0)
+        self.clients.add((client[0], client[1]))
+        raw = b""
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        route = ROUTE.match(scope["path"])
+        if route is None:
+            await _json(send, 404, error_body(404, f"no route for {scope['path']}"))
+            return
+        action = route["action"] or ("get" if route["model"] else "list")
+        try:
+            body = json.loads(raw) if raw else {}
+        except json.JSONDecodeError:
+            await _json(send, 400, error_body(400, "Invalid JSON payload received."))
+            return
+        record = RecordedRequest(
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode(),
+            version=route["version"],
+            model=route["model"],
+            action=action,
+            api_key=headers.get("x-goog-api-key"),
+            body=body,
+            client=(client[0], client[1]),
+            at=time.perf_counter(),
+        )
+        self.requests.append(record)
+
+        if record.api_key != self.api_key:
+            await _json(
+                send,
+                400,
+                error_body(
+                    400, "API key not valid. Please pass a valid API key.", "API_KEY_INVALID"
+                ),
+            )
+            return
+        if action == "list":
+            await _json(send, 200, {"models": [self._model_info(m) for m in self.models]})
+            return
+        if record.model not in self.models:
+            await _json(
+                send,
+                404,
+                error_body(
+                    404,
+                    f"models/{record.model} is not found for API version {record.version}, or "
+                    "is not supported for generateContent. Call ListModels to see the list of "
+                    "available models and their supported methods.",
+                ),
+            )
+            return
+        if action == "get":
+            await _json(send, 200, self._model_info(record.model))
+            return
+        problem = _check_inline_data(record)
+        if problem:
+            await _json(send, 400, error_body(400, problem))
+            return
+
+        endpoint: Endpoint = "stream" if action == "streamGenerateContent" else "generate"
+        script = self.scripts[endpoint]
+        behaviour: Any = script.popleft() if script else self.defaults[endpoint]
+        while not isinstance(behaviour, Stream | Reply | Fail | Echo):
+            behaviour = behaviour(record)
+        if isinstance(behaviour, Fail):
+            await _json(
+                send,
+                behaviour.status,
+                error_body(
+                    behaviour.status, behaviour.message, behaviour.reason, behaviour.retry_delay
+                ),
+            )
+            return
+        if isinstance(behaviour, Echo):
+            fenced = FENCED_ANSWER.findall(record.contents_text)
+            words = (fenced[-1] if fenced else "").split(" ")
+            behaviour = Stream(
+                chunks=[w + " " for w in words[:-1]] + words[-1:], delay_s=behaviour.delay_s
+            )
+        model = record.model or ""
+        if endpoint == "stream":
+            if isinstance(behaviour, Reply):
+                behaviour = Stream(chunks=[behaviour.text], usage=behaviour.usage)
+            await self._watching(receive, self._stream(send, behaviour, model))
+        else:
+            if isinstance(behaviour, Stream):
+                behaviour = Reply("".join(behaviour.chunks), usage=behaviour.usage)
+            await self._watching(receive, self._reply(send, behaviour, model))
+
+    def _model_info(self, model: str) -> dict[str, Any]:
+        return {
+            "name": f"models/{model}",
+            "version": "001",
+            "displayName": model,
+            "inputTokenLimit": 1048576,
+            "outputTokenLimit": 65536,
+            "supportedGenerationMethods": ["generateContent", "countTokens"],
+        }
+
+    async def _watching(self, receive: Receive, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work``; if the client goes away first, note when and stop it."""
+        worker = asyncio.ensure_future(work)
+        watcher = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait({worker, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if not worker.done():
+                self.disconnects.append(time.perf_counter())
+                worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await worker
+        finally:
+            watcher.cancel()
+            worker.cancel()
+
+    async def _stream(self, send: Send, plan: Stream, model: str) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/event-stream"),
+                    (b"cache-control", b"no-cache"),
+                ],
+            }
+        )
+        last = len(plan.chunks) - 1
+        for i, text in enumerate(plan.chunks):
+            if plan.error_after is not None and i == plan.error_after:
+                event = error_body(plan.error_code, "The model is overloaded mid-stream.")
+                await send(_sse(event, more=False))
+                self.completed += 1
+                return
+            if plan.stall_after is not None and i == plan.stall_after:
+                await self._closing.wait()
+                return
+            wait = plan.first_delay_s if i == 0 else plan.delay_s
+            if wait:
+                await asyncio.sleep(wait)
+            final = i == last
+            event = response_body(
+                text, model, plan.usage if final else None, "STOP" if final else None
+            )
+            self.sent.append((text, time.perf_counter()))
+            await send(_sse(event, more=not final))
+        if not plan.chunks:
+            await send(_sse(response_body(None, model, plan.usage, "STOP"), more=False))
+        self.completed += 1
+
+    async def _reply(self, send: Send, plan: Reply, model: str) -> None:
+        if plan.delay_s:
+            await asyncio.sleep(plan.delay_s)
+        await _json(send, 200, response_body(plan.text, model, plan.usage, "STOP"))
+        self.completed += 1
+
+
+def _sse(event: dict[str, Any], *, more: bool) -> Message:
+    data = b"data: " + json.dumps(event).encode() + b"\r\n\r\n"
+    return {"type": "http.response.body", "body": data, "more_body": more}
+
+
+async def _json(send: Send, status: int, payload: dict[str, Any]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json; charset=UTF-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _check_inline_data(record: RecordedRequest) -> str | None:
+    """Accept inline parts with ``mime_type`` or ``mimeType`` (the SDK sends snake_case)."""
+    for content in record.contents:
+        for part in content.get("parts") or []:
+            inline = part.get("inlineData") or part.get("inline_data")
+            if inline is None:
+                continue
+            mime = inline.get("mimeType") or inline.get("mime_type")
+            if not mime:
+                return "inline_data.mime_type is required."
+            # Like the real API (proto JSON), accept standard and URL-safe base64;
+            # the SDK sends URL-safe.
+            encoded = str(inline.get("data", "")).replace("-", "+").replace("_", "/")
+            try:
+                data = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+            except (binascii.Error, ValueError):
+                return "Invalid value at 'contents.parts.inline_data.data': not base64."
+            record.inline.append((mime, data))
+    return None
