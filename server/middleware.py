@@ -30,6 +30,13 @@ class RequestIdMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        if scope["type"] == "websocket":
+            # No wrapper around a socket's sends: they are the hot path of every interview.
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                request_id_var.reset(token)
+            return
         started = time.perf_counter()
         status = 0
 

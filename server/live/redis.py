@@ -172,15 +172,30 @@ class RedisLive(LiveStore):
 
     async def _listen(self) -> None:
         assert self._pubsub is not None
+        pubsub = self._pubsub
         channel_prefix_len = len(self._channel(""))
         failed = False
         while not self._closing:
             try:
-                if not self._pubsub.subscribed:
+                if not pubsub.subscribed:
                     # A channel nobody publishes on keeps the connection subscribed when
                     # no interview is; subscribing here lets start-up succeed with Redis down.
-                    await self._pubsub.subscribe(self.key("ctl"))
-                message = await self._pubsub.get_message(timeout=1.0)
+                    await pubsub.subscribe(self.key("ctl"))
+                if failed:
+                    failed = False
+                    log.info("live subscription re-established")
+                    self.listener.on_reconnect()
+                # listen() rather than get_message(timeout=...): no timer per message.
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    data: str = message["data"]
+                    interview_id = message["channel"][channel_prefix_len:]
+                    if data[0] == "e":
+                        space = data.index(" ")
+                        self.listener.on_event(interview_id, int(data[1:space]), data[space + 1 :])
+                    elif data == "p":
+                        self.listener.on_poke(interview_id)
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 # The PubSub object resubscribes on the next call; what was published
                 # meanwhile is gone, so the gateway repairs gaps from the log.
@@ -188,20 +203,6 @@ class RedisLive(LiveStore):
                     log.warning("live subscription lost, reconnecting", extra={"error": str(exc)})
                 failed = True
                 await asyncio.sleep(0.5)
-                continue
-            if failed:
-                failed = False
-                log.info("live subscription re-established")
-                self.listener.on_reconnect()
-            if message is None or message.get("type") != "message":
-                continue
-            data: str = message["data"]
-            interview_id = message["channel"][channel_prefix_len:]
-            if data[0] == "e":
-                space = data.index(" ")
-                self.listener.on_event(interview_id, int(data[1:space]), data[space + 1 :])
-            elif data == "p":
-                self.listener.on_poke(interview_id)
 
     def append(
         self,

@@ -395,7 +395,7 @@ def repair_evidence(evidence: str, answer: str) -> str:
         overlap = len(wanted & _words(sentence))
         if overlap > best_overlap:
             best, best_overlap = sentence.strip(), overlap
-    if best_overlap >= min(2, len(wanted)):
+    if best_overlap and best_overlap >= max(min(2, len(wanted)), len(wanted) // 3):
         return best
     return ""
 
@@ -449,7 +449,7 @@ def _retryable(exc: BaseException) -> bool:
         return exc.code in RETRYABLE_STATUS
     if isinstance(exc, GeminiTimeout):
         return exc.code == "timeout"  # no first chunk: nothing was said yet
-    return isinstance(exc, TimeoutError | NETWORK_ERRORS)
+    return isinstance(exc, UNREACHABLE)
 
 
 def _retry_hint_s(exc: BaseException) -> float | None:
@@ -495,6 +495,7 @@ class _Meter:
         self.attempts = 0
         self.outcome: Outcome = "error"
         self.error_code: str | None = None
+        self.pending: types.GenerateContentResponseUsageMetadata | None = None
 
     def add(self, usage: types.GenerateContentResponseUsageMetadata | None) -> None:
         if usage is None:
@@ -503,6 +504,11 @@ class _Meter:
         self.output_tokens += (usage.candidates_token_count or 0) + (
             usage.thoughts_token_count or 0
         )
+
+    def commit(self) -> None:
+        """Count the streamed attempt's usage: its latest chunk carries the running total."""
+        self.add(self.pending)
+        self.pending = None
 
     def record(self, model: str, prices: Mapping[str, tuple[float, float]]) -> CallRecord:
         now = time.perf_counter()
@@ -527,8 +533,9 @@ async def _close_upstream(stream: AsyncIterator[Any]) -> None:
 
     ``aclose()`` does not reach the SDK's inner response (the server would keep generating
     until garbage collection); cancelling a pending read does, so start one and cancel it.
+    Reads that complete at once only drain what was already received.
     """
-    for _ in range(8):
+    for _ in range(1000):
         reader = asyncio.create_task(_next(stream))
         await asyncio.sleep(0)
         if not reader.done():
@@ -576,6 +583,7 @@ class GeminiInterviewer(Interviewer):
         self.usage_sink = usage_sink
         if self.prices and cost_micro_usd(model, 1_000_000, 0, self.prices) == 0:
             log.warning("no price for Gemini model %s: its calls are recorded at no cost", model)
+        self._closed = False
         # One client for the provider's life: a collected client closes its HTTP pool,
         # even under a running stream.
         self._client = genai.Client(
@@ -588,7 +596,9 @@ class GeminiInterviewer(Interviewer):
         )
 
     async def close(self) -> None:
-        await self._client.aio.aclose()
+        if not self._closed:
+            self._closed = True
+            await self._client.aio.aclose()
 
     # --- accounting -------------------------------------------------------------------
 
@@ -644,7 +654,6 @@ class GeminiInterviewer(Interviewer):
             while True:
                 meter.attempts += 1
                 attempt_started = loop.time()
-                usage: types.GenerateContentResponseUsageMetadata | None = None
                 try:
                     # The request goes out on the first read, so the first wait covers it.
                     stream = aiter(
@@ -665,17 +674,17 @@ class GeminiInterviewer(Interviewer):
                         except TimeoutError as exc:
                             raise self._timeout(loop.time() >= deadline, spoken) from exc
                         if chunk.usage_metadata is not None:
-                            usage = chunk.usage_metadata
+                            meter.pending = chunk.usage_metadata
                         text = _chunk_text(chunk)
                         if text:
                             if not spoken:
                                 spoken = True
                                 meter.first_text = time.perf_counter()
                             yield text
-                    meter.add(usage)
+                    meter.commit()
                     break
                 except Exception as exc:
-                    meter.add(usage)
+                    meter.commit()
                     if spoken or not _retryable(exc) or meter.attempts >= self.max_attempts:
                         raise self._failure(exc, "turn", meter.attempts) from exc
                     wait = self._backoff_s(meter.attempts, exc)
@@ -702,6 +711,7 @@ class GeminiInterviewer(Interviewer):
             meter.error_code = _error_code(exc)
             raise
         finally:
+            meter.commit()  # a cancelled stream still used what it reported so far
             self._emit(brief.interview_id, meter)
 
     def _timeout(self, past_deadline: bool, spoken: bool) -> GeminiTimeout:

@@ -59,6 +59,7 @@ class Stream:
     error_after: int | None = None  # send this many chunks, then a mid-stream error event
     error_code: int = 500
     usage: tuple[int, int] = (120, 30)
+    running_usage: bool = False  # usage on every chunk (prompt, chunks so far), as the API may
 
 
 @dataclass(frozen=True)
@@ -427,9 +428,8 @@ class FakeGemini:
             if wait:
                 await asyncio.sleep(wait)
             final = i == last
-            event = response_body(
-                text, model, plan.usage if final else None, "STOP" if final else None
-            )
+            usage = plan.usage if final else (plan.usage[0], i + 1) if plan.running_usage else None
+            event = response_body(text, model, usage, "STOP" if final else None)
             self.sent.append((text, time.perf_counter()))
             await send(_sse(event, more=not final))
         if not plan.chunks:

@@ -83,6 +83,10 @@ export interface ReadyFrame extends EventBase {
   phase: Phase;
   /** Index of the current turn, if any. */
   turn: number | null;
+  /** Kind of the current turn. */
+  kind: 'question' | 'follow_up' | null;
+  /** The current turn's text so far, as of head_seq (for a client that resyncs). */
+  text: string;
   /** Main questions asked so far (1-based). */
   question_number: number;
   question_count: number;
@@ -301,6 +305,8 @@ export const SERVER_FRAME_FIELDS = fieldTable<ServerFrame>()({
     'status',
     'phase',
     'turn',
+    'kind',
+    'text',
     'question_number',
     'question_count',
     'answer_deadline_ms',

@@ -18,6 +18,8 @@ export function ready(over: Partial<ReadyFrame> = {}): ReadyFrame {
     status: 'live',
     phase: 'waiting',
     turn: 0,
+    kind: 'question',
+    text: '',
     question_number: 1,
     question_count: 2,
     answer_deadline_ms: null,
