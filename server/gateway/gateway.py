@@ -194,6 +194,8 @@ class InterviewGateway:
         reader: asyncio.Task[None] | None = None
         try:
             state, text = await self._wait_for_state(interview_id)
+            if not state and not ended and await self.sessions.restart(interview_id, interview):
+                state, text = await self._wait_for_state(interview_id)
             if not state:
                 if ended:
                     await _close(websocket, CloseCode.interview_finished, "the interview has ended")
@@ -227,6 +229,8 @@ class InterviewGateway:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(STATE_WAIT_S):
                     await local[0].state_ready.wait()
+            # Our own runner is ready: an empty state now means it lost it (stale runner).
+            return await self.live.get_snapshot(interview_id)
         deadline = time.monotonic() + STATE_WAIT_S
         while True:
             state, text = await self.live.get_snapshot(interview_id)

@@ -90,6 +90,14 @@ class SessionManager:
                 await self.live.flush()
                 await self.live.release_lease(interview_id, self.holder)
 
+    async def restart(self, interview_id: str, interview: Interview | None = None) -> bool:
+        """Replace a local runner whose live state vanished (e.g. Redis lost it)."""
+        entry = self.runners.get(interview_id)
+        if entry is not None:
+            entry[1].cancel()
+            await asyncio.wait({entry[1]}, timeout=5)
+        return await self.ensure_running(interview_id, interview)
+
     def _lost(self, interview_id: str) -> None:
         entry = self.runners.get(interview_id)
         if entry is not None:

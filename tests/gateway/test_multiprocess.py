@@ -175,3 +175,40 @@ async def test_sigterm_drains_a_process_and_its_client_resumes_elsewhere(
     assert time.monotonic() - started < 1.5  # the lease was handed back, no TTL wait
     ended = await answer_everything(client)
     assert ended["status"] == "finished"
+
+
+async def test_losing_the_live_store_loses_nothing_that_reached_the_database(
+    gateways: tuple[Gateway, Gateway], env: dict[str, str]
+) -> None:
+    """Redis forgets an interview mid-way: the client resyncs and the saved turns remain."""
+    from redis.asyncio import Redis
+
+    a, _ = gateways
+    session = await new_session(a.http, question_count=3)
+    client = InterviewClient(a.ws_url(session.interview_id), session.token)
+    await client.connect()
+    first_end = await client.until("turn.end")
+    await client.send({"type": "answer", "text": STRONG_ANSWER, "turn": first_end["turn"]})
+    await client.until("score")
+    await client.close()
+    await asyncio.sleep(0.2)
+
+    # Everything the live store had about this interview disappears (as after a restart).
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        keys = [k async for k in redis.scan_iter(match=env["INTERVIEW_REDIS_KEY_PREFIX"] + "*")]
+        await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+    ready = await client.connect()
+    assert ready["resumed"] is False
+    resync = await client.recv()
+    assert resync["type"] == "resync" and resync["reason"] == "epoch_changed"
+    client.last_seq = ready["head_seq"]
+    ended = await answer_everything(client)
+    assert ended["status"] == "finished"
+    detail = await session.detail()
+    assert detail["turns"][0]["question"] == first_end["text"]
+    assert detail["turns"][0]["answer"] == STRONG_ANSWER
+    assert detail["report"] is not None

@@ -421,7 +421,9 @@ async def test_a_long_stream_passes_every_chunk_through_in_order(
     chunks = [f"w{i} " for i in range(2000)]
     fake.script("stream", Stream(chunks=chunks))
 
-    assert await collect(gemini().stream_turn(BRIEF, [], FIRST)) == chunks
+    provider = gemini(turn_deadline_s=60.0)
+
+    assert await collect(provider.stream_turn(BRIEF, [], FIRST)) == chunks
 
 
 async def test_an_unknown_model_raises_model_not_found_naming_the_setting(

@@ -185,6 +185,8 @@ export interface paths {
         /**
          * Delete Interview
          * @description Delete an interview and everything recorded for it. The credit is not refunded.
+         *
+         *     A live interview is stopped: its connected clients receive `ended`.
          */
         delete: operations["interviews-delete_interview"];
         options?: never;
@@ -231,10 +233,24 @@ export interface components {
             /** Error */
             error?: string | null;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
+        /**
+         * ErrorBody
+         * @description Every error answer: a stable machine code and a message for people.
+         */
+        ErrorBody: {
+            /** Code */
+            code: string;
             /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+            detail: string;
+        };
+        /** FieldError */
+        FieldError: {
+            /** Loc */
+            loc: (string | number)[];
+            /** Msg */
+            msg: string;
+            /** Type */
+            type: string;
         };
         /** InterviewCreate */
         InterviewCreate: {
@@ -284,8 +300,11 @@ export interface components {
             provider: string;
             /** Model */
             model: string;
-            /** Overall Score */
-            overall_score?: number | null;
+            /**
+             * Overall Score
+             * @description Set once the report exists.
+             */
+            overall_score: number | null;
             /**
              * Created At
              * Format: date-time
@@ -329,8 +348,11 @@ export interface components {
             provider: string;
             /** Model */
             model: string;
-            /** Overall Score */
-            overall_score?: number | null;
+            /**
+             * Overall Score
+             * @description Set once the report exists.
+             */
+            overall_score: number | null;
             /**
              * Created At
              * Format: date-time
@@ -495,18 +517,17 @@ export interface components {
             /** Credits */
             credits: number;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
+        /** ValidationErrorBody */
+        ValidationErrorBody: {
+            /**
+             * Code
+             * @default validation_error
+             */
+            code: string;
+            /** Detail */
+            detail: components["schemas"]["FieldError"][];
             /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
+            message: string;
         };
     };
     responses: never;
@@ -588,35 +609,40 @@ export interface operations {
                     "application/json": components["schemas"]["AuthSession"];
                 };
             };
-            /** @description Email already registered */
+            /** @description Conflict with existing data */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
-            /** @description Too many attempts */
+            /** @description Too many attempts; see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "rate_limited",
-                     *       "detail": "Too many sign-in attempts. Try again in 15 minutes."
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -643,43 +669,31 @@ export interface operations {
                     "application/json": components["schemas"]["AuthSession"];
                 };
             };
-            /** @description Not signed in, or wrong credentials */
+            /** @description Not signed in, or the token is missing, expired or revoked */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_credentials",
-                     *       "detail": "Incorrect email or password."
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input, per field */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
-            /** @description Too many attempts */
+            /** @description Too many attempts; see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "rate_limited",
-                     *       "detail": "Too many sign-in attempts. Try again in 15 minutes."
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -706,28 +720,22 @@ export interface operations {
                     "application/json": components["schemas"]["AuthSession"];
                 };
             };
-            /** @description Not signed in, or wrong credentials */
+            /** @description Not signed in, or the token is missing, expired or revoked */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_credentials",
-                     *       "detail": "Incorrect email or password."
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input, per field */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };
@@ -748,19 +756,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not signed in, or wrong credentials */
+            /** @description Not signed in, or the token is missing, expired or revoked */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_credentials",
-                     *       "detail": "Incorrect email or password."
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };
@@ -783,19 +794,22 @@ export interface operations {
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
-            /** @description Not signed in, or wrong credentials */
+            /** @description Not signed in, or the token is missing, expired or revoked */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "invalid_credentials",
-                     *       "detail": "Incorrect email or password."
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };
@@ -821,13 +835,22 @@ export interface operations {
                     "application/json": components["schemas"]["InterviewsPublic"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };
@@ -854,20 +877,40 @@ export interface operations {
                     "application/json": components["schemas"]["InterviewPublic"];
                 };
             };
-            /** @description No credits left */
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No interview credits left */
             402: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };
@@ -892,28 +935,31 @@ export interface operations {
                     "application/json": components["schemas"]["InterviewDetail"];
                 };
             };
-            /** @description No interview with this id belongs to you */
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "interview_not_found",
-                     *       "detail": "No such interview."
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input, per field */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };
@@ -936,28 +982,31 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description No interview with this id belongs to you */
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "code": "interview_not_found",
-                     *       "detail": "No such interview."
-                     *     }
-                     */
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Invalid input, per field */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
         };
