@@ -19,6 +19,7 @@ from server.gateway.router import router as gateway_router
 from server.interview.engine import EngineDeps
 from server.interview.router import router as interview_router
 from server.interview.sessions import SessionManager
+from server.interview.usage import UsageRecorder
 from server.live import create_live_store
 from server.live.fanout import Fanout
 from server.llm import create_interviewer
@@ -43,7 +44,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     live = create_live_store(
         settings.redis_url, settings.redis_key_prefix, log_cap=settings.event_log_cap
     )
-    interviewer = create_interviewer(settings)
+    usage = UsageRecorder(sessionmaker)
+    interviewer = create_interviewer(settings, usage_sink=usage.record)
     fanout = Fanout(live)
     await live.start(fanout.listener())
     sessions = SessionManager(EngineDeps(settings, sessionmaker, live, interviewer), fanout)
@@ -69,6 +71,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.gateway.drain()
         await sessions.close()
         await interviewer.close()
+        await usage.drain()
         await live.close()
         await engine.dispose()
 

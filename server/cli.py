@@ -229,6 +229,41 @@ def bench(
     raise typer.Exit(run_bench(options))
 
 
+@cli.command("check-gemini")
+def check_gemini() -> None:
+    """Make one tiny real Gemini call with the configured key and model, and diagnose failures."""
+    from server.llm import create_gemini
+    from server.llm.gemini import GeminiInterviewer
+
+    settings = _settings()
+    if settings.gemini_api_key is None:
+        typer.secho(
+            "No Gemini key: set GEMINI_API_KEY (or INTERVIEW_GEMINI_API_KEY).", fg="red", err=True
+        )
+        raise typer.Exit(2)
+
+    async def run() -> bool:
+        provider = create_gemini(settings)
+        assert isinstance(provider, GeminiInterviewer)
+        try:
+            result = await provider.check()
+        finally:
+            await provider.close()
+        color = "green" if result.ok else "red"
+        typer.secho(result.message, fg=color)
+        typer.echo(f"  model: {result.model}")
+        if result.latency_ms is not None:
+            typer.echo(f"  latency: {result.latency_ms} ms")
+        if result.ok:
+            typer.echo(f"  tokens: {result.prompt_tokens} in, {result.output_tokens} out")
+        if result.available_models:
+            typer.echo("  available models: " + ", ".join(result.available_models))
+        return result.ok
+
+    if not asyncio.run(run()):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     cli()
 

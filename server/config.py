@@ -70,6 +70,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("INTERVIEW_GEMINI_API_KEY", "GEMINI_API_KEY"),
     )
     gemini_model: str = "gemini-3.5-flash"
+    gemini_base_url: str | None = None  # another endpoint (a proxy, or a local fake in tests)
+    gemini_api_version: str | None = None  # None: the SDK's default
+    # USD per 1M input / output tokens. Defaults as published in 2026-11; override with JSON.
+    gemini_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {
+            "gemini-3.5-flash": (0.30, 2.50),
+            "gemini-3.5-flash-lite": (0.10, 0.40),
+        }
+    )
     # auto: Gemini when a key is set, else offline. stub: a synthetic token stream for benchmarks.
     interviewer: Literal["auto", "offline", "stub"] = "auto"
     offline_pace_ms: int = Field(default=40, ge=0, le=2000)
@@ -95,7 +104,15 @@ class Settings(BaseSettings):
     log_format: str | None = None  # "json" or "text"; default: json in production
     shutdown_grace_s: float = Field(default=10.0, gt=0)
 
-    @field_validator("gemini_api_key", "log_format", "database_url", "redis_url", mode="before")
+    @field_validator(
+        "gemini_api_key",
+        "gemini_base_url",
+        "gemini_api_version",
+        "log_format",
+        "database_url",
+        "redis_url",
+        mode="before",
+    )
     @classmethod
     def _empty_means_unset(cls, value: Any) -> Any:
         return None if value == "" else value

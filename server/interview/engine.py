@@ -27,7 +27,7 @@ from server.config import Settings
 from server.gateway.protocol import ErrorCode, Phase
 from server.interview import records
 from server.live.base import LiveStore, TextMode
-from server.llm.base import Interviewer, TurnRecord, TurnRequest, Usage
+from server.llm.base import Interviewer, TurnRecord, TurnRequest
 from server.store.models import Interview, InterviewStatus
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,6 @@ class InterviewRunner:
         self.text = ""
         self.history: list[TurnRecord] = []
         self.plan: list[str | None] = []
-        self.usage = Usage()
         self.answer_time_limit_ms = 0
         self.last_presence_ms = now_ms()
         self._next_presence_check = 0.0
@@ -569,7 +568,6 @@ class InterviewRunner:
             status=status,
             report=report,
             provider=self.interviewer.name,
-            usage=self.usage,
         )
         if report is not None:
             self.emit(

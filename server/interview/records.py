@@ -16,7 +16,6 @@ from server.llm.base import (
     InterviewBrief,
     ReportDraft,
     TurnRecord,
-    Usage,
 )
 from server.store.models import (
     AnswerSource,
@@ -145,7 +144,6 @@ async def finish(
     status: InterviewStatus,
     report: ReportDraft | None,
     provider: str,
-    usage: Usage,
 ) -> None:
     async with sessionmaker() as session:
         if report is not None:
@@ -170,9 +168,28 @@ async def finish(
             .values(
                 status=status,
                 finished_at=datetime.now(UTC),
-                tokens_in=Interview.tokens_in + usage.tokens_in,
-                tokens_out=Interview.tokens_out + usage.tokens_out,
-                cost_micro_usd=Interview.cost_micro_usd + usage.cost_micro_usd,
+            )
+        )
+        await session.commit()
+
+
+async def add_usage(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    interview_id: uuid.UUID,
+    *,
+    tokens_in: int,
+    tokens_out: int,
+    cost_micro_usd: int,
+) -> None:
+    """Roll one provider call's tokens and cost up into the interview (atomic increments)."""
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Interview)
+            .where(Interview.id == interview_id)
+            .values(
+                tokens_in=Interview.tokens_in + tokens_in,
+                tokens_out=Interview.tokens_out + tokens_out,
+                cost_micro_usd=Interview.cost_micro_usd + cost_micro_usd,
             )
         )
         await session.commit()

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 
 from server.config import Settings
 from server.llm.base import Interviewer
+from server.llm.gemini import CallRecord
+
+UsageSink = Callable[[str, CallRecord], None]
 
 
-def create_interviewer(settings: Settings) -> Interviewer:
+def create_interviewer(settings: Settings, usage_sink: UsageSink | None = None) -> Interviewer:
     provider = settings.provider_name
     if provider == "stub":
         from server.llm.stub import StubInterviewer
 
         return StubInterviewer(tokens=settings.stub_tokens, interval_ms=settings.stub_interval_ms)
+    if provider == "gemini" and settings.gemini_api_key is not None:
+        return create_gemini(settings, usage_sink)
     from server.llm.offline import OfflineInterviewer
 
-    if provider == "gemini":
-        # The Gemini provider is not part of this version: say so instead of pretending.
-        logging.getLogger(__name__).warning(
-            "a Gemini key is set but this version has no Gemini provider; "
-            "interviews run on the offline interviewer"
-        )
-
     return OfflineInterviewer(pace_ms=settings.offline_pace_ms)
+
+
+def create_gemini(settings: Settings, usage_sink: UsageSink | None = None) -> Interviewer:
+    from server.llm.gemini import GeminiInterviewer
+
+    assert settings.gemini_api_key is not None
+    return GeminiInterviewer(
+        api_key=settings.gemini_api_key.get_secret_value(),
+        model=settings.gemini_model,
+        base_url=settings.gemini_base_url,
+        api_version=settings.gemini_api_version,
+        prices=dict(settings.gemini_prices),
+        usage_sink=usage_sink,
+    )

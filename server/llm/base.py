@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 
@@ -77,17 +77,6 @@ class ReportDraft:
     weaknesses: list[str]
     next_steps: list[str]
     rubric_version: str
-
-
-@dataclass(slots=True)
-class Usage:
-    """Tokens and cost of provider calls, accumulated per interview."""
-
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost_micro_usd: int = 0
-    calls: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Interviewer(ABC):

@@ -1,0 +1,65 @@
+"""Provider calls' tokens and cost, rolled up into each interview as they happen."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.interview import records
+from server.llm.gemini import CallRecord
+
+log = logging.getLogger(__name__)
+
+
+class UsageRecorder:
+    """The provider's usage sink: logs every call and adds it to the interview's totals.
+
+    Writes happen in background tasks (held here, awaited on shutdown) so a provider
+    call never waits for the database.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def record(self, interview_id: str, call: CallRecord) -> None:
+        log.info(
+            "provider call",
+            extra={
+                "interview_id": interview_id or None,
+                "kind": call.kind,
+                "model": call.model,
+                "outcome": call.outcome,
+                "error_code": call.error_code,
+                "latency_ms": call.latency_ms,
+                "ttft_ms": call.ttft_ms,
+                "tokens_in": call.prompt_tokens,
+                "tokens_out": call.output_tokens,
+                "cost_micro_usd": call.cost_micro_usd,
+                "attempts": call.attempts,
+            },
+        )
+        if not interview_id or not (call.prompt_tokens or call.output_tokens):
+            return
+        task = asyncio.create_task(self._add(interview_id, call))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _add(self, interview_id: str, call: CallRecord) -> None:
+        try:
+            await records.add_usage(
+                self.sessionmaker,
+                uuid.UUID(interview_id),
+                tokens_in=call.prompt_tokens,
+                tokens_out=call.output_tokens,
+                cost_micro_usd=call.cost_micro_usd,
+            )
+        except Exception as exc:
+            log.warning("could not record usage", extra={"error": repr(exc)})
+
+    async def drain(self) -> None:
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=5)

@@ -1,0 +1,182 @@
+"""A whole interview with the Gemini provider: the real SDK against the local fake API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from server.config import Settings
+from server.store.models import Interview
+from tests.fakes.gemini import Fail, FakeGemini, Reply, Stream
+from tests.wsclient import (
+    STRONG_ANSWER,
+    InterviewClient,
+    LiveServer,
+    answer_everything,
+    new_session,
+)
+
+SCORE = {
+    "criteria": [
+        {
+            "criterion": c,
+            "value": v,
+            "evidence": "we added an index on the orders table",
+            "suggestion": f"Say more about {c}.",
+        }
+        for c, v in (("coverage", 4), ("structure", 3), ("specificity", 5), ("clarity", 4))
+    ],
+    "follow_up_worthy": False,
+}
+REPORT = {
+    "overall_score": 4.0,
+    "strengths": ["Concrete numbers"],
+    "weaknesses": ["Little on trade-offs"],
+    "next_steps": ["Practise trade-offs", "Lead with the result", "Time your answers"],
+}
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeGemini]:
+    async with FakeGemini(models=("gemini-test",)) as server:
+        yield server
+
+
+@pytest.fixture
+async def live(settings: Settings, fake: FakeGemini) -> AsyncIterator[LiveServer]:
+    tuned = settings.model_copy(
+        update={
+            "gemini_api_key": SecretStr("test-key"),
+            "gemini_model": "gemini-test",
+            "gemini_base_url": fake.base_url,
+            "gemini_api_version": "v1beta",
+            "gemini_prices": {"gemini-test": (1.0, 4.0)},
+        }
+    )
+    async with LiveServer(tuned).running() as server:
+        yield server
+
+
+async def test_a_gemini_interview_streams_scores_reports_and_counts_its_cost(
+    live: LiveServer, fake: FakeGemini
+) -> None:
+    chunks = ("Hello, I'm your interviewer. ", "Tell me about a time you ", "made a system faster.")
+    fake.script("stream", Stream(chunks=chunks, delay_s=0.02, usage=(200, 40)))
+    fake.script("generate", Reply.of(SCORE, usage=(300, 80)), Reply.of(REPORT, usage=(500, 120)))
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    ready = await client.connect()
+    assert (ready["provider"], ready["model"], ready["offline"]) == ("gemini", "gemini-test", False)
+
+    ended = await answer_everything(client, STRONG_ANSWER)
+    assert ended["status"] == "finished"
+    deltas = [f["text"] for f in client.of_type("turn.delta")]
+    assert "".join(deltas) == "".join(chunks) and len(deltas) >= 2  # streamed, not whole
+    score = client.of_type("score")[0]
+    assert score["rubric_version"].startswith("gemini")
+    assert [c["value"] for c in score["criteria"]] == [4, 3, 5, 4]
+
+    await asyncio.sleep(0.2)  # usage is written in the background
+    detail = await session.detail()
+    assert detail["provider"] == "gemini" and detail["report"]["overall_score"] == 4.0
+    assert detail["turns"][0]["scores"][0]["evidence"] in STRONG_ANSWER
+    assert (detail["tokens_in"], detail["tokens_out"]) == (200 + 300 + 500, 40 + 80 + 120)
+    # 1000 tokens in at $1/M and 240 out at $4/M.
+    assert detail["cost_usd"] == pytest.approx((1000 * 1.0 + 240 * 4.0) / 1_000_000)
+    # The candidate's answer went to Gemini inside its fence.
+    score_request = fake.calls("generateContent")[0]
+    assert (
+        "<candidate_answer>" in score_request.contents_text
+        and STRONG_ANSWER[:40] in score_request.contents_text
+    )
+
+
+async def test_a_turn_that_fails_half_way_is_retried_and_no_completed_turn_is_lost(
+    live: LiveServer, fake: FakeGemini
+) -> None:
+    """A mid-stream error: the client sees provider_failed, then the regenerated question."""
+    fake.script(
+        "stream",
+        Stream(chunks=("Hello. ", "Tell me ", "about"), error_after=2),
+        Stream(chunks=("Hello. ", "Tell me about your last project.")),
+    )
+    fake.script("generate", Reply.of(SCORE), Reply.of(REPORT))
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    error = await client.until("error")
+    assert error["code"] == "provider_failed" and error["retryable"] is True and error["seq"] > 0
+    restart = await client.until("turn.start")
+    assert restart["turn"] == 0  # the same turn, regenerated: the client replaces its text
+    end = await client.until("turn.end")
+    assert end["text"] == "Hello. Tell me about your last project."
+    assert client.turn_texts()[0] == end["text"]
+    await client.send({"type": "answer", "text": STRONG_ANSWER})
+    await client.until("ended", timeout=20)
+    detail = await session.detail()
+    assert detail["turns"][0]["question"] == end["text"]
+
+
+async def test_unknown_model_fails_the_turn_with_a_clear_error(
+    settings: Settings, fake: FakeGemini
+) -> None:
+    tuned = settings.model_copy(
+        update={
+            "gemini_api_key": SecretStr("test-key"),
+            "gemini_model": "gemini-2.0-flash",  # shut down: the API answers 404
+            "gemini_base_url": fake.base_url,
+            "gemini_api_version": "v1beta",
+        }
+    )
+    fake.forever("stream", Fail(404, "models/gemini-2.0-flash is not found"))
+    async with LiveServer(tuned).running() as live:
+        session = await new_session(live.http, question_count=1)
+        client = InterviewClient(live.ws_url(session.interview_id), session.token)
+        await client.connect()
+        error = await client.until("error")
+        assert error["code"] == "provider_failed"
+        ended = await client.until("ended", timeout=30)
+        assert ended["status"] == "abandoned"
+        async with live.app.state.sessionmaker() as db:
+            row = await db.get(Interview, uuid.UUID(session.interview_id))
+            assert row is not None and row.status.value == "abandoned"
+
+
+async def test_check_gemini_reports_the_model_or_a_precise_diagnosis(
+    fake: FakeGemini, tmp_path: Path
+) -> None:
+    interview = str(Path(sys.executable).parent / "interview")
+
+    async def run(**env: str) -> tuple[int, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("INTERVIEW_", "GEMINI"))}
+        process = await asyncio.create_subprocess_exec(
+            interview,
+            "check-gemini",
+            env={
+                **base,
+                "INTERVIEW_GEMINI_BASE_URL": fake.base_url,
+                "INTERVIEW_GEMINI_API_VERSION": "v1beta",
+                **env,
+            },
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), 60)
+        return process.returncode or 0, out.decode()
+
+    code, out = await run(GEMINI_API_KEY="test-key", INTERVIEW_GEMINI_MODEL="gemini-test")
+    assert code == 0 and "gemini-test" in out and "latency" in out
+    code, out = await run(GEMINI_API_KEY="wrong-key", INTERVIEW_GEMINI_MODEL="gemini-test")
+    assert code == 1 and "key" in out.lower()
+    code, out = await run(GEMINI_API_KEY="test-key", INTERVIEW_GEMINI_MODEL="gemini-9-nope")
+    assert code == 1 and "INTERVIEW_GEMINI_MODEL" in out and "gemini-test" in out
+    code, out = await run()
+    assert code == 2 and "GEMINI_API_KEY" in out
