@@ -23,6 +23,7 @@ from server.interview.usage import UsageRecorder
 from server.live import create_live_store
 from server.live.fanout import Fanout
 from server.llm import create_interviewer
+from server.llm.offline import OfflineInterviewer
 from server.logs import configure_logging
 from server.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from server.spa import mount_client
@@ -48,7 +49,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     interviewer = create_interviewer(settings, usage_sink=usage.record)
     fanout = Fanout(live)
     await live.start(fanout.listener())
-    sessions = SessionManager(EngineDeps(settings, sessionmaker, live, interviewer), fanout)
+    fallback = (
+        OfflineInterviewer(pace_ms=settings.offline_pace_ms)
+        if settings.gemini_fallback_offline and not interviewer.offline
+        else None
+    )
+    deps = EngineDeps(settings, sessionmaker, live, interviewer, fallback)
+    sessions = SessionManager(deps, fanout)
     await sessions.start()
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
 
     # Product
     free_credits: int = Field(default=3, ge=0)
+    # Provider spend per UTC day (USD) after which new interviews are refused; 0 = no cap.
+    daily_spend_cap_usd_per_user: float = Field(default=0.0, ge=0)
+    daily_spend_cap_usd: float = Field(default=0.0, ge=0)
 
     # Interviewer provider
     gemini_api_key: SecretStr | None = Field(
@@ -81,6 +84,8 @@ class Settings(BaseSettings):
     )
     # auto: Gemini when a key is set, else offline. stub: a synthetic token stream for benchmarks.
     interviewer: Literal["auto", "offline", "stub"] = "auto"
+    # After repeated Gemini failures, continue the interview on the offline interviewer.
+    gemini_fallback_offline: bool = False
     offline_pace_ms: int = Field(default=40, ge=0, le=2000)
     stub_tokens: int = Field(default=200, ge=1)
     stub_interval_ms: float = Field(default=20.0, ge=0)

@@ -63,6 +63,11 @@ class InsufficientCredits(AppError):
         )
 
 
+class SpendCapReached(AppError):
+    status_code = 429
+    code = "spend_cap_reached"
+
+
 class RateLimited(AppError):
     status_code = 429
     code = "rate_limited"
@@ -97,7 +102,7 @@ _DESCRIPTIONS = {
     404: "Not found (or not yours)",
     409: "Conflict with existing data",
     413: "Request body too large",
-    429: "Too many attempts; see Retry-After",
+    429: "Too many attempts (see Retry-After), or today's spending cap is reached",
 }
 
 

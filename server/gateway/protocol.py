@@ -181,6 +181,14 @@ class ReportEvent(_Event):
     provider: str
 
 
+class InterviewerChanged(_Event):
+    type: Literal["interviewer.changed"] = "interviewer.changed"
+    provider: str
+    model: str
+    offline: bool
+    reason: str
+
+
 class Ended(_Event):
     type: Literal["ended"] = "ended"
     status: Literal["finished", "abandoned"]
@@ -227,6 +235,7 @@ ServerFrame = Annotated[
     | AnswerSkipped
     | ScoreEvent
     | ReportEvent
+    | InterviewerChanged
     | Ended
     | ErrorEvent
     | Pong,

@@ -50,6 +50,8 @@ class EngineDeps:
     sessionmaker: async_sessionmaker[AsyncSession]
     live: LiveStore
     interviewer: Interviewer
+    # Takes over from ``interviewer`` after repeated failures, if the operator enabled it.
+    fallback: Interviewer | None = None
 
 
 class _Ended(Exception):
@@ -130,8 +132,11 @@ class InterviewRunner:
         if interview.status in records.ENDED:
             return
         self.answer_time_limit_ms = interview.answer_time_limit_s * 1000
-        self.plan = await self.interviewer.plan(self.brief)
         await self._load_state()
+        fallback = self.deps.fallback
+        if fallback is not None and self._field("provider") == fallback.name:
+            self.interviewer = fallback  # switched before this process took the interview over
+        self.plan = await self.interviewer.plan(self.brief)
         self.state_ready.set()
         if interview.status is InterviewStatus.created:
             await records.mark_live(self.deps.sessionmaker, self.uuid)
@@ -234,14 +239,18 @@ class InterviewRunner:
 
     async def _ask(self) -> None:
         request = self._current_request()
-        for attempt in range(1, PROVIDER_ATTEMPTS + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             outcome = await self._speak(request)
             if outcome is not None:
                 break
-            if attempt == PROVIDER_ATTEMPTS:
-                raise _Ended(InterviewStatus.abandoned, "the interviewer is unavailable")
+            if attempt >= PROVIDER_ATTEMPTS:
+                if not await self._fall_back("the interviewer failed to speak"):
+                    raise _Ended(InterviewStatus.abandoned, "the interviewer is unavailable")
+                request, attempt = self._current_request(), 0
+                continue
             await asyncio.sleep(min(4.0, 0.5 * 2**attempt))
-        assert outcome is not None
         text, interrupted, pending = outcome
         deadline = now_ms() + self.answer_time_limit_ms
         self.emit(
@@ -367,6 +376,37 @@ class InterviewRunner:
                 timer.cancel()
             flush()  # what was said before an interrupt or failure still reaches the client
 
+    async def _fall_back(self, reason: str) -> bool:
+        """Switch to the fallback interviewer for the rest of the interview, if enabled."""
+        fallback = self.deps.fallback
+        if fallback is None or self.interviewer is fallback:
+            return False
+        failed = self.interviewer
+        self.interviewer = fallback
+        self.plan = await fallback.plan(self.brief)
+        await records.switch_provider(
+            self.deps.sessionmaker, self.uuid, provider=fallback.name, model=fallback.model
+        )
+        self.emit(
+            {
+                "type": "interviewer.changed",
+                "provider": fallback.name,
+                "model": fallback.model,
+                "offline": fallback.offline,
+                "reason": f"{reason}; continuing with the offline interviewer",
+            },
+            {
+                "provider": fallback.name,
+                "model": fallback.model,
+                "offline": "1" if fallback.offline else "0",
+            },
+        )
+        log.warning(
+            "switched interviewer",
+            extra={"interview_id": self.interview_id, "from": failed.name, "to": fallback.name},
+        )
+        return True
+
     # --- listening ----------------------------------------------------------------------
 
     async def _listen(self) -> None:
@@ -465,6 +505,8 @@ class InterviewRunner:
                     },
                 )
                 await asyncio.sleep(min(4.0, 0.5 * 2**attempt))
+        if score is None and await self._fall_back("the interviewer failed to score"):
+            score = await self.interviewer.score_answer(self.brief, record)
         scored = TurnRecord(
             index=record.index,
             kind=record.kind,

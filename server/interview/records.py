@@ -193,3 +193,20 @@ async def add_usage(
             )
         )
         await session.commit()
+
+
+async def switch_provider(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    interview_id: uuid.UUID,
+    *,
+    provider: str,
+    model: str,
+) -> None:
+    """Record that the interview continues on another interviewer (kept on the row)."""
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Interview)
+            .where(Interview.id == interview_id)
+            .values(provider=provider, model=model)
+        )
+        await session.commit()

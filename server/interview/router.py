@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from server.auth.deps import CurrentUser
+from server.config import Settings
 from server.errors import error_responses
 from server.interview import service
 from server.interview.schemas import (
@@ -27,13 +28,21 @@ router = APIRouter(prefix="/api/interviews", tags=["interviews"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=InterviewPublic,
-    responses=error_responses(401, 402, 413),
+    responses=error_responses(401, 402, 413, 429),
 )
 async def create_interview(
     body: InterviewCreate, request: Request, user: CurrentUser, session: SessionDep
 ) -> InterviewPublic:
     """Set up an interview; spends one credit."""
     interviewer: Interviewer = request.app.state.interviewer
+    settings: Settings = request.app.state.settings
+    if not interviewer.offline:  # the offline interviewer costs nothing
+        await service.check_spend_caps(
+            session,
+            user,
+            per_user_usd=settings.daily_spend_cap_usd_per_user,
+            global_usd=settings.daily_spend_cap_usd,
+        )
     interview = await service.create(
         session, user, body, provider=interviewer.name, model=interviewer.model
     )

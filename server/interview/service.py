@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from server.errors import NotFound
+from server.errors import NotFound, SpendCapReached
 from server.interview.schemas import (
     InterviewCreate,
     InterviewDetail,
@@ -26,6 +27,31 @@ class InterviewNotFound(NotFound):
 
     def __init__(self) -> None:
         super().__init__("No such interview.")
+
+
+async def spent_today_micro_usd(session: AsyncSession, owner_id: uuid.UUID | None) -> int:
+    """Provider cost of the interviews created since midnight UTC (one user's, or everyone's)."""
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    query = select(func.coalesce(func.sum(Interview.cost_micro_usd), 0)).where(
+        Interview.created_at >= midnight
+    )
+    if owner_id is not None:
+        query = query.where(Interview.owner_id == owner_id)
+    return int(await session.scalar(query) or 0)
+
+
+async def check_spend_caps(
+    session: AsyncSession, owner: User, *, per_user_usd: float, global_usd: float
+) -> None:
+    if per_user_usd and await spent_today_micro_usd(session, owner.id) >= per_user_usd * 1e6:
+        raise SpendCapReached(
+            "You have reached today's practice limit. New interviews open again after midnight UTC."
+        )
+    if global_usd and await spent_today_micro_usd(session, None) >= global_usd * 1e6:
+        raise SpendCapReached(
+            "The service has reached today's interviewer budget. New interviews open again "
+            "after midnight UTC."
+        )
 
 
 async def create(

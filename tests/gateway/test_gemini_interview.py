@@ -180,3 +180,104 @@ async def test_check_gemini_reports_the_model_or_a_precise_diagnosis(
     assert code == 1 and "INTERVIEW_GEMINI_MODEL" in out and "gemini-test" in out
     code, out = await run()
     assert code == 2 and "GEMINI_API_KEY" in out
+
+
+async def test_daily_spend_caps_stop_new_interviews_with_a_clear_message(
+    settings: Settings, fake: FakeGemini
+) -> None:
+    import httpx
+    from sqlalchemy import update
+
+    tuned = settings.model_copy(
+        update={
+            "gemini_api_key": SecretStr("test-key"),
+            "gemini_model": "gemini-test",
+            "gemini_base_url": fake.base_url,
+            "daily_spend_cap_usd_per_user": 0.03,
+            "daily_spend_cap_usd": 0.05,
+        }
+    )
+    async with LiveServer(tuned).running() as live:
+        spender = await new_session(live.http, question_count=1)
+        other = await new_session(live.http, question_count=1)
+
+        async def spend(interview_id: str, micro_usd: int) -> None:
+            async with live.app.state.sessionmaker() as db:
+                await db.execute(
+                    update(Interview)
+                    .where(Interview.id == uuid.UUID(interview_id))
+                    .values(cost_micro_usd=micro_usd)
+                )
+                await db.commit()
+
+        async def start(headers: dict[str, str]) -> httpx.Response:
+            async with httpx.AsyncClient(base_url=live.http) as http:
+                return await http.post(
+                    "/api/interviews", json={"track": "product", "level": "mid"}, headers=headers
+                )
+
+        await spend(spender.interview_id, 30_000)  # $0.03: this user's cap
+        refused = await start(spender.headers)
+        assert refused.status_code == 429
+        assert refused.json()["code"] == "spend_cap_reached"
+        assert "today's practice limit" in refused.json()["detail"]
+        assert (await start(other.headers)).status_code == 201  # others are not affected
+
+        await spend(other.interview_id, 25_000)  # under its own cap; everyone: $0.055
+        refused = await start(other.headers)
+        assert refused.status_code == 429 and "budget" in refused.json()["detail"]
+        async with httpx.AsyncClient(base_url=live.http) as http:
+            me = await http.get("/api/me", headers=spender.headers)
+        assert me.json()["credits"] == 2  # refusals spend nothing
+
+
+async def test_with_the_fallback_enabled_a_failing_gemini_hands_over_to_the_offline_interviewer(
+    settings: Settings, fake: FakeGemini
+) -> None:
+    tuned = settings.model_copy(
+        update={
+            "gemini_api_key": SecretStr("test-key"),
+            "gemini_model": "gemini-test",
+            "gemini_base_url": fake.base_url,
+            "gemini_fallback_offline": True,
+            "offline_pace_ms": 1,
+        }
+    )
+    fake.forever("stream", Fail(503, "The model is overloaded"))
+    async with LiveServer(tuned).running() as live:
+        session = await new_session(live.http, question_count=1)
+        client = InterviewClient(live.ws_url(session.interview_id), session.token)
+        await client.connect()
+        changed = await client.until("interviewer.changed", timeout=40)
+        assert (changed["provider"], changed["offline"]) == ("offline", True)
+        assert "offline" in changed["reason"]
+        ended = await answer_everything(client)
+        assert ended["status"] == "finished"
+        assert all(e["code"] == "provider_failed" for e in client.of_type("error"))
+        detail = await session.detail()
+    assert (detail["provider"], detail["model"]) == ("offline", "offline-v1")
+    assert detail["report"]["provider"] == "offline"
+    assert detail["turns"][-1]["scores"][0]["rubric_version"] == "offline-1"
+
+
+async def test_interrupt_closes_the_upstream_gemini_stream_within_200_ms(
+    live: LiveServer, fake: FakeGemini
+) -> None:
+    import time
+
+    fake.script("stream", Stream(chunks=[f"word{n} " for n in range(200)], delay_s=0.03))
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.delta")
+    await client.until("turn.delta")
+    sent = time.perf_counter()
+    await client.send({"type": "interrupt"})
+    end = await client.until("turn.end")
+    assert end["interrupted"] is True
+    deadline = time.perf_counter() + 2
+    while not fake.disconnects and time.perf_counter() < deadline:
+        await asyncio.sleep(0.005)
+    assert fake.disconnects, "the upstream stream was never closed"
+    assert fake.disconnects[0] - sent < 0.2
+    assert fake.completed == 0  # the model did not finish generating (and billing) the turn

@@ -177,6 +177,14 @@ export interface ReportFrame extends EventBase {
   provider: string;
 }
 
+export interface InterviewerChangedFrame extends EventBase {
+  type: 'interviewer.changed';
+  provider: string;
+  model: string;
+  offline: boolean;
+  reason: string;
+}
+
 export interface EndedFrame extends EventBase {
   type: 'ended';
   status: 'finished' | 'abandoned';
@@ -224,6 +232,7 @@ export type ServerFrame =
   | AnswerSkippedFrame
   | ScoreFrame
   | ReportFrame
+  | InterviewerChangedFrame
   | EndedFrame
   | ErrorFrame
   | PongFrame;
@@ -335,6 +344,7 @@ export const SERVER_FRAME_FIELDS = fieldTable<ServerFrame>()({
     'rubric_version',
     'provider',
   ],
+  'interviewer.changed': ['type', 'seq', 'epoch', 'provider', 'model', 'offline', 'reason'],
   ended: ['type', 'seq', 'epoch', 'status', 'reason'],
   error: ['type', 'seq', 'epoch', 'code', 'message', 'retryable'],
   pong: ['type', 'seq', 'epoch', 't'],

@@ -636,7 +636,7 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
-            /** @description Too many attempts; see Retry-After */
+            /** @description Too many attempts (see Retry-After), or today's spending cap is reached */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -687,7 +687,7 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationErrorBody"];
                 };
             };
-            /** @description Too many attempts; see Retry-After */
+            /** @description Too many attempts (see Retry-After), or today's spending cap is reached */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -911,6 +911,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Too many attempts (see Retry-After), or today's spending cap is reached */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -43,6 +43,24 @@ describe('interviewReducer: a live interview', () => {
     expect(s.lastSeq).toBe(7);
   });
 
+  it('shows the offline interviewer once the server switches to it', () => {
+    let s = run([ready({ offline: false, provider: 'gemini', model: 'gemini-3.5-flash' })]);
+    expect(s.offline).toBe(false);
+    s = run(
+      logged([
+        {
+          type: 'interviewer.changed',
+          provider: 'offline',
+          model: 'offline-v1',
+          offline: true,
+          reason: 'the interviewer failed to speak; continuing with the offline interviewer',
+        },
+      ]),
+      s,
+    );
+    expect(s).toMatchObject({ offline: true, provider: 'offline', model: 'offline-v1', lastSeq: 1 });
+  });
+
   it('drops events it has already applied when a resumed connection replays them', () => {
     const events = firstTurnEvents();
     // First connection got seq 1..3, then the socket dropped.

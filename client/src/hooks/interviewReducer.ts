@@ -412,6 +412,9 @@ export function applyLogged(state: InterviewState, frame: LoggedFrame): Intervie
         phase: 'reporting',
         deadlineMs: null,
       };
+    case 'interviewer.changed':
+      // The model kept failing: the interview goes on with the offline interviewer.
+      return { ...state, offline: frame.offline, provider: frame.provider, model: frame.model };
     case 'ended': {
       // The question on screen when the interview ended is saved as skipped by the server.
       const turns = state.turns
