@@ -17,10 +17,12 @@ from server.llm.base import (
     ReportDraft,
     TurnRecord,
 )
+from server.llm.gemini import CallRecord
 from server.store.models import (
     AnswerSource,
     Interview,
     InterviewStatus,
+    ProviderCall,
     Report,
     Score,
     Turn,
@@ -175,23 +177,39 @@ async def finish(
 
 async def add_usage(
     sessionmaker: async_sessionmaker[AsyncSession],
-    interview_id: uuid.UUID,
+    interview_id: uuid.UUID | None,
+    call: CallRecord,
     *,
-    tokens_in: int,
-    tokens_out: int,
-    cost_micro_usd: int,
+    provider: str,
 ) -> None:
-    """Roll one provider call's tokens and cost up into the interview (atomic increments)."""
+    """Keep one provider call, and roll its tokens and cost up into the interview."""
     async with sessionmaker() as session:
-        await session.execute(
-            update(Interview)
-            .where(Interview.id == interview_id)
-            .values(
-                tokens_in=Interview.tokens_in + tokens_in,
-                tokens_out=Interview.tokens_out + tokens_out,
-                cost_micro_usd=Interview.cost_micro_usd + cost_micro_usd,
+        session.add(
+            ProviderCall(
+                interview_id=interview_id,
+                kind=call.kind,
+                provider=provider,
+                model=call.model,
+                outcome=call.outcome,
+                error_code=call.error_code,
+                tokens_in=call.prompt_tokens,
+                tokens_out=call.output_tokens,
+                cost_micro_usd=call.cost_micro_usd,
+                latency_ms=call.latency_ms,
+                ttft_ms=call.ttft_ms,
+                attempts=call.attempts,
             )
         )
+        if interview_id is not None and (call.prompt_tokens or call.output_tokens):
+            await session.execute(
+                update(Interview)
+                .where(Interview.id == interview_id)
+                .values(
+                    tokens_in=Interview.tokens_in + call.prompt_tokens,
+                    tokens_out=Interview.tokens_out + call.output_tokens,
+                    cost_micro_usd=Interview.cost_micro_usd + call.cost_micro_usd,
+                )
+            )
         await session.commit()
 
 

@@ -15,14 +15,18 @@ log = logging.getLogger(__name__)
 
 
 class UsageRecorder:
-    """The provider's usage sink: logs every call and adds it to the interview's totals.
+    """The provider's usage sink: logs every call, keeps it as a ``provider_call`` row and
+    adds it to the interview's totals.
 
     Writes happen in background tasks (held here, awaited on shutdown) so a provider
     call never waits for the database.
     """
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], *, provider: str = "gemini"
+    ) -> None:
         self.sessionmaker = sessionmaker
+        self.provider = provider
         self._pending: set[asyncio.Task[None]] = set()
 
     def record(self, interview_id: str, call: CallRecord) -> None:
@@ -42,8 +46,6 @@ class UsageRecorder:
                 "attempts": call.attempts,
             },
         )
-        if not interview_id or not (call.prompt_tokens or call.output_tokens):
-            return
         task = asyncio.create_task(self._add(interview_id, call))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
@@ -52,10 +54,9 @@ class UsageRecorder:
         try:
             await records.add_usage(
                 self.sessionmaker,
-                uuid.UUID(interview_id),
-                tokens_in=call.prompt_tokens,
-                tokens_out=call.output_tokens,
-                cost_micro_usd=call.cost_micro_usd,
+                uuid.UUID(interview_id) if interview_id else None,
+                call,
+                provider=self.provider,
             )
         except Exception as exc:
             log.warning("could not record usage", extra={"error": repr(exc)})

@@ -259,3 +259,27 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     interview: Mapped[Interview] = relationship(back_populates="report", lazy="raise")
+
+
+class ProviderCall(Base):
+    """One call to the interviewer model: what it cost and how it went (model health)."""
+
+    __tablename__ = "provider_call"
+    __table_args__ = (Index("ix_provider_call_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    interview_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("interview.id", ondelete="SET NULL"), index=True, default=None
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # turn | score | report | transcribe | check
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))  # ok | error | cancelled
+    error_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
+    cost_micro_usd: Mapped[int] = mapped_column(BigInteger, default=0)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    ttft_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

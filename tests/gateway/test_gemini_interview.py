@@ -90,6 +90,25 @@ async def test_a_gemini_interview_streams_scores_reports_and_counts_its_cost(
     assert (detail["tokens_in"], detail["tokens_out"]) == (200 + 300 + 500, 40 + 80 + 120)
     # 1000 tokens in at $1/M and 240 out at $4/M.
     assert detail["cost_usd"] == pytest.approx((1000 * 1.0 + 240 * 4.0) / 1_000_000)
+    # Every call is kept for model health: kind, outcome, tokens, latency, time to first token.
+    from sqlalchemy import select
+
+    from server.store.models import ProviderCall
+
+    async with live.app.state.sessionmaker() as db:
+        calls = (
+            await db.scalars(
+                select(ProviderCall)
+                .where(ProviderCall.interview_id == uuid.UUID(session.interview_id))
+                .order_by(ProviderCall.id)
+            )
+        ).all()
+    assert [(c.kind, c.outcome, c.tokens_in) for c in calls] == [
+        ("turn", "ok", 200),
+        ("score", "ok", 300),
+        ("report", "ok", 500),
+    ]
+    assert calls[0].ttft_ms is not None and calls[0].latency_ms >= calls[0].ttft_ms
     # The candidate's answer went to Gemini inside its fence.
     score_request = fake.calls("generateContent")[0]
     assert (

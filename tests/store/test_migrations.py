@@ -15,7 +15,7 @@ from server.store.db import create_engine
 from server.store.models import Base
 from tests.conftest import FreshDatabase
 
-APP_TABLES = {"user", "credit_entry", "interview", "turn", "score", "report"}
+APP_TABLES = {"user", "credit_entry", "interview", "turn", "score", "report", "provider_call"}
 
 
 async def _tables(url: str) -> set[str]:
