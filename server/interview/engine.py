@@ -320,7 +320,11 @@ class InterviewRunner:
             if not interrupted:
                 generation.result()
         except asyncio.CancelledError:
+            # Wait for the generation to stop too: its last words are appended in its
+            # finally, and must be queued before this runner's appends are settled.
             generation.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await generation
             raise
         except Exception as exc:
             log.warning(

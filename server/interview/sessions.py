@@ -83,11 +83,23 @@ class SessionManager:
         except Exception:
             log.exception("interview runner crashed", extra={"interview_id": interview_id})
         finally:
-            self.runners.pop(interview_id, None)
+            # Shielded: a second cancel (lease lost while stopping) must not cut the
+            # clean-up short, or a dead entry would stay in ``runners``.
+            await asyncio.shield(self._after_run(runner))
+
+    async def _after_run(self, runner: InterviewRunner) -> None:
+        interview_id = runner.interview_id
+        # Settle our queued appends while the entry is still ours, so a refusal
+        # (on_stale) cannot reach a runner started after this one.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(5):
+                await self.live.flush()
+        current = self.runners.get(interview_id)
+        if current is not None and current[0] is runner:
+            del self.runners[interview_id]
             with contextlib.suppress(Exception):
                 await self.fanout.unwatch(interview_id)
             with contextlib.suppress(Exception):
-                await self.live.flush()
                 await self.live.release_lease(interview_id, self.holder)
 
     async def restart(self, interview_id: str, interview: Interview | None = None) -> bool:
