@@ -18,6 +18,7 @@ from server.gateway.gateway import InterviewGateway
 from server.gateway.router import router as gateway_router
 from server.interview.engine import EngineDeps
 from server.interview.router import router as interview_router
+from server.interview.router import shared_router
 from server.interview.sessions import SessionManager
 from server.interview.usage import UsageRecorder
 from server.live import create_live_store
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(interview_router)
+    app.include_router(shared_router)
     app.include_router(gateway_router)
     if settings.cors_origins:
         app.add_middleware(

@@ -107,6 +107,22 @@ describe('a candidate', () => {
     await shot(page, '05-report-print');
     await page.emulateMedia({ media: 'screen' });
 
+    // Sharing is off until asked for; the link works signed out, and stops when revoked.
+    await page.getByRole('button', { name: 'Create share link' }).click();
+    const shareUrl = await page.getByLabel('Share link').inputValue();
+    expect(shareUrl).toMatch(/\/shared\/[\w-]{24,}$/);
+    const visitor = await browser.newContext();
+    const visitorPage = await visitor.newPage();
+    await visitorPage.goto(shareUrl);
+    await visitorPage.getByTestId('shared-note').waitFor();
+    await expect(visitorPage.getByTestId('report-turn').count()).resolves.toBe(rest.turns.length);
+    await shot(visitorPage, '05-report-shared');
+    await page.getByRole('button', { name: 'Stop sharing' }).click();
+    await page.getByRole('button', { name: 'Create share link' }).waitFor();
+    await visitorPage.reload();
+    await visitorPage.getByText('This report is not shared').waitFor();
+    await visitor.close();
+
     await page.getByRole('link', { name: 'History' }).first().click();
     await page.waitForURL(/\/history$/);
     await page.getByTestId('history-list').waitFor();

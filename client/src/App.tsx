@@ -16,6 +16,7 @@ const History = lazy(() => import('./pages/History').then((m) => ({ default: m.H
 const InterviewRoom = lazy(() => import('./pages/InterviewRoom').then((m) => ({ default: m.InterviewRoom })));
 const NewInterview = lazy(() => import('./pages/NewInterview').then((m) => ({ default: m.NewInterview })));
 const Report = lazy(() => import('./pages/Report').then((m) => ({ default: m.Report })));
+const SharedReport = lazy(() => import('./pages/Report').then((m) => ({ default: m.SharedReport })));
 
 function Screen({ children }: { children: ReactNode }) {
   return (
@@ -96,6 +97,11 @@ const router = createBrowserRouter([
           { path: '/login', element: <AuthPage mode="login" /> },
           { path: '/signup', element: <AuthPage mode="signup" /> },
         ],
+      },
+      {
+        // A shared report is readable without an account.
+        element: <AuthLayout />,
+        children: [{ path: '/shared/:token', element: <Screen><SharedReport /></Screen> }],
       },
       {
         element: (

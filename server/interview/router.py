@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from server.auth.deps import CurrentUser
 from server.config import Settings
@@ -16,6 +16,8 @@ from server.interview.schemas import (
     InterviewDetail,
     InterviewPublic,
     InterviewsPublic,
+    SharedInterview,
+    ShareLink,
 )
 from server.interview.sessions import SessionManager
 from server.llm.base import Interviewer
@@ -88,3 +90,37 @@ async def delete_interview(
     await service.delete_owned(session, user, interview_id)
     sessions: SessionManager = request.app.state.sessions
     await sessions.submit(str(interview_id), {"type": "end", "deleted": True})
+
+
+@router.post("/{interview_id}/share", response_model=ShareLink, responses=error_responses(401, 404))
+async def share_interview(
+    interview_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> ShareLink:
+    """Turn on a read-only link to this interview's report (off until asked for)."""
+    token = await service.share(session, user, interview_id)
+    return ShareLink(token=token, path=f"/shared/{token}")
+
+
+@router.delete(
+    "/{interview_id}/share",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 404),
+)
+async def unshare_interview(
+    interview_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> None:
+    """Revoke the share link: it stops working at once."""
+    await service.unshare(session, user, interview_id)
+
+
+shared_router = APIRouter(prefix="/api/shared", tags=["shared"])
+
+
+@shared_router.get(
+    "/{token}", response_model=SharedInterview, responses={404: error_responses(404)[404]}
+)
+async def get_shared_interview(
+    token: Annotated[str, Path(min_length=8, max_length=64)], session: SessionDep
+) -> SharedInterview:
+    """A shared report, readable without signing in (no resume, job description or cost)."""
+    return service.shared(await service.get_shared(session, token))

@@ -97,11 +97,22 @@ class ReportPublic(BaseModel):
     created_at: datetime
 
 
-class InterviewDetail(InterviewPublic):
+class SharedInterview(InterviewPublic):
+    """What a share link shows: the transcript, scores and report, nothing private."""
+
+    turns: list[TurnPublic]
+    report: ReportPublic | None
+
+
+class InterviewDetail(SharedInterview):
     job_description: str
     resume_text: str
     tokens_in: int
     tokens_out: int
     cost_usd: float
-    turns: list[TurnPublic]
-    report: ReportPublic | None
+    share_token: str | None = Field(description="Set while the report is shared.")
+
+
+class ShareLink(BaseModel):
+    token: str
+    path: str = Field(description="Where the shared report is shown, e.g. /shared/<token>.")

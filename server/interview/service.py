@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ from server.interview.schemas import (
     InterviewPublic,
     ReportPublic,
     ScorePublic,
+    SharedInterview,
     TurnPublic,
 )
 from server.payments import ledger
@@ -144,40 +146,87 @@ def public(interview: Interview, overall_score: float | None = None) -> Intervie
     )
 
 
-def detail(interview: Interview) -> InterviewDetail:
+async def share(session: AsyncSession, owner: User, interview_id: uuid.UUID) -> str:
+    """Turn the share link on (or return the one already on)."""
+    interview = await get_owned(session, owner, interview_id)
+    if interview.share_token is None:
+        interview.share_token = secrets.token_urlsafe(24)
+        await session.commit()
+    return interview.share_token
+
+
+async def unshare(session: AsyncSession, owner: User, interview_id: uuid.UUID) -> None:
+    """Revoke the share link; a later share gets a new one."""
+    interview = await get_owned(session, owner, interview_id)
+    interview.share_token = None
+    await session.commit()
+
+
+async def get_shared(session: AsyncSession, token: str) -> Interview:
+    interview = await session.scalar(
+        select(Interview)
+        .where(Interview.share_token == token)
+        .options(
+            selectinload(Interview.turns).selectinload(Turn.scores),
+            selectinload(Interview.report),
+        )
+    )
+    if interview is None:
+        raise NotFound("This shared report does not exist or is no longer shared.")
+    return interview
+
+
+def shared(interview: Interview) -> SharedInterview:
     report = interview.report
-    summary = public(interview, report.overall_score if report else None)
+    return SharedInterview(
+        **public(interview, report.overall_score if report else None).model_dump(),
+        turns=_turns(interview),
+        report=_report(interview),
+    )
+
+
+def detail(interview: Interview) -> InterviewDetail:
     return InterviewDetail(
-        **summary.model_dump(),
+        **shared(interview).model_dump(),
         job_description=interview.job_description,
         resume_text=interview.resume_text,
         tokens_in=interview.tokens_in,
         tokens_out=interview.tokens_out,
         cost_usd=interview.cost_micro_usd / 1_000_000,
-        turns=[
-            TurnPublic(
-                index=turn.index,
-                kind=turn.kind,
-                question=turn.question,
-                answer=turn.answer,
-                answer_source=turn.answer_source,
-                outcome=turn.outcome,
-                asked_at=turn.asked_at,
-                answered_at=turn.answered_at,
-                scores=[
-                    ScorePublic(
-                        criterion=s.criterion,
-                        value=s.value,
-                        evidence=s.evidence,
-                        suggestion=s.suggestion,
-                        rubric_version=s.rubric_version,
-                    )
-                    for s in turn.scores
-                ],
-            )
-            for turn in interview.turns
-        ],
-        report=ReportPublic(
+        share_token=interview.share_token,
+    )
+
+
+def _turns(interview: Interview) -> list[TurnPublic]:
+    return [
+        TurnPublic(
+            index=turn.index,
+            kind=turn.kind,
+            question=turn.question,
+            answer=turn.answer,
+            answer_source=turn.answer_source,
+            outcome=turn.outcome,
+            asked_at=turn.asked_at,
+            answered_at=turn.answered_at,
+            scores=[
+                ScorePublic(
+                    criterion=s.criterion,
+                    value=s.value,
+                    evidence=s.evidence,
+                    suggestion=s.suggestion,
+                    rubric_version=s.rubric_version,
+                )
+                for s in turn.scores
+            ],
+        )
+        for turn in interview.turns
+    ]
+
+
+def _report(interview: Interview) -> ReportPublic | None:
+    report = interview.report
+    return (
+        ReportPublic(
             overall_score=report.overall_score,
             strengths=list(report.strengths),
             weaknesses=list(report.weaknesses),
@@ -187,5 +236,5 @@ def detail(interview: Interview) -> InterviewDetail:
             created_at=report.created_at,
         )
         if report
-        else None,
+        else None
     )

@@ -181,6 +181,8 @@ class Interview(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set while the owner shares the report; anyone with the token can read it.
+    share_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
 
     turns: Mapped[list[Turn]] = relationship(
         back_populates="interview",

@@ -7,6 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +22,18 @@ from tests.wsclient import (
     answer_everything,
     new_session,
 )
+
+
+class _Recording(set[Any]):
+    """A set that remembers everything ever added to it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.added: list[Any] = []
+
+    def add(self, item: Any) -> None:
+        self.added.append(item)
+        super().add(item)
 
 
 @pytest.fixture
@@ -156,10 +169,13 @@ async def test_a_client_that_does_not_read_is_cut_off_and_can_resume(settings: S
         await slow.send(f'{{"type": "hello", "token": "{session.token}", "last_seq": 0}}')
         slow.transport.pause_reading()
         gateway = live.app.state.gateway
+        seen = _Recording()
+        gateway.connections = seen  # observes registrations; the cut-off can be very quick
         started = time.monotonic()
-        while not gateway.connections:
+        while not seen.added:
+            assert time.monotonic() - started < 10, "the slow client never got connected"
             await asyncio.sleep(0.01)
-        (connection,) = gateway.connections
+        (connection,) = seen.added
         while connection in gateway.connections:
             assert time.monotonic() - started < 30, "slow reader was never cut off"
             assert connection._queue.qsize() <= 16 + 2  # bounded, whatever the client does

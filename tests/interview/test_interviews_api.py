@@ -280,3 +280,54 @@ async def test_statuses_are_reported_as_stored(client: httpx.AsyncClient, app: F
         await db.commit()
     body = (await client.get(f"/api/interviews/{interview_id}", headers=bearer(session))).json()
     assert body["status"] == "finished" and body["finished_at"].endswith("Z")
+
+
+async def test_a_report_is_private_until_shared_and_a_revoked_link_stops_working(
+    client: httpx.AsyncClient,
+) -> None:
+    owner = await register(client)
+    intruder = await register(client)
+    spec = {**SPEC, "resume_text": "My private resume", "job_description": "Secret JD"}
+    interview_id = (await client.post("/api/interviews", json=spec, headers=bearer(owner))).json()[
+        "id"
+    ]
+    detail = (await client.get(f"/api/interviews/{interview_id}", headers=bearer(owner))).json()
+    assert detail["share_token"] is None  # off by default
+
+    # Nobody else can switch sharing on or off.
+    for method in ("POST", "DELETE"):
+        response = await client.request(
+            method, f"/api/interviews/{interview_id}/share", headers=bearer(intruder)
+        )
+        assert response.status_code == 404
+
+    link = (
+        await client.post(f"/api/interviews/{interview_id}/share", headers=bearer(owner))
+    ).json()
+    assert link["path"] == f"/shared/{link['token']}" and len(link["token"]) >= 24
+    again = (
+        await client.post(f"/api/interviews/{interview_id}/share", headers=bearer(owner))
+    ).json()
+    assert again == link  # idempotent
+
+    shared = await client.get(f"/api/shared/{link['token']}")  # no sign-in needed
+    assert shared.status_code == 200
+    body = shared.json()
+    assert body["id"] == interview_id and body["turns"] == []
+    for private in ("resume_text", "job_description", "cost_usd", "share_token", "tokens_in"):
+        assert private not in body
+    assert "My private resume" not in shared.text and "Secret JD" not in shared.text
+
+    revoked = await client.delete(f"/api/interviews/{interview_id}/share", headers=bearer(owner))
+    assert revoked.status_code == 204
+    gone = await client.get(f"/api/shared/{link['token']}")
+    assert gone.status_code == 404 and gone.json()["code"] == "not_found"
+    renewed = (
+        await client.post(f"/api/interviews/{interview_id}/share", headers=bearer(owner))
+    ).json()
+    assert renewed["token"] != link["token"]  # an old link never comes back
+
+
+async def test_an_unknown_share_token_is_404(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/shared/not-a-real-token")).status_code == 404
+    assert (await client.get("/api/shared/x")).status_code == 422

@@ -107,3 +107,27 @@ export function useDeleteInterview() {
     },
   });
 }
+
+export function useSharedInterview(token: string) {
+  return useQuery({
+    queryKey: ['shared', token],
+    queryFn: () => call(api.GET('/api/shared/{token}', { params: { path: { token } } })),
+  });
+}
+
+/** Turn the read-only share link on or off for one of your interviews. */
+export function useSharing(id: string) {
+  const queryClient = useQueryClient();
+  const refresh = () => void queryClient.invalidateQueries({ queryKey: keys.detail(id) });
+  const share = useMutation({
+    mutationFn: () =>
+      call(api.POST('/api/interviews/{interview_id}/share', { params: { path: { interview_id: id } } })),
+    onSuccess: refresh,
+  });
+  const unshare = useMutation({
+    mutationFn: () =>
+      call(api.DELETE('/api/interviews/{interview_id}/share', { params: { path: { interview_id: id } } })),
+    onSuccess: refresh,
+  });
+  return { share, unshare };
+}

@@ -194,6 +194,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/interviews/{interview_id}/share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Share Interview
+         * @description Turn on a read-only link to this interview's report (off until asked for).
+         */
+        post: operations["interviews-share_interview"];
+        /**
+         * Unshare Interview
+         * @description Revoke the share link: it stops working at once.
+         */
+        delete: operations["interviews-unshare_interview"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shared/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Shared Interview
+         * @description A shared report, readable without signing in (no resume, job description or cost).
+         */
+        get: operations["shared-get_shared_interview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -251,6 +295,11 @@ export interface components {
             msg: string;
             /** Type */
             type: string;
+        };
+        /** HTTPValidationError */
+        HTTPValidationError: {
+            /** Detail */
+            detail?: components["schemas"]["ValidationError"][];
         };
         /** InterviewCreate */
         InterviewCreate: {
@@ -314,6 +363,9 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /** Turns */
+            turns: components["schemas"]["TurnPublic"][];
+            report: components["schemas"]["ReportPublic"] | null;
             /** Job Description */
             job_description: string;
             /** Resume Text */
@@ -324,9 +376,11 @@ export interface components {
             tokens_out: number;
             /** Cost Usd */
             cost_usd: number;
-            /** Turns */
-            turns: components["schemas"]["TurnPublic"][];
-            report: components["schemas"]["ReportPublic"] | null;
+            /**
+             * Share Token
+             * @description Set while the report is shared.
+             */
+            share_token: string | null;
         };
         /** InterviewPublic */
         InterviewPublic: {
@@ -463,6 +517,57 @@ export interface components {
             /** Rubric Version */
             rubric_version: string;
         };
+        /** ShareLink */
+        ShareLink: {
+            /** Token */
+            token: string;
+            /**
+             * Path
+             * @description Where the shared report is shown, e.g. /shared/<token>.
+             */
+            path: string;
+        };
+        /**
+         * SharedInterview
+         * @description What a share link shows: the transcript, scores and report, nothing private.
+         */
+        SharedInterview: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            track: components["schemas"]["Track"];
+            level: components["schemas"]["Level"];
+            /** Topics */
+            topics: string[];
+            /** Question Count */
+            question_count: number;
+            /** Answer Time Limit S */
+            answer_time_limit_s: number;
+            status: components["schemas"]["InterviewStatus"];
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /**
+             * Overall Score
+             * @description Set once the report exists.
+             */
+            overall_score: number | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Turns */
+            turns: components["schemas"]["TurnPublic"][];
+            report: components["schemas"]["ReportPublic"] | null;
+        };
         /**
          * Track
          * @enum {string}
@@ -516,6 +621,19 @@ export interface components {
             created_at: string;
             /** Credits */
             credits: number;
+        };
+        /** ValidationError */
+        ValidationError: {
+            /** Location */
+            loc: (string | number)[];
+            /** Message */
+            msg: string;
+            /** Error Type */
+            type: string;
+            /** Input */
+            input?: unknown;
+            /** Context */
+            ctx?: Record<string, never>;
         };
         /** ValidationErrorBody */
         ValidationErrorBody: {
@@ -1016,6 +1134,142 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "interviews-share_interview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                interview_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLink"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "interviews-unshare_interview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                interview_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "shared-get_shared_interview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedInterview"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -1,4 +1,4 @@
-import type { InterviewDetail } from '../api/client';
+import type { SharedInterview } from '../api/client';
 import { findEvidence } from './highlight';
 import { criterionAverages, criterionLabel } from './progress';
 import { formatDateTime, formatScore, levelLabel, trackLabel } from './format';
@@ -49,7 +49,7 @@ export function providerLabel(provider: string): string {
 }
 
 /** The whole report as a Markdown document. */
-export function reportToMarkdown(detail: InterviewDetail): string {
+export function reportToMarkdown(detail: SharedInterview): string {
   const lines: string[] = [];
   const title = `${trackLabel(detail.track)} interview (${levelLabel(detail.level)})`;
   lines.push(`# ${title}`, '');
@@ -116,7 +116,7 @@ export function reportToMarkdown(detail: InterviewDetail): string {
   return lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }
 
-export function markdownFilename(detail: InterviewDetail): string {
+export function markdownFilename(detail: SharedInterview): string {
   const date = (detail.finished_at ?? detail.created_at).slice(0, 10);
   return `interview-report-${detail.track}-${detail.level}-${date}.md`;
 }

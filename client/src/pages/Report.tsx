@@ -1,7 +1,7 @@
 import { Link, useParams } from 'react-router';
-import type { InterviewDetail } from '../api/client';
+import type { InterviewDetail, SharedInterview } from '../api/client';
 import { ApiError } from '../api/errors';
-import { useInterview } from '../api/queries';
+import { useInterview, useSharedInterview, useSharing } from '../api/queries';
 import { CriteriaChart } from '../components/charts';
 import { AnswerWithEvidence, CriteriaList } from '../components/Feedback';
 import { EmptyState, ErrorState, LoadingBlock, PageHeader, ScoreBadge, StatusPill } from '../components/ui';
@@ -41,7 +41,47 @@ function ListSection({ title, items, ordered, tone }: { title: string; items: st
   );
 }
 
-export function ReportView({ detail }: { detail: InterviewDetail }) {
+function SharePanel({ detail }: { detail: InterviewDetail }) {
+  const { share, unshare } = useSharing(detail.id);
+  const token = detail.share_token ?? null;
+  const url = token ? `${window.location.origin}/shared/${token}` : null;
+  const busy = share.isPending || unshare.isPending;
+  const failed = share.error ?? unshare.error;
+  return (
+    <section className="card share no-print" aria-labelledby="share-title" data-testid="share">
+      <h2 id="share-title" className="card__title">
+        Share this report
+      </h2>
+      {url ? (
+        <>
+          <p className="muted small">
+            Anyone with this link can read the transcript, scores and report (not your resume or the
+            job description). Stop sharing to turn the link off for good.
+          </p>
+          <div className="share__row">
+            <input className="input share__link" readOnly value={url} aria-label="Share link" onFocus={(e) => e.currentTarget.select()} />
+            <button type="button" className="btn btn--secondary" onClick={() => void navigator.clipboard?.writeText(url)}>
+              Copy link
+            </button>
+            <button type="button" className="btn btn--ghost" disabled={busy} onClick={() => unshare.mutate()}>
+              Stop sharing
+            </button>
+          </div>
+        </>
+      ) : (
+        <div className="share__row">
+          <p className="muted small">Only you can see this report. Create a link to show it to a mentor or a friend.</p>
+          <button type="button" className="btn btn--secondary" disabled={busy} onClick={() => share.mutate()}>
+            Create share link
+          </button>
+        </div>
+      )}
+      {failed && <p className="field-error" role="alert">Could not change sharing. Try again.</p>}
+    </section>
+  );
+}
+
+export function ReportView({ detail, shared = false }: { detail: SharedInterview | InterviewDetail; shared?: boolean }) {
   const report = detail.report ?? null;
   const averages = criterionAverages(detail.turns);
   const provider = report?.provider ?? detail.provider;
@@ -52,7 +92,7 @@ export function ReportView({ detail }: { detail: InterviewDetail }) {
   return (
     <div className="page report">
       <PageHeader
-        back={{ to: '/history', label: 'History' }}
+        back={shared ? undefined : { to: '/history', label: 'History' }}
         title={`${trackLabel(detail.track)} interview`}
         subtitle={
           <>
@@ -76,7 +116,14 @@ export function ReportView({ detail }: { detail: InterviewDetail }) {
         }
       />
 
-      {detail.status !== 'finished' && detail.status !== 'abandoned' && (
+      {shared && (
+        <p className="muted small" data-testid="shared-note">
+          A practice interview report, shared read-only.
+        </p>
+      )}
+      {!shared && 'share_token' in detail && <SharePanel detail={detail} />}
+
+      {!shared && detail.status !== 'finished' && detail.status !== 'abandoned' && (
         <div className="resume-banner no-print">
           <div>
             <strong>This interview is still in progress.</strong> The report is written when it ends.
@@ -221,4 +268,31 @@ export function Report() {
     );
   }
   return <ReportView detail={query.data} />;
+}
+
+export function SharedReport() {
+  const { token = '' } = useParams();
+  const query = useSharedInterview(token);
+  if (query.isPending) {
+    return (
+      <div className="page">
+        <LoadingBlock label="Loading the shared report" lines={6} />
+      </div>
+    );
+  }
+  if (query.isError) {
+    const gone = query.error instanceof ApiError && (query.error.status === 404 || query.error.status === 422);
+    return (
+      <div className="page">
+        {gone ? (
+          <EmptyState title="This report is not shared" action={<Link className="btn btn--primary" to="/signup">Practise your own interview</Link>}>
+            The link is wrong, or its owner stopped sharing it.
+          </EmptyState>
+        ) : (
+          <ErrorState title="Could not load the report" error={query.error} onRetry={() => void query.refetch()} />
+        )}
+      </div>
+    );
+  }
+  return <ReportView detail={query.data} shared />;
 }

@@ -77,6 +77,7 @@ export function detail(over: Partial<InterviewDetail> = {}): InterviewDetail {
     tokens_in: 0,
     tokens_out: 0,
     cost_usd: 0,
+    share_token: null,
     turns: [
       {
         index: 0,
