@@ -2,9 +2,6 @@
 // Usage: E2E_BASE_URL=http://127.0.0.1:8011 node scripts/measure-room.mjs [runs]
 // Prints, per run and as a median: from navigation start to the first interviewer words on
 // screen, and to the answer box being usable (visible, enabled, focusable).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const base = (process.env.E2E_BASE_URL ?? '').replace(/\/+$/, '');
@@ -21,11 +18,10 @@ async function api(path, body, token) {
   return response.json();
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'tti-'));
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', `--user-data-dir=${dir}`],
+    '--disable-component-update', '--no-first-run'], // Playwright gives each launch a fresh profile
 });
 const results = [];
 try {
@@ -55,7 +51,6 @@ try {
   }
 } finally {
   await browser.close();
-  rmSync(dir, { recursive: true, force: true });
 }
 const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`median: first words ${median(results.map((r) => r.firstWords)).toFixed(0)} ms, ` +
