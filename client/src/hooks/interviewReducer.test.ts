@@ -253,6 +253,17 @@ describe('interviewReducer: resync', () => {
     expect(s.turns[0].answer).toMatch(/^I would add/);
   });
 
+  it('fills the open question from ready after a resync, and keeps streaming into it', () => {
+    let s = run([ready({ phase: 'asking', turn: 1, kind: 'follow_up', text: 'You said "p99". Why ', head_seq: 10, resumed: false })]);
+    s = run([{ type: 'resync', seq: 0, epoch: EPOCH, reason: 'history_trimmed', head_seq: 10, message: '' }], s);
+    s = apply(s, { type: 'snapshot', detail: detail(), headSeq: 10, epoch: EPOCH });
+    expect(openTurnMissing(s)).toBe(false);
+    const open = s.turns.find((t) => t.index === 1);
+    expect(open).toMatchObject({ kind: 'follow_up', question: 'You said "p99". Why ', streaming: true });
+    s = run(logged([{ type: 'turn.delta', turn: 1, text: 'that number?' }], 11), s);
+    expect(s.turns.find((t) => t.index === 1)?.question).toBe('You said "p99". Why that number?');
+  });
+
   it('takes a finished interview from REST as final', () => {
     const s = apply(initialState('iv1'), {
       type: 'snapshot',

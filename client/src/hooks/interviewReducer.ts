@@ -92,6 +92,8 @@ export interface InterviewState {
   epoch: string | null;
   /** A resync is in progress: logged events wait here for the REST snapshot. */
   resyncing: boolean;
+  /** The turn in progress as `ready` described it (as of head_seq): fills the gap after a resync. */
+  readyOpen: { turn: number; kind: TurnKind; text: string } | null;
   buffered: LoggedFrame[];
 
   lastError: LiveError | null;
@@ -134,6 +136,7 @@ export function initialState(interviewId: string): InterviewState {
     lastSeq: 0,
     epoch: null,
     resyncing: false,
+    readyOpen: null,
     buffered: [],
     lastError: null,
     pending: null,
@@ -261,6 +264,10 @@ function onReady(state: InterviewState, ready: ReadyFrame): InterviewState {
     provider: ready.provider,
     model: ready.model,
     offline: ready.offline,
+    readyOpen:
+      ready.turn !== null && ready.text
+        ? { turn: ready.turn, kind: ready.kind ?? 'question', text: ready.text }
+        : null,
     lastError: state.lastError && state.lastError.seq === 0 ? null : state.lastError,
     pending: ended ? null : state.pending,
   };
@@ -526,8 +533,14 @@ function onSnapshot(
     next.currentTurn !== null &&
     !next.turns.some((t) => t.index === next.currentTurn)
   ) {
-    // The open question is not in the database yet: keep a place for it (and for its answer).
-    const open = { ...blankTurn(next.currentTurn, 'question', next.questionNumber || 1), streaming: false };
+    // The open question is not in the database yet: keep a place for it (and for its answer),
+    // with the words `ready` gave us as of head_seq; later deltas continue it.
+    const known = next.readyOpen?.turn === next.currentTurn ? next.readyOpen : null;
+    const open = {
+      ...blankTurn(next.currentTurn, known?.kind ?? 'question', next.questionNumber || 1),
+      question: known?.text ?? '',
+      streaming: next.phase === 'asking' && known !== null,
+    };
     next = { ...next, turns: [...next.turns, open].sort((a, b) => a.index - b.index) };
   }
   if (finished) {
