@@ -318,7 +318,7 @@ describe('InterviewSocket', () => {
     expect(socket.answer('  my answer  ')).toBe(true);
     expect(ws.sent.at(-1)).toEqual({ type: 'answer', text: 'my answer', source: 'typed', turn: 0 });
     expect(socket.getState().pending).toEqual({ turn: 0, kind: 'answer' });
-    expect(socket.skip()).toBe(true);
+    expect(socket.skipQuestion()).toBe(true);
     expect(ws.sent.at(-1)).toEqual({ type: 'skip', turn: 0 });
     expect(socket.interrupt()).toBe(true);
     expect(socket.end()).toBe(true);

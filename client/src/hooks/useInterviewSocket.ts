@@ -477,7 +477,7 @@ export class InterviewSocket {
     return this.sendAction({ type: 'interrupt' });
   }
 
-  skip(): boolean {
+  skipQuestion(): boolean {
     const turn = this.openTurn();
     if (turn === null) return false;
     const ok = this.sendAction({ type: 'skip', turn });
@@ -540,7 +540,7 @@ export interface UseInterviewSocket {
   lastError: InterviewState['lastError'];
   answer: (text: string) => boolean;
   interrupt: () => boolean;
-  skip: () => boolean;
+  skipQuestion: () => boolean;
   end: () => boolean;
   reconnectNow: () => void;
   dismissError: () => void;
@@ -594,7 +594,7 @@ export function useInterviewSocket(
     lastError: state.lastError,
     answer: (text) => socket?.answer(text) ?? false,
     interrupt: () => socket?.interrupt() ?? false,
-    skip: () => socket?.skip() ?? false,
+    skipQuestion: () => socket?.skipQuestion() ?? false,
     end: () => socket?.end() ?? false,
     reconnectNow: () => socket?.reconnectNow(),
     dismissError: () => socket?.dismissError(),

@@ -450,7 +450,7 @@ export function InterviewRoom() {
               <button
                 type="button"
                 className="btn btn--ghost btn--sm"
-                onClick={() => live.skip()}
+                onClick={() => live.skipQuestion()}
                 disabled={!canAnswer || !connected || !!pending}
               >
                 Skip question
