@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from server import __version__, health
 from server.auth.router import router as auth_router
 from server.config import Settings
+from server.deps import Services
 from server.errors import install_error_handlers
 from server.gateway.gateway import InterviewGateway
 from server.gateway.router import router as gateway_router
@@ -48,8 +49,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     usage = UsageRecorder(sessionmaker)
     interviewer = create_interviewer(settings, usage_sink=usage.record)
-    fanout = Fanout(live)
-    await live.start(fanout.listener())
+    fanout = Fanout(live.events)
+    await live.events.start(fanout.listener())
     fallback = (
         OfflineInterviewer(pace_ms=settings.offline_pace_ms)
         if settings.gemini_fallback_offline and not interviewer.offline
@@ -58,12 +59,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     deps = EngineDeps(settings, sessionmaker, live, interviewer, fallback)
     sessions = SessionManager(deps, fanout)
     await sessions.start()
-    app.state.engine = engine
-    app.state.sessionmaker = sessionmaker
-    app.state.live = live
-    app.state.interviewer = interviewer
-    app.state.sessions = sessions
-    app.state.gateway = InterviewGateway(settings, sessionmaker, live, fanout, sessions)
+    gateway = InterviewGateway(settings, sessionmaker, live, fanout, sessions)
+    app.state.services = Services(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        live=live,
+        interviewer=interviewer,
+        sessions=sessions,
+        gateway=gateway,
+    )
     log.info(
         "ready",
         extra={
@@ -76,7 +81,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await app.state.gateway.drain()
+        await gateway.drain()
         await sessions.close()
         await interviewer.close()
         await usage.drain()

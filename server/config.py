@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     ws_send_queue_max: int = Field(default=1000, ge=4)
     ws_frames_per_second: float = Field(default=10.0, gt=0)
     ws_frame_burst: int = Field(default=30, ge=1)
+    # Hellos handled at once per process; more wait their turn, so starts cannot stall streams.
+    ws_concurrent_starts: int = Field(default=32, ge=1)
 
     # Serving
     client_dist: Path = PROJECT_ROOT / "client" / "dist"

@@ -6,14 +6,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server import __version__
-from server.live.base import LiveStore
+from server.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
 CHECK_TIMEOUT_S = 2.0
@@ -58,10 +57,9 @@ async def healthz() -> Liveness:
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(services: ServicesDep) -> JSONResponse:
     """The database and the live store both answer."""
-    engine: AsyncEngine = request.app.state.engine
-    live: LiveStore = request.app.state.live
+    engine, live = services.engine, services.live
 
     async def ping_db() -> None:
         async with engine.connect() as conn:

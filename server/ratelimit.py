@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from server.errors import RateLimited
-from server.live.base import LiveStore
+from server.live.base import Counters
 
 
-async def enforce(live: LiveStore, key: str, *, limit: int, window_s: int, what: str) -> None:
-    count, resets_in = await live.hit(key, window_s)
+async def enforce(counters: Counters, key: str, *, limit: int, window_s: int, what: str) -> None:
+    count, resets_in = await counters.hit(key, window_s)
     if count > limit:
         raise RateLimited(
             f"Too many {what}. Try again in {_human(resets_in)}.", retry_after_s=resets_in

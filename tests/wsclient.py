@@ -20,8 +20,8 @@ from websockets.exceptions import ConnectionClosed
 from server.app import create_app
 from server.cli import uvicorn_config
 from server.config import Settings
-from server.gateway.protocol import server_frame_adapter
 from server.gateway.server import GatewayServer
+from server.protocol import server_frame_adapter
 
 STRONG_ANSWER = (
     "First, I would start from the user's problem and the constraints. In my last role at "

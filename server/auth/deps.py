@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server.auth import service
+from server.deps import SessionDep, SettingsDep
 from server.errors import Forbidden, NotAuthenticated
-from server.store.db import SessionDep
 from server.store.models import Role, User
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
 
 
 async def current_user(
-    request: Request,
+    settings: SettingsDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated()
     return await service.user_from_access_token(
-        session, credentials.credentials, secret=request.app.state.settings.jwt_secret
+        session, credentials.credentials, secret=settings.jwt_secret
     )
 
 

@@ -13,11 +13,9 @@ from server.auth.schemas import (
     RegisterRequest,
     UserPublic,
 )
-from server.config import Settings
+from server.deps import CountersDep, SessionDep, SettingsDep
 from server.errors import error_responses
-from server.live.base import LiveStore
 from server.ratelimit import enforce
-from server.store.db import SessionDep
 
 router = APIRouter(tags=["auth"])
 
@@ -32,12 +30,16 @@ def _client_ip(request: Request) -> str:
     response_model=AuthSession,
     responses=error_responses(409, 413, 429),
 )
-async def register(body: RegisterRequest, request: Request, session: SessionDep) -> AuthSession:
+async def register(
+    body: RegisterRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    counters: CountersDep,
+) -> AuthSession:
     """Create an account (with the sign-up credits) and sign it in."""
-    settings: Settings = request.app.state.settings
-    live: LiveStore = request.app.state.live
     await enforce(
-        live,
+        counters,
         f"register:ip:{_client_ip(request)}",
         limit=settings.register_limit_per_ip,
         window_s=settings.register_limit_window_s,
@@ -50,20 +52,24 @@ async def register(body: RegisterRequest, request: Request, session: SessionDep)
 
 
 @router.post("/api/auth/login", response_model=AuthSession, responses=error_responses(401, 429))
-async def login(body: LoginRequest, request: Request, session: SessionDep) -> AuthSession:
+async def login(
+    body: LoginRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    counters: CountersDep,
+) -> AuthSession:
     """Exchange email and password for an access token and a refresh token."""
-    settings: Settings = request.app.state.settings
-    live: LiveStore = request.app.state.live
     window = settings.login_limit_window_s
     await enforce(
-        live,
+        counters,
         f"login:ip:{_client_ip(request)}",
         limit=settings.login_limit_per_ip,
         window_s=window,
         what="sign-in attempts from this network",
     )
     await enforce(
-        live,
+        counters,
         f"login:email:{body.email}",
         limit=settings.login_limit_per_email,
         window_s=window,
@@ -74,9 +80,8 @@ async def login(body: LoginRequest, request: Request, session: SessionDep) -> Au
 
 
 @router.post("/api/auth/refresh", response_model=AuthSession, responses=error_responses(401))
-async def refresh(body: RefreshRequest, request: Request, session: SessionDep) -> AuthSession:
+async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> AuthSession:
     """Trade a valid refresh token for a fresh pair of tokens."""
-    settings: Settings = request.app.state.settings
     user = await service.user_from_token(
         session, body.refresh_token, secret=settings.jwt_secret, expected_type="refresh"
     )
@@ -86,11 +91,9 @@ async def refresh(body: RefreshRequest, request: Request, session: SessionDep) -
 @router.post(
     "/api/auth/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401)
 )
-async def logout_all(user: CurrentUser, session: SessionDep) -> None:
+async def logout_all(user: CurrentUser, session: SessionDep, counters: CountersDep) -> None:
     """Revoke every access and refresh token issued to this account so far."""
-    user.token_version += 1
-    session.add(user)
-    await session.commit()
+    await service.revoke_all_tokens(session, counters, user)
 
 
 @router.get("/api/me", response_model=UserPublic, responses=error_responses(401))

@@ -7,12 +7,13 @@ import uuid
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.auth import passwords, tokens
 from server.auth.schemas import AuthSession, UserPublic
 from server.config import Settings
 from server.errors import Conflict, InvalidCredentials, NotAuthenticated
+from server.live.base import Counters
 from server.payments import ledger
 from server.store.models import Role, User
 
@@ -66,6 +67,47 @@ async def user_from_token(
 
 async def user_from_access_token(session: AsyncSession, token: str, *, secret: SecretStr) -> User:
     return await user_from_token(session, token, secret=secret, expected_type="access")
+
+
+# A socket's hello is authorised from its token alone plus this cached token version, so a
+# burst of connections costs no query each; revocation writes it through (fail closed).
+TOKEN_VERSION_CACHE_S = 600
+
+
+def _token_version_key(user_id: uuid.UUID) -> str:
+    return f"tv:{user_id}"
+
+
+async def user_id_from_access_token(
+    counters: Counters,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    token: str,
+    *,
+    secret: SecretStr,
+) -> uuid.UUID:
+    """The user an access token names, if it has not been revoked; no User row is loaded."""
+    claims = tokens.decode_token(token, secret=secret.get_secret_value(), expected_type="access")
+    key = _token_version_key(claims.user_id)
+    version = await counters.get_int(key)
+    if version is None:
+        async with sessionmaker() as session:
+            version = await session.scalar(
+                select(User.token_version).where(User.id == claims.user_id)
+            )
+        if version is not None:
+            await counters.set_int(key, version, TOKEN_VERSION_CACHE_S)
+    if version is None or version != claims.token_version:
+        raise NotAuthenticated("Your session is no longer valid; sign in again.")
+    return claims.user_id
+
+
+async def revoke_all_tokens(session: AsyncSession, counters: Counters, user: User) -> None:
+    """Invalidate every token issued so far, at once in every process."""
+    user.token_version += 1
+    # The cache first: if the commit then fails, old tokens are refused until it expires.
+    await counters.set_int(_token_version_key(user.id), user.token_version, TOKEN_VERSION_CACHE_S)
+    session.add(user)
+    await session.commit()
 
 
 def public(user: User) -> UserPublic:

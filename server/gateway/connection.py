@@ -11,16 +11,16 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from typing import Final
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from server.gateway.protocol import CloseCode
-from server.live.base import LiveStore
+from server.live.base import EventLog
+from server.protocol import CONTROL, CloseCode
 
 log = logging.getLogger(__name__)
 
-CONTROL: Final = 0  # seq of connection frames (ready, pong, errors about a client frame)
 _CLOSE: Final = -1
 _REPAIR: Final = -2
 
@@ -30,14 +30,15 @@ class Connection:
         self,
         websocket: WebSocket,
         interview_id: str,
-        live: LiveStore,
+        events: EventLog,
         *,
         last_seq: int,
         queue_max: int,
     ) -> None:
+        self.id = uuid.uuid4().hex  # where the runner sends a refusal of this socket's command
         self.websocket = websocket
         self.interview_id = interview_id
-        self.live = live
+        self.events = events
         self.last_sent = last_seq
         self.queue_max = queue_max
         self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
@@ -111,7 +112,7 @@ class Connection:
             await self.websocket.send_text(payload)
 
     async def _fill_gap(self, upto_seq: int | None) -> None:
-        read = await self.live.read_log(self.interview_id, self.last_sent)
+        read = await self.events.read_log(self.interview_id, self.last_sent)
         for entry in read.entries:
             if upto_seq is not None and entry.seq >= upto_seq:
                 break

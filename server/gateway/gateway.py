@@ -1,6 +1,7 @@
-"""The WebSocket gateway: handshake and auth, frame validation, resume, limits, drain.
+"""The WebSocket gateway: handshake and auth, frame size and shape, rate limits, relay, drain.
 
-It holds sockets and nothing else: the engine decides, the live store carries.
+It holds sockets and nothing else: the interview's runner accepts or refuses commands (and
+says why), the engine emits events, the live store carries them; the gateway relays bytes.
 """
 
 from __future__ import annotations
@@ -10,50 +11,52 @@ import contextlib
 import logging
 import time
 import uuid
-from typing import Any
 
-import orjson
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.auth import service as auth_service
 from server.config import Settings
 from server.errors import NotAuthenticated
-from server.gateway.connection import CONTROL, Connection
-from server.gateway.protocol import (
-    CLIENT_FRAME_TYPES,
-    MAX_ANSWER_CHARS,
-    MAX_FRAME_BYTES,
-    Answer,
-    ClientFrame,
-    CloseCode,
-    End,
-    ErrorCode,
-    Hello,
-    Interrupt,
-    Phase,
-    Ping,
-    Ready,
-    Resync,
-    Skip,
-    client_frame_adapter,
-)
-from server.interview.records import ENDED
-from server.interview.sessions import SessionManager
+from server.gateway.connection import Connection
+from server.interview.commands import Envelope
+from server.interview.service import InterviewNotFound
+from server.interview.sessions import LiveView, SessionManager
 from server.live.base import LiveStore
 from server.live.fanout import Fanout
-from server.store.models import Interview
+from server.protocol import (
+    CLIENT_FRAME_TYPES,
+    CONTROL,
+    MAX_ANSWER_CHARS,
+    MAX_FRAME_BYTES,
+    ClientFrame,
+    CloseCode,
+    ErrorCode,
+    ErrorEvent,
+    Hello,
+    Phase,
+    Ping,
+    Pong,
+    Ready,
+    Resync,
+    client_frame_adapter,
+)
 
 log = logging.getLogger(__name__)
 
-STATE_WAIT_S = 5.0
-
 
 class _Reject(Exception):
-    def __init__(self, code: CloseCode, reason: str) -> None:
+    def __init__(self, code: int, reason: str) -> None:
         self.code = code
         self.reason = reason
+
+
+class _FrameError(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        self.code = code
+        self.message = message
 
 
 class _TokenBucket:
@@ -73,19 +76,6 @@ class _TokenBucket:
         return True
 
 
-def error_frame(code: ErrorCode, message: str, *, retryable: bool, epoch: str = "") -> str:
-    return orjson.dumps(
-        {
-            "type": "error",
-            "seq": CONTROL,
-            "epoch": epoch,
-            "code": code.value,
-            "message": message,
-            "retryable": retryable,
-        }
-    ).decode()
-
-
 class InterviewGateway:
     def __init__(
         self,
@@ -102,6 +92,9 @@ class InterviewGateway:
         self.sessions = sessions
         self.connections: set[Connection] = set()
         self.draining = False
+        # Admission: a burst of hellos is served a few dozen at a time, so starting
+        # interviews cannot crowd out the streams already running in this process.
+        self._starts = asyncio.Semaphore(settings.ws_concurrent_starts)
 
     # --- handshake ------------------------------------------------------------------------
 
@@ -110,15 +103,26 @@ class InterviewGateway:
         if self.draining:
             await websocket.close(CloseCode.going_away, "server going away; reconnect")
             return
+        connection: Connection | None = None
         try:
             hello = await self._receive_hello(websocket)
-            interview = await self._authorise(hello, interview_id)
+            async with self._starts:
+                connection, initial, ended = await self._open(websocket, interview_id, hello)
         except _Reject as reject:
+            if connection is not None:
+                await self._forget(connection)
             await _close(websocket, reject.code, reject.reason)
             return
         except WebSocketDisconnect:
             return
-        await self._run_connection(websocket, interview, hello)
+        except BaseException:
+            if connection is not None:
+                await self._forget(connection)
+            raise
+        try:
+            await self._run_connection(connection, initial, ended)
+        finally:
+            await self._forget(connection)
 
     async def _receive_hello(self, websocket: WebSocket) -> Hello:
         try:
@@ -134,169 +138,139 @@ class InterviewGateway:
         text = message.get("text")
         if text is None:
             raise _Reject(CloseCode.malformed_frame, "expected a JSON text frame, got binary")
-        if len(text) > MAX_FRAME_BYTES:
-            raise _Reject(
-                CloseCode.frame_too_large, f"frames are limited to {MAX_FRAME_BYTES} bytes"
-            )
         try:
-            raw = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            raise _Reject(CloseCode.malformed_frame, "expected a JSON object") from None
-        kind = raw.get("type") if isinstance(raw, dict) else None
-        if kind != "hello":
-            raise _Reject(
-                CloseCode.not_authenticated, f'expected "hello" as the first frame, got "{kind}"'
+            frame = _parse(text)
+        except _FrameError as error:
+            close = (
+                CloseCode.frame_too_large
+                if error.code is ErrorCode.frame_too_large
+                else CloseCode.malformed_frame
             )
-        try:
-            return Hello.model_validate(raw)
-        except ValidationError as exc:
-            raise _Reject(CloseCode.malformed_frame, _first_error(exc)) from None
+            raise _Reject(close, error.message) from None
+        if not isinstance(frame, Hello):
+            raise _Reject(
+                CloseCode.not_authenticated,
+                f'expected "hello" as the first frame, got "{frame.type}"',
+            )
+        return frame
 
-    async def _authorise(self, hello: Hello, interview_id: str) -> Interview:
+    async def _open(
+        self, websocket: WebSocket, interview_id: str, hello: Hello
+    ) -> tuple[Connection, list[tuple[int, str]], bool]:
+        """Authenticate, authorise, start the interview if needed; the first frames to send."""
         try:
-            wanted = uuid.UUID(interview_id)
+            wanted = str(uuid.UUID(interview_id))
         except ValueError:
             raise _Reject(CloseCode.interview_not_found, "no such interview") from None
-        async with self.sessionmaker() as session:
-            try:
-                user = await auth_service.user_from_access_token(
-                    session, hello.token, secret=self.settings.jwt_secret
-                )
-            except NotAuthenticated as exc:
-                raise _Reject(CloseCode.not_authenticated, exc.message) from None
-            interview = await session.get(Interview, wanted)
-        if interview is None or interview.owner_id != user.id:
-            raise _Reject(CloseCode.interview_not_found, "no such interview")
-        return interview
-
-    # --- a connected client ------------------------------------------------------------------
-
-    async def _run_connection(
-        self, websocket: WebSocket, interview: Interview, hello: Hello
-    ) -> None:
-        interview_id = str(interview.id)
-        ended = interview.status in ENDED
-        if not ended:
-            await self.live.touch_presence([interview_id], self.settings.lease_ttl_ms * 2)
-            await self.sessions.ensure_running(interview_id, interview)
+        try:
+            user_id = await auth_service.user_id_from_access_token(
+                self.live.counters,
+                self.sessionmaker,
+                hello.token,
+                secret=self.settings.jwt_secret,
+            )
+            live = await self.sessions.attach(wanted, user_id)
+        except NotAuthenticated as exc:
+            raise _Reject(CloseCode.not_authenticated, exc.message) from None
+        except InterviewNotFound:
+            raise _Reject(CloseCode.interview_not_found, "no such interview") from None
         connection = Connection(
             websocket,
-            interview_id,
-            self.live,
+            wanted,
+            self.live.events,
             last_seq=hello.last_seq,
             queue_max=self.settings.ws_send_queue_max,
         )
         # Join the fan-out BEFORE reading the log: live events queue up meanwhile, and the
         # writer drops the ones the replay already sent. No gap, no duplicate.
-        await self.fanout.join(interview_id, connection)
+        await self.fanout.join(wanted, connection)
         self.connections.add(connection)
-        writer: asyncio.Task[None] | None = None
-        reader: asyncio.Task[None] | None = None
-        try:
-            state, text = await self._wait_for_state(interview_id)
-            if not state and not ended and await self.sessions.restart(interview_id, interview):
-                state, text = await self._wait_for_state(interview_id)
-            if not state:
-                if ended:
-                    await _close(websocket, CloseCode.interview_finished, "the interview has ended")
-                else:
-                    await _close(websocket, 1011, "the interview is not ready; try again")
-                return
-            initial = await self._handshake_frames(connection, interview, hello, state, text)
-            if ended or state.get("phase") == Phase.ended.value:
-                connection.close(CloseCode.interview_finished, "the interview has ended")
-            writer = asyncio.create_task(connection.write(initial))
-            reader = asyncio.create_task(self._read(connection, state.get("epoch", "")))
-            must_close = asyncio.create_task(connection.must_close.wait())
-            await asyncio.wait({writer, reader, must_close}, return_when=asyncio.FIRST_COMPLETED)
-            must_close.cancel()
-        finally:
-            for task in (reader, writer):
-                if task is not None:
-                    task.cancel()
-                    # Awaiting also retrieves an exception of a task that already failed.
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-            if connection.close_code is not None:
-                await _close(websocket, connection.close_code, connection.close_reason)
-            self.connections.discard(connection)
-            await self.fanout.leave(interview_id, connection)
+        view = await self.sessions.view(wanted)
+        if view is None:
+            if live:
+                raise _Reject(1011, "the interview is not ready; try again")
+            raise _Reject(CloseCode.interview_finished, "the interview has ended")
+        initial = await self._handshake_frames(connection, hello, view)
+        return connection, initial, not live or view.state.phase is Phase.ended
 
-    async def _wait_for_state(self, interview_id: str) -> tuple[dict[str, str], str]:
-        """The live state and turn text; a runner that just started may need a moment."""
-        local = self.sessions.runners.get(interview_id)
-        if local is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(STATE_WAIT_S):
-                    await local[0].state_ready.wait()
-            # Our own runner is ready: an empty state now means it lost it (stale runner).
-            return await self.live.get_snapshot(interview_id)
-        deadline = time.monotonic() + STATE_WAIT_S
-        while True:
-            state, text = await self.live.get_snapshot(interview_id)
-            if state.get("epoch") or time.monotonic() > deadline or self.draining:
-                return state, text
-            await asyncio.sleep(0.01)
+    async def _forget(self, connection: Connection) -> None:
+        if connection in self.connections:
+            self.connections.discard(connection)
+            await self.fanout.leave(connection.interview_id, connection)
 
     async def _handshake_frames(
-        self,
-        connection: Connection,
-        interview: Interview,
-        hello: Hello,
-        state: dict[str, str],
-        text: str,
+        self, connection: Connection, hello: Hello, view: LiveView
     ) -> list[tuple[int, str]]:
-        interview_id = str(interview.id)
-        epoch = state["epoch"]
-        read = await self.live.read_log(interview_id, hello.last_seq)
-        head = int(state.get("seq", "0"))  # the seq that ``text`` and ``state`` describe
-        frames: list[tuple[int, str]] = []
+        state, head = view.state, view.seq
         resync_reason = None
-        if hello.last_seq > 0 and ((hello.epoch and hello.epoch != epoch) or hello.last_seq > head):
+        if hello.last_seq > 0 and (
+            (hello.epoch and hello.epoch != state.epoch) or hello.last_seq > head
+        ):
             resync_reason = "epoch_changed"
-        elif read.oldest_seq and hello.last_seq < read.oldest_seq - 1:
-            resync_reason = "history_trimmed"
-        deadline = state.get("deadline_ms")
+        entries = []
+        if resync_reason is None and hello.last_seq < head:
+            read = await self.live.events.read_log(connection.interview_id, hello.last_seq)
+            if read.oldest_seq and hello.last_seq < read.oldest_seq - 1:
+                resync_reason = "history_trimmed"
+            entries = read.entries
         ready = Ready(
             seq=CONTROL,
-            epoch=epoch,
-            interview_id=interview_id,
-            status=state.get("status", interview.status.value),
-            phase=Phase(state.get("phase", Phase.waiting.value)),
-            turn=int(state["turn"]) if state.get("turn") else None,
-            kind="follow_up" if state.get("kind") == "follow_up" else "question",
-            text=text,
-            question_number=int(state.get("qnum", "1")),
-            question_count=interview.question_count,
-            answer_deadline_ms=int(deadline) if deadline else None,
-            provider=state.get("provider", interview.provider),
-            model=state.get("model", interview.model),
-            offline=state.get("offline", "1") == "1",
+            epoch=state.epoch,
+            interview_id=connection.interview_id,
+            status=state.status.value,
+            phase=state.phase,
+            turn=state.turn,
+            kind=state.kind,
+            text=view.text,
+            question_number=state.question_number,
+            question_count=state.question_count,
+            answer_deadline_ms=state.deadline_ms if state.phase is Phase.listening else None,
+            provider=state.provider,
+            model=state.model,
+            offline=state.offline,
             head_seq=head,
             resumed=resync_reason is None,
         )
-        frames.append((CONTROL, ready.model_dump_json()))
+        frames = [(CONTROL, ready.model_dump_json())]
         if resync_reason is not None:
             # The client reloads the transcript over REST and continues from head.
-            frames.append(
-                (
-                    CONTROL,
-                    Resync(
-                        seq=CONTROL,
-                        epoch=epoch,
-                        reason=resync_reason,
-                        head_seq=head,
-                        message="The events you missed are no longer available; "
-                        "reload the interview and continue from head_seq.",
-                    ).model_dump_json(),
-                )
+            resync = Resync(
+                seq=CONTROL,
+                epoch=state.epoch,
+                reason=resync_reason,
+                head_seq=head,
+                message="The events you missed are no longer available; "
+                "reload the interview and continue from head_seq.",
             )
+            frames.append((CONTROL, resync.model_dump_json()))
             connection.last_sent = head
             return frames
-        frames.extend((entry.seq, entry.payload) for entry in read.entries)
+        frames.extend((entry.seq, entry.payload) for entry in entries)
         return frames
 
-    async def _read(self, connection: Connection, epoch: str) -> None:
+    # --- a connected client ------------------------------------------------------------------
+
+    async def _run_connection(
+        self, connection: Connection, initial: list[tuple[int, str]], ended: bool
+    ) -> None:
+        if ended:
+            connection.close(CloseCode.interview_finished, "the interview has ended")
+        writer = asyncio.create_task(connection.write(initial))
+        reader = asyncio.create_task(self._read(connection))
+        must_close = asyncio.create_task(connection.must_close.wait())
+        try:
+            await asyncio.wait({writer, reader, must_close}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            must_close.cancel()
+            for task in (reader, writer):
+                task.cancel()
+                # Awaiting also retrieves an exception of a task that already failed.
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if connection.close_code is not None:
+                await _close(connection.websocket, connection.close_code, connection.close_reason)
+
+    async def _read(self, connection: Connection) -> None:
         websocket = connection.websocket
         bucket = _TokenBucket(self.settings.ws_frames_per_second, self.settings.ws_frame_burst)
         while True:
@@ -309,84 +283,27 @@ class InterviewGateway:
                 )
                 return
             text = message.get("text")
-            if text is None:
-                connection.send_control(
-                    error_frame(
-                        ErrorCode.malformed_frame,
-                        "expected a JSON text frame, got binary",
-                        retryable=False,
-                        epoch=epoch,
+            try:
+                if text is None:
+                    raise _FrameError(
+                        ErrorCode.malformed_frame, "expected a JSON text frame, got binary"
                     )
-                )
+                frame = _parse(text)
+            except _FrameError as error:
+                if error.code is ErrorCode.frame_too_large:
+                    connection.close(CloseCode.frame_too_large, error.message, urgent=True)
+                    return
+                connection.send_control(_error(error.code, error.message))
                 continue
-            if len(text) > MAX_FRAME_BYTES:
-                connection.close(
-                    CloseCode.frame_too_large,
-                    f"frames are limited to {MAX_FRAME_BYTES} bytes",
-                    urgent=True,
-                )
-                return
-            frame_or_error = _parse(text, epoch)
-            if isinstance(frame_or_error, str):
-                connection.send_control(frame_or_error)
-                continue
-            await self._handle(connection, frame_or_error, epoch)
-
-    async def _handle(self, connection: Connection, frame: ClientFrame, epoch: str) -> None:
-        interview_id = connection.interview_id
-        if isinstance(frame, Ping):
-            connection.send_control(
-                orjson.dumps(
-                    {"type": "pong", "seq": CONTROL, "epoch": epoch, "t": frame.t}
-                ).decode()
-            )
-            return
-        if isinstance(frame, Hello):
-            connection.send_control(
-                error_frame(
-                    ErrorCode.malformed_frame, "already said hello", retryable=False, epoch=epoch
-                )
-            )
-            return
-        state = await self.live.get_state(interview_id)
-        phase = state.get("phase")
-        if phase == Phase.ended.value:
-            connection.send_control(
-                error_frame(
-                    ErrorCode.interview_finished,
-                    "the interview has ended",
-                    retryable=False,
-                    epoch=epoch,
-                )
-            )
-            return
-        if isinstance(frame, Answer | Skip):
-            if phase not in (Phase.listening.value, Phase.asking.value):
-                connection.send_control(
-                    error_frame(
-                        ErrorCode.not_listening,
-                        f"no question is waiting for an answer (the interview is {phase})",
-                        retryable=True,
-                        epoch=epoch,
-                    )
-                )
-                return
-            if frame.turn is not None and str(frame.turn) != state.get("turn"):
-                connection.send_control(
-                    error_frame(
-                        ErrorCode.wrong_turn,
-                        f"turn {frame.turn} is not open; the open turn is {state.get('turn')}",
-                        retryable=False,
-                        epoch=epoch,
-                    )
-                )
-                return
-        command: dict[str, Any] = frame.model_dump()
-        if isinstance(frame, Answer | Skip) and frame.turn is None:
-            command["turn"] = int(state["turn"]) if state.get("turn") else None
-        await self.sessions.submit(interview_id, command)
-        if isinstance(frame, Answer | Skip | Interrupt | End):
-            await self.sessions.ensure_running(interview_id)
+            if isinstance(frame, Ping):
+                pong = Pong(seq=CONTROL, epoch="", t=frame.t)
+                connection.send_control(pong.model_dump_json())
+            elif isinstance(frame, Hello):
+                connection.send_control(_error(ErrorCode.malformed_frame, "already said hello"))
+            else:
+                # Phase and turn are the runner's to judge; it answers the sender if it refuses.
+                envelope = Envelope(command=frame, origin=connection.id)
+                await self.sessions.submit(connection.interview_id, envelope)
 
     # --- shutdown ----------------------------------------------------------------------------
 
@@ -398,50 +315,45 @@ class InterviewGateway:
             connection.close(CloseCode.going_away, "server going away; reconnect", urgent=True)
 
 
-def _parse(text: str, epoch: str) -> ClientFrame | str:
-    """The frame, or an error frame (as JSON text) saying what was wrong with it."""
+def _error(code: ErrorCode, message: str) -> str:
+    frame = ErrorEvent(seq=CONTROL, epoch="", code=code, message=message, retryable=False)
+    return frame.model_dump_json()
+
+
+def _parse(text: str) -> ClientFrame:
+    """The frame, validated once by its model; a _FrameError says what was wrong with it."""
+    if len(text) > MAX_FRAME_BYTES:
+        raise _FrameError(
+            ErrorCode.frame_too_large, f"frames are limited to {MAX_FRAME_BYTES} bytes"
+        )
     try:
-        raw = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return error_frame(
-            ErrorCode.malformed_frame, "expected a JSON object", retryable=False, epoch=epoch
-        )
-    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
-        return error_frame(
-            ErrorCode.malformed_frame,
-            'expected a JSON object with a "type"',
-            retryable=False,
-            epoch=epoch,
-        )
-    if raw["type"] not in CLIENT_FRAME_TYPES:
-        return error_frame(
-            ErrorCode.unknown_type,
-            f'unknown frame type "{raw["type"][:40]}"; expected one of '
-            + ", ".join(sorted(CLIENT_FRAME_TYPES)),
-            retryable=False,
-            epoch=epoch,
-        )
-    if raw["type"] == "answer" and isinstance(raw.get("text"), str):
-        if len(raw["text"]) > MAX_ANSWER_CHARS:
-            return error_frame(
-                ErrorCode.answer_too_long,
-                f"answers are limited to {MAX_ANSWER_CHARS} characters; "
-                f"this one has {len(raw['text'])}",
-                retryable=False,
-                epoch=epoch,
-            )
-    try:
-        return client_frame_adapter.validate_python(raw)
+        return client_frame_adapter.validate_json(text)
     except ValidationError as exc:
-        return error_frame(
-            ErrorCode.malformed_frame, _first_error(exc), retryable=False, epoch=epoch
+        raise _FrameError(*_describe(exc.errors()[0])) from None
+
+
+def _describe(error: ErrorDetails) -> tuple[ErrorCode, str]:
+    """Turn pydantic's first complaint into one of the protocol's codes and a plain message."""
+    kind, loc = error["type"], error["loc"]
+    if kind == "json_invalid" or (kind == "model_attributes_type" and not loc):
+        return ErrorCode.malformed_frame, "expected a JSON object"
+    if kind in ("union_tag_not_found", "model_attributes_type", "dict_type") and len(loc) <= 1:
+        return ErrorCode.malformed_frame, 'expected a JSON object with a "type"'
+    if kind == "union_tag_invalid":
+        ctx = error.get("ctx") or {}
+        tag = str(ctx.get("tag", ""))[:40]
+        return (
+            ErrorCode.unknown_type,
+            f'unknown frame type "{tag}"; expected one of ' + ", ".join(sorted(CLIENT_FRAME_TYPES)),
         )
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(p) for p in error["loc"] if not isinstance(p, int)) or "frame"
-    return f"{where}: {error['msg']}"
+    if kind == "string_too_long" and loc[-1:] == ("text",) and loc[:1] == ("answer",):
+        length = len(str(error.get("input", "")))
+        return (
+            ErrorCode.answer_too_long,
+            f"answers are limited to {MAX_ANSWER_CHARS} characters; this one has {length}",
+        )
+    where = ".".join(str(p) for p in loc[1:] if not isinstance(p, int)) or "frame"
+    return ErrorCode.malformed_frame, f"{where}: {error['msg']}"
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

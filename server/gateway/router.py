@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
+from server.deps import ServicesDep
+
 router = APIRouter()
 
 
 @router.websocket("/ws/interviews/{interview_id}")
-async def interview_socket(websocket: WebSocket, interview_id: str) -> None:
-    await websocket.app.state.gateway.serve(websocket, interview_id)
+async def interview_socket(websocket: WebSocket, interview_id: str, services: ServicesDep) -> None:
+    await services.gateway.serve(websocket, interview_id)

@@ -22,9 +22,9 @@ def find_gateway(app: Any) -> Any:
     """Walk uvicorn's middleware wrappers down to our app's gateway, if there is one."""
     for _ in range(10):
         state = getattr(app, "state", None)
-        gateway = getattr(state, "gateway", None) if state is not None else None
-        if gateway is not None:
-            return gateway
+        services = getattr(state, "services", None) if state is not None else None
+        if services is not None:
+            return services.gateway
         app = getattr(app, "app", None)
         if app is None:
             return None

@@ -2,32 +2,55 @@
 
 asking → listening → scoring → (follow-up | next question) → … → reporting → ended.
 
-The runner owns the interview while its process holds the lease. Everything it
-decides goes out as events through ``emit``, which updates the live state in the
-same atomic step, so another process can take over from exactly where it stopped:
-an interrupted turn is regenerated, a pending answer re-scored, a deadline kept.
+The runner owns the interview while its process holds the lease. Commands reach it through
+``receive`` (its one accept step: phase and turn are checked here and nowhere else), and
+everything it decides goes out as protocol events through ``emit``, which replaces the typed
+live state in the same atomic append, so another process can take over from exactly where it
+stopped: an interrupted turn is regenerated, a pending answer re-scored, a deadline kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, TypeVar
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
-from server.gateway.protocol import ErrorCode, Phase
 from server.interview import records
-from server.live.base import LiveStore, TextMode
-from server.llm.base import Interviewer, TurnRecord, TurnRequest
+from server.interview.commands import DeleteInterview, Envelope
+from server.interview.state import LiveState, PendingAnswer
+from server.live.base import KEEP_TEXT, LiveStore, Snapshot, TextUpdate
+from server.llm.base import Interviewer, ProviderError, TurnRecord, TurnRequest
+from server.protocol import (
+    CONTROL,
+    Answer,
+    AnswerAccepted,
+    AnswerSkipped,
+    AnswerTimeout,
+    CriterionScore,
+    End,
+    Ended,
+    ErrorCode,
+    ErrorEvent,
+    Interrupt,
+    InterviewerChanged,
+    Phase,
+    ReportEvent,
+    ScoreEvent,
+    Skip,
+    TurnDelta,
+    TurnEnd,
+    TurnStart,
+)
 from server.store.models import Interview, InterviewStatus
 
 log = logging.getLogger(__name__)
@@ -37,7 +60,26 @@ ENDED_TTL_S = 3600  # how long an ended interview's event log stays for late rec
 # or an abandoned interview can go unnoticed, without thousands of idle runners polling.
 INBOX_POLL_S = 10.0
 MAX_PRESENCE_CHECK_S = 30.0
-PROVIDER_ATTEMPTS = 3
+# A turn that broke after its first words is regenerated this many times (the provider has
+# already retried every failure before the first words; those are never retried here).
+MID_STREAM_REGENERATIONS = 1
+
+Event = TurnStart | TurnDelta | TurnEnd | AnswerAccepted | AnswerSkipped | AnswerTimeout
+E = TypeVar(
+    "E",
+    TurnStart,
+    TurnDelta,
+    TurnEnd,
+    AnswerAccepted,
+    AnswerSkipped,
+    AnswerTimeout,
+    ScoreEvent,
+    ReportEvent,
+    InterviewerChanged,
+    Ended,
+    ErrorEvent,
+)
+Reply = Callable[[str, str], Awaitable[None]]  # (connection id, encoded frame)
 
 
 def now_ms() -> int:
@@ -50,7 +92,7 @@ class EngineDeps:
     sessionmaker: async_sessionmaker[AsyncSession]
     live: LiveStore
     interviewer: Interviewer
-    # Takes over from ``interviewer`` after repeated failures, if the operator enabled it.
+    # Takes over from ``interviewer`` after a failure, if the operator enabled it.
     fallback: Interviewer | None = None
 
 
@@ -62,54 +104,158 @@ class _Ended(Exception):
         self.reason = reason
 
 
+class _Refused(Exception):
+    def __init__(self, code: ErrorCode, message: str, *, retryable: bool) -> None:
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+
 class InterviewRunner:
     def __init__(
-        self, deps: EngineDeps, interview_id: str, preloaded: Interview | None = None
+        self,
+        deps: EngineDeps,
+        interview_id: str,
+        *,
+        reply: Reply,
+        started: Callable[[uuid.UUID], None],
+        row: Interview | None = None,
+        state_absent: bool = False,
     ) -> None:
         self.deps = deps
-        self.live = deps.live
+        self.events = deps.live.events
         self.interviewer = deps.interviewer
         self.interview_id = interview_id
         self.uuid = uuid.UUID(interview_id)
-        self.preloaded = preloaded
+        self._reply = reply
+        self._started = started  # records that the interview went live (batched)
+        self._row = row  # the row the gateway just read, if any (saves a query)
+        self._state_absent = state_absent  # the caller just saw no live state: create it
         self.wake = asyncio.Event()
-        self.state_ready = asyncio.Event()  # the live state exists: sockets can be served
-        self.state: dict[str, str] = {}
+        self.ready = asyncio.Event()  # the live state exists: sockets can be served
+        self.state: LiveState | None = None
         self.seq = 0
-        self.epoch = ""
-        self.text = ""
+        self._spoken: list[str] = []  # the current turn's text, in pieces (joined when read)
         self.history: list[TurnRecord] = []
         self.plan: list[str | None] = []
         self.answer_time_limit_ms = 0
         self.last_presence_ms = now_ms()
         self._next_presence_check = 0.0
         self._presence_interval_s = min(MAX_PRESENCE_CHECK_S, deps.settings.abandon_after_s / 4)
+        self._backlog: list[Envelope] = []  # commands that arrived before the state was loaded
+        self._pending: Answer | Skip | None = None  # accepted for the open turn, not yet applied
+        self._interrupt = False
         self._end_requested: tuple[InterviewStatus, str] | None = None
         self._deleted = False  # the row is gone: write nothing more, just end the stream
+        self._ended = False
+
+    # --- the accept step ------------------------------------------------------------------
+
+    def receive(self, envelope: Envelope) -> None:
+        """Accept or refuse a command. A refusal goes back to its sender and changes nothing."""
+        if self.state is None:
+            self._backlog.append(envelope)
+            return
+        try:
+            self._accept(envelope.command, self.state)
+        except _Refused as refused:
+            if envelope.origin:
+                frame = ErrorEvent(
+                    seq=CONTROL,
+                    epoch=self.state.epoch,
+                    code=refused.code,
+                    message=refused.message,
+                    retryable=refused.retryable,
+                )
+                task = asyncio.ensure_future(self._reply(envelope.origin, frame.model_dump_json()))
+                task.add_done_callback(_log_failure)
+            return
+        self.wake.set()
+
+    def _accept(self, command: Any, state: LiveState) -> None:
+        if isinstance(command, DeleteInterview):
+            self._deleted = True
+            self._end_requested = (InterviewStatus.abandoned, "the interview was deleted")
+            return
+        if self._ended or state.phase is Phase.ended or self._end_requested:
+            raise _Refused(ErrorCode.interview_finished, "the interview has ended", retryable=False)
+        if isinstance(command, End):
+            self._end_requested = (InterviewStatus.finished, "ended by the candidate")
+            return
+        if isinstance(command, Interrupt):
+            self._interrupt = state.phase is Phase.asking
+            return
+        assert isinstance(command, Answer | Skip)
+        if state.phase not in (Phase.asking, Phase.listening) or self._pending is not None:
+            phase = Phase.scoring if self._pending is not None else state.phase
+            raise _Refused(
+                ErrorCode.not_listening,
+                f"no question is waiting for an answer (the interview is {phase})",
+                retryable=True,
+            )
+        if command.turn is not None and command.turn != state.turn:
+            raise _Refused(
+                ErrorCode.wrong_turn,
+                f"turn {command.turn} is not open; the open turn is {state.turn}",
+                retryable=False,
+            )
+        self._pending = command
+
+    async def _drain_inbox(self) -> None:
+        """Take the commands other processes left for this interview."""
+        for raw in await self.deps.live.inbox.pop(self.interview_id):
+            try:
+                envelope = Envelope.decode(raw)
+            except ValueError:
+                log.warning(
+                    "dropped an unreadable command", extra={"interview_id": self.interview_id}
+                )
+                continue
+            self.receive(envelope)
+
+    def poked(self) -> None:
+        """Something is in the inbox: take it now, whatever the runner is doing."""
+        task = asyncio.ensure_future(self._drain_inbox())
+        task.add_done_callback(_log_failure)
 
     # --- events ---------------------------------------------------------------------
 
-    def emit(
-        self,
-        event: dict[str, Any],
-        fields: dict[str, str] | None = None,
-        text_mode: TextMode = TextMode.keep,
-        text: str = "",
-    ) -> None:
+    def emit(self, event_type: type[E], state: LiveState | None = None, **fields: Any) -> E:
+        """Log and publish one event; ``state`` (if given) replaces the live state with it."""
+        if state is not None:
+            self.state = state
+        assert self.state is not None
         self.seq += 1
-        event["seq"] = self.seq
-        event["epoch"] = self.epoch
-        payload = orjson.dumps(event).decode()
-        if fields:
-            self.state.update(fields)
-        self.live.append(self.interview_id, self.seq, payload, fields or {}, text_mode, text)
+        event = event_type(seq=self.seq, epoch=self.state.epoch, phase=self.state.phase, **fields)
+        text = KEEP_TEXT
+        if isinstance(event, TurnStart):
+            text = TextUpdate("s", "")
+            self._spoken = []
+        elif isinstance(event, TurnDelta):
+            text = TextUpdate("a", event.text)
+            self._spoken.append(event.text)
+        elif isinstance(event, TurnEnd):
+            text = TextUpdate("s", event.text)
+            self._spoken = [event.text]
+        self.events.append(
+            self.interview_id,
+            self.seq,
+            event.model_dump_json(),
+            None if state is None else state.encode(),
+            text,
+        )
+        return event
 
-    def _field(self, name: str, default: str = "") -> str:
-        return self.state.get(name, default)
+    @property
+    def text(self) -> str:
+        """The current turn's text so far."""
+        if len(self._spoken) > 1:
+            self._spoken = ["".join(self._spoken)]
+        return self._spoken[0] if self._spoken else ""
 
-    def _int(self, name: str, default: int = 0) -> int:
-        value = self.state.get(name)
-        return int(value) if value not in (None, "") else default
+    def _evolve(self, **changes: Any) -> LiveState:
+        assert self.state is not None
+        return dataclasses.replace(self.state, **changes)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -117,10 +263,25 @@ class InterviewRunner:
         try:
             await self._run()
         finally:
-            self.state_ready.set()  # never leave a waiting socket hanging
+            self._ended = True
+            self.ready.set()  # never leave a waiting socket hanging
+            for envelope in self._backlog:  # arrived while the interview was already over
+                self._refuse_late(envelope)
+
+    def _refuse_late(self, envelope: Envelope) -> None:
+        if envelope.origin and not isinstance(envelope.command, DeleteInterview):
+            frame = ErrorEvent(
+                seq=CONTROL,
+                epoch=self.state.epoch if self.state else "",
+                code=ErrorCode.interview_finished,
+                message="the interview has ended",
+                retryable=False,
+            )
+            task = asyncio.ensure_future(self._reply(envelope.origin, frame.model_dump_json()))
+            task.add_done_callback(_log_failure)
 
     async def _run(self) -> None:
-        interview = self.preloaded
+        interview = self._row
         if interview is not None and interview.status is InterviewStatus.created:
             # Nothing has happened yet: the row the gateway just read is all there is.
             self.brief, self.history = records.brief_of(interview), []
@@ -130,21 +291,29 @@ class InterviewRunner:
                 return
             interview, self.brief, self.history = loaded
         if interview.status in records.ENDED:
+            for raw in await self.deps.live.inbox.pop(self.interview_id):
+                with contextlib.suppress(ValueError):
+                    self._refuse_late(Envelope.decode(raw))
             return
         self.answer_time_limit_ms = interview.answer_time_limit_s * 1000
-        await self._load_state()
+        await self._load_state(interview)
         fallback = self.deps.fallback
-        if fallback is not None and self._field("provider") == fallback.name:
+        assert self.state is not None
+        if fallback is not None and self.state.provider == fallback.name:
             self.interviewer = fallback  # switched before this process took the interview over
         self.plan = await self.interviewer.plan(self.brief)
-        self.state_ready.set()
+        self.ready.set()
+        backlog, self._backlog = self._backlog, []
+        for envelope in backlog:
+            self.receive(envelope)
+        await self._drain_inbox()
         if interview.status is InterviewStatus.created:
-            await records.mark_live(self.deps.sessionmaker, self.uuid)
+            self._started(self.uuid)
         try:
             while True:
                 if self._end_requested:
                     raise _Ended(*self._end_requested)
-                phase = Phase(self._field("phase", Phase.waiting))
+                phase = self.state.phase
                 if phase in (Phase.waiting, Phase.asking):
                     await self._ask()
                 elif phase is Phase.listening:
@@ -158,54 +327,37 @@ class InterviewRunner:
         except _Ended as ended:
             await self._finish(ended.status, ended.reason)
 
-    async def _load_state(self) -> None:
-        state, text = await self.live.get_snapshot(self.interview_id)
-        if not state:
+    async def _load_state(self, interview: Interview) -> None:
+        snapshot = None if self._state_absent else await self.events.snapshot(self.interview_id)
+        if snapshot is None:
             # New interview, or the live store lost it: rebuild from what the database has.
-            asked = [t for t in self.history if t.kind == "question"]
-            next_number = len(asked) + 1
-            fields = {
-                "epoch": secrets.token_hex(6),
-                "seq": "0",
-                "status": InterviewStatus.live.value,
-                "phase": (
-                    Phase.waiting if next_number <= self.brief.question_count else Phase.reporting
-                ).value,
-                "turn": str(len(self.history)),
-                "kind": "question",
-                "qnum": str(next_number),
-                "qcount": str(self.brief.question_count),
-                "followups": "0",
-                "provider": self.interviewer.name,
-                "model": self.interviewer.model,
-                "offline": "1" if self.interviewer.offline else "0",
-                "owner_seen_ms": str(now_ms()),
-            }
-            if not await self.live.create_state(self.interview_id, fields):
-                state, text = await self.live.get_snapshot(self.interview_id)
+            asked = sum(1 for t in self.history if t.kind == "question")
+            fresh = LiveState(
+                epoch=secrets.token_hex(6),
+                owner_id=str(interview.owner_id),
+                status=InterviewStatus.live,
+                phase=Phase.waiting if asked < self.brief.question_count else Phase.reporting,
+                turn=len(self.history),
+                kind="question",
+                question_number=asked + 1,
+                question_count=self.brief.question_count,
+                follow_ups=0,
+                question_id=None,
+                provider=self.interviewer.name,
+                model=self.interviewer.model,
+                offline=self.interviewer.offline,
+            )
+            if await self.events.create(self.interview_id, fresh.encode()):
+                snapshot = Snapshot(0, fresh.encode(), "", now_ms())
             else:
-                state, text = fields, ""
-        self.state = dict(state)
-        self.text = text
-        self.seq = int(state.get("seq", "0"))
-        self.epoch = state["epoch"]
-
-    # --- commands -------------------------------------------------------------------
-
-    async def _commands(self) -> list[dict[str, Any]]:
-        raw = await self.live.pop_commands(self.interview_id)
-        commands = []
-        for item in raw:
-            try:
-                commands.append(orjson.loads(item))
-            except orjson.JSONDecodeError:
-                log.warning(
-                    "dropped an unreadable command", extra={"interview_id": self.interview_id}
-                )
-        return commands
+                snapshot = await self.events.snapshot(self.interview_id)
+                assert snapshot is not None, "the live state vanished while it was created"
+        self.state = LiveState.decode(snapshot.state)
+        self.seq = snapshot.seq
+        self._spoken = [snapshot.text]
 
     async def _wait(self, seconds: float) -> None:
-        """Sleep until poked or ``seconds`` pass; callers clear ``wake`` before the inbox."""
+        """Sleep until woken or ``seconds`` pass; callers clear ``wake`` before they look."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max(0.0, seconds)):
                 await self.wake.wait()
@@ -216,7 +368,7 @@ class InterviewRunner:
         if now < self._next_presence_check:
             return
         self._next_presence_check = now + self._presence_interval_s
-        if await self.live.has_presence(self.interview_id):
+        if await self.deps.live.leases.has_presence(self.interview_id):
             self.last_presence_ms = now_ms()
         elif now_ms() - self.last_presence_ms > self.deps.settings.abandon_after_s * 1000:
             raise _Ended(InterviewStatus.abandoned, "no candidate connected")
@@ -224,101 +376,97 @@ class InterviewRunner:
     # --- asking -----------------------------------------------------------------------
 
     def _current_request(self) -> TurnRequest:
-        kind: Literal["question", "follow_up"] = (
-            "follow_up" if self._field("kind") == "follow_up" else "question"
-        )
-        number = self._int("qnum", 1)
+        assert self.state is not None
+        state = self.state
+        number = state.question_number
         planned = self.plan[number - 1] if 0 < number <= len(self.plan) else None
         return TurnRequest(
-            index=self._int("turn"),
-            kind=kind,
+            index=state.turn,
+            kind=state.kind,
             question_number=number,
-            question_id=planned if kind == "question" else self._field("qid") or None,
-            is_first=self._int("turn") == 0,
+            question_id=planned if state.kind == "question" else state.question_id,
+            is_first=state.turn == 0,
         )
 
     async def _ask(self) -> None:
-        request = self._current_request()
-        attempt = 0
+        regenerations = 0
         while True:
-            attempt += 1
-            outcome = await self._speak(request)
-            if outcome is not None:
+            request = self._current_request()
+            try:
+                interrupted = await self._speak(request)
                 break
-            if attempt >= PROVIDER_ATTEMPTS:
-                if not await self._fall_back("the interviewer failed to speak"):
-                    raise _Ended(InterviewStatus.abandoned, "the interviewer is unavailable")
-                request, attempt = self._current_request(), 0
-                continue
-            await asyncio.sleep(min(4.0, 0.5 * 2**attempt))
-        text, interrupted, pending = outcome
+            except ProviderError as exc:
+                log.warning(
+                    "interviewer turn failed",
+                    extra={"interview_id": self.interview_id, "error": repr(exc)},
+                )
+                if exc.mid_stream and regenerations < MID_STREAM_REGENERATIONS:
+                    regenerations += 1
+                    message = "The interviewer stopped mid-sentence; asking again."
+                elif await self._fall_back("the interviewer failed to speak"):
+                    message = "The interviewer failed; continuing with the offline interviewer."
+                else:
+                    self.emit(
+                        ErrorEvent,
+                        code=ErrorCode.provider_failed,
+                        message="The interviewer is unavailable right now; the interview ends "
+                        "here and your answers so far are kept.",
+                        retryable=False,
+                    )
+                    raise _Ended(
+                        InterviewStatus.abandoned, "the interviewer is unavailable"
+                    ) from None
+                self.emit(
+                    ErrorEvent, code=ErrorCode.provider_failed, message=message, retryable=True
+                )
         deadline = now_ms() + self.answer_time_limit_ms
         self.emit(
-            {
-                "type": "turn.end",
-                "turn": request.index,
-                "text": text,
-                "interrupted": interrupted,
-                "answer_deadline_ms": deadline,
-            },
-            {"phase": Phase.listening.value, "deadline_ms": str(deadline)},
-            TextMode.set,
-            text,
+            TurnEnd,
+            self._evolve(phase=Phase.listening, deadline_ms=deadline),
+            turn=request.index,
+            text=self.text,
+            interrupted=interrupted,
+            answer_deadline_ms=deadline,
         )
-        self.text = text
-        for command in pending:  # what arrived while the interviewer spoke
-            await self._handle_listening_command(command)
 
-    async def _speak(self, request: TurnRequest) -> tuple[str, bool, list[dict[str, Any]]] | None:
-        """Stream one turn: (text, interrupted, commands to apply next), or None on failure."""
-        question_id = request.question_id or ""
+    async def _speak(self, request: TurnRequest) -> bool:
+        """Stream one turn; whether the candidate cut it short. Raises ProviderError."""
+        assert self.state is not None
+        self._interrupt = False
         self.emit(
-            {
-                "type": "turn.start",
-                "turn": request.index,
-                "kind": request.kind,
-                "question_number": request.question_number,
-                "question_count": self.brief.question_count,
-            },
-            {
-                "phase": Phase.asking.value,
-                "turn": str(request.index),
-                "kind": request.kind,
-                "qnum": str(request.question_number),
-                "qid": question_id if request.kind == "question" else self._field("qid"),
-                "asked_ms": str(now_ms()),
-            },
-            TextMode.set,
-            "",
+            TurnStart,
+            self._evolve(
+                phase=Phase.asking,
+                turn=request.index,
+                kind=request.kind,
+                question_number=request.question_number,
+                question_id=request.question_id,
+                asked_ms=now_ms(),
+                deadline_ms=None,
+            ),
+            turn=request.index,
+            kind=request.kind,
+            question_number=request.question_number,
+            question_count=self.brief.question_count,
         )
-        spoken: list[str] = []
         generation = asyncio.create_task(
-            self._generate(request, spoken), name=f"generate-{self.interview_id}"
+            self._generate(request), name=f"generate-{self.interview_id}"
         )
-        pending: list[dict[str, Any]] = []
-        interrupted = False
         try:
             while not generation.done():
-                # Clear before reading the inbox, so a poke that lands in between is not lost.
+                # Clear before looking, so a wake-up that lands in between is not lost.
                 self.wake.clear()
-                for command in await self._commands():
-                    kind = command.get("type")
-                    if kind in ("interrupt", "answer", "skip", "end"):
-                        interrupted = True
-                        if kind != "interrupt":
-                            pending.append(command)
-                if interrupted:
-                    if not generation.done():
-                        # Cancelling the task that awaits the stream closes the upstream request.
-                        generation.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await generation
-                    break
+                if self._interrupt or self._pending is not None or self._end_requested:
+                    # Cancelling the task that awaits the stream closes the upstream request.
+                    generation.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await generation
+                    return True
                 waiter = asyncio.create_task(self.wake.wait())
                 await asyncio.wait({generation, waiter}, return_when=asyncio.FIRST_COMPLETED)
                 waiter.cancel()
-            if not interrupted:
-                generation.result()
+            generation.result()
+            return False
         except asyncio.CancelledError:
             # Wait for the generation to stop too: its last words are appended in its
             # finally, and must be queued before this runner's appends are settled.
@@ -326,23 +474,12 @@ class InterviewRunner:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await generation
             raise
-        except Exception as exc:
-            log.warning(
-                "interviewer turn failed",
-                extra={"interview_id": self.interview_id, "error": repr(exc)},
-            )
-            self.emit(
-                {
-                    "type": "error",
-                    "code": ErrorCode.provider_failed.value,
-                    "message": "The interviewer stopped mid-sentence; retrying the question.",
-                    "retryable": True,
-                }
-            )
-            return None
-        return "".join(spoken), interrupted, pending
+        except ProviderError:
+            raise
+        except Exception as exc:  # a provider that broke its contract: treat it as failed
+            raise ProviderError(repr(exc), "internal", mid_stream=bool(self.text)) from exc
 
-    async def _generate(self, request: TurnRequest, spoken: list[str]) -> None:
+    async def _generate(self, request: TurnRequest) -> None:
         """Relay the provider's words, coalescing them into one delta per flush interval."""
         flush_s = self.deps.settings.stream_flush_ms / 1000
         loop = asyncio.get_running_loop()
@@ -356,19 +493,12 @@ class InterviewRunner:
             if buffer:
                 chunk = "".join(buffer)
                 buffer.clear()
-                self.emit(
-                    {"type": "turn.delta", "turn": request.index, "text": chunk},
-                    None,
-                    TextMode.append,
-                    chunk,
-                )
+                self.emit(TurnDelta, turn=request.index, text=chunk)
 
         try:
-            stream = self.interviewer.stream_turn(self.brief, self.history, request)
-            async for piece in stream:
+            async for piece in self.interviewer.stream_turn(self.brief, self.history, request):
                 if not piece:
                     continue
-                spoken.append(piece)
                 buffer.append(piece)
                 if first or flush_s == 0:
                     first = False  # the first words go out at once: time to first token
@@ -392,18 +522,12 @@ class InterviewRunner:
             self.deps.sessionmaker, self.uuid, provider=fallback.name, model=fallback.model
         )
         self.emit(
-            {
-                "type": "interviewer.changed",
-                "provider": fallback.name,
-                "model": fallback.model,
-                "offline": fallback.offline,
-                "reason": f"{reason}; continuing with the offline interviewer",
-            },
-            {
-                "provider": fallback.name,
-                "model": fallback.model,
-                "offline": "1" if fallback.offline else "0",
-            },
+            InterviewerChanged,
+            self._evolve(provider=fallback.name, model=fallback.model, offline=fallback.offline),
+            provider=fallback.name,
+            model=fallback.model,
+            offline=fallback.offline,
+            reason=f"{reason}; continuing with the offline interviewer",
         )
         log.warning(
             "switched interviewer",
@@ -414,55 +538,39 @@ class InterviewRunner:
     # --- listening ----------------------------------------------------------------------
 
     async def _listen(self) -> None:
-        deadline = self._int("deadline_ms")
-        while self._field("phase") == Phase.listening.value:
+        assert self.state is not None
+        deadline = self.state.deadline_ms or now_ms()
+        while self.state.phase is Phase.listening and not self._end_requested:
             self.wake.clear()
-            for command in await self._commands():
-                await self._handle_listening_command(command)
-                if self._field("phase") != Phase.listening.value or self._end_requested:
-                    return
+            pending, self._pending = self._pending, None
+            if isinstance(pending, Answer):
+                self.emit(
+                    AnswerAccepted,
+                    self._evolve(
+                        phase=Phase.scoring,
+                        deadline_ms=None,
+                        answer=PendingAnswer(pending.text, pending.source, now_ms()),
+                    ),
+                    turn=self.state.turn,
+                    text=pending.text,
+                    source=pending.source,
+                )
+                return
+            if isinstance(pending, Skip):
+                await self._close_turn("skipped")
+                return
             remaining_s = (deadline - now_ms()) / 1000
             if remaining_s <= 0:
-                await self._close_turn("timed_out", None, None)
+                await self._close_turn("timed_out")
                 return
             await self._wait(min(remaining_s, INBOX_POLL_S, self._presence_interval_s))
 
-    async def _handle_listening_command(self, command: dict[str, Any]) -> None:
-        if self._field("phase") != Phase.listening.value:
-            return
-        kind = command.get("type")
-        turn = self._int("turn")
-        if command.get("turn") not in (None, turn):
-            return  # aimed at an earlier turn; the gateway already told the sender
-        if kind == "answer":
-            text = str(command.get("text", ""))[:8000]
-            source = "voice" if command.get("source") == "voice" else "typed"
-            self.emit(
-                {"type": "answer.accepted", "turn": turn, "text": text, "source": source},
-                {
-                    "phase": Phase.scoring.value,
-                    "answer": text,
-                    "source": source,
-                    "answered_ms": str(now_ms()),
-                },
-            )
-        elif kind == "skip":
-            await self._close_turn("skipped", None, None)
-        elif kind == "end":
-            if command.get("deleted"):
-                self._deleted = True
-                self._end_requested = (InterviewStatus.abandoned, "the interview was deleted")
-            else:
-                self._end_requested = (InterviewStatus.finished, "ended by the candidate")
-
     def _record(self, outcome: str, answer: str | None) -> TurnRecord:
-        kind: Literal["question", "follow_up"] = (
-            "follow_up" if self._field("kind") == "follow_up" else "question"
-        )
+        assert self.state is not None
         return TurnRecord(
-            index=self._int("turn"),
-            kind=kind,
-            question_id=self._field("qid") or None,
+            index=self.state.turn,
+            kind=self.state.kind,
+            question_id=self.state.question_id,
             question=self.text,
             answer=answer,
             outcome=outcome,  # type: ignore[arg-type]
@@ -472,133 +580,110 @@ class InterviewRunner:
         self, record: TurnRecord, *, source: str | None, answered_ms: int | None
     ) -> None:
         """Write a finished turn to the database (idempotently) and to the history."""
+        assert self.state is not None
         await records.save_turn(
             self.deps.sessionmaker,
             self.uuid,
             record,
             source=source,
-            asked_ms=self._int("asked_ms", now_ms()),
+            asked_ms=self.state.asked_ms or now_ms(),
             answered_ms=answered_ms,
         )
         self.history.append(record)
 
-    async def _close_turn(self, outcome: str, answer: str | None, source: str | None) -> None:
+    async def _close_turn(self, outcome: str) -> None:
         """Save an unanswered turn (skipped or timed out) and move to the next question."""
-        record = self._record(outcome, answer)
-        await self._save(record, source=source, answered_ms=None)
-        event_type = "answer.skipped" if outcome == "skipped" else "answer.timeout"
-        self.emit({"type": event_type, "turn": record.index}, self._next_turn_fields(None))
+        record = self._record(outcome, None)
+        await self._save(record, source=None, answered_ms=None)
+        if outcome == "skipped":
+            self.emit(AnswerSkipped, self._next_turn(None), turn=record.index)
+        else:
+            self.emit(AnswerTimeout, self._next_turn(None), turn=record.index)
 
     # --- scoring ----------------------------------------------------------------------
 
     async def _score(self) -> None:
-        answer = self._field("answer")
-        record = self._record("answered", answer)
+        assert self.state is not None and self.state.answer is not None
+        pending = self.state.answer
+        record = self._record("answered", pending.text)
         score = None
-        for attempt in range(1, PROVIDER_ATTEMPTS + 1):
-            try:
-                score = await self.interviewer.score_answer(self.brief, record)
-                break
-            except Exception as exc:
-                log.warning(
-                    "scoring failed",
-                    extra={
-                        "interview_id": self.interview_id,
-                        "error": repr(exc),
-                        "attempt": attempt,
-                    },
-                )
-                await asyncio.sleep(min(4.0, 0.5 * 2**attempt))
-        if score is None and await self._fall_back("the interviewer failed to score"):
+        try:
             score = await self.interviewer.score_answer(self.brief, record)
-        scored = TurnRecord(
-            index=record.index,
-            kind=record.kind,
-            question_id=record.question_id,
-            question=record.question,
-            answer=record.answer,
-            outcome="answered",
-            score=score,
-        )
-        await self._save(
-            scored,
-            source=self._field("source", "typed"),
-            answered_ms=self._int("answered_ms", now_ms()),
-        )
-        fields = self._next_turn_fields(scored)
+        except Exception as exc:  # the provider has retried already: never again here
+            log.warning(
+                "scoring failed", extra={"interview_id": self.interview_id, "error": repr(exc)}
+            )
+            if await self._fall_back("the interviewer failed to score"):
+                score = await self.interviewer.score_answer(self.brief, record)
+        scored = dataclasses.replace(record, score=score)
+        await self._save(scored, source=pending.source, answered_ms=pending.answered_ms)
+        state = self._next_turn(scored)
         if score is None:
             self.emit(
-                {
-                    "type": "error",
-                    "code": ErrorCode.provider_failed.value,
-                    "message": "This answer could not be scored; it is saved and the "
-                    "interview goes on.",
-                    "retryable": False,
-                },
-                fields,
+                ErrorEvent,
+                state,
+                code=ErrorCode.provider_failed,
+                message="This answer could not be scored; it is saved and the interview goes on.",
+                retryable=False,
             )
             return
         self.emit(
-            {
-                "type": "score",
-                "turn": scored.index,
-                "criteria": [
-                    {
-                        "criterion": c.criterion,
-                        "value": c.value,
-                        "evidence": c.evidence,
-                        "suggestion": c.suggestion,
-                    }
-                    for c in score.criteria
-                ],
-                "average": score.average,
-                "rubric_version": score.rubric_version,
-            },
-            fields,
+            ScoreEvent,
+            state,
+            turn=scored.index,
+            criteria=[
+                CriterionScore(
+                    criterion=c.criterion,
+                    value=c.value,
+                    evidence=c.evidence,
+                    suggestion=c.suggestion,
+                )
+                for c in score.criteria
+            ],
+            average=score.average,
+            rubric_version=score.rubric_version,
         )
 
-    def _next_turn_fields(self, answered: TurnRecord | None) -> dict[str, str]:
+    def _next_turn(self, answered: TurnRecord | None) -> LiveState:
         """Follow up on what was said, or move to the next question, or to the report."""
-        number = self._int("qnum", 1)
-        follow_ups = self._int("followups")
-        base = {"turn": str(self._int("turn") + 1), "answer": "", "deadline_ms": ""}
+        assert self.state is not None
+        state = self.state
+        after = {"turn": state.turn + 1, "answer": None, "deadline_ms": None}
         if self._end_requested:
-            return {**base, "phase": Phase.reporting.value}
+            return self._evolve(phase=Phase.reporting, **after)
         if (
             answered is not None
             and answered.score is not None
             and answered.score.follow_up_worthy
-            and follow_ups < self.deps.settings.max_follow_ups
+            and state.follow_ups < self.deps.settings.max_follow_ups
         ):
-            return {
-                **base,
-                "phase": Phase.asking.value,
-                "kind": "follow_up",
-                "followups": str(follow_ups + 1),
-            }
-        if number < self.brief.question_count:
-            return {
-                **base,
-                "phase": Phase.asking.value,
-                "kind": "question",
-                "qnum": str(number + 1),
-                "followups": "0",
-            }
-        return {**base, "phase": Phase.reporting.value}
+            return self._evolve(
+                phase=Phase.asking, kind="follow_up", follow_ups=state.follow_ups + 1, **after
+            )
+        if state.question_number < self.brief.question_count:
+            return self._evolve(
+                phase=Phase.asking,
+                kind="question",
+                question_number=state.question_number + 1,
+                follow_ups=0,
+                **after,
+            )
+        return self._evolve(phase=Phase.reporting, **after)
 
     # --- the end ------------------------------------------------------------------------
 
     async def _finish(self, status: InterviewStatus, reason: str) -> None:
+        assert self.state is not None
         if self._deleted:
             await self._end_stream(status, reason)
             return
-        phase = self._field("phase")
-        if phase in (Phase.asking.value, Phase.listening.value) and self.text:
+        phase = self.state.phase
+        if phase in (Phase.asking, Phase.listening) and self.text:
             # The question on screen when the interview ended is part of the transcript.
             record = self._record("skipped", None)
             await self._save(record, source=None, answered_ms=None)
-            self.emit({"type": "answer.skipped", "turn": record.index})
-        elif phase == Phase.scoring.value and self._field("answer"):
+            self.emit(AnswerSkipped, self._evolve(phase=Phase.reporting), turn=record.index)
+        elif phase is Phase.scoring and self.state.answer is not None:
             await self._score()
         report = None
         if any(t.outcome == "answered" for t in self.history):
@@ -617,29 +702,34 @@ class InterviewRunner:
         )
         if report is not None:
             self.emit(
-                {
-                    "type": "report",
-                    "overall_score": report.overall_score,
-                    "strengths": report.strengths,
-                    "weaknesses": report.weaknesses,
-                    "next_steps": report.next_steps,
-                    "rubric_version": report.rubric_version,
-                    "provider": self.interviewer.name,
-                }
+                ReportEvent,
+                self._evolve(phase=Phase.reporting),
+                overall_score=report.overall_score,
+                strengths=report.strengths,
+                weaknesses=report.weaknesses,
+                next_steps=report.next_steps,
+                rubric_version=report.rubric_version,
+                provider=self.interviewer.name,
             )
         await self._end_stream(status, reason)
 
     async def _end_stream(self, status: InterviewStatus, reason: str) -> None:
+        self._ended = True
         self.emit(
-            {"type": "ended", "status": status.value, "reason": reason},
-            {"phase": Phase.ended.value, "status": status.value},
+            Ended,
+            self._evolve(phase=Phase.ended, status=status),
+            status=status.value,
+            reason=reason,
         )
-        await self.live.flush()
-        await self.live.expire(self.interview_id, ENDED_TTL_S)
+        await self.events.flush()
+        await self.events.expire(self.interview_id, ENDED_TTL_S)
+        await self.deps.live.inbox.expire(self.interview_id, ENDED_TTL_S)
         log.info(
             "interview ended",
             extra={"interview_id": self.interview_id, "status": status.value, "reason": reason},
         )
 
 
-RunnerFactory = Callable[[str], InterviewRunner]
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("runner side task failed", extra={"error": repr(task.exception())})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -12,12 +15,12 @@ from sqlalchemy.orm import selectinload
 
 from server.llm.base import (
     AnswerScore,
+    CallRecord,
     CriterionScore,
     InterviewBrief,
     ReportDraft,
     TurnRecord,
 )
-from server.llm.gemini import CallRecord
 from server.store.models import (
     AnswerSource,
     Interview,
@@ -29,6 +32,8 @@ from server.store.models import (
     TurnKind,
     TurnOutcome,
 )
+
+log = logging.getLogger(__name__)
 
 ENDED = (InterviewStatus.finished, InterviewStatus.abandoned)
 
@@ -84,16 +89,38 @@ def brief_of(interview: Interview) -> InterviewBrief:
     )
 
 
-async def mark_live(
-    sessionmaker: async_sessionmaker[AsyncSession], interview_id: uuid.UUID
-) -> None:
-    async with sessionmaker() as session:
-        await session.execute(
-            update(Interview)
-            .where(Interview.id == interview_id, Interview.status == InterviewStatus.created)
-            .values(status=InterviewStatus.live, started_at=datetime.now(UTC))
-        )
-        await session.commit()
+class LiveMarker:
+    """Marks started interviews ``live`` in batches: a burst of starts costs one UPDATE."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+        self._ids: set[uuid.UUID] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, interview_id: uuid.UUID) -> None:
+        self._ids.add(interview_id)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush(), name="mark-live")
+
+    async def _flush(self) -> None:
+        while self._ids:
+            await asyncio.sleep(0)  # let the rest of this burst join the batch
+            batch, self._ids = list(self._ids), set()
+            try:
+                async with self.sessionmaker() as session:
+                    await session.execute(
+                        update(Interview)
+                        .where(Interview.id.in_(batch), Interview.status == InterviewStatus.created)
+                        .values(status=InterviewStatus.live, started_at=datetime.now(UTC))
+                    )
+                    await session.commit()
+            except Exception as exc:
+                log.warning("could not mark interviews live", extra={"error": repr(exc)})
+
+    async def drain(self) -> None:
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
 
 
 async def save_turn(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, status
 
 from server.auth.deps import CurrentUser
-from server.config import Settings
+from server.deps import InterviewerDep, SessionDep, SessionsDep, SettingsDep
 from server.errors import error_responses
 from server.interview import service
+from server.interview.commands import DeleteInterview, Envelope
 from server.interview.schemas import (
     InterviewCreate,
     InterviewDetail,
@@ -19,9 +20,6 @@ from server.interview.schemas import (
     SharedInterview,
     ShareLink,
 )
-from server.interview.sessions import SessionManager
-from server.llm.base import Interviewer
-from server.store.db import SessionDep
 
 router = APIRouter(prefix="/api/interviews", tags=["interviews"])
 
@@ -33,11 +31,13 @@ router = APIRouter(prefix="/api/interviews", tags=["interviews"])
     responses=error_responses(401, 402, 413, 429),
 )
 async def create_interview(
-    body: InterviewCreate, request: Request, user: CurrentUser, session: SessionDep
+    body: InterviewCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    interviewer: InterviewerDep,
 ) -> InterviewPublic:
     """Set up an interview; spends one credit."""
-    interviewer: Interviewer = request.app.state.interviewer
-    settings: Settings = request.app.state.settings
     if not interviewer.offline:  # the offline interviewer costs nothing
         await service.check_spend_caps(
             session,
@@ -73,7 +73,7 @@ async def get_interview(
     interview_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> InterviewDetail:
     """One interview with its transcript, scores and report."""
-    interview = await service.get_owned(session, user, interview_id, full=True)
+    interview = await service.get_owned(session, user.id, interview_id, full=True)
     return service.detail(interview)
 
 
@@ -81,15 +81,14 @@ async def get_interview(
     "/{interview_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401, 404)
 )
 async def delete_interview(
-    interview_id: uuid.UUID, request: Request, user: CurrentUser, session: SessionDep
+    interview_id: uuid.UUID, user: CurrentUser, session: SessionDep, sessions: SessionsDep
 ) -> None:
     """Delete an interview and everything recorded for it. The credit is not refunded.
 
     A live interview is stopped: its connected clients receive `ended`.
     """
     await service.delete_owned(session, user, interview_id)
-    sessions: SessionManager = request.app.state.sessions
-    await sessions.submit(str(interview_id), {"type": "end", "deleted": True})
+    await sessions.submit(str(interview_id), Envelope(command=DeleteInterview()))
 
 
 @router.post("/{interview_id}/share", response_model=ShareLink, responses=error_responses(401, 404))

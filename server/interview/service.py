@@ -86,10 +86,10 @@ async def create(
 
 
 async def get_owned(
-    session: AsyncSession, owner: User, interview_id: uuid.UUID, *, full: bool = False
+    session: AsyncSession, owner_id: uuid.UUID, interview_id: uuid.UUID, *, full: bool = False
 ) -> Interview:
-    """The interview if ``owner`` owns it; otherwise NotFound, so ids never leak existence."""
-    query = select(Interview).where(Interview.id == interview_id, Interview.owner_id == owner.id)
+    """The interview if ``owner_id`` owns it; otherwise NotFound, so ids never leak existence."""
+    query = select(Interview).where(Interview.id == interview_id, Interview.owner_id == owner_id)
     if full:
         query = query.options(
             selectinload(Interview.turns).selectinload(Turn.scores),
@@ -148,7 +148,7 @@ def public(interview: Interview, overall_score: float | None = None) -> Intervie
 
 async def share(session: AsyncSession, owner: User, interview_id: uuid.UUID) -> str:
     """Turn the share link on (or return the one already on)."""
-    interview = await get_owned(session, owner, interview_id)
+    interview = await get_owned(session, owner.id, interview_id)
     if interview.share_token is None:
         interview.share_token = secrets.token_urlsafe(24)
         await session.commit()
@@ -157,7 +157,7 @@ async def share(session: AsyncSession, owner: User, interview_id: uuid.UUID) -> 
 
 async def unshare(session: AsyncSession, owner: User, interview_id: uuid.UUID) -> None:
     """Revoke the share link; a later share gets a new one."""
-    interview = await get_owned(session, owner, interview_id)
+    interview = await get_owned(session, owner.id, interview_id)
     interview.share_token = None
     await session.commit()
 

@@ -1,24 +1,51 @@
-"""Per-process supervisor of interview runners: leases, presence, takeover, abandonment, drain."""
+"""Per-process supervisor of interview runners: attach, commands, leases, presence, takeover, drain.
+
+The gateway talks to live interviews only through this: ``attach`` (ownership and start),
+``view`` (what a socket's ``ready`` describes) and ``submit`` (a command, handed straight to
+a runner in this process, or through the live store's inbox to one elsewhere).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import orjson
 from sqlalchemy import select
 
-from server.gateway.protocol import Phase
+from server.interview import records
+from server.interview import service as interview_service
+from server.interview.commands import Envelope
 from server.interview.engine import EngineDeps, InterviewRunner, now_ms
+from server.interview.service import InterviewNotFound
+from server.interview.state import LiveState
 from server.live.fanout import Fanout
+from server.protocol import Phase
 from server.store.models import Interview, InterviewStatus
 
 log = logging.getLogger(__name__)
 
 JANITOR_INTERVAL_S = 30.0
+STATE_WAIT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class LiveView:
+    """An interview as a connecting socket sees it: the state, the turn's text, the head seq."""
+
+    state: LiveState
+    text: str
+    seq: int
+
+
+@dataclass(slots=True)
+class _Running:
+    runner: InterviewRunner
+    task: asyncio.Task[None]
 
 
 class SessionManager:
@@ -29,13 +56,20 @@ class SessionManager:
         self.live = deps.live
         self.fanout = fanout
         self.holder = uuid.uuid4().hex
-        self.runners: dict[str, tuple[InterviewRunner, asyncio.Task[None]]] = {}
+        self.marker = records.LiveMarker(deps.sessionmaker)
+        self._running: dict[str, _Running] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._draining = False
 
     @property
     def lease_ttl_ms(self) -> int:
         return self.deps.settings.lease_ttl_ms
+
+    def runs(self, interview_id: str) -> bool:
+        return interview_id in self._running
+
+    def running_count(self) -> int:
+        return len(self._running)
 
     async def start(self) -> None:
         self._tasks = [
@@ -50,41 +84,122 @@ class SessionManager:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=3)
         await self.drain()
+        await self.marker.drain()
+
+    # --- what the gateway asks ---------------------------------------------------------
+
+    async def attach(self, interview_id: str, user_id: uuid.UUID) -> bool:
+        """Check that ``user_id`` owns the interview and that someone drives it if it is live.
+
+        Returns whether the interview is live. Raises InterviewNotFound for a missing
+        interview and for someone else's alike. A running interview is authorised from
+        its live state; the database is read only when the live store has nothing.
+        """
+        owner = str(user_id)
+        running = self._running.get(interview_id)
+        if running is not None and running.runner.state is not None:
+            if running.runner.state.owner_id != owner:
+                raise InterviewNotFound()
+            return running.runner.state.phase is not Phase.ended
+        snapshot = await self.live.events.snapshot(interview_id)
+        if snapshot is not None:
+            state = LiveState.decode(snapshot.state)
+            if state.owner_id != owner:
+                raise InterviewNotFound()
+            if state.phase is Phase.ended:
+                return False
+            await asyncio.gather(
+                self.live.leases.touch_presence([interview_id], self.lease_ttl_ms * 2),
+                self.ensure_running(interview_id),
+            )
+            return True
+        async with self.deps.sessionmaker() as session:
+            row = await interview_service.get_owned(session, user_id, uuid.UUID(interview_id))
+        if row.status in records.ENDED:
+            return False
+        await self.ensure_running(interview_id, row=row, state_absent=True)
+        return True
+
+    async def view(self, interview_id: str) -> LiveView | None:
+        """The live view, waiting a moment for a runner that is just starting."""
+        running = self._running.get(interview_id)
+        if running is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(STATE_WAIT_S):
+                    await running.runner.ready.wait()
+            runner = running.runner
+            if runner.state is not None and not running.task.done():
+                return LiveView(runner.state, runner.text, runner.seq)
+        deadline = time.monotonic() + STATE_WAIT_S
+        while True:
+            snapshot = await self.live.events.snapshot(interview_id)
+            if snapshot is not None:
+                return LiveView(LiveState.decode(snapshot.state), snapshot.text, snapshot.seq)
+            if time.monotonic() > deadline or self._draining:
+                return None
+            await asyncio.sleep(0.01)
+
+    async def submit(self, interview_id: str, envelope: Envelope) -> None:
+        """Hand a command to the interview's runner, here or in another process."""
+        running = self._running.get(interview_id)
+        if running is not None and not running.task.done():
+            running.runner.receive(envelope)
+            return
+        await self.live.inbox.push(interview_id, envelope.encode())
+        await self.ensure_running(interview_id)
+
+    async def reply(self, interview_id: str, connection_id: str, payload: str) -> None:
+        """A frame for one connection, wherever it is connected."""
+        if not self.fanout.send_to(interview_id, connection_id, payload):
+            await self.live.events.reply(interview_id, connection_id, payload)
 
     # --- runners ----------------------------------------------------------------------
 
-    async def ensure_running(self, interview_id: str, interview: Interview | None = None) -> bool:
+    async def ensure_running(
+        self, interview_id: str, *, row: Interview | None = None, state_absent: bool = False
+    ) -> bool:
         """Make sure someone drives the interview; drive it here if nobody does.
 
-        ``interview`` is the row if the caller has just read it (saves the runner a query).
+        ``row`` is the interview if the caller has just read it, and ``state_absent`` says
+        the caller has just seen no live state: both save the runner a round trip.
         """
-        if interview_id in self.runners:
+        if interview_id in self._running:
             return True
         if self._draining:
             return False
-        if not await self.live.acquire_lease(interview_id, self.holder, self.lease_ttl_ms):
+        if not await self.live.leases.acquire(interview_id, self.holder, self.lease_ttl_ms):
             return False
-        if interview_id in self.runners:  # raced with another caller in this process
+        if interview_id in self._running:  # raced with another caller in this process
             return True
-        runner = InterviewRunner(self.deps, interview_id, interview)
-        await self.fanout.watch(
-            interview_id, on_poke=runner.wake.set, on_stale=lambda: self._lost(interview_id)
+
+        async def reply(connection_id: str, payload: str) -> None:
+            await self.reply(interview_id, connection_id, payload)
+
+        runner = InterviewRunner(
+            self.deps,
+            interview_id,
+            reply=reply,
+            started=self.marker.add,
+            row=row,
+            state_absent=state_absent,
         )
         task = asyncio.create_task(self._run(runner), name=f"interview-{interview_id}")
-        self.runners[interview_id] = (runner, task)
+        self._running[interview_id] = _Running(runner, task)
+        await self.fanout.watch(
+            interview_id, on_poke=runner.poked, on_stale=lambda: self._lost(interview_id)
+        )
         return True
 
     async def _run(self, runner: InterviewRunner) -> None:
-        interview_id = runner.interview_id
         try:
             await runner.run()
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("interview runner crashed", extra={"interview_id": interview_id})
+            log.exception("interview runner crashed", extra={"interview_id": runner.interview_id})
         finally:
             # Shielded: a second cancel (lease lost while stopping) must not cut the
-            # clean-up short, or a dead entry would stay in ``runners``.
+            # clean-up short, or a dead entry would stay in ``_running``.
             await asyncio.shield(self._after_run(runner))
 
     async def _after_run(self, runner: InterviewRunner) -> None:
@@ -93,33 +208,22 @@ class SessionManager:
         # (on_stale) cannot reach a runner started after this one.
         with contextlib.suppress(Exception):
             async with asyncio.timeout(5):
-                await self.live.flush()
-        current = self.runners.get(interview_id)
-        if current is not None and current[0] is runner:
-            del self.runners[interview_id]
+                await self.live.events.flush()
+        current = self._running.get(interview_id)
+        if current is not None and current.runner is runner:
+            del self._running[interview_id]
             with contextlib.suppress(Exception):
                 await self.fanout.unwatch(interview_id)
             with contextlib.suppress(Exception):
-                await self.live.release_lease(interview_id, self.holder)
-
-    async def restart(self, interview_id: str, interview: Interview | None = None) -> bool:
-        """Replace a local runner whose live state vanished (e.g. Redis lost it)."""
-        entry = self.runners.get(interview_id)
-        if entry is not None:
-            entry[1].cancel()
-            await asyncio.wait({entry[1]}, timeout=5)
-        return await self.ensure_running(interview_id, interview)
+                await self.live.leases.release(interview_id, self.holder)
 
     def _lost(self, interview_id: str) -> None:
-        entry = self.runners.get(interview_id)
-        if entry is not None:
+        running = self._running.get(interview_id)
+        if running is not None:
             log.warning(
                 "lost an interview to another process", extra={"interview_id": interview_id}
             )
-            entry[1].cancel()
-
-    async def submit(self, interview_id: str, command: dict[str, object]) -> None:
-        await self.live.push_command(interview_id, orjson.dumps(command).decode())
+            running.task.cancel()
 
     # --- background upkeep ---------------------------------------------------------------
 
@@ -134,18 +238,17 @@ class SessionManager:
                 log.warning("session upkeep failed", extra={"error": repr(exc)})
 
     async def _maintain_once(self) -> None:
-        owned = list(self.runners)
-        renewed = await self.live.renew_leases(self.holder, owned, self.lease_ttl_ms)
+        renewed = await self.live.leases.renew(self.holder, list(self._running), self.lease_ttl_ms)
         for interview_id, ok in renewed.items():
             if not ok:
                 self._lost(interview_id)
         connected = self.fanout.local_interviews()
-        await self.live.touch_presence(connected, self.lease_ttl_ms * 2)
+        await self.live.leases.touch_presence(connected, self.lease_ttl_ms * 2)
         # A client is here but nobody drives its interview (its process died): take it over.
-        elsewhere = [iid for iid in connected if iid not in self.runners]
-        for interview_id in await self.live.unleased(elsewhere):
-            state = await self.live.get_state(interview_id)
-            if state.get("phase") != Phase.ended.value:
+        elsewhere = [iid for iid in connected if iid not in self._running]
+        orphans = await self.live.leases.unleased(elsewhere)
+        for interview_id, snapshot in (await self.live.events.snapshots(orphans)).items():
+            if snapshot is not None and LiveState.decode(snapshot.state).phase is not Phase.ended:
                 await self.ensure_running(interview_id)
 
     async def _janitor(self) -> None:
@@ -171,11 +274,10 @@ class SessionManager:
         adopted = 0
         for interview_uuid in candidates:
             interview_id = str(interview_uuid)
-            if interview_id in self.runners or await self.live.lease_holder(interview_id):
+            if interview_id in self._running or await self.live.leases.holder(interview_id):
                 continue
-            state = await self.live.get_state(interview_id)
-            active_ms = int(state.get("active_ms") or 0)
-            if now_ms() - active_ms < abandon_ms:
+            snapshot = await self.live.events.snapshot(interview_id)
+            if snapshot is not None and now_ms() - snapshot.active_ms < abandon_ms:
                 continue
             # The runner finds no presence and finalises it as abandoned with what it has.
             if await self.ensure_running(interview_id):
@@ -187,11 +289,11 @@ class SessionManager:
     async def drain(self) -> None:
         """Stop every local runner, flush its events and hand its lease back at once."""
         self._draining = True
-        tasks = [task for _, task in self.runners.values()]
+        tasks = [running.task for running in self._running.values()]
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.wait(tasks, timeout=5)
         with contextlib.suppress(Exception):
             async with asyncio.timeout(5):
-                await self.live.flush()
+                await self.live.events.flush()

@@ -9,7 +9,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.interview import records
-from server.llm.gemini import CallRecord
+from server.llm.base import CallRecord
 
 log = logging.getLogger(__name__)
 

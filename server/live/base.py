@@ -1,23 +1,21 @@
-"""The live-store interface every gateway process talks to.
+"""The live store every gateway process shares, as four small protocols.
 
-Per interview it keeps: a small state hash (phase, turn, seq, ...), the text of the
-turn being spoken, an ordered event log capped in length, a command inbox, a lease
-saying which process drives the interview, and presence (is any client connected).
-Events and commands reach other processes through ONE subscription per process.
+- ``EventLog``: per interview, an opaque state (the engine's typed ``LiveState``, encoded),
+  the text of the turn being spoken and an ordered, capped event log; appends reach every
+  process through ONE subscription per process, with pokes and replies on the same channel.
+- ``Leases``: which process drives an interview, and whether any client is connected.
+- ``CommandInbox``: commands for a runner in another process.
+- ``Counters``: fixed-window counters (rate limits) and small cached values.
+
+Every key of one interview shares the hash tag ``{interview_id}`` so the multi-key
+append stays on one shard of a Redis Cluster.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from enum import StrEnum
-
-
-class TextMode(StrEnum):
-    keep = "k"
-    set = "s"
-    append = "a"
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,121 +30,136 @@ class LogRead:
     oldest_seq: int  # oldest seq still in the log; 0 when the log is empty
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """An interview's live data, read atomically."""
+
+    seq: int  # seq of the newest event; ``state`` and ``text`` describe the log up to it
+    state: str  # the engine's encoded state
+    text: str  # the current turn's text so far
+    active_ms: int  # unix ms of the last append
+
+
+@dataclass(frozen=True, slots=True)
+class TextUpdate:
+    """What an append does to the current turn's text."""
+
+    mode: str  # "k" keep, "s" set, "a" append
+    text: str = ""
+
+
+KEEP_TEXT = TextUpdate("k")
+
+
 @dataclass(slots=True)
 class LiveListener:
     """Callbacks a gateway process installs to receive what its subscription delivers."""
 
     on_event: Callable[[str, int, str], None]  # (interview id, seq, payload)
     on_poke: Callable[[str], None]  # a command is waiting for this interview
+    on_reply: Callable[[str, str, str], None]  # (interview id, connection id, payload)
     on_stale: Callable[[str], None]  # an append was refused: another process owns it now
     on_reconnect: Callable[[], None]  # the subscription was re-established; repair gaps
 
 
-class LiveStore(ABC):
-    name: str
-
-    # --- infrastructure -----------------------------------------------------------
-
-    @abstractmethod
-    async def ping(self) -> None:
-        """Raise if the store cannot be reached."""
-
-    @abstractmethod
-    async def hit(self, key: str, window_s: int) -> tuple[int, int]:
-        """Count one event against ``key`` in a fixed window.
-
-        Returns the count in the current window (this hit included) and the
-        seconds until the window resets.
-        """
-
+class EventLog(Protocol):
     async def start(self, listener: LiveListener) -> None:
-        """Begin delivering subscribed events and pokes to ``listener``."""
-        self.listener = listener
+        """Begin delivering subscribed events, pokes and replies to ``listener``."""
 
-    @abstractmethod
     async def close(self) -> None: ...
 
-    # --- fan-out ------------------------------------------------------------------
+    async def subscribe(self, interview_ids: Iterable[str]) -> None:
+        """Receive these interviews' events in this process (one command for many)."""
 
-    @abstractmethod
-    async def subscribe(self, interview_id: str) -> None:
-        """Receive this interview's events and pokes in this process."""
-
-    @abstractmethod
     async def unsubscribe(self, interview_id: str) -> None: ...
 
-    # --- state and log -----------------------------------------------------------
+    async def create(self, interview_id: str, state: str) -> bool:
+        """Create the interview's live data at seq 0 unless it exists; whether it was created."""
 
-    @abstractmethod
-    async def create_state(self, interview_id: str, fields: dict[str, str]) -> bool:
-        """Create the state unless it exists. Returns whether it was created."""
+    async def snapshot(self, interview_id: str) -> Snapshot | None: ...
 
-    @abstractmethod
-    async def get_state(self, interview_id: str) -> dict[str, str]:
-        """The state hash, or {} when the store has none."""
+    async def snapshots(self, interview_ids: Iterable[str]) -> dict[str, Snapshot | None]:
+        """Many snapshots in one round trip."""
 
-    @abstractmethod
-    async def get_snapshot(self, interview_id: str) -> tuple[dict[str, str], str]:
-        """State and current turn text, read atomically."""
-
-    @abstractmethod
     def append(
         self,
         interview_id: str,
         seq: int,
         payload: str,
-        fields: dict[str, str],
-        text_mode: TextMode = TextMode.keep,
-        text: str = "",
+        state: str | None,
+        text: TextUpdate = KEEP_TEXT,
     ) -> None:
-        """Queue an event: log it, update state and text, publish it; all at once.
+        """Queue an event: log it, replace the state (if given), update the text, publish it.
 
-        Appends are applied in call order. ``seq`` must be the state's seq + 1,
-        otherwise the append is refused and ``on_stale`` is called.
+        Applied atomically and in call order. ``seq`` must be the stored seq + 1, otherwise
+        the append is refused and ``on_stale`` is called: that fences a process that lost
+        its lease.
         """
 
-    @abstractmethod
     async def flush(self) -> None:
         """Wait until every append queued so far is applied (refusals go to ``on_stale``)."""
 
-    @abstractmethod
     async def read_log(self, interview_id: str, after_seq: int) -> LogRead: ...
 
-    @abstractmethod
     async def expire(self, interview_id: str, ttl_s: int) -> None:
         """Let an ended interview's live data disappear after ``ttl_s``."""
 
-    # --- commands ----------------------------------------------------------------
+    async def reply(self, interview_id: str, connection_id: str, payload: str) -> None:
+        """Send a frame to one connection of the interview, in whichever process holds it."""
 
-    @abstractmethod
-    async def push_command(self, interview_id: str, command: str) -> None:
-        """Queue a command for whoever drives the interview and poke it."""
+    async def poke(self, interview_id: str) -> None:
+        """Wake whoever drives the interview (its inbox has something)."""
 
-    @abstractmethod
-    async def pop_commands(self, interview_id: str) -> list[str]: ...
 
-    # --- ownership and presence ------------------------------------------------
+class Leases(Protocol):
+    async def acquire(self, interview_id: str, holder: str, ttl_ms: int) -> bool: ...
 
-    @abstractmethod
-    async def acquire_lease(self, interview_id: str, holder: str, ttl_ms: int) -> bool: ...
-
-    @abstractmethod
-    async def renew_leases(
+    async def renew(
         self, holder: str, interview_ids: Iterable[str], ttl_ms: int
     ) -> dict[str, bool]: ...
 
-    @abstractmethod
-    async def release_lease(self, interview_id: str, holder: str) -> None: ...
+    async def release(self, interview_id: str, holder: str) -> None: ...
 
-    @abstractmethod
-    async def lease_holder(self, interview_id: str) -> str | None: ...
+    async def holder(self, interview_id: str) -> str | None: ...
 
-    @abstractmethod
     async def unleased(self, interview_ids: Iterable[str]) -> list[str]:
         """The interviews among ``interview_ids`` that nobody holds a lease on (one round trip)."""
 
-    @abstractmethod
     async def touch_presence(self, interview_ids: Iterable[str], ttl_ms: int) -> None: ...
 
-    @abstractmethod
     async def has_presence(self, interview_id: str) -> bool: ...
+
+
+class CommandInbox(Protocol):
+    async def push(self, interview_id: str, command: str) -> None:
+        """Queue a command for whoever drives the interview (then poke it)."""
+
+    async def pop(self, interview_id: str) -> list[str]: ...
+
+    async def expire(self, interview_id: str, ttl_s: int) -> None: ...
+
+
+class Counters(Protocol):
+    async def hit(self, key: str, window_s: int) -> tuple[int, int]:
+        """Count one event against ``key`` in a fixed window.
+
+        Returns the count in the current window (this hit included) and the seconds until
+        the window resets.
+        """
+
+    async def get_int(self, key: str) -> int | None: ...
+
+    async def set_int(self, key: str, value: int, ttl_s: int) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStore:
+    """The four protocols of one backend, and the connection they share."""
+
+    name: str
+    events: EventLog
+    leases: Leases
+    inbox: CommandInbox
+    counters: Counters
+    ping: Callable[[], Awaitable[None]]  # raises when the store cannot be reached
+    close: Callable[[], Awaitable[None]]  # closes every connection (events flushed first)

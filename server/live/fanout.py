@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from server.live.base import LiveListener, LiveStore
+from server.live.base import EventLog, LiveListener
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +14,12 @@ log = logging.getLogger(__name__)
 class EventSink(Protocol):
     """A local consumer of an interview's events (a WebSocket connection)."""
 
+    id: str
+
     def deliver(self, seq: int, payload: str) -> None: ...
+
+    def send_control(self, payload: str) -> None:
+        """A frame for this consumer only (not logged): a reply to its command."""
 
     def repair(self) -> None:
         """Events may have been missed (subscription dropped): re-read the log."""
@@ -24,17 +28,17 @@ class EventSink(Protocol):
 class Fanout:
     """Keeps one channel subscription per interview that anything in this process needs."""
 
-    def __init__(self, live: LiveStore) -> None:
-        self.live = live
+    def __init__(self, events: EventLog) -> None:
+        self.events = events
         self._sinks: dict[str, set[EventSink]] = {}
         self._watchers: dict[str, Callable[[], None]] = {}
         self._stale_handlers: dict[str, Callable[[], None]] = {}
-        self._lock = asyncio.Lock()
 
     def listener(self) -> LiveListener:
         return LiveListener(
             on_event=self._on_event,
             on_poke=self._on_poke,
+            on_reply=self._on_reply,
             on_stale=self._on_stale,
             on_reconnect=self._on_reconnect,
         )
@@ -47,6 +51,17 @@ class Fanout:
         watcher = self._watchers.get(interview_id)
         if watcher is not None:
             watcher()
+
+    def _on_reply(self, interview_id: str, connection_id: str, payload: str) -> None:
+        self.send_to(interview_id, connection_id, payload)
+
+    def send_to(self, interview_id: str, connection_id: str, payload: str) -> bool:
+        """Hand a frame to one local connection; whether it is connected here."""
+        for sink in self._sinks.get(interview_id, ()):
+            if sink.id == connection_id:
+                sink.send_control(payload)
+                return True
+        return False
 
     def _on_stale(self, interview_id: str) -> None:
         handler = self._stale_handlers.get(interview_id)
@@ -70,36 +85,34 @@ class Fanout:
     def _needed(self, interview_id: str) -> bool:
         return bool(self._sinks.get(interview_id)) or interview_id in self._watchers
 
+    # No lock: the bookkeeping is synchronous, and the event log sends (un)subscribes in
+    # the order they were asked for.
     async def join(self, interview_id: str, sink: EventSink) -> None:
-        async with self._lock:
-            first = not self._needed(interview_id)
-            self._sinks.setdefault(interview_id, set()).add(sink)
-            if first:
-                await self.live.subscribe(interview_id)
+        first = not self._needed(interview_id)
+        self._sinks.setdefault(interview_id, set()).add(sink)
+        if first:
+            await self.events.subscribe([interview_id])
 
     async def leave(self, interview_id: str, sink: EventSink) -> None:
-        async with self._lock:
-            sinks = self._sinks.get(interview_id)
-            if sinks is not None:
-                sinks.discard(sink)
-                if not sinks:
-                    del self._sinks[interview_id]
-            if not self._needed(interview_id):
-                await self.live.unsubscribe(interview_id)
+        sinks = self._sinks.get(interview_id)
+        if sinks is not None:
+            sinks.discard(sink)
+            if not sinks:
+                del self._sinks[interview_id]
+        if not self._needed(interview_id):
+            await self.events.unsubscribe(interview_id)
 
     async def watch(
         self, interview_id: str, on_poke: Callable[[], None], on_stale: Callable[[], None]
     ) -> None:
-        async with self._lock:
-            first = not self._needed(interview_id)
-            self._watchers[interview_id] = on_poke
-            self._stale_handlers[interview_id] = on_stale
-            if first:
-                await self.live.subscribe(interview_id)
+        first = not self._needed(interview_id)
+        self._watchers[interview_id] = on_poke
+        self._stale_handlers[interview_id] = on_stale
+        if first:
+            await self.events.subscribe([interview_id])
 
     async def unwatch(self, interview_id: str) -> None:
-        async with self._lock:
-            self._watchers.pop(interview_id, None)
-            self._stale_handlers.pop(interview_id, None)
-            if not self._needed(interview_id):
-                await self.live.unsubscribe(interview_id)
+        self._watchers.pop(interview_id, None)
+        self._stale_handlers.pop(interview_id, None)
+        if not self._needed(interview_id):
+            await self.events.unsubscribe(interview_id)

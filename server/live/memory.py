@@ -1,7 +1,7 @@
 """In-process live store: the embedded default for a single gateway process.
 
-Same semantics as ``RedisLive`` (tested by the same tests): appends are applied in
-order and delivered asynchronously, seq gaps are refused, leases and presence expire.
+Same semantics as the Redis store (run by the same contract tests): appends are applied
+in order and delivered asynchronously, seq gaps are refused, leases and presence expire.
 """
 
 from __future__ import annotations
@@ -12,150 +12,142 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from server.live.base import LiveStore, LogEntry, LogRead, TextMode
+from server.live.base import (
+    KEEP_TEXT,
+    LiveListener,
+    LiveStore,
+    LogEntry,
+    LogRead,
+    Snapshot,
+    TextUpdate,
+)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 @dataclass
-class _Session:
-    state: dict[str, str] = field(default_factory=dict)
+class _Interview:
+    state: str
+    seq: int = 0
     text: str = ""
+    active_ms: int = field(default_factory=_now_ms)
     log: deque[LogEntry] = field(default_factory=deque)
-    commands: deque[str] = field(default_factory=deque)
     expires_at: float | None = None
 
 
-class MemoryLive(LiveStore):
-    name = "memory"
-
+class MemoryEventLog:
     def __init__(self, *, log_cap: int = 10_000) -> None:
         self.log_cap = log_cap
-        self._windows: dict[str, tuple[float, int]] = {}
-        self._sessions: dict[str, _Session] = {}
-        self._leases: dict[str, tuple[str, float]] = {}
-        self._presence: dict[str, float] = {}
+        self._interviews: dict[str, _Interview] = {}
         self._subscribed: set[str] = set()
+        self.listener: LiveListener | None = None
 
-    # --- infrastructure -------------------------------------------------------------
-
-    async def ping(self) -> None:
-        return None
-
-    async def hit(self, key: str, window_s: int) -> tuple[int, int]:
-        now = time.monotonic()
-        if len(self._windows) > 10_000:
-            self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
-        resets_at, count = self._windows.get(key, (0.0, 0))
-        if resets_at <= now:
-            resets_at, count = now + window_s, 0
-        count += 1
-        self._windows[key] = (resets_at, count)
-        return count, max(1, int(resets_at - now + 0.999))
+    async def start(self, listener: LiveListener) -> None:
+        self.listener = listener
 
     async def close(self) -> None:
-        self._windows.clear()
-        self._sessions.clear()
+        self._interviews.clear()
 
-    # --- fan-out ------------------------------------------------------------------
+    def _get(self, interview_id: str) -> _Interview | None:
+        interview = self._interviews.get(interview_id)
+        if interview and interview.expires_at is not None:
+            if interview.expires_at <= time.monotonic():
+                del self._interviews[interview_id]
+                return None
+        return interview
 
-    async def subscribe(self, interview_id: str) -> None:
-        self._subscribed.add(interview_id)
+    def _later(self, callback: object, *args: object) -> None:
+        # Delivered on the next loop iteration, like a message coming back from Redis.
+        asyncio.get_running_loop().call_soon(callback, *args)  # type: ignore[arg-type]
+
+    async def subscribe(self, interview_ids: Iterable[str]) -> None:
+        self._subscribed.update(interview_ids)
 
     async def unsubscribe(self, interview_id: str) -> None:
         self._subscribed.discard(interview_id)
 
     def _deliver_event(self, interview_id: str, seq: int, payload: str) -> None:
-        if interview_id in self._subscribed:
+        if interview_id in self._subscribed and self.listener is not None:
             self.listener.on_event(interview_id, seq, payload)
 
     def _deliver_poke(self, interview_id: str) -> None:
-        if interview_id in self._subscribed:
+        if interview_id in self._subscribed and self.listener is not None:
             self.listener.on_poke(interview_id)
 
-    # --- state and log -----------------------------------------------------------
+    def _deliver_reply(self, interview_id: str, connection_id: str, payload: str) -> None:
+        if interview_id in self._subscribed and self.listener is not None:
+            self.listener.on_reply(interview_id, connection_id, payload)
 
-    def _session(self, interview_id: str) -> _Session | None:
-        session = self._sessions.get(interview_id)
-        if session and session.expires_at is not None and session.expires_at <= time.monotonic():
-            del self._sessions[interview_id]
-            return None
-        return session
-
-    async def create_state(self, interview_id: str, fields: dict[str, str]) -> bool:
-        if self._session(interview_id) is not None:
+    async def create(self, interview_id: str, state: str) -> bool:
+        if self._get(interview_id) is not None:
             return False
-        self._sessions[interview_id] = _Session(state=dict(fields))
+        self._interviews[interview_id] = _Interview(state=state)
         return True
 
-    async def get_state(self, interview_id: str) -> dict[str, str]:
-        session = self._session(interview_id)
-        return dict(session.state) if session else {}
+    async def snapshot(self, interview_id: str) -> Snapshot | None:
+        interview = self._get(interview_id)
+        if interview is None:
+            return None
+        return Snapshot(interview.seq, interview.state, interview.text, interview.active_ms)
 
-    async def get_snapshot(self, interview_id: str) -> tuple[dict[str, str], str]:
-        session = self._session(interview_id)
-        return (dict(session.state), session.text) if session else ({}, "")
+    async def snapshots(self, interview_ids: Iterable[str]) -> dict[str, Snapshot | None]:
+        return {iid: await self.snapshot(iid) for iid in interview_ids}
 
     def append(
         self,
         interview_id: str,
         seq: int,
         payload: str,
-        fields: dict[str, str],
-        text_mode: TextMode = TextMode.keep,
-        text: str = "",
+        state: str | None,
+        text: TextUpdate = KEEP_TEXT,
     ) -> None:
-        session = self._session(interview_id)
-        current = int(session.state.get("seq", "0")) if session else -1
-        if session is None or seq != current + 1:
-            asyncio.get_running_loop().call_soon(self.listener.on_stale, interview_id)
+        interview = self._get(interview_id)
+        if interview is None or seq != interview.seq + 1:
+            if self.listener is not None:
+                self._later(self.listener.on_stale, interview_id)
             return
-        session.log.append(LogEntry(seq, payload))
-        while len(session.log) > self.log_cap:
-            session.log.popleft()
-        session.state.update(fields)
-        session.state["seq"] = str(seq)
-        session.state["active_ms"] = str(int(time.time() * 1000))
-        if text_mode is TextMode.set:
-            session.text = text
-        elif text_mode is TextMode.append:
-            session.text += text
-        # Delivered on the next loop iteration, like a message coming back from Redis.
-        asyncio.get_running_loop().call_soon(self._deliver_event, interview_id, seq, payload)
+        interview.log.append(LogEntry(seq, payload))
+        while len(interview.log) > self.log_cap:
+            interview.log.popleft()
+        interview.seq = seq
+        interview.active_ms = _now_ms()
+        if state is not None:
+            interview.state = state
+        if text.mode == "s":
+            interview.text = text.text
+        elif text.mode == "a":
+            interview.text += text.text
+        self._later(self._deliver_event, interview_id, seq, payload)
 
     async def flush(self) -> None:
         return None  # appends are applied synchronously
 
     async def read_log(self, interview_id: str, after_seq: int) -> LogRead:
-        session = self._session(interview_id)
-        if session is None or not session.log:
+        interview = self._get(interview_id)
+        if interview is None or not interview.log:
             return LogRead([], 0)
-        oldest = session.log[0].seq
+        oldest = interview.log[0].seq
         start = max(0, after_seq - oldest + 1)
-        entries = [session.log[i] for i in range(start, len(session.log))]
-        return LogRead(entries, oldest)
+        return LogRead([interview.log[i] for i in range(start, len(interview.log))], oldest)
 
     async def expire(self, interview_id: str, ttl_s: int) -> None:
-        session = self._session(interview_id)
-        if session is not None:
-            session.expires_at = time.monotonic() + ttl_s
+        interview = self._get(interview_id)
+        if interview is not None:
+            interview.expires_at = time.monotonic() + ttl_s
 
-    # --- commands ----------------------------------------------------------------
+    async def reply(self, interview_id: str, connection_id: str, payload: str) -> None:
+        self._later(self._deliver_reply, interview_id, connection_id, payload)
 
-    async def push_command(self, interview_id: str, command: str) -> None:
-        session = self._session(interview_id)
-        if session is None:
-            return
-        session.commands.append(command)
-        asyncio.get_running_loop().call_soon(self._deliver_poke, interview_id)
+    async def poke(self, interview_id: str) -> None:
+        self._later(self._deliver_poke, interview_id)
 
-    async def pop_commands(self, interview_id: str) -> list[str]:
-        session = self._session(interview_id)
-        if session is None:
-            return []
-        commands = list(session.commands)
-        session.commands.clear()
-        return commands
 
-    # --- ownership and presence ------------------------------------------------
+class MemoryLeases:
+    def __init__(self) -> None:
+        self._leases: dict[str, tuple[str, float]] = {}
+        self._presence: dict[str, float] = {}
 
     def _holder(self, interview_id: str) -> str | None:
         lease = self._leases.get(interview_id)
@@ -164,14 +156,14 @@ class MemoryLive(LiveStore):
             return None
         return lease[0]
 
-    async def acquire_lease(self, interview_id: str, holder: str, ttl_ms: int) -> bool:
+    async def acquire(self, interview_id: str, holder: str, ttl_ms: int) -> bool:
         current = self._holder(interview_id)
         if current is not None and current != holder:
             return False
         self._leases[interview_id] = (holder, time.monotonic() + ttl_ms / 1000)
         return True
 
-    async def renew_leases(
+    async def renew(
         self, holder: str, interview_ids: Iterable[str], ttl_ms: int
     ) -> dict[str, bool]:
         result = {}
@@ -182,11 +174,11 @@ class MemoryLive(LiveStore):
             result[interview_id] = ok
         return result
 
-    async def release_lease(self, interview_id: str, holder: str) -> None:
+    async def release(self, interview_id: str, holder: str) -> None:
         if self._holder(interview_id) == holder:
             del self._leases[interview_id]
 
-    async def lease_holder(self, interview_id: str) -> str | None:
+    async def holder(self, interview_id: str) -> str | None:
         return self._holder(interview_id)
 
     async def unleased(self, interview_ids: Iterable[str]) -> list[str]:
@@ -199,3 +191,67 @@ class MemoryLive(LiveStore):
 
     async def has_presence(self, interview_id: str) -> bool:
         return self._presence.get(interview_id, 0.0) > time.monotonic()
+
+
+class MemoryInbox:
+    def __init__(self, events: MemoryEventLog) -> None:
+        self._events = events
+        self._commands: dict[str, deque[str]] = {}
+
+    async def push(self, interview_id: str, command: str) -> None:
+        self._commands.setdefault(interview_id, deque()).append(command)
+        await self._events.poke(interview_id)
+
+    async def pop(self, interview_id: str) -> list[str]:
+        commands = self._commands.pop(interview_id, None)
+        return list(commands) if commands else []
+
+    async def expire(self, interview_id: str, ttl_s: int) -> None:
+        # Nothing reads an ended interview's inbox; drop it rather than keep a timer.
+        self._commands.pop(interview_id, None)
+
+
+class MemoryCounters:
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._values: dict[str, tuple[float, int]] = {}
+
+    async def hit(self, key: str, window_s: int) -> tuple[int, int]:
+        now = time.monotonic()
+        if len(self._windows) > 10_000:
+            self._windows = {k: v for k, v in self._windows.items() if v[0] > now}
+        resets_at, count = self._windows.get(key, (0.0, 0))
+        if resets_at <= now:
+            resets_at, count = now + window_s, 0
+        count += 1
+        self._windows[key] = (resets_at, count)
+        return count, max(1, int(resets_at - now + 0.999))
+
+    async def get_int(self, key: str) -> int | None:
+        entry = self._values.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    async def set_int(self, key: str, value: int, ttl_s: int) -> None:
+        now = time.monotonic()
+        if len(self._values) > 100_000:
+            self._values = {k: v for k, v in self._values.items() if v[0] > now}
+        self._values[key] = (now + ttl_s, value)
+
+
+def memory_live_store(*, log_cap: int = 10_000) -> LiveStore:
+    events = MemoryEventLog(log_cap=log_cap)
+
+    async def ping() -> None:
+        return None
+
+    return LiveStore(
+        name="memory",
+        events=events,
+        leases=MemoryLeases(),
+        inbox=MemoryInbox(events),
+        counters=MemoryCounters(),
+        ping=ping,
+        close=events.close,
+    )

@@ -1,14 +1,14 @@
-"""Interviewer providers: the interface, Gemini, and the offline interviewer."""
+"""Interviewer providers: the interface, Gemini, and the offline interviewer.
+
+Providers are imported when created: importing this package does not load the Gemini SDK.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from server.config import Settings
-from server.llm.base import Interviewer
-from server.llm.gemini import CallRecord
+from server.llm.base import Interviewer, UsageSink
 
-UsageSink = Callable[[str, CallRecord], None]
+__all__ = ["UsageSink", "create_gemini", "create_interviewer"]
 
 
 def create_interviewer(settings: Settings, usage_sink: UsageSink | None = None) -> Interviewer:

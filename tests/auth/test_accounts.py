@@ -103,7 +103,7 @@ async def test_password_is_stored_as_argon2id_and_never_logged(
     finally:
         logging.getLogger().removeHandler(handler)
 
-    async with app.state.sessionmaker() as db:
+    async with app.state.services.sessionmaker() as db:
         user = await db.scalar(select(User).where(User.email == email))
     assert user is not None
     assert user.password_hash.startswith("$argon2id$")
@@ -251,5 +251,5 @@ async def test_bad_sign_up_input_gets_a_field_level_422_and_creates_nothing(
     assert body["detail"][0]["loc"] == ["body", field]
     assert "input" not in body["detail"][0]  # submitted values are not echoed back
     if "email" in payload and "@" in payload["email"]:
-        async with app.state.sessionmaker() as db:
+        async with app.state.services.sessionmaker() as db:
             assert await db.scalar(select(User).where(User.email == payload["email"])) is None

@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from server.auth import tokens
 from server.config import Settings
-from server.gateway.protocol import MAX_ANSWER_CHARS, MAX_FRAME_BYTES
+from server.protocol import MAX_ANSWER_CHARS, MAX_FRAME_BYTES
 from tests.conftest import TEST_SECRET
 from tests.wsclient import InterviewClient, LiveServer, Session, new_session
 
@@ -61,9 +61,10 @@ async def _victim(live: LiveServer) -> tuple[Session, InterviewClient]:
     return session, client
 
 
-async def _state(live: LiveServer, interview_id: str) -> dict[str, str]:
-    state: dict[str, str] = await live.app.state.live.get_state(interview_id)
-    return {k: v for k, v in state.items() if k != "active_ms"}
+async def _state(live: LiveServer, interview_id: str) -> tuple[int, str, str] | None:
+    """The interview's live data, but for the time of the last append."""
+    snapshot = await live.app.state.services.live.events.snapshot(interview_id)
+    return None if snapshot is None else (snapshot.seq, snapshot.state, snapshot.text)
 
 
 async def _raw_close(url: str, *frames: str | bytes) -> tuple[int | None, str]:
@@ -178,7 +179,7 @@ async def test_anything_but_a_hello_first_is_refused(live: LiveServer, case: str
     assert code == expected[case], reason
     if case == "answer-first":
         assert reason == 'expected "hello" as the first frame, got "answer"'
-    assert await live.app.state.live.get_state(session.interview_id) == {}  # never started
+    assert await _state(live, session.interview_id) is None  # never started
 
 
 async def test_expired_forged_and_foreign_credentials_are_refused(live: LiveServer) -> None:
@@ -203,4 +204,4 @@ async def test_expired_forged_and_foreign_credentials_are_refused(live: LiveServ
         missing = live.ws_url(str(uuid.uuid4()))
         assert await _raw_close(missing, _hello(owner.token)) == (4404, "no such interview")
         assert (await _raw_close(live.ws_url("not-a-uuid"), _hello(owner.token)))[0] == 4404
-    assert await live.app.state.live.get_state(owner.interview_id) == {}
+    assert await _state(live, owner.interview_id) is None

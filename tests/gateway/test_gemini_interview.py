@@ -95,7 +95,7 @@ async def test_a_gemini_interview_streams_scores_reports_and_counts_its_cost(
 
     from server.store.models import ProviderCall
 
-    async with live.app.state.sessionmaker() as db:
+    async with live.app.state.services.sessionmaker() as db:
         calls = (
             await db.scalars(
                 select(ProviderCall)
@@ -163,7 +163,7 @@ async def test_unknown_model_fails_the_turn_with_a_clear_error(
         assert error["code"] == "provider_failed"
         ended = await client.until("ended", timeout=30)
         assert ended["status"] == "abandoned"
-        async with live.app.state.sessionmaker() as db:
+        async with live.app.state.services.sessionmaker() as db:
             row = await db.get(Interview, uuid.UUID(session.interview_id))
             assert row is not None and row.status.value == "abandoned"
 
@@ -221,7 +221,7 @@ async def test_daily_spend_caps_stop_new_interviews_with_a_clear_message(
         other = await new_session(live.http, question_count=1)
 
         async def spend(interview_id: str, micro_usd: int) -> None:
-            async with live.app.state.sessionmaker() as db:
+            async with live.app.state.services.sessionmaker() as db:
                 await db.execute(
                     update(Interview)
                     .where(Interview.id == uuid.UUID(interview_id))

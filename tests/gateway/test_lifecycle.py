@@ -15,6 +15,7 @@ from sqlalchemy import update
 from websockets.asyncio.client import connect
 
 from server.config import Settings
+from server.interview.state import LiveState
 from server.store.models import Interview
 from tests.wsclient import (
     InterviewClient,
@@ -44,7 +45,7 @@ async def live(settings: Settings) -> AsyncIterator[LiveServer]:
 
 
 async def _set_time_limit(live: LiveServer, interview_id: str, seconds: int) -> None:
-    async with live.app.state.sessionmaker() as db:
+    async with live.app.state.services.sessionmaker() as db:
         await db.execute(
             update(Interview)
             .where(Interview.id == uuid.UUID(interview_id))
@@ -136,7 +137,7 @@ async def test_a_client_that_stops_answering_pings_is_dropped(settings: Settings
         client = InterviewClient(live.ws_url(session.interview_id), session.token)
         await client.connect()
         await client.until("turn.delta")
-        gateway = live.app.state.gateway
+        gateway = live.app.state.services.gateway
         assert len(gateway.connections) == 1
         assert client.ws is not None
         client.ws.transport.pause_reading()  # like a phone that lost its network
@@ -145,7 +146,7 @@ async def test_a_client_that_stops_answering_pings_is_dropped(settings: Settings
             assert time.monotonic() - started < 3, "dead socket was not cleaned up"
             await asyncio.sleep(0.05)
         # The interview itself carries on: generation belongs to the interview.
-        assert live.app.state.sessions.runners
+        assert live.app.state.services.sessions.running_count()
 
 
 async def test_a_client_that_does_not_read_is_cut_off_and_can_resume(settings: Settings) -> None:
@@ -168,7 +169,7 @@ async def test_a_client_that_does_not_read_is_cut_off_and_can_resume(settings: S
         slow = await connect(live.ws_url(session.interview_id), sock=raw, max_size=2**20)
         await slow.send(f'{{"type": "hello", "token": "{session.token}", "last_seq": 0}}')
         slow.transport.pause_reading()
-        gateway = live.app.state.gateway
+        gateway = live.app.state.services.gateway
         seen = _Recording()
         gateway.connections = seen  # observes registrations; the cut-off can be very quick
         started = time.monotonic()
@@ -184,7 +185,7 @@ async def test_a_client_that_does_not_read_is_cut_off_and_can_resume(settings: S
         slow.transport.abort()
 
         # Once the turn is over, a fresh socket resumes and gets everything, in order.
-        while (await live.app.state.live.get_state(session.interview_id))["phase"] != "listening":
+        while await _phase(live, session.interview_id) != "listening":
             assert time.monotonic() - started < 60
             await asyncio.sleep(0.1)
         fresh = InterviewClient(live.ws_url(session.interview_id), session.token, max_size=2**23)
@@ -202,7 +203,7 @@ async def test_shutdown_tells_clients_to_go_away_and_loses_no_event(settings: Se
     client = InterviewClient(first.ws_url(session.interview_id), session.token)
     await client.connect()
     await client.until("turn.delta")
-    live_store = first.app.state.live
+    live_store = first.app.state.services.live
     started = time.monotonic()
     stopping = asyncio.create_task(first.stop())  # what SIGTERM does
     code, reason = await client.closed_with()
@@ -213,7 +214,7 @@ async def test_shutdown_tells_clients_to_go_away_and_loses_no_event(settings: Se
     async with LiveServer(tuned).running() as second:
         client.url = second.ws_url(session.interview_id)
         ready = await client.connect()
-        if second.app.state.live.name == "redis":
+        if second.app.state.services.live.name == "redis":
             # Shared live state: the new process resumes exactly where the old one stopped.
             assert ready["resumed"] is True
         else:
@@ -227,7 +228,7 @@ async def test_shutdown_tells_clients_to_go_away_and_loses_no_event(settings: Se
         detail = await session.detail()
     assert detail["status"] == "finished" and len(detail["turns"]) >= 1
     if live_store.name == "redis":
-        assert await live_store.lease_holder(session.interview_id) is None  # handed back
+        assert await live_store.leases.holder(session.interview_id) is None  # handed back
 
 
 async def test_a_client_behind_the_trimmed_log_is_told_to_resync(settings: Settings) -> None:
@@ -285,4 +286,9 @@ async def test_deleting_a_live_interview_stops_it(live: LiveServer) -> None:
     await client.send({"type": "answer", "text": "too late"})
     error = await client.recv()
     assert error["code"] == "interview_finished"
-    assert not live.app.state.sessions.runners
+    assert not live.app.state.services.sessions.running_count()
+
+
+async def _phase(live: LiveServer, interview_id: str) -> str | None:
+    snapshot = await live.app.state.services.live.events.snapshot(interview_id)
+    return None if snapshot is None else LiveState.decode(snapshot.state).phase.value

@@ -36,7 +36,7 @@ SPEC = {
 
 
 async def _interview_count(app: FastAPI, user_id: str) -> int:
-    async with app.state.sessionmaker() as db:
+    async with app.state.services.sessionmaker() as db:
         count = await db.scalar(
             select(func.count())
             .select_from(Interview)
@@ -82,7 +82,7 @@ async def test_reading_an_interview_returns_its_transcript_scores_and_report(
         await client.post("/api/interviews", json=SPEC, headers=bearer(session))
     ).json()["id"]
     start = datetime.now(UTC)
-    async with app.state.sessionmaker() as db:
+    async with app.state.services.sessionmaker() as db:
         iid = uuid.UUID(interview_id)
         for index in (1, 0):  # inserted out of order on purpose
             turn = Turn(
@@ -135,7 +135,7 @@ async def test_the_list_is_paginated_newest_first(client: httpx.AsyncClient, app
     session = await register(client)
     owner = uuid.UUID(session["user"]["id"])
     base = datetime.now(UTC)
-    async with app.state.sessionmaker() as db:  # more than the free credits allow
+    async with app.state.services.sessionmaker() as db:  # more than the free credits allow
         for n in range(7):
             db.add(
                 Interview(
@@ -272,7 +272,7 @@ async def test_statuses_are_reported_as_stored(client: httpx.AsyncClient, app: F
     interview_id = (
         await client.post("/api/interviews", json=SPEC, headers=bearer(session))
     ).json()["id"]
-    async with app.state.sessionmaker() as db:
+    async with app.state.services.sessionmaker() as db:
         interview = await db.get(Interview, uuid.UUID(interview_id))
         assert interview is not None
         interview.status = InterviewStatus.finished

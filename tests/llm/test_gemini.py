@@ -8,31 +8,32 @@ import json
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 from google.genai import _api_client
 
 from server.llm.base import (
+    CRITERIA,
     AnswerScore,
+    CallRecord,
     CriterionScore,
     InterviewBrief,
+    ProviderError,
     TurnRecord,
     TurnRequest,
+    cost_micro_usd,
 )
 from server.llm.gemini import (
     RUBRIC_VERSION,
-    CallRecord,
     GeminiError,
     GeminiInterviewer,
     GeminiTimeout,
     InvalidOutput,
     ModelNotFound,
-    cost_micro_usd,
     repair_evidence,
 )
-from server.llm.offline_rules import CRITERIA
 from tests.fakes.gemini import Echo, Fail, FakeGemini, Reply, Stream
 
 BRIEF = InterviewBrief(
@@ -273,7 +274,7 @@ async def test_a_stall_mid_stream_fails_with_an_idle_timeout_without_repeating_w
     with pytest.raises(GeminiTimeout) as raised:
         await collect(gemini(chunk_idle_timeout_s=0.2).stream_turn(BRIEF, [], FIRST), pieces)
 
-    assert raised.value.code == "idle_timeout"
+    assert (raised.value.code, raised.value.mid_stream) == ("idle_timeout", True)
     assert pieces == list(Stream().chunks[:2])
     assert len(fake.requests) == 1
     await eventually(lambda: len(fake.disconnects) == 1)
@@ -314,7 +315,7 @@ async def test_an_unreachable_api_fails_the_turn_as_a_network_error(gemini: Fact
     with pytest.raises(GeminiError) as raised:
         await collect(provider.stream_turn(BRIEF, [], FIRST))
 
-    assert raised.value.code == "network"
+    assert (raised.value.code, raised.value.mid_stream) == ("network", False)
     assert "after 3 attempts" in str(raised.value)
 
 
@@ -328,7 +329,7 @@ async def test_a_503_that_never_ends_fails_after_max_attempts_with_backoff(
     with pytest.raises(GeminiError) as raised:
         await collect(provider.stream_turn(BRIEF, [], FIRST))
 
-    assert raised.value.code == "503"
+    assert (raised.value.code, raised.value.mid_stream) == ("503", False)
     assert "after 3 attempts" in str(raised.value)
     times = [r.at for r in fake.requests]
     assert len(times) == 3
@@ -351,7 +352,7 @@ async def test_an_error_mid_stream_raises_after_the_partial_text(
     with pytest.raises(GeminiError) as raised:
         await collect(gemini().stream_turn(BRIEF, [], FIRST), pieces)
 
-    assert raised.value.code == "500"
+    assert (raised.value.code, raised.value.mid_stream) == ("500", True)
     assert pieces == list(Stream().chunks[:2])
     assert len(fake.requests) == 1
 
@@ -365,7 +366,7 @@ async def test_the_turn_deadline_bounds_a_slow_but_steady_stream(
     with pytest.raises(GeminiTimeout) as raised:
         await collect(gemini(turn_deadline_s=0.4).stream_turn(BRIEF, [], FIRST))
 
-    assert raised.value.code == "deadline"
+    assert (raised.value.code, raised.value.mid_stream) == ("deadline", True)
 
 
 async def test_cancelling_the_consuming_task_closes_the_upstream_stream_at_once(
@@ -439,7 +440,86 @@ async def test_an_unknown_model_raises_model_not_found_naming_the_setting(
 
     assert "INTERVIEW_GEMINI_MODEL" in str(raised.value)
     assert "gemini-2.0-flash" in str(raised.value)
+    assert raised.value.mid_stream is False
     assert len(fake.requests) == 2
+
+
+# --- one retry policy -----------------------------------------------------------------
+
+
+def test_every_gemini_error_is_a_provider_error() -> None:
+    """The engine sees the provider-neutral contract: final, with a code and ``mid_stream``."""
+    for error in (
+        GeminiError("boom", "503"),
+        GeminiTimeout("slow", "timeout"),
+        InvalidOutput("bad"),
+        ModelNotFound("gemini-x"),
+    ):
+        assert isinstance(error, ProviderError)
+        assert error.mid_stream is False
+    assert (InvalidOutput("bad").code, ModelNotFound("gemini-x").code) == ("invalid_output", "404")
+
+
+@pytest.mark.parametrize("max_attempts", [1, 2, 4])
+async def test_a_permanent_503_makes_exactly_max_attempts_requests_per_call(
+    fake: FakeGemini,
+    gemini: Factory,
+    usage: list[tuple[str, CallRecord]],
+    max_attempts: int,
+) -> None:
+    """The provider is the only retry layer: every kind of call stops at ``max_attempts``."""
+    fake.forever("stream", Fail(503, "The model is overloaded."))
+    fake.forever("generate", Fail(503, "The model is overloaded."))
+    provider = gemini(max_attempts=max_attempts)
+    calls: dict[str, Callable[[], Awaitable[object]]] = {
+        "turn": lambda: collect(provider.stream_turn(BRIEF, [], FIRST)),
+        "score": lambda: provider.score_answer(BRIEF, answered()),
+        "report": lambda: provider.build_report(BRIEF, [answered()]),
+        "transcribe": lambda: provider.transcribe(b"audio", "audio/webm", interview_id="iv-1"),
+    }
+
+    for kind, call in calls.items():
+        before = len(fake.requests)
+        with pytest.raises(ProviderError) as raised:
+            await call()
+        assert len(fake.requests) - before == max_attempts, kind
+        assert (raised.value.code, raised.value.mid_stream) == ("503", False), kind
+
+    assert [(record.kind, record.attempts) for _, record in usage] == [
+        (kind, max_attempts) for kind in calls
+    ]
+
+
+async def test_a_turn_whose_first_chunk_never_comes_stops_at_max_attempts(
+    fake: FakeGemini, gemini: Factory
+) -> None:
+    """Silence before the first words is retried on new requests, then fails before any word."""
+    fake.forever("stream", Stream(first_delay_s=5.0))
+    pieces: list[str] = []
+
+    with pytest.raises(GeminiTimeout) as raised:
+        await collect(
+            gemini(max_attempts=2, first_chunk_timeout_s=0.1).stream_turn(BRIEF, [], FIRST), pieces
+        )
+
+    assert (raised.value.code, raised.value.mid_stream) == ("timeout", False)
+    assert pieces == []
+    assert len(fake.requests) == 2
+
+
+async def test_a_turn_that_fails_after_its_first_words_is_not_retried_by_the_provider(
+    fake: FakeGemini, gemini: Factory
+) -> None:
+    """One request, however many attempts are allowed: the caller decides on regenerating."""
+    fake.forever("stream", Stream(error_after=1, error_code=503))
+    pieces: list[str] = []
+
+    with pytest.raises(ProviderError) as raised:
+        await collect(gemini(max_attempts=4).stream_turn(BRIEF, [], FIRST), pieces)
+
+    assert (raised.value.code, raised.value.mid_stream) == ("503", True)
+    assert pieces == list(Stream().chunks[:1])
+    assert len(fake.requests) == 1
 
 
 # --- scoring --------------------------------------------------------------------------

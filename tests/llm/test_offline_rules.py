@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from server.llm.offline_rules import (
-    CRITERIA,
+from server.llm.base import CRITERIA, CriterionScore
+from server.llm.offline import (
+    BANK_DIR,
     EVIDENCE_MAX_CHARS,
     TRACKS,
     BankError,
     BankPoint,
     BankQuestion,
-    CriterionScore,
     build_report,
     follow_up_text,
     load_bank,
@@ -728,6 +728,7 @@ def test_report_text_is_plain_sentences_without_markdown() -> None:
 
 def test_the_real_question_bank_loads_and_every_question_can_be_scored() -> None:
     """The five shipped track files hold at least 150 questions, and every one scores."""
+    assert BANK_DIR == REAL_BANK  # the interviewer's default: package data under server/
     bank = load_bank(REAL_BANK)
     assert sorted(bank) == sorted(TRACKS)
     assert sum(len(questions) for questions in bank.values()) >= 150

@@ -19,7 +19,7 @@ NEW_INTERVIEW = {"track": "backend", "level": "mid"}
 async def _counts(app: FastAPI, user_id: str) -> tuple[int, int, int]:
     """(cached balance, ledger sum, interviews) for one user."""
     uid = uuid.UUID(user_id)
-    async with app.state.sessionmaker() as db:
+    async with app.state.services.sessionmaker() as db:
         interviews = await db.scalar(
             select(func.count()).select_from(Interview).where(Interview.owner_id == uid)
         )
@@ -33,7 +33,7 @@ async def test_a_new_user_has_the_sign_up_credits_in_the_ledger(
 ) -> None:
     session = await register(client)
     assert await _counts(app, session["user"]["id"]) == (3, 3, 0)
-    async with app.state.sessionmaker() as db:
+    async with app.state.services.sessionmaker() as db:
         entries = (
             await db.scalars(
                 select(CreditEntry).where(CreditEntry.user_id == uuid.UUID(session["user"]["id"]))
@@ -88,7 +88,7 @@ async def test_a_grant_with_the_same_external_reference_is_applied_once(
     ref = f"pay_{uuid.uuid4().hex}"
 
     async def grant() -> bool:
-        async with app.state.sessionmaker() as db:
+        async with app.state.services.sessionmaker() as db:
             applied = await ledger.grant(db, uid, 5, reason="purchase", external_ref=ref)
             await db.commit()
             return applied

@@ -1,8 +1,5 @@
-"""The offline interviewer: the curated question bank, rule-based follow-ups and scoring.
-
-No key and no network: the embedded default. Its words are streamed one at a time
-at a configurable pace so the experience matches a real model's stream.
-"""
+"""The offline interviewer, the embedded default: no key, no network, and its words streamed
+one at a time at a configurable pace, so the experience matches a real model's stream."""
 
 from __future__ import annotations
 
@@ -11,25 +8,18 @@ from collections.abc import AsyncIterator, Sequence
 from functools import cached_property
 from pathlib import Path
 
-from server.llm import offline_rules as rules
 from server.llm.base import (
+    TRACK_LABELS,
     AnswerScore,
-    CriterionScore,
     InterviewBrief,
     Interviewer,
     ReportDraft,
     TurnRecord,
     TurnRequest,
 )
+from server.llm.offline import report, scoring
+from server.llm.offline.bank import BANK_DIR, BankQuestion, load_bank, select_questions
 
-BANK_DIR = Path(__file__).resolve().parent / "bank"
-TRACK_LABELS = {
-    "backend": "backend engineering",
-    "frontend": "frontend engineering",
-    "data_ml": "data science and machine learning",
-    "product": "product management",
-    "behavioral": "behavioral",
-}
 TRANSITIONS = (
     "Thank you. Let's move on.",
     "Thanks, that's helpful. Next question.",
@@ -39,6 +29,8 @@ TRANSITIONS = (
 
 
 class OfflineInterviewer(Interviewer):
+    """Never raises ``ProviderError``: it has no upstream to fail."""
+
     name = "offline"
     model = "offline-v1"
     offline = True
@@ -48,18 +40,18 @@ class OfflineInterviewer(Interviewer):
         self.bank_dir = bank_dir
 
     @cached_property
-    def bank(self) -> dict[str, list[rules.BankQuestion]]:
-        return rules.load_bank(self.bank_dir)
+    def bank(self) -> dict[str, list[BankQuestion]]:
+        return load_bank(self.bank_dir)
 
     @cached_property
-    def _by_id(self) -> dict[str, rules.BankQuestion]:
+    def _by_id(self) -> dict[str, BankQuestion]:
         return {q.id: q for questions in self.bank.values() for q in questions}
 
-    def question(self, question_id: str | None) -> rules.BankQuestion | None:
+    def question(self, question_id: str | None) -> BankQuestion | None:
         return self._by_id.get(question_id or "")
 
     async def plan(self, brief: InterviewBrief) -> list[str | None]:
-        chosen = rules.select_questions(
+        chosen = select_questions(
             self.bank,
             track=brief.track,
             level=brief.level,
@@ -80,11 +72,8 @@ class OfflineInterviewer(Interviewer):
             )
             if question is None or previous is None or previous.answer is None:
                 return "Could you give me a concrete example of that from your own work?"
-            scores = [
-                rules.CriterionScore(c.criterion, c.value, c.evidence, c.suggestion)
-                for c in (previous.score.criteria if previous.score else ())
-            ]
-            return rules.follow_up_text(question, previous.answer, scores)
+            scores = previous.score.criteria if previous.score else ()
+            return scoring.follow_up_text(question, previous.answer, scores)
         body = question.text if question else "Tell me about a project you are proud of."
         if turn.is_first:
             label = TRACK_LABELS.get(brief.track, brief.track)
@@ -109,14 +98,12 @@ class OfflineInterviewer(Interviewer):
     async def score_answer(self, brief: InterviewBrief, turn: TurnRecord) -> AnswerScore:
         question = self.question(turn.question_id) or _fallback_question(brief, turn)
         answer = turn.answer or ""
-        scores = rules.score_answer(question, answer)
+        scores = scoring.score_answer(question, answer)
         return AnswerScore(
-            criteria=tuple(
-                CriterionScore(s.criterion, s.value, s.evidence, s.suggestion) for s in scores
-            ),
-            rubric_version=rules.RUBRIC_VERSION,
+            criteria=tuple(scores),
+            rubric_version=scoring.RUBRIC_VERSION,
             follow_up_worthy=turn.kind == "question"
-            and rules.needs_follow_up(question, answer, scores),
+            and scoring.needs_follow_up(question, answer, scores),
         )
 
     async def build_report(
@@ -126,26 +113,16 @@ class OfflineInterviewer(Interviewer):
             (
                 self.question(t.question_id),
                 t.answer if t.outcome == "answered" else None,
-                [
-                    rules.CriterionScore(c.criterion, c.value, c.evidence, c.suggestion)
-                    for c in (t.score.criteria if t.score else ())
-                ],
+                t.score.criteria if t.score else (),
             )
             for t in history
         ]
-        draft = rules.build_report(turns, track=brief.track)
-        return ReportDraft(
-            overall_score=draft.overall_score,
-            strengths=list(draft.strengths),
-            weaknesses=list(draft.weaknesses),
-            next_steps=list(draft.next_steps),
-            rubric_version=rules.RUBRIC_VERSION,
-        )
+        return report.build_report(turns, track=brief.track)
 
 
-def _fallback_question(brief: InterviewBrief, turn: TurnRecord) -> rules.BankQuestion:
+def _fallback_question(brief: InterviewBrief, turn: TurnRecord) -> BankQuestion:
     """A question record for text that is not in the bank (e.g. a follow-up after a takeover)."""
-    return rules.BankQuestion(
+    return BankQuestion(
         id="adhoc",
         track=brief.track,
         level=brief.level,

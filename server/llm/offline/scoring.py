@@ -1,4 +1,4 @@
-"""Offline interviewer rules: load the question bank, pick questions, score answers, draft reports.
+"""Offline answer scoring: analyse an answer, score it on the rubric, choose a follow-up.
 
 Deterministic and explainable: every score cites the sentence of the answer that earned it.
 """
@@ -6,272 +6,22 @@ Deterministic and explainable: every score cites the sentence of the answer that
 from __future__ import annotations
 
 import hashlib
-import random
 import re
-import tomllib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+
+from server.llm.base import CRITERIA, CriterionScore
+from server.llm.offline.bank import (
+    STAR_ELEMENTS,
+    BankPoint,
+    BankQuestion,
+    normalise,
+    star_element,
+)
 
 RUBRIC_VERSION = "offline-1"
-CRITERIA = ("coverage", "structure", "specificity", "clarity")
-TRACKS = ("backend", "frontend", "data_ml", "product", "behavioral")
-LEVELS = ("junior", "mid", "senior")
-BANK_VERSION = 1
 EVIDENCE_MAX_CHARS = 200
-MIN_POINTS, MAX_POINTS = 3, 5
-STAR_ELEMENTS = ("situation", "task", "action", "result")
-REFLECTION_ELEMENTS = ("reflection", "learning")
-
-
-class BankError(ValueError):
-    """The question bank is missing or malformed; the message names the file and question."""
-
-
-_Fail = Callable[[str], BankError]
-
-
-@dataclass(frozen=True)
-class BankPoint:
-    point: str
-    keywords: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class BankQuestion:
-    id: str
-    track: str
-    level: str
-    topics: tuple[str, ...]
-    text: str
-    points: tuple[BankPoint, ...]
-    follow_up: str
-
-
-@dataclass(frozen=True)
-class CriterionScore:
-    criterion: str
-    value: int
-    evidence: str
-    suggestion: str
-
-
-@dataclass(frozen=True)
-class ReportDraft:
-    overall_score: float
-    strengths: list[str]
-    weaknesses: list[str]
-    next_steps: list[str]
-
-
-# ---------------------------------------------------------------------------- loading the bank
-
-_QUESTION_KEYS = frozenset({"id", "level", "topics", "text", "points", "follow_up"})
-_POINT_KEYS = frozenset({"point", "keywords"})
-_FILE_KEYS = frozenset({"track", "version", "question"})
-
-
-def load_bank(directory: Path) -> dict[str, list[BankQuestion]]:
-    """Read every ``*.toml`` file in ``directory`` into track -> questions, in file order.
-
-    Raises ``BankError`` naming the file, the question id and what is wrong.
-    """
-    if not directory.is_dir():
-        raise BankError(f"{directory}: question bank directory does not exist")
-    files = sorted(directory.glob("*.toml"))
-    if not files:
-        raise BankError(f"{directory}: no .toml question files found")
-    bank: dict[str, list[BankQuestion]] = {}
-    file_of_id: dict[str, Path] = {}
-    for path in files:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise BankError(f"{path}: not valid TOML: {exc}") from exc
-        track, questions = _parse_bank_file(path, data)
-        for question in questions:
-            if question.id in file_of_id:
-                raise BankError(
-                    f"{path}: question {question.id!r}: duplicate id, "
-                    f"already defined in {file_of_id[question.id]}"
-                )
-            file_of_id[question.id] = path
-        bank.setdefault(track, []).extend(questions)
-    return bank
-
-
-def _parse_bank_file(path: Path, data: dict[str, Any]) -> tuple[str, list[BankQuestion]]:
-    unknown = sorted(set(data) - _FILE_KEYS)
-    if unknown:
-        raise BankError(f"{path}: unknown top-level keys {unknown}")
-    track = data.get("track")
-    if track not in TRACKS:
-        raise BankError(f"{path}: track must be one of {list(TRACKS)}, got {track!r}")
-    version = data.get("version")
-    if version != BANK_VERSION or isinstance(version, bool):
-        raise BankError(f"{path}: version must be {BANK_VERSION}, got {version!r}")
-    entries = data.get("question")
-    if not isinstance(entries, list) or not entries:
-        raise BankError(f"{path}: expected at least one [[question]] table")
-    questions = [
-        _parse_question(path, str(track), index, entry) for index, entry in enumerate(entries)
-    ]
-    return str(track), questions
-
-
-def _parse_question(path: Path, track: str, index: int, entry: Any) -> BankQuestion:
-    label = f"#{index + 1}"
-    if isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"].strip():
-        label = repr(entry["id"])
-
-    def fail(problem: str) -> BankError:
-        return BankError(f"{path}: question {label}: {problem}")
-
-    if not isinstance(entry, dict):
-        raise fail("must be a table")
-    unknown = sorted(set(entry) - _QUESTION_KEYS)
-    if unknown:
-        raise fail(f"unknown keys {unknown}")
-    missing = sorted(_QUESTION_KEYS - set(entry))
-    if missing:
-        raise fail(f"missing keys {missing}")
-    question_id = _non_empty_str(entry["id"], "id", fail)
-    level = entry["level"]
-    if level not in LEVELS:
-        raise fail(f"level must be one of {list(LEVELS)}, got {level!r}")
-    topics = entry["topics"]
-    if not isinstance(topics, list) or not topics:
-        raise fail("topics must be a non-empty list of strings")
-    topic_names = tuple(_non_empty_str(topic, "each topic", fail) for topic in topics)
-    text = _non_empty_str(entry["text"], "text", fail)
-    follow_up = _non_empty_str(entry["follow_up"], "follow_up", fail)
-    raw_points = entry["points"]
-    if not isinstance(raw_points, list) or not MIN_POINTS <= len(raw_points) <= MAX_POINTS:
-        count = len(raw_points) if isinstance(raw_points, list) else "no list"
-        raise fail(f"points must be a list of {MIN_POINTS}-{MAX_POINTS} entries, got {count}")
-    points = tuple(_parse_point(raw, number, fail) for number, raw in enumerate(raw_points, 1))
-    if track == "behavioral":
-        _check_star_points(points, fail)
-    return BankQuestion(
-        id=question_id,
-        track=track,
-        level=str(level),
-        topics=topic_names,
-        text=text,
-        points=points,
-        follow_up=follow_up,
-    )
-
-
-def _parse_point(raw: Any, number: int, fail: _Fail) -> BankPoint:
-    if not isinstance(raw, dict):
-        raise fail(f"point {number} must be a table with 'point' and 'keywords'")
-    if set(raw) != _POINT_KEYS:
-        raise fail(f"point {number} must have exactly the keys 'point' and 'keywords'")
-    text = _non_empty_str(raw["point"], f"point {number} text", fail)
-    keywords = raw["keywords"]
-    if not isinstance(keywords, list) or not keywords:
-        raise fail(f"point {number} ({text!r}) needs a non-empty keywords list")
-    normalised = tuple(
-        _normalise(_non_empty_str(keyword, f"point {number} keyword", fail)).strip()
-        for keyword in keywords
-    )
-    return BankPoint(point=text, keywords=normalised)
-
-
-def _non_empty_str(value: Any, what: str, fail: _Fail) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise fail(f"{what} must be a non-empty string, got {value!r}")
-    return value.strip()
-
-
-def _check_star_points(points: Sequence[BankPoint], fail: _Fail) -> None:
-    elements = [_star_element(point) for point in points]
-    for point, element in zip(points, elements, strict=True):
-        if element is None:
-            raise fail(
-                f"behavioral point {point.point!r} must start with one of "
-                "Situation, Task, Action, Result, Reflection or Learning"
-            )
-    absent = [name.capitalize() for name in STAR_ELEMENTS if name not in elements]
-    if absent:
-        raise fail(f"behavioral points are missing the STAR element(s) {absent}")
-
-
-def _star_element(point: BankPoint) -> str | None:
-    first_word = re.match(r"\w+", point.point.lower())
-    if first_word and first_word.group() in STAR_ELEMENTS + REFLECTION_ELEMENTS:
-        return first_word.group()
-    return None
-
-
-# ---------------------------------------------------------------------------- selection
-
-
-def _levels_in_fill_order(level: str) -> tuple[str, ...]:
-    return {
-        "junior": ("junior", "mid", "senior"),
-        "mid": ("mid", "junior", "senior"),
-        "senior": ("senior", "mid", "junior"),
-    }[level]
-
-
-def _normalise_topic(topic: str) -> str:
-    return " ".join(re.sub(r"[-_]", " ", topic.lower()).split())
-
-
-def _matches_topics(question: BankQuestion, wanted: frozenset[str]) -> bool:
-    if not wanted:
-        return False
-    if wanted & {_normalise_topic(topic) for topic in question.topics}:
-        return True
-    text = _normalise_topic(question.text)
-    return any(re.search(rf"(?<!\w){re.escape(topic)}(?:e?s)?(?!\w)", text) for topic in wanted)
-
-
-def select_questions(
-    bank: dict[str, list[BankQuestion]],
-    *,
-    track: str,
-    level: str,
-    topics: Sequence[str],
-    count: int,
-    seed: str,
-) -> list[BankQuestion]:
-    """Pick ``count`` distinct questions for ``track``, shuffled by ``seed``.
-
-    Questions at ``level`` come first, then the adjacent levels (mid first, then the other
-    one); within a level, questions matching ``topics`` (by tag or by a word in the text)
-    come first. Returns fewer than ``count`` only when the track has fewer questions.
-    """
-    if track not in bank:
-        known = ", ".join(sorted(bank)) or "none"
-        raise ValueError(f"Unknown track {track!r}; the question bank has: {known}")
-    if level not in LEVELS:
-        raise ValueError(f"Unknown level {level!r}; expected one of {', '.join(LEVELS)}")
-    if count < 0:
-        raise ValueError(f"count must be zero or more, got {count}")
-    rng = random.Random(seed)
-    wanted = frozenset(_normalise_topic(topic) for topic in topics if topic.strip())
-    ordered: list[BankQuestion] = []
-    for candidate_level in _levels_in_fill_order(level):
-        pool = [question for question in bank[track] if question.level == candidate_level]
-        matching = [question for question in pool if _matches_topics(question, wanted)]
-        others = [question for question in pool if question not in matching]
-        rng.shuffle(matching)
-        rng.shuffle(others)
-        ordered.extend(matching + others)
-    chosen: list[BankQuestion] = []
-    seen_ids: set[str] = set()
-    for question in ordered:
-        if len(chosen) == count:
-            break
-        if question.id not in seen_ids:
-            seen_ids.add(question.id)
-            chosen.append(question)
-    return chosen
 
 
 # ---------------------------------------------------------------------------- text analysis
@@ -299,12 +49,7 @@ _WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
 _TOKEN = re.compile(r"[^\W_][\w+#./-]*(?<![./-])")
 
 
-def _normalise(text: str) -> str:
-    """Lowercase, straighten curly apostrophes and collapse whitespace, for cue matching."""
-    return " ".join(text.lower().replace("\u2019", "'").split())
-
-
-def _analyse(answer: str) -> _Answer:
+def analyse(answer: str) -> _Answer:
     sentences: list[_Sentence] = []
 
     def add(start: int, end: int) -> None:
@@ -314,16 +59,14 @@ def _analyse(answer: str) -> _Answer:
             end -= 1
         if start < end:
             text = answer[start:end]
-            sentences.append(
-                _Sentence(start, end, text, _normalise(text), len(_WORD.findall(text)))
-            )
+            sentences.append(_Sentence(start, end, text, normalise(text), len(_WORD.findall(text))))
 
     start = 0
     for match in _SENTENCE_END.finditer(answer):
         add(start, match.start() if match.group() == "\n" else match.end())
         start = match.end()
     add(start, len(answer))
-    return _Answer(answer, tuple(sentences), _normalise(answer), len(_WORD.findall(answer)))
+    return _Answer(answer, tuple(sentences), normalise(answer), len(_WORD.findall(answer)))
 
 
 def _cues(phrases: str) -> re.Pattern[str]:
@@ -361,10 +104,10 @@ class _Coverage:
 
 
 def _point_hit(point: BankPoint, cue_text: str) -> bool:
-    return any(keyword and _normalise(keyword) in cue_text for keyword in point.keywords)
+    return any(keyword and normalise(keyword) in cue_text for keyword in point.keywords)
 
 
-def _assess_coverage(question: BankQuestion, answer: _Answer) -> _Coverage:
+def assess_coverage(question: BankQuestion, answer: _Answer) -> _Coverage:
     covered = [point for point in question.points if _point_hit(point, answer.cue_text)]
     missed = tuple(point for point in question.points if point not in covered)
     evidence = next(
@@ -488,7 +231,7 @@ class _Structure:
     reflected: bool
 
 
-def _assess_structure(answer: _Answer, *, behavioral: bool) -> _Structure:
+def assess_structure(answer: _Answer, *, behavioral: bool) -> _Structure:
     if behavioral:
         structure = _assess_star(answer)
     else:
@@ -604,7 +347,7 @@ _CAPITALISED_NOT_NAMES = frozenset(
     No Well
     """.split()
 )
-_SPECIFICITY_ORDER = ("quantity", "action", "named", "example")
+SPECIFICITY_ORDER = ("quantity", "action", "named", "example")
 _SPECIFICITY_SUGGESTIONS = {
     "quantity": (
         "Add one quantified result, such as a latency, a percentage, a cost or the time saved, "
@@ -666,16 +409,15 @@ class _Specificity:
     missing: tuple[str, ...]
 
 
-def _assess_specificity(answer: _Answer) -> _Specificity:
+def assess_specificity(answer: _Answer) -> _Specificity:
     scored = [(_sentence_specifics(s), s) for s in answer.sentences]
     totals = {
-        kind: sum(getattr(specifics, kind) for specifics, _ in scored)
-        for kind in _SPECIFICITY_ORDER
+        kind: sum(getattr(specifics, kind) for specifics, _ in scored) for kind in SPECIFICITY_ORDER
     }
-    missing = tuple(kind for kind in _SPECIFICITY_ORDER if totals[kind] == 0)
+    missing = tuple(kind for kind in SPECIFICITY_ORDER if totals[kind] == 0)
     best = max(scored, key=lambda item: item[0].total, default=None)
     evidence = best[1] if best is not None and best[0].total > 0 else _first(answer)
-    present = len(_SPECIFICITY_ORDER) - len(missing)
+    present = len(SPECIFICITY_ORDER) - len(missing)
     return _Specificity(min(5, 1 + present), evidence, missing)
 
 
@@ -692,14 +434,14 @@ _FILLERS = re.compile(
     # "like" is only a filler when set off by commas; "something like Redis" is fine.
     + r"|(?<!\w)like(?=\s*,)|(?<=,)\s*like(?!\w)"
 )
-_SHORT_WORDS = 40
+SHORT_WORDS = 40
 _IDEAL_MAX_WORDS = 350
-_LONG_WORDS = 500
-_LONG_SENTENCE_WORDS = 28
+LONG_WORDS = 500
+LONG_SENTENCE_WORDS = 28
 
 
 @dataclass(frozen=True)
-class _Clarity:
+class Clarity:
     value: int
     evidence: _Sentence | None
     issue: str
@@ -710,18 +452,18 @@ class _Clarity:
 def _length_value(words: int) -> int:
     if words < 20:
         return 1
-    if words < _SHORT_WORDS:
+    if words < SHORT_WORDS:
         return 2
     if words < 80:
         return 4
     if words <= _IDEAL_MAX_WORDS:
         return 5
-    if words <= _LONG_WORDS:
+    if words <= LONG_WORDS:
         return 4
     return 3 if words <= 800 else 2
 
 
-def _assess_clarity(answer: _Answer) -> _Clarity:
+def assess_clarity(answer: _Answer) -> Clarity:
     fillers: Counter[str] = Counter(
         str(match).strip(" ,") for match in _FILLERS.findall(answer.cue_text)
     )
@@ -731,14 +473,14 @@ def _assess_clarity(answer: _Answer) -> _Clarity:
     average_sentence = answer.words / max(len(answer.sentences), 1)
     value = _length_value(answer.words)
     value -= 2 if filler_rate >= 6 else 1 if filler_rate >= 2 else 0
-    value -= 2 if average_sentence > 40 else 1 if average_sentence > _LONG_SENTENCE_WORDS else 0
-    if answer.words < _SHORT_WORDS:
+    value -= 2 if average_sentence > 40 else 1 if average_sentence > LONG_SENTENCE_WORDS else 0
+    if answer.words < SHORT_WORDS:
         issue = "short"
     elif filler_rate >= 2:
         issue = "filler"
-    elif average_sentence > _LONG_SENTENCE_WORDS:
+    elif average_sentence > LONG_SENTENCE_WORDS:
         issue = "long_sentences"
-    elif answer.words > _LONG_WORDS:
+    elif answer.words > LONG_WORDS:
         issue = "long"
     else:
         issue = "none"
@@ -748,10 +490,10 @@ def _assess_clarity(answer: _Answer) -> _Clarity:
         if s.words >= 5 and s.text[-1] in ".!?\u3002" and not _FILLERS.search(s.cue_text)
     ]
     evidence = min(complete, key=lambda s: s.words, default=_first(answer))
-    return _Clarity(max(1, min(5, value)), evidence, issue, filler_count, top_filler)
+    return Clarity(max(1, min(5, value)), evidence, issue, filler_count, top_filler)
 
 
-def _clarity_suggestion(clarity: _Clarity) -> str:
+def _clarity_suggestion(clarity: Clarity) -> str:
     if clarity.issue == "short":
         return (
             "Expand to four or five sentences: state your answer, give the reasoning, "
@@ -780,12 +522,12 @@ def score_answer(question: BankQuestion, answer: str) -> list[CriterionScore]:
     """Score ``answer`` on each of ``CRITERIA``, in that order, with evidence and a suggestion."""
     if not answer.strip():
         return [CriterionScore(name, 1, "", _EMPTY_ANSWER_SUGGESTION) for name in CRITERIA]
-    analysed = _analyse(answer)
+    analysed = analyse(answer)
     behavioral = question.track == "behavioral"
-    coverage = _assess_coverage(question, analysed)
-    structure = _assess_structure(analysed, behavioral=behavioral)
-    specificity = _assess_specificity(analysed)
-    clarity = _assess_clarity(analysed)
+    coverage = assess_coverage(question, analysed)
+    structure = assess_structure(analysed, behavioral=behavioral)
+    specificity = assess_specificity(analysed)
+    clarity = assess_clarity(analysed)
     return [
         CriterionScore(
             "coverage",
@@ -934,7 +676,7 @@ def _quote_in(answer: str, sentence: _Sentence) -> str | None:
 
 def _quotable_phrase(answer: str) -> str | None:
     """3-8 words copied verbatim from the most specific sentence, else the first quotable one."""
-    analysed = _analyse(answer)
+    analysed = analyse(answer)
     if analysed.words < _MIN_ANSWER_WORDS_TO_QUOTE:
         return None
     ranked = sorted(
@@ -950,7 +692,7 @@ def _quotable_phrase(answer: str) -> str | None:
 
 def _aspect(point: BankPoint) -> str:
     text = point.point.rstrip(".")
-    if _star_element(point) is not None and ":" in text:
+    if star_element(point) is not None and ":" in text:
         text = text.split(":", 1)[1].strip()
     if len(text) > 1 and not text[1].isupper():
         text = text[0].lower() + text[1:]
@@ -966,9 +708,9 @@ def follow_up_text(question: BankQuestion, answer: str, scores: Sequence[Criteri
     if quote is None:
         return question.follow_up
     if _value_of(scores, "coverage") <= 2:
-        missed = _assess_coverage(question, _analyse(answer)).missed
+        missed = assess_coverage(question, analyse(answer)).missed
         if missed:
-            element = _star_element(missed[0]) if question.track == "behavioral" else None
+            element = star_element(missed[0]) if question.track == "behavioral" else None
             if element is not None:
                 lead_in = _STAR_LEAD_INS[_stable_index(answer, len(_STAR_LEAD_INS))]
                 return f"{lead_in.format(quote=quote)} {_STAR_PROBES[element]}"
@@ -976,308 +718,3 @@ def follow_up_text(question: BankQuestion, answer: str, scores: Sequence[Criteri
             return template.format(quote=quote, aspect=_aspect(missed[0]))
     template = _PROBE_TEMPLATES[_stable_index(answer, len(_PROBE_TEMPLATES))]
     return template.format(quote=quote)
-
-
-# ---------------------------------------------------------------------------- report
-
-_STRENGTH_THRESHOLD = 3.5
-_SNIPPET_WORDS = 12
-_TRACK_LABELS = {
-    "backend": "backend",
-    "frontend": "frontend",
-    "data_ml": "data and ML",
-    "product": "product",
-    "behavioral": "behavioral",
-}
-_STRENGTH_PHRASES = {
-    "coverage": "You covered the key points well",
-    "structure": "Your answers were well structured",
-    "specificity": "You backed your answers with concrete detail",
-    "clarity": "You expressed yourself clearly",
-}
-_CRITERION_LABELS = {
-    "coverage": "coverage of the key points",
-    "structure": "structure",
-    "specificity": "specific detail",
-    "clarity": "clarity",
-}
-_STRUCTURE_GAPS = {
-    "situation": "a clear situation",
-    "task": "a clear statement of your task",
-    "action": "an account of what you personally did",
-    "result": "a clear result",
-    "sequencing": "clear steps such as first, then and finally",
-    "reasoning": "the reasons behind your choices",
-    "trade_offs": "the trade-offs you weighed",
-    "examples": "an example to ground the point",
-    "layout": "a closing summary",
-}
-_SPECIFICITY_GAPS = {
-    "quantity": "numbers or measured results",
-    "action": "a clear account of what you personally did",
-    "named": "the names of the tools or systems involved",
-    "example": "a real example from your own work",
-}
-
-
-@dataclass(frozen=True)
-class _Turn:
-    question: BankQuestion | None
-    answer: str
-    scores: tuple[CriterionScore, ...]
-
-
-def _round_score(value: float) -> float:
-    return max(1.0, min(5.0, int(value * 10 + 0.5) / 10))
-
-
-def _snippet(evidence: str) -> str:
-    words = evidence.split()
-    snippet = " ".join(words[:_SNIPPET_WORDS]).rstrip(".,;:!?").replace('"', "'")
-    return snippet + "..." if len(words) > _SNIPPET_WORDS else snippet
-
-
-def _quoted_points(points: Sequence[str]) -> str:
-    quoted = [f'"{point}"' for point in points]
-    return " and ".join(quoted)
-
-
-def _ranked_missed_points(turns: Sequence[_Turn]) -> list[str]:
-    counts: Counter[str] = Counter()
-    for turn in turns:
-        if turn.question is not None:
-            counts.update(
-                p.point for p in _assess_coverage(turn.question, _analyse(turn.answer)).missed
-            )
-    return [point for point, _ in counts.most_common()]
-
-
-def _weakness(criterion: str, mean: float, turns: Sequence[_Turn], track: str) -> str:
-    lead = f"{_CRITERION_LABELS[criterion].capitalize()} averaged {mean:.1f} of 5"
-    analysed = [_analyse(turn.answer) for turn in turns]
-    total = len(turns)
-    if criterion == "coverage":
-        missed = _ranked_missed_points(turns)[:2]
-        if missed:
-            return f"{lead}; answers missed points such as {_quoted_points(missed)}."
-        return f"{lead}; answers left out parts of what the questions were looking for."
-    if criterion == "structure":
-        behavioral = track == "behavioral"
-        structures = [_assess_structure(answer, behavioral=behavioral) for answer in analysed]
-        gaps = Counter(structure.missing[0] for structure in structures if structure.missing)
-        if gaps:
-            return (
-                f"{lead}; answers most often lacked {_STRUCTURE_GAPS[gaps.most_common(1)[0][0]]}."
-            )
-        return f"{lead}; some answers were too short to show how your reasoning fits together."
-    if criterion == "specificity":
-        gaps = Counter(kind for answer in analysed for kind in _assess_specificity(answer).missing)
-        if gaps:
-            kind = min(gaps, key=lambda k: (-gaps[k], _SPECIFICITY_ORDER.index(k)))
-            return f"{lead}; {gaps[kind]} of {total} answers had no {_SPECIFICITY_GAPS[kind]}."
-        return f"{lead}; the details were there but the impact of them was not always clear."
-    clarities = [_assess_clarity(answer) for answer in analysed]
-    issue, affected = _dominant_clarity_issue(clarities)
-    if issue == "short":
-        return f"{lead}; {affected} of {total} answers were under {_SHORT_WORDS} words."
-    if issue == "filler":
-        fillers = Counter(clarity.top_filler for clarity in clarities if clarity.top_filler)
-        count = sum(clarity.filler_count for clarity in clarities)
-        return (
-            f'{lead}; filler words such as "{fillers.most_common(1)[0][0]}" came up {count} times.'
-        )
-    if issue == "long_sentences":
-        return f"{lead}; sentences often ran past {_LONG_SENTENCE_WORDS} words."
-    if issue == "long":
-        return f"{lead}; {affected} of {total} answers ran past {_LONG_WORDS} words."
-    return f"{lead}; answers could lead more directly with the main point."
-
-
-def _dominant_clarity_issue(clarities: Sequence[_Clarity]) -> tuple[str, int]:
-    """The most common clarity problem and how many answers had it, or ("none", 0)."""
-    issues = Counter(clarity.issue for clarity in clarities if clarity.issue != "none")
-    return issues.most_common(1)[0] if issues else ("none", 0)
-
-
-def _practice_step(criterion: str, turns: Sequence[_Turn], track: str) -> str:
-    label = _TRACK_LABELS.get(track, track.replace("_", " "))
-    if criterion == "coverage":
-        missed = _ranked_missed_points(turns)[:2]
-        if missed:
-            return (
-                f"Practise two {label} answers that explicitly cover {_quoted_points(missed)}, "
-                "saying one clear sentence about each."
-            )
-        return (
-            "Before each answer, jot down the three or four areas the question touches and "
-            f"check them off as you speak; practise this on two {label} questions."
-        )
-    if criterion == "structure":
-        if track == "behavioral":
-            return (
-                "Rehearse two stories from your own work in STAR order: a short situation and "
-                "task, most of the time on your own actions, then a measured result and what "
-                "you learned."
-            )
-        return (
-            f"Answer three {label} questions aloud using the pattern headline, steps, "
-            "trade-off, summary, and keep each to about two minutes."
-        )
-    if criterion == "specificity":
-        return (
-            "Write down three numbers from your recent work, such as a latency, a cost, a "
-            "deadline or a percentage, and use one in each of your next practice answers."
-        )
-    issue, _ = _dominant_clarity_issue([_assess_clarity(_analyse(turn.answer)) for turn in turns])
-    if issue == "short":
-        return (
-            f"Practise two {label} answers of four to six sentences each: your answer, two "
-            "reasons and one example, in about ninety seconds."
-        )
-    if issue == "long":
-        return (
-            f"Answer two {label} questions against a two-minute timer and stop as soon as you "
-            "have given your summary."
-        )
-    return (
-        "Record yourself answering two questions, then replay the recording and cut filler "
-        "words and any sentence longer than about 25 words."
-    )
-
-
-def _unanswered_report(track: str, total: int) -> ReportDraft:
-    label = _TRACK_LABELS.get(track, track.replace("_", " "))
-    skipped = f"all {total} questions" if total else "the interview"
-    return ReportDraft(
-        overall_score=1.0,
-        strengths=[],
-        weaknesses=[
-            f"No answers were given for {skipped}, so there is nothing to assess yet; "
-            "the score reflects that, not your ability."
-        ],
-        next_steps=[
-            f"Start with one {label} question and answer it out loud in about two minutes, "
-            "even if the answer is incomplete.",
-            "Write down three projects or experiences you could draw examples from before "
-            "your next session.",
-            f"Take another {label} mock interview and aim to answer every question: answer "
-            "first, then your reasons, then one example.",
-        ],
-    )
-
-
-def build_report(
-    turns: Sequence[tuple[BankQuestion | None, str | None, Sequence[CriterionScore]]],
-    *,
-    track: str,
-) -> ReportDraft:
-    """Summarise an interview into an overall score, strengths, weaknesses and 3 next steps.
-
-    A turn counts as answered when it has a non-blank answer and scores; its average is the
-    mean of its criterion values. A skipped or timed-out turn (no or blank answer) counts as
-    a 1.0 average. Answered turns without scores are ignored. The overall score is the mean
-    of the turn averages, rounded to one decimal and clamped to 1.0-5.0.
-    """
-    answered = [
-        _Turn(question, answer, tuple(scores))
-        for question, answer, scores in turns
-        if answer is not None and answer.strip() and scores
-    ]
-    skipped = sum(1 for _, answer, _ in turns if answer is None or not answer.strip())
-    counted = len(answered) + skipped
-    if not answered:
-        return _unanswered_report(track, counted)
-    turn_means = [sum(s.value for s in turn.scores) / len(turn.scores) for turn in answered]
-    overall = _round_score((sum(turn_means) + skipped * 1.0) / counted)
-
-    means: dict[str, float] = {}
-    best_evidence: dict[str, str] = {}
-    for criterion in CRITERIA:
-        values = [s for turn in answered for s in turn.scores if s.criterion == criterion]
-        if values:
-            means[criterion] = sum(s.value for s in values) / len(values)
-            best_evidence[criterion] = max(values, key=lambda s: s.value).evidence
-    strongest_first = sorted(means, key=lambda c: (-means[c], CRITERIA.index(c)))
-    strengths = _strengths(strongest_first, means, best_evidence)
-    weaknesses = _weaknesses(strongest_first, means, answered, skipped, counted, track)
-    return ReportDraft(
-        overall_score=overall,
-        strengths=strengths,
-        weaknesses=weaknesses,
-        next_steps=_next_steps(strongest_first[::-1], answered, skipped, track),
-    )
-
-
-def _strengths(
-    strongest_first: Sequence[str], means: dict[str, float], best_evidence: dict[str, str]
-) -> list[str]:
-    def strength(criterion: str, phrase: str) -> str:
-        snippet = _snippet(best_evidence[criterion])
-        example = f', for example "{snippet}"' if snippet else ""
-        return f"{phrase} ({means[criterion]:.1f} of 5 on average){example}."
-
-    strong = [c for c in strongest_first if means[c] >= _STRENGTH_THRESHOLD]
-    if strong:
-        return [strength(c, _STRENGTH_PHRASES[c]) for c in strong[:3]]
-    if strongest_first:
-        best = strongest_first[0]
-        return [strength(best, f"Your relatively strongest area was {_CRITERION_LABELS[best]}")]
-    return []
-
-
-def _weaknesses(
-    strongest_first: Sequence[str],
-    means: dict[str, float],
-    answered: Sequence[_Turn],
-    skipped: int,
-    counted: int,
-    track: str,
-) -> list[str]:
-    weaknesses: list[str] = []
-    if skipped:
-        weaknesses.append(f"You skipped or ran out of time on {skipped} of {counted} questions.")
-    # The best criterion is already named as a strength, even when it is below the threshold.
-    for criterion in list(reversed(strongest_first))[: len(strongest_first) - 1]:
-        if means[criterion] < _STRENGTH_THRESHOLD:
-            weaknesses.append(_weakness(criterion, means[criterion], answered, track))
-    if not weaknesses and all(mean >= _STRENGTH_THRESHOLD for mean in means.values()):
-        lowest = strongest_first[-1]
-        weaknesses.append(
-            f"No area scored below {_STRENGTH_THRESHOLD} of 5; {_CRITERION_LABELS[lowest]} at "
-            f"{means[lowest]:.1f} has the most room to grow."
-        )
-    return weaknesses[:3]
-
-
-def _next_steps(
-    weakest_first: Sequence[str], answered: Sequence[_Turn], skipped: int, track: str
-) -> list[str]:
-    """Exactly three steps: the weakest criterion, the most-missed points, then the rest."""
-    label = _TRACK_LABELS.get(track, track.replace("_", " "))
-    answer_everything = (
-        "Answer every question in your next session, even briefly: a partial answer scores "
-        "better than a skipped one."
-    )
-    practise_again = (
-        f"Take another {label} mock interview next week and compare your scores criterion "
-        "by criterion.",
-        "Pick the question you found hardest, write out a model answer, then say it aloud "
-        "without notes.",
-    )
-    generic = (
-        (answer_everything, *practise_again) if skipped else (*practise_again, answer_everything)
-    )
-    missed_points = (
-        [_practice_step("coverage", answered, track)] if _ranked_missed_points(answered) else []
-    )
-    candidates = [
-        *(_practice_step(criterion, answered, track) for criterion in weakest_first[:1]),
-        *missed_points,
-        *(_practice_step(criterion, answered, track) for criterion in weakest_first[1:]),
-        *generic,
-    ]
-    steps: list[str] = []
-    for step in candidates:
-        if step not in steps:
-            steps.append(step)
-    return steps[:3]

@@ -1,19 +1,28 @@
 """The live-interview WebSocket protocol, version 1: every frame as a pydantic model.
 
-One discriminated union per direction. ``docs/protocol.md`` is written from this
-module and the client's TypeScript types are checked against it.
+One discriminated union per direction, imported by the gateway and the engine alike:
+the engine emits these models (encoded once) and the gateway relays the bytes.
+``docs/protocol.md`` is checked against this module, and the client's TypeScript types
+are generated from its JSON Schema (``python -m server.protocol``).
 """
 
 from __future__ import annotations
 
+import json
+import sys
+import typing
 from enum import IntEnum, StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 16 * 1024
 MAX_ANSWER_CHARS = 8_000
+CONTROL: Final = 0  # seq of connection frames (ready, pong, resync, errors about a client frame)
+
+TurnKind = Literal["question", "follow_up"]
+AnswerSource = Literal["typed", "voice"]
 
 
 class _Frame(BaseModel):
@@ -36,9 +45,12 @@ class Hello(_Frame):
 class Answer(_Frame):
     type: Literal["answer"]
     text: str = Field(min_length=1, max_length=MAX_ANSWER_CHARS)
-    source: Literal["typed", "voice"] = "typed"
+    source: AnswerSource = "typed"
     turn: int | None = Field(
-        default=None, ge=0, description="Turn being answered; refused if it is not the open one."
+        default=None,
+        ge=0,
+        description="Turn being answered; refused if it is not the open one. Absent: the turn "
+        "open when the interviewer receives it.",
     )
 
 
@@ -62,7 +74,9 @@ class Ping(_Frame):
 
 ClientFrame = Annotated[Hello | Answer | Interrupt | Skip | End | Ping, Field(discriminator="type")]
 client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
-CLIENT_FRAME_TYPES = frozenset({"hello", "answer", "interrupt", "skip", "end", "ping"})
+
+# The frames the gateway relays to the interview's engine; hello and ping are the gateway's.
+Command = Answer | Interrupt | Skip | End
 
 
 # --- server → client -------------------------------------------------------------
@@ -78,12 +92,18 @@ class _Event(_Frame):
 
 
 class Phase(StrEnum):
+    """Where the interview is; every logged event carries the phase it leaves it in."""
+
     waiting = "waiting"  # created, nobody connected yet
     asking = "asking"  # the interviewer is speaking
     listening = "listening"  # waiting for the candidate's answer
     scoring = "scoring"
     reporting = "reporting"
     ended = "ended"
+
+
+class _Logged(_Event):
+    phase: Phase = Field(description="The interview's phase once this event is applied.")
 
 
 class Ready(_Event):
@@ -93,9 +113,7 @@ class Ready(_Event):
     status: str
     phase: Phase
     turn: int | None = Field(description="Index of the current turn, if any.")
-    kind: Literal["question", "follow_up"] | None = Field(
-        default=None, description="Kind of the current turn."
-    )
+    kind: TurnKind | None = Field(default=None, description="Kind of the current turn.")
     text: str = Field(
         default="",
         description="The current turn's text so far, as of head_seq (for a client that resyncs).",
@@ -117,21 +135,23 @@ class Resync(_Event):
     message: str
 
 
-class TurnStart(_Event):
+class TurnStart(_Logged):
+    """A turn begins; a turn.start for a turn already seen regenerates it: its text restarts."""
+
     type: Literal["turn.start"] = "turn.start"
     turn: int
-    kind: Literal["question", "follow_up"]
+    kind: TurnKind
     question_number: int
     question_count: int
 
 
-class TurnDelta(_Event):
+class TurnDelta(_Logged):
     type: Literal["turn.delta"] = "turn.delta"
     turn: int
     text: str = Field(description="New text to append to the turn.")
 
 
-class TurnEnd(_Event):
+class TurnEnd(_Logged):
     type: Literal["turn.end"] = "turn.end"
     turn: int
     text: str = Field(description="The turn's full text.")
@@ -139,19 +159,19 @@ class TurnEnd(_Event):
     answer_deadline_ms: int = Field(description="Unix ms when the answer times out.")
 
 
-class AnswerAccepted(_Event):
+class AnswerAccepted(_Logged):
     type: Literal["answer.accepted"] = "answer.accepted"
     turn: int
     text: str
-    source: Literal["typed", "voice"]
+    source: AnswerSource
 
 
-class AnswerTimeout(_Event):
+class AnswerTimeout(_Logged):
     type: Literal["answer.timeout"] = "answer.timeout"
     turn: int
 
 
-class AnswerSkipped(_Event):
+class AnswerSkipped(_Logged):
     type: Literal["answer.skipped"] = "answer.skipped"
     turn: int
 
@@ -163,7 +183,7 @@ class CriterionScore(BaseModel):
     suggestion: str
 
 
-class ScoreEvent(_Event):
+class ScoreEvent(_Logged):
     type: Literal["score"] = "score"
     turn: int
     criteria: list[CriterionScore]
@@ -171,7 +191,7 @@ class ScoreEvent(_Event):
     rubric_version: str
 
 
-class ReportEvent(_Event):
+class ReportEvent(_Logged):
     type: Literal["report"] = "report"
     overall_score: float
     strengths: list[str]
@@ -181,7 +201,7 @@ class ReportEvent(_Event):
     provider: str
 
 
-class InterviewerChanged(_Event):
+class InterviewerChanged(_Logged):
     type: Literal["interviewer.changed"] = "interviewer.changed"
     provider: str
     model: str
@@ -189,7 +209,7 @@ class InterviewerChanged(_Event):
     reason: str
 
 
-class Ended(_Event):
+class Ended(_Logged):
     type: Literal["ended"] = "ended"
     status: Literal["finished", "abandoned"]
     reason: str
@@ -217,6 +237,10 @@ class ErrorEvent(_Event):
     code: ErrorCode
     message: str
     retryable: bool
+    phase: Phase | None = Field(
+        default=None,
+        description="The phase after a logged error; absent on an error about a client frame.",
+    )
 
 
 class Pong(_Event):
@@ -244,6 +268,15 @@ ServerFrame = Annotated[
 server_frame_adapter: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
 
 
+def _frame_types(union: object) -> frozenset[str]:
+    members = typing.get_args(typing.get_args(union)[0])
+    return frozenset(typing.get_args(m.model_fields["type"].annotation)[0] for m in members)
+
+
+CLIENT_FRAME_TYPES = _frame_types(ClientFrame)
+SERVER_FRAME_TYPES = _frame_types(ServerFrame)
+
+
 class CloseCode(IntEnum):
     """WebSocket close codes; 4xxx are ours (what a client should do: docs/protocol.md)."""
 
@@ -255,3 +288,21 @@ class CloseCode(IntEnum):
     frame_too_large = 4413  # a frame above MAX_FRAME_BYTES
     rate_limited = 4429  # too many frames per second
     slow_consumer = 4503  # the client did not read fast enough; reconnect and resume
+
+
+def json_schema() -> dict[str, Any]:
+    """The protocol as JSON Schema: committed as ``client/protocol.schema.json``."""
+    return {
+        "client": client_frame_adapter.json_schema(),
+        "server": server_frame_adapter.json_schema(),
+        "limits": {
+            "protocol": PROTOCOL_VERSION,
+            "max_frame_bytes": MAX_FRAME_BYTES,
+            "max_answer_chars": MAX_ANSWER_CHARS,
+        },
+        "close_codes": {code.name: code.value for code in CloseCode},
+    }
+
+
+if __name__ == "__main__":
+    sys.stdout.write(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")

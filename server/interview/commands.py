@@ -1,0 +1,39 @@
+"""Commands for an interview's runner: what a candidate sent, plus the service's own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from server.protocol import Answer, End, Interrupt, Skip
+
+
+class DeleteInterview(BaseModel):
+    """The interview was deleted over REST: stop, write nothing more."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["delete"] = "delete"
+
+
+RunnerCommand = Annotated[
+    Answer | Interrupt | Skip | End | DeleteInterview, Field(discriminator="type")
+]
+
+
+class Envelope(BaseModel):
+    """A command on its way to the runner, wherever it lives; ``origin`` gets any refusal."""
+
+    model_config = ConfigDict(frozen=True)
+    command: RunnerCommand
+    origin: str = Field(default="", description="Connection id of the sender; empty: nobody.")
+
+    def encode(self) -> str:
+        return self.model_dump_json()
+
+    @staticmethod
+    def decode(encoded: str) -> Envelope:
+        return _envelope.validate_json(encoded)
+
+
+_envelope: TypeAdapter[Envelope] = TypeAdapter(Envelope)

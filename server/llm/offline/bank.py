@@ -1,0 +1,256 @@
+"""The offline question bank: load and validate its TOML files, select an interview's questions."""
+
+from __future__ import annotations
+
+import random
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BANK_DIR = Path(__file__).resolve().parents[1] / "bank"
+TRACKS = ("backend", "frontend", "data_ml", "product", "behavioral")
+LEVELS = ("junior", "mid", "senior")
+BANK_VERSION = 1
+MIN_POINTS, MAX_POINTS = 3, 5
+STAR_ELEMENTS = ("situation", "task", "action", "result")
+REFLECTION_ELEMENTS = ("reflection", "learning")
+
+
+class BankError(ValueError):
+    """The question bank is missing or malformed; the message names the file and question."""
+
+
+_Fail = Callable[[str], BankError]
+
+
+@dataclass(frozen=True)
+class BankPoint:
+    point: str
+    keywords: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BankQuestion:
+    id: str
+    track: str
+    level: str
+    topics: tuple[str, ...]
+    text: str
+    points: tuple[BankPoint, ...]
+    follow_up: str
+
+
+def normalise(text: str) -> str:
+    """Lowercase, straighten curly apostrophes and collapse whitespace, for cue matching."""
+    return " ".join(text.lower().replace("\u2019", "'").split())
+
+
+# ---------------------------------------------------------------------------- loading the bank
+
+_QUESTION_KEYS = frozenset({"id", "level", "topics", "text", "points", "follow_up"})
+_POINT_KEYS = frozenset({"point", "keywords"})
+_FILE_KEYS = frozenset({"track", "version", "question"})
+
+
+def load_bank(directory: Path) -> dict[str, list[BankQuestion]]:
+    """Read every ``*.toml`` file in ``directory`` into track -> questions, in file order.
+
+    Raises ``BankError`` naming the file, the question id and what is wrong.
+    """
+    if not directory.is_dir():
+        raise BankError(f"{directory}: question bank directory does not exist")
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise BankError(f"{directory}: no .toml question files found")
+    bank: dict[str, list[BankQuestion]] = {}
+    file_of_id: dict[str, Path] = {}
+    for path in files:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise BankError(f"{path}: not valid TOML: {exc}") from exc
+        track, questions = _parse_bank_file(path, data)
+        for question in questions:
+            if question.id in file_of_id:
+                raise BankError(
+                    f"{path}: question {question.id!r}: duplicate id, "
+                    f"already defined in {file_of_id[question.id]}"
+                )
+            file_of_id[question.id] = path
+        bank.setdefault(track, []).extend(questions)
+    return bank
+
+
+def _parse_bank_file(path: Path, data: dict[str, Any]) -> tuple[str, list[BankQuestion]]:
+    unknown = sorted(set(data) - _FILE_KEYS)
+    if unknown:
+        raise BankError(f"{path}: unknown top-level keys {unknown}")
+    track = data.get("track")
+    if track not in TRACKS:
+        raise BankError(f"{path}: track must be one of {list(TRACKS)}, got {track!r}")
+    version = data.get("version")
+    if version != BANK_VERSION or isinstance(version, bool):
+        raise BankError(f"{path}: version must be {BANK_VERSION}, got {version!r}")
+    entries = data.get("question")
+    if not isinstance(entries, list) or not entries:
+        raise BankError(f"{path}: expected at least one [[question]] table")
+    questions = [
+        _parse_question(path, str(track), index, entry) for index, entry in enumerate(entries)
+    ]
+    return str(track), questions
+
+
+def _parse_question(path: Path, track: str, index: int, entry: Any) -> BankQuestion:
+    label = f"#{index + 1}"
+    if isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"].strip():
+        label = repr(entry["id"])
+
+    def fail(problem: str) -> BankError:
+        return BankError(f"{path}: question {label}: {problem}")
+
+    if not isinstance(entry, dict):
+        raise fail("must be a table")
+    unknown = sorted(set(entry) - _QUESTION_KEYS)
+    if unknown:
+        raise fail(f"unknown keys {unknown}")
+    missing = sorted(_QUESTION_KEYS - set(entry))
+    if missing:
+        raise fail(f"missing keys {missing}")
+    question_id = _non_empty_str(entry["id"], "id", fail)
+    level = entry["level"]
+    if level not in LEVELS:
+        raise fail(f"level must be one of {list(LEVELS)}, got {level!r}")
+    topics = entry["topics"]
+    if not isinstance(topics, list) or not topics:
+        raise fail("topics must be a non-empty list of strings")
+    topic_names = tuple(_non_empty_str(topic, "each topic", fail) for topic in topics)
+    text = _non_empty_str(entry["text"], "text", fail)
+    follow_up = _non_empty_str(entry["follow_up"], "follow_up", fail)
+    raw_points = entry["points"]
+    if not isinstance(raw_points, list) or not MIN_POINTS <= len(raw_points) <= MAX_POINTS:
+        count = len(raw_points) if isinstance(raw_points, list) else "no list"
+        raise fail(f"points must be a list of {MIN_POINTS}-{MAX_POINTS} entries, got {count}")
+    points = tuple(_parse_point(raw, number, fail) for number, raw in enumerate(raw_points, 1))
+    if track == "behavioral":
+        _check_star_points(points, fail)
+    return BankQuestion(
+        id=question_id,
+        track=track,
+        level=str(level),
+        topics=topic_names,
+        text=text,
+        points=points,
+        follow_up=follow_up,
+    )
+
+
+def _parse_point(raw: Any, number: int, fail: _Fail) -> BankPoint:
+    if not isinstance(raw, dict):
+        raise fail(f"point {number} must be a table with 'point' and 'keywords'")
+    if set(raw) != _POINT_KEYS:
+        raise fail(f"point {number} must have exactly the keys 'point' and 'keywords'")
+    text = _non_empty_str(raw["point"], f"point {number} text", fail)
+    keywords = raw["keywords"]
+    if not isinstance(keywords, list) or not keywords:
+        raise fail(f"point {number} ({text!r}) needs a non-empty keywords list")
+    normalised = tuple(
+        normalise(_non_empty_str(keyword, f"point {number} keyword", fail)).strip()
+        for keyword in keywords
+    )
+    return BankPoint(point=text, keywords=normalised)
+
+
+def _non_empty_str(value: Any, what: str, fail: _Fail) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise fail(f"{what} must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _check_star_points(points: Sequence[BankPoint], fail: _Fail) -> None:
+    elements = [star_element(point) for point in points]
+    for point, element in zip(points, elements, strict=True):
+        if element is None:
+            raise fail(
+                f"behavioral point {point.point!r} must start with one of "
+                "Situation, Task, Action, Result, Reflection or Learning"
+            )
+    absent = [name.capitalize() for name in STAR_ELEMENTS if name not in elements]
+    if absent:
+        raise fail(f"behavioral points are missing the STAR element(s) {absent}")
+
+
+def star_element(point: BankPoint) -> str | None:
+    first_word = re.match(r"\w+", point.point.lower())
+    if first_word and first_word.group() in STAR_ELEMENTS + REFLECTION_ELEMENTS:
+        return first_word.group()
+    return None
+
+
+# ---------------------------------------------------------------------------- selection
+
+
+def _levels_in_fill_order(level: str) -> tuple[str, ...]:
+    return {
+        "junior": ("junior", "mid", "senior"),
+        "mid": ("mid", "junior", "senior"),
+        "senior": ("senior", "mid", "junior"),
+    }[level]
+
+
+def _normalise_topic(topic: str) -> str:
+    return " ".join(re.sub(r"[-_]", " ", topic.lower()).split())
+
+
+def _matches_topics(question: BankQuestion, wanted: frozenset[str]) -> bool:
+    if not wanted:
+        return False
+    if wanted & {_normalise_topic(topic) for topic in question.topics}:
+        return True
+    text = _normalise_topic(question.text)
+    return any(re.search(rf"(?<!\w){re.escape(topic)}(?:e?s)?(?!\w)", text) for topic in wanted)
+
+
+def select_questions(
+    bank: dict[str, list[BankQuestion]],
+    *,
+    track: str,
+    level: str,
+    topics: Sequence[str],
+    count: int,
+    seed: str,
+) -> list[BankQuestion]:
+    """Pick ``count`` distinct questions for ``track``, shuffled by ``seed``.
+
+    Questions at ``level`` come first, then the adjacent levels (mid first, then the other
+    one); within a level, questions matching ``topics`` (by tag or by a word in the text)
+    come first. Returns fewer than ``count`` only when the track has fewer questions.
+    """
+    if track not in bank:
+        known = ", ".join(sorted(bank)) or "none"
+        raise ValueError(f"Unknown track {track!r}; the question bank has: {known}")
+    if level not in LEVELS:
+        raise ValueError(f"Unknown level {level!r}; expected one of {', '.join(LEVELS)}")
+    if count < 0:
+        raise ValueError(f"count must be zero or more, got {count}")
+    rng = random.Random(seed)
+    wanted = frozenset(_normalise_topic(topic) for topic in topics if topic.strip())
+    ordered: list[BankQuestion] = []
+    for candidate_level in _levels_in_fill_order(level):
+        pool = [question for question in bank[track] if question.level == candidate_level]
+        matching = [question for question in pool if _matches_topics(question, wanted)]
+        others = [question for question in pool if question not in matching]
+        rng.shuffle(matching)
+        rng.shuffle(others)
+        ordered.extend(matching + others)
+    chosen: list[BankQuestion] = []
+    seen_ids: set[str] = set()
+    for question in ordered:
+        if len(chosen) == count:
+            break
+        if question.id not in seen_ids:
+            seen_ids.add(question.id)
+            chosen.append(question)
+    return chosen
