@@ -280,6 +280,12 @@ class InterviewRunner:
             task = asyncio.ensure_future(self._reply(envelope.origin, frame.model_dump_json()))
             task.add_done_callback(_log_failure)
 
+    async def _refuse_inbox(self) -> None:
+        """The interview is over: whatever is waiting for it is answered so."""
+        for raw in await self.deps.live.inbox.pop(self.interview_id):
+            with contextlib.suppress(ValueError):
+                self._refuse_late(Envelope.decode(raw))
+
     async def _run(self) -> None:
         interview = self._row
         if interview is not None and interview.status is InterviewStatus.created:
@@ -287,13 +293,12 @@ class InterviewRunner:
             self.brief, self.history = records.brief_of(interview), []
         else:
             loaded = await records.load(self.deps.sessionmaker, self.uuid)
-            if loaded is None:
+            if loaded is None:  # deleted
+                await self._refuse_inbox()
                 return
             interview, self.brief, self.history = loaded
         if interview.status in records.ENDED:
-            for raw in await self.deps.live.inbox.pop(self.interview_id):
-                with contextlib.suppress(ValueError):
-                    self._refuse_late(Envelope.decode(raw))
+            await self._refuse_inbox()
             return
         self.answer_time_limit_ms = interview.answer_time_limit_s * 1000
         await self._load_state(interview)

@@ -61,3 +61,27 @@ async def test_a_typed_interview_runs_end_to_end_and_matches_the_database(
     assert detail["report"]["overall_score"] == report["overall_score"]
     assert detail["report"]["next_steps"] == report["next_steps"]
     assert detail["report"]["provider"] == "offline"
+
+
+async def test_every_event_says_the_phase_it_leaves_the_interview_in(live: LiveServer) -> None:
+    """The client renders the phase it is told: after a skip that is asking, not scoring."""
+    session = await new_session(live.http, question_count=2)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    assert (await client.connect())["phase"] in ("waiting", "asking")
+    first = await client.until("turn.end")
+    assert first["phase"] == "listening"
+    await client.send({"type": "skip", "turn": first["turn"]})
+    skipped = await client.until("answer.skipped")
+    assert skipped["phase"] == "asking"
+    assert (await client.until("turn.start"))["phase"] == "asking"
+    second = await client.until("turn.end")
+    await client.send({"type": "answer", "text": "We cached it.", "turn": second["turn"]})
+    assert (await client.until("answer.accepted"))["phase"] == "scoring"
+    scored = await client.until("score", "error")
+    assert scored["phase"] in ("asking", "reporting")  # a follow-up, or the end
+    await client.send({"type": "end"})
+    assert (await client.until("ended"))["phase"] == "ended"
+    phases = {f["type"]: f["phase"] for f in client.frames if f["seq"]}
+    assert phases["turn.delta"] == "asking"
+    late = InterviewClient(live.ws_url(session.interview_id), session.token)
+    assert (await late.connect())["phase"] == "ended"

@@ -212,3 +212,28 @@ async def test_losing_the_live_store_loses_nothing_that_reached_the_database(
     assert detail["turns"][0]["question"] == first_end["text"]
     assert detail["turns"][0]["answer"] == STRONG_ANSWER
     assert detail["report"] is not None
+
+
+async def test_a_command_refused_by_a_runner_in_another_process_is_answered_to_its_sender(
+    gateways: tuple[Gateway, Gateway],
+) -> None:
+    """The runner judges phase and turn wherever it lives; only the sender hears a refusal."""
+    a, b = gateways
+    session = await new_session(a.http, question_count=1)
+    driver = InterviewClient(a.ws_url(session.interview_id), session.token)
+    await driver.connect()  # the interview's runner starts on A
+    end = await driver.until("turn.end")
+    remote = InterviewClient(b.ws_url(session.interview_id), session.token)
+    remote.last_seq, remote.epoch = end["seq"], end["epoch"]
+    await remote.connect()
+    await remote.send({"type": "answer", "text": "an answer", "turn": end["turn"] + 5})
+    refusal = await remote.recv()
+    assert (refusal["type"], refusal["code"], refusal["seq"]) == ("error", "wrong_turn", 0)
+    await remote.send({"type": "answer", "text": STRONG_ANSWER, "turn": end["turn"]})
+    accepted = await remote.until("answer.accepted")
+    assert accepted["phase"] == "scoring"
+    # The socket on A saw the accepted answer, never the refusal meant for B's socket.
+    assert (await driver.until("answer.accepted"))["seq"] == accepted["seq"]
+    assert not [e for e in driver.of_type("error") if e["code"] == "wrong_turn"]
+    await driver.close()
+    await remote.close()

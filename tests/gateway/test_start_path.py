@@ -1,0 +1,66 @@
+"""Starting and joining an interview: authorised from the token, cheap when it is running."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import event
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from server.config import Settings
+from tests.wsclient import InterviewClient, LiveServer, new_session
+
+
+@contextmanager
+def _statements(live: LiveServer) -> Iterator[list[str]]:
+    """The SQL the server runs while the block runs."""
+    seen: list[str] = []
+    engine = live.app.state.services.engine.sync_engine
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_joining_a_running_interview_costs_no_database_query(settings: Settings) -> None:
+    async with LiveServer(settings).running() as live:
+        session = await new_session(live.http, question_count=2)
+        first = InterviewClient(live.ws_url(session.interview_id), session.token)
+        await first.connect()
+        await first.until("turn.end")
+        second = InterviewClient(live.ws_url(session.interview_id), session.token)
+        with _statements(live) as statements:
+            ready = await second.connect()
+        assert ready["phase"] == "listening"
+        assert statements == []  # token version cached, ownership from the live state
+        await first.close()
+        await second.close()
+
+
+async def test_revoking_every_token_refuses_the_next_hello_at_once(settings: Settings) -> None:
+    async with LiveServer(settings).running() as live:
+        session = await new_session(live.http, question_count=1)
+        client = InterviewClient(live.ws_url(session.interview_id), session.token)
+        await client.connect()  # the token version is now cached
+        await client.close()
+        async with httpx.AsyncClient(base_url=live.http) as http:
+            response = await http.post("/api/auth/logout-all", headers=session.headers)
+        assert response.status_code == 204
+        async with connect(live.ws_url(session.interview_id)) as ws:
+            await ws.send(orjson.dumps({"type": "hello", "token": session.token}).decode())
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4401 and "no longer valid" in closed.value.rcvd.reason
