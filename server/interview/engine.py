@@ -51,7 +51,7 @@ from server.protocol import (
     TurnEnd,
     TurnStart,
 )
-from server.store.models import Interview, InterviewStatus
+from server.store.models import InterviewStatus
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class InterviewRunner:
         *,
         reply: Reply,
         started: Callable[[uuid.UUID], None],
-        row: Interview | None = None,
+        facts: records.InterviewFacts | None = None,
         state_absent: bool = False,
     ) -> None:
         self.deps = deps
@@ -129,7 +129,7 @@ class InterviewRunner:
         self.uuid = uuid.UUID(interview_id)
         self._reply = reply
         self._started = started  # records that the interview went live (batched)
-        self._row = row  # the row the gateway just read, if any (saves a query)
+        self._facts = facts  # the interview as the caller just read it, if it did
         self._state_absent = state_absent  # the caller just saw no live state: create it
         self.wake = asyncio.Event()
         self.ready = asyncio.Event()  # the live state exists: sockets can be served
@@ -287,21 +287,21 @@ class InterviewRunner:
                 self._refuse_late(Envelope.decode(raw))
 
     async def _run(self) -> None:
-        interview = self._row
-        if interview is not None and interview.status is InterviewStatus.created:
-            # Nothing has happened yet: the row the gateway just read is all there is.
-            self.brief, self.history = records.brief_of(interview), []
+        facts = self._facts
+        if facts is not None and facts.status is InterviewStatus.created:
+            self.history = []  # nothing has happened yet: the caller's facts are all there is
         else:
             loaded = await records.load(self.deps.sessionmaker, self.uuid)
             if loaded is None:  # deleted
                 await self._refuse_inbox()
                 return
-            interview, self.brief, self.history = loaded
-        if interview.status in records.ENDED:
+            facts, self.history = loaded
+        if facts.status in records.ENDED:
             await self._refuse_inbox()
             return
-        self.answer_time_limit_ms = interview.answer_time_limit_s * 1000
-        await self._load_state(interview)
+        self.brief = facts.brief
+        self.answer_time_limit_ms = facts.answer_time_limit_s * 1000
+        await self._load_state(facts)
         fallback = self.deps.fallback
         assert self.state is not None
         if fallback is not None and self.state.provider == fallback.name:
@@ -311,8 +311,9 @@ class InterviewRunner:
         backlog, self._backlog = self._backlog, []
         for envelope in backlog:
             self.receive(envelope)
-        await self._drain_inbox()
-        if interview.status is InterviewStatus.created:
+        if not self._state_absent:  # a state just created has an empty inbox
+            await self._drain_inbox()
+        if facts.status is InterviewStatus.created:
             self._started(self.uuid)
         try:
             while True:
@@ -332,14 +333,14 @@ class InterviewRunner:
         except _Ended as ended:
             await self._finish(ended.status, ended.reason)
 
-    async def _load_state(self, interview: Interview) -> None:
+    async def _load_state(self, facts: records.InterviewFacts) -> None:
         snapshot = None if self._state_absent else await self.events.snapshot(self.interview_id)
         if snapshot is None:
             # New interview, or the live store lost it: rebuild from what the database has.
             asked = sum(1 for t in self.history if t.kind == "question")
             fresh = LiveState(
                 epoch=secrets.token_hex(6),
-                owner_id=str(interview.owner_id),
+                owner_id=str(facts.owner_id),
                 status=InterviewStatus.live,
                 phase=Phase.waiting if asked < self.brief.question_count else Phase.reporting,
                 turn=len(self.history),

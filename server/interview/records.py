@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -42,9 +43,37 @@ def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class InterviewFacts:
+    """What a runner needs of the interview row: read once, never a live ORM object."""
+
+    brief: InterviewBrief
+    owner_id: uuid.UUID
+    status: InterviewStatus
+    answer_time_limit_s: int
+
+
+def facts_of(interview: Interview) -> InterviewFacts:
+    return InterviewFacts(
+        brief=InterviewBrief(
+            interview_id=str(interview.id),
+            track=interview.track.value,
+            level=interview.level.value,
+            topics=tuple(interview.topics),
+            job_description=interview.job_description,
+            resume_text=interview.resume_text,
+            question_count=interview.question_count,
+        ),
+        owner_id=interview.owner_id,
+        status=interview.status,
+        answer_time_limit_s=interview.answer_time_limit_s,
+    )
+
+
 async def load(
     sessionmaker: async_sessionmaker[AsyncSession], interview_id: uuid.UUID
-) -> tuple[Interview, InterviewBrief, list[TurnRecord]] | None:
+) -> tuple[InterviewFacts, list[TurnRecord]] | None:
+    """The interview's facts and its finished turns (for a runner taking it over)."""
     async with sessionmaker() as session:
         interview = await session.scalar(
             select(Interview)
@@ -74,19 +103,7 @@ async def load(
             )
             for turn in interview.turns
         ]
-        return interview, brief_of(interview), history
-
-
-def brief_of(interview: Interview) -> InterviewBrief:
-    return InterviewBrief(
-        interview_id=str(interview.id),
-        track=interview.track.value,
-        level=interview.level.value,
-        topics=tuple(interview.topics),
-        job_description=interview.job_description,
-        resume_text=interview.resume_text,
-        question_count=interview.question_count,
-    )
+        return facts_of(interview), history
 
 
 class LiveMarker:

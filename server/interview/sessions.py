@@ -117,7 +117,7 @@ class SessionManager:
             row = await interview_service.get_owned(session, user_id, uuid.UUID(interview_id))
         if row.status in records.ENDED:
             return False
-        await self.ensure_running(interview_id, row=row, state_absent=True)
+        await self.ensure_running(interview_id, facts=records.facts_of(row), state_absent=True)
         return True
 
     async def view(self, interview_id: str) -> LiveView | None:
@@ -156,11 +156,15 @@ class SessionManager:
     # --- runners ----------------------------------------------------------------------
 
     async def ensure_running(
-        self, interview_id: str, *, row: Interview | None = None, state_absent: bool = False
+        self,
+        interview_id: str,
+        *,
+        facts: records.InterviewFacts | None = None,
+        state_absent: bool = False,
     ) -> bool:
         """Make sure someone drives the interview; drive it here if nobody does.
 
-        ``row`` is the interview if the caller has just read it, and ``state_absent`` says
+        ``facts`` is the interview if the caller has just read it, and ``state_absent`` says
         the caller has just seen no live state: both save the runner a round trip.
         """
         if interview_id in self._running:
@@ -180,7 +184,7 @@ class SessionManager:
             interview_id,
             reply=reply,
             started=self.marker.add,
-            row=row,
+            facts=facts,
             state_absent=state_absent,
         )
         task = asyncio.create_task(self._run(runner), name=f"interview-{interview_id}")
