@@ -205,3 +205,36 @@ async def test_expired_forged_and_foreign_credentials_are_refused(live: LiveServ
         assert await _raw_close(missing, _hello(owner.token)) == (4404, "no such interview")
         assert (await _raw_close(live.ws_url("not-a-uuid"), _hello(owner.token)))[0] == 4404
     assert await _state(live, owner.interview_id) is None
+
+
+async def test_a_second_answer_for_the_same_turn_is_refused_and_the_first_stands(
+    live: LiveServer,
+) -> None:
+    """The runner judges commands one at a time: the second answer finds no open question."""
+    session, victim = await _victim(live)
+    turn = victim.of_type("turn.end")[-1]["turn"]
+    async with Bystander(live):
+        await victim.send({"type": "answer", "text": "The first answer.", "turn": turn})
+        await victim.send({"type": "answer", "text": "A second try.", "turn": turn})
+        refusal = await victim.until("error")
+        assert refusal["seq"] == 0 and refusal["code"] == "not_listening"
+        assert refusal["retryable"] is True
+        accepted = victim.of_type("answer.accepted") or [await victim.until("answer.accepted")]
+        assert [a["text"] for a in accepted] == ["The first answer."]
+        await victim.until("score", "error")
+    detail = await session.detail()
+    assert [t["answer"] for t in detail["turns"]] == ["The first answer."]
+
+
+async def test_a_command_after_the_end_is_refused_with_interview_finished(
+    live: LiveServer,
+) -> None:
+    session, victim = await _victim(live)
+    await victim.send({"type": "end"})
+    await victim.until("ended")
+    before = await _state(live, session.interview_id)
+    async with Bystander(live):
+        await victim.send({"type": "skip"})
+        refusal = await victim.until("error")
+        assert refusal["code"] == "interview_finished" and refusal["seq"] == 0
+    assert await _state(live, session.interview_id) == before
