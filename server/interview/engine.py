@@ -64,7 +64,6 @@ MAX_PRESENCE_CHECK_S = 30.0
 # already retried every failure before the first words; those are never retried here).
 MID_STREAM_REGENERATIONS = 1
 
-Event = TurnStart | TurnDelta | TurnEnd | AnswerAccepted | AnswerSkipped | AnswerTimeout
 E = TypeVar(
     "E",
     TurnStart,
@@ -109,6 +108,10 @@ class _Refused(Exception):
         self.code = code
         self.message = message
         self.retryable = retryable
+
+
+def _finished() -> _Refused:
+    return _Refused(ErrorCode.interview_finished, "the interview has ended", retryable=False)
 
 
 class InterviewRunner:
@@ -159,18 +162,22 @@ class InterviewRunner:
         try:
             self._accept(envelope.command, self.state)
         except _Refused as refused:
-            if envelope.origin:
-                frame = ErrorEvent(
-                    seq=CONTROL,
-                    epoch=self.state.epoch,
-                    code=refused.code,
-                    message=refused.message,
-                    retryable=refused.retryable,
-                )
-                task = asyncio.ensure_future(self._reply(envelope.origin, frame.model_dump_json()))
-                task.add_done_callback(_log_failure)
+            self._refuse(envelope, refused)
             return
         self.wake.set()
+
+    def _refuse(self, envelope: Envelope, refused: _Refused) -> None:
+        if not envelope.origin:
+            return  # the service's own command: nobody to tell
+        frame = ErrorEvent(
+            seq=CONTROL,
+            epoch=self.state.epoch if self.state else "",
+            code=refused.code,
+            message=refused.message,
+            retryable=refused.retryable,
+        )
+        task = asyncio.ensure_future(self._reply(envelope.origin, frame.model_dump_json()))
+        task.add_done_callback(_log_failure)
 
     def _accept(self, command: Any, state: LiveState) -> None:
         if isinstance(command, DeleteInterview):
@@ -178,7 +185,7 @@ class InterviewRunner:
             self._end_requested = (InterviewStatus.abandoned, "the interview was deleted")
             return
         if self._ended or state.phase is Phase.ended or self._end_requested:
-            raise _Refused(ErrorCode.interview_finished, "the interview has ended", retryable=False)
+            raise _finished()
         if isinstance(command, End):
             self._end_requested = (InterviewStatus.finished, "ended by the candidate")
             return
@@ -269,16 +276,7 @@ class InterviewRunner:
                 self._refuse_late(envelope)
 
     def _refuse_late(self, envelope: Envelope) -> None:
-        if envelope.origin and not isinstance(envelope.command, DeleteInterview):
-            frame = ErrorEvent(
-                seq=CONTROL,
-                epoch=self.state.epoch if self.state else "",
-                code=ErrorCode.interview_finished,
-                message="the interview has ended",
-                retryable=False,
-            )
-            task = asyncio.ensure_future(self._reply(envelope.origin, frame.model_dump_json()))
-            task.add_done_callback(_log_failure)
+        self._refuse(envelope, _finished())
 
     async def _refuse_inbox(self) -> None:
         """The interview is over: whatever is waiting for it is answered so."""
