@@ -2,6 +2,7 @@
 # Browser end-to-end tests: build the client, start a real server that serves it
 # (PostgreSQL + Redis when reachable, else the embedded defaults) with the offline
 # interviewer, and drive Debian's Chromium through it. Used by scripts/test.sh.
+# Arguments go to vitest (e.g. `bash scripts/e2e.sh e2e/takeover.e2e.ts`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -32,6 +33,8 @@ export INTERVIEW_OFFLINE_PACE_MS=5
 export INTERVIEW_REGISTER_LIMIT_PER_IP=10000
 export INTERVIEW_LOGIN_LIMIT_PER_IP=10000
 export INTERVIEW_JWT_SECRET="e2e-only-secret-$(date +%s%N)-0123456789abcdef"
+# The takeover tests start (and kill) interview processes of their own, on the same stores.
+export E2E_INTERVIEW_BIN="${E2E_INTERVIEW_BIN:-$PYTHON_VENV/bin/interview}"
 if postgres_up && redis_up; then
   db="interview_e2e_$$"
   "$PYTHON_VENV/bin/python" - "$db" <<'PY'
@@ -57,7 +60,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/server.log"; exit 1; }
-(cd client && E2E_BASE_URL="http://127.0.0.1:$port" npm run e2e) || { tail -50 "$work/server.log"; exit 1; }
+(cd client && E2E_BASE_URL="http://127.0.0.1:$port" npm run e2e -- "$@") || { tail -50 "$work/server.log"; exit 1; }
 if [ -n "${INTERVIEW_REDIS_KEY_PREFIX:-}" ]; then
   redis-cli --scan --pattern "${INTERVIEW_REDIS_KEY_PREFIX}*" 2>/dev/null | xargs -r redis-cli del >/dev/null 2>&1 || true
 fi

@@ -27,7 +27,9 @@ AnswerSource = Literal["typed", "voice"]
 
 class _Frame(BaseModel):
     # Unknown fields are ignored so a newer client can talk to an older server.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(
+        extra="ignore", frozen=True, json_schema_serialization_defaults_required=True
+    )
 
 
 # --- client → server -------------------------------------------------------------
@@ -294,7 +296,8 @@ def json_schema() -> dict[str, Any]:
     """The protocol as JSON Schema: committed as ``client/protocol.schema.json``."""
     return {
         "client": client_frame_adapter.json_schema(),
-        "server": server_frame_adapter.json_schema(),
+        # Serialization mode: every field the server always sends is required in the schema.
+        "server": server_frame_adapter.json_schema(mode="serialization"),
         "limits": {
             "protocol": PROTOCOL_VERSION,
             "max_frame_bytes": MAX_FRAME_BYTES,

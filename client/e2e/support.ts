@@ -35,15 +35,16 @@ export async function launch(): Promise<Browser> {
   });
 }
 
-/** A fresh, isolated browser context (its own storage) at a viewport. */
+/** A fresh, isolated browser context (its own storage) at a viewport, on a server (default: E2E_BASE_URL). */
 export async function newPage(
   browser: Browser,
   viewport: { width: number; height: number } = DESKTOP,
+  baseURL: string = BASE_URL,
 ): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
   const phone = viewport.width < 600;
   const context = await browser.newContext({
     viewport,
-    baseURL: BASE_URL,
+    baseURL,
     isMobile: phone,
     hasTouch: phone,
     deviceScaleFactor: 1,
@@ -89,7 +90,7 @@ export async function signUp(page: Page, email = uniqueEmail('user')): Promise<s
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL(`${BASE_URL}/`);
+  await page.waitForURL((url) => url.pathname === '/');
   return email;
 }
 

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerFrame } from '../api/protocol';
-import { detail, EPOCH, firstTurnEvents, logged, ready } from '../test/frames';
+import {
+  criteria,
+  detail,
+  EPOCH,
+  firstTurnEvents,
+  frameError,
+  logged,
+  ready,
+  resync,
+  serverFrameProblems,
+} from '../test/frames';
 import {
   closeDecision,
   fromPersisted,
@@ -33,9 +43,11 @@ describe('interviewReducer: a live interview', () => {
     expect(s.phase).toBe('listening');
     expect(s.deadlineMs).toBe(2_000_000);
     expect(s.turns[0]).toMatchObject({ question: 'How do you handle retries?', streaming: false });
-    s = run(events.slice(5), s);
+    s = run(events.slice(5, 6), s);
     expect(s.phase).toBe('scoring');
     expect(s.deadlineMs).toBeNull();
+    s = run(events.slice(6), s);
+    expect(s.phase).toBe('asking');
     expect(s.turns[0].answer).toMatch(/^I would add/);
     expect(s.turns[0].outcome).toBe('answered');
     expect(s.turns[0].scores).toHaveLength(2);
@@ -50,6 +62,7 @@ describe('interviewReducer: a live interview', () => {
       logged([
         {
           type: 'interviewer.changed',
+          phase: 'asking',
           provider: 'offline',
           model: 'offline-v1',
           offline: true,
@@ -81,7 +94,7 @@ describe('interviewReducer: a live interview', () => {
   it('never grows a finished turn (a late delta is ignored)', () => {
     const events = firstTurnEvents();
     let s = run([ready(), ...events.slice(0, 5)]);
-    s = run(logged([{ type: 'turn.delta', turn: 0, text: ' again' }], 8), s);
+    s = run(logged([{ type: 'turn.delta', phase: 'asking', turn: 0, text: ' again' }], 8), s);
     expect(s.turns[0].question).toBe('How do you handle retries?');
   });
 
@@ -91,8 +104,8 @@ describe('interviewReducer: a live interview', () => {
     s = run(
       logged(
         [
-          { type: 'turn.start', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
-          { type: 'turn.delta', turn: 0, text: 'Tell me about queues.' },
+          { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+          { type: 'turn.delta', phase: 'asking', turn: 0, text: 'Tell me about queues.' },
         ],
         4,
       ),
@@ -102,16 +115,17 @@ describe('interviewReducer: a live interview', () => {
     expect(s.turns[0]).toMatchObject({ question: 'Tell me about queues.', streaming: true });
   });
 
-  it('marks skipped and timed-out turns and moves to scoring', () => {
+  it('marks skipped and timed-out turns, in the phase the server moved to', () => {
     let s = run([ready(), ...firstTurnEvents().slice(0, 5)]);
-    s = run(logged([{ type: 'answer.skipped', turn: 0 }], 6), s);
+    s = run(logged([{ type: 'answer.skipped', phase: 'asking', turn: 0 }], 6), s);
     expect(s.turns[0].outcome).toBe('skipped');
+    expect(s.phase).toBe('asking');
     s = run(
       logged(
         [
-          { type: 'turn.start', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
-          { type: 'turn.end', turn: 1, text: 'Q2', interrupted: true, answer_deadline_ms: 5 },
-          { type: 'answer.timeout', turn: 1 },
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+          { type: 'turn.end', phase: 'listening', turn: 1, text: 'Q2', interrupted: true, answer_deadline_ms: 5 },
+          { type: 'answer.timeout', phase: 'reporting', turn: 1 },
         ],
         7,
       ),
@@ -119,6 +133,7 @@ describe('interviewReducer: a live interview', () => {
     );
     expect(s.turns[1]).toMatchObject({ outcome: 'timed_out', interrupted: true, questionNumber: 2 });
     expect(s.questionNumber).toBe(2);
+    expect(s.phase).toBe('reporting');
   });
 
   it('keeps the report and, on ended, records the open question as skipped', () => {
@@ -126,10 +141,11 @@ describe('interviewReducer: a live interview', () => {
     s = run(
       logged(
         [
-          { type: 'turn.start', turn: 1, kind: 'follow_up', question_number: 1, question_count: 2 },
-          { type: 'turn.end', turn: 1, text: 'Why?', interrupted: false, answer_deadline_ms: 5 },
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'follow_up', question_number: 1, question_count: 2 },
+          { type: 'turn.end', phase: 'listening', turn: 1, text: 'Why?', interrupted: false, answer_deadline_ms: 5 },
           {
             type: 'report',
+            phase: 'reporting',
             overall_score: 3.2,
             strengths: ['a'],
             weaknesses: ['b'],
@@ -137,7 +153,7 @@ describe('interviewReducer: a live interview', () => {
             rubric_version: 'r1',
             provider: 'offline',
           },
-          { type: 'ended', status: 'finished', reason: 'ended by the candidate' },
+          { type: 'ended', phase: 'ended', status: 'finished', reason: 'ended by the candidate' },
         ],
         8,
       ),
@@ -154,26 +170,329 @@ describe('interviewReducer: a live interview', () => {
     let s = run([ready(), ...firstTurnEvents().slice(0, 5)]);
     s = apply(s, { type: 'sent', kind: 'answer', turn: 0 });
     expect(s.pending).toEqual({ turn: 0, kind: 'answer' });
-    s = run(
-      [{ type: 'error', seq: 0, epoch: EPOCH, code: 'wrong_turn', message: 'turn 3 is not open', retryable: false }],
-      s,
-    );
+    s = run([frameError({ code: 'wrong_turn', message: 'turn 3 is not open' })], s);
     expect(s.pending).toBeNull();
     expect(s.lastError).toMatchObject({ code: 'wrong_turn', seq: 0 });
     expect(s.lastSeq).toBe(5);
+    expect(s.phase).toBe('listening');
   });
 
   it('flags an answer that could not be scored', () => {
     let s = run([ready(), ...firstTurnEvents().slice(0, 6)]);
     s = run(
       logged(
-        [{ type: 'error', code: 'provider_failed', message: 'could not be scored', retryable: false }],
+        [{ type: 'error', phase: 'asking', code: 'provider_failed', message: 'could not be scored', retryable: false }],
         7,
       ),
       s,
     );
     expect(s.turns[0].scoreFailed).toBe(true);
     expect(s.lastError?.code).toBe('provider_failed');
+    expect(s.phase).toBe('asking');
+  });
+});
+
+/** A whole interview as the server logs it: every event type, each with the server's phase. */
+function wholeInterview(): ServerFrame[] {
+  return logged([
+    { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+    { type: 'turn.delta', phase: 'asking', turn: 0, text: 'How do you handle retries?' },
+    { type: 'turn.end', phase: 'listening', turn: 0, text: 'How do you handle retries?', interrupted: false, answer_deadline_ms: 9e12 },
+    { type: 'answer.accepted', phase: 'scoring', turn: 0, text: 'With backoff and an idempotency key.', source: 'typed' },
+    { type: 'score', phase: 'asking', turn: 0, criteria, average: 3.5, rubric_version: 'r1' },
+    { type: 'turn.start', phase: 'asking', turn: 1, kind: 'follow_up', question_number: 1, question_count: 2 },
+    { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Why a key?' },
+    { type: 'turn.end', phase: 'listening', turn: 1, text: 'Why a key?', interrupted: false, answer_deadline_ms: 9e12 },
+    // Skipping moves straight on to the next question: the server is asking, not scoring.
+    { type: 'answer.skipped', phase: 'asking', turn: 1 },
+    {
+      type: 'interviewer.changed',
+      phase: 'asking',
+      provider: 'offline',
+      model: 'offline-v1',
+      offline: true,
+      reason: 'the interviewer failed to speak; continuing with the offline interviewer',
+    },
+    { type: 'turn.start', phase: 'asking', turn: 2, kind: 'question', question_number: 2, question_count: 2 },
+    { type: 'turn.delta', phase: 'asking', turn: 2, text: 'Tell me about a time ' },
+    // The model failed mid-turn: a logged error, and the turn is regenerated.
+    { type: 'error', phase: 'asking', code: 'provider_failed', message: 'the interviewer stopped', retryable: true },
+    { type: 'turn.start', phase: 'asking', turn: 2, kind: 'question', question_number: 2, question_count: 2 },
+    { type: 'turn.delta', phase: 'asking', turn: 2, text: 'Describe an outage.' },
+    { type: 'turn.end', phase: 'listening', turn: 2, text: 'Describe an outage.', interrupted: false, answer_deadline_ms: 9e12 },
+    { type: 'answer.accepted', phase: 'scoring', turn: 2, text: 'We lost a region for an hour.', source: 'voice' },
+    // Scoring failed: the answer is saved unscored and the interview moves on to its report.
+    { type: 'error', phase: 'reporting', code: 'provider_failed', message: 'could not be scored', retryable: false },
+    {
+      type: 'report',
+      phase: 'reporting',
+      overall_score: 3.5,
+      strengths: ['a'],
+      weaknesses: ['b'],
+      next_steps: ['c'],
+      rubric_version: 'r1',
+      provider: 'offline',
+    },
+    { type: 'ended', phase: 'ended', status: 'finished', reason: 'completed' },
+  ]);
+}
+
+describe("interviewReducer: the server's phase", () => {
+  it('builds its fixtures from frames the JSON Schema accepts, and the check bites', () => {
+    for (const frame of [ready(), resync(3), frameError(), ...firstTurnEvents(), ...wholeInterview()]) {
+      expect(serverFrameProblems(frame), JSON.stringify(frame)).toBeNull();
+    }
+    const [start] = wholeInterview();
+    const { phase: _phase, ...withoutPhase } = start as Extract<ServerFrame, { type: 'turn.start' }>;
+    expect(serverFrameProblems(withoutPhase)).toMatch(/phase/);
+    expect(serverFrameProblems({ ...start, phase: 'thinking' })).toMatch(/phase/);
+  });
+
+  it('takes the phase from ready', () => {
+    for (const phase of ['waiting', 'asking', 'listening', 'scoring', 'reporting', 'ended'] as const) {
+      expect(run([ready({ phase })]).phase).toBe(phase);
+    }
+  });
+
+  it("shows the server's phase after every event type", () => {
+    const events = wholeInterview();
+    const types = new Set(events.map((e) => e.type));
+    expect([...types].sort()).toEqual([
+      'answer.accepted',
+      'answer.skipped',
+      'ended',
+      'error',
+      'interviewer.changed',
+      'report',
+      'score',
+      'turn.delta',
+      'turn.end',
+      'turn.start',
+    ]);
+    let s = run([ready()]);
+    for (const event of events) {
+      s = run([event], s);
+      expect(s.phase, `after ${event.type} (seq ${event.seq})`).toBe((event as { phase: string }).phase);
+    }
+    expect(s.turns.map((t) => [t.question, t.outcome])).toEqual([
+      ['How do you handle retries?', 'answered'],
+      ['Why a key?', 'skipped'],
+      ['Describe an outage.', 'answered'],
+    ]);
+    expect(s.turns[2].scoreFailed).toBe(true);
+    expect(s.ended?.status).toBe('finished');
+  });
+
+  it('shows asking after answer.skipped, with no answer clock', () => {
+    let s = run([ready(), ...wholeInterview().slice(0, 8)]);
+    expect(s.phase).toBe('listening');
+    expect(s.deadlineMs).toBe(9e12);
+    s = run(logged([{ type: 'answer.skipped', phase: 'asking', turn: 1 }], 9), s);
+    expect(s.phase).toBe('asking');
+    expect(s.deadlineMs).toBeNull();
+    expect(s.pending).toBeNull();
+  });
+
+  it('takes the phase of a logged error, and keeps it for an error that has none', () => {
+    let s = run([ready(), ...firstTurnEvents().slice(0, 6)]);
+    expect(s.phase).toBe('scoring');
+    s = run(logged([{ type: 'error', phase: 'asking', code: 'provider_failed', message: 'unscored', retryable: false }], 7), s);
+    expect(s.phase).toBe('asking');
+    expect(s.lastError).toMatchObject({ code: 'provider_failed', seq: 7 });
+    // An internal error logged without a phase says nothing about where the interview is.
+    s = run(logged([{ type: 'error', phase: null, code: 'internal', message: 'oops', retryable: true }], 8), s);
+    expect(s.phase).toBe('asking');
+    expect(s.lastSeq).toBe(8);
+    // An error about a frame the client sent is not logged and changes no phase either.
+    s = run([frameError({ code: 'not_listening', retryable: true })], s);
+    expect(s.phase).toBe('asking');
+  });
+
+  it('starts the answer clock only when the server listens after turn.end', () => {
+    // The candidate answered while the interviewer was speaking: the turn ends and scoring starts.
+    const s = run([
+      ready(),
+      ...logged([
+        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+        { type: 'turn.delta', phase: 'asking', turn: 0, text: 'How do' },
+        { type: 'turn.end', phase: 'listening', turn: 0, text: 'How do', interrupted: true, answer_deadline_ms: 5 },
+        { type: 'answer.accepted', phase: 'scoring', turn: 0, text: 'Retries.', source: 'typed' },
+      ]),
+    ]);
+    expect(s.phase).toBe('scoring');
+    expect(s.deadlineMs).toBeNull();
+    expect(s.turns[0]).toMatchObject({ interrupted: true, outcome: 'answered' });
+  });
+});
+
+describe('interviewReducer: a regenerated turn', () => {
+  it('leaves exactly the new text when turn.start repeats after some deltas', () => {
+    let s = run([ready()]);
+    s = run(
+      logged([
+        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 3 },
+        { type: 'turn.delta', phase: 'asking', turn: 0, text: "Thanks, that's helpful. " },
+        { type: 'turn.delta', phase: 'asking', turn: 0, text: 'Next question. Question 2 of 3.' },
+        // The process driving the interview died; another one regenerates the turn.
+        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 3 },
+      ]),
+      s,
+    );
+    expect(s.turns).toHaveLength(1);
+    expect(s.turns[0]).toMatchObject({ question: '', streaming: true });
+    expect(s.phase).toBe('asking');
+    s = run(
+      logged(
+        [
+          { type: 'turn.delta', phase: 'asking', turn: 0, text: "Thanks, that's helpful. " },
+          { type: 'turn.delta', phase: 'asking', turn: 0, text: 'Next question. Question 2 of 3: queues?' },
+          {
+            type: 'turn.end',
+            phase: 'listening',
+            turn: 0,
+            text: "Thanks, that's helpful. Next question. Question 2 of 3: queues?",
+            interrupted: false,
+            answer_deadline_ms: 9e12,
+          },
+        ],
+        5,
+      ),
+      s,
+    );
+    expect(s.turns).toHaveLength(1);
+    expect(s.turns[0]).toMatchObject({
+      question: "Thanks, that's helpful. Next question. Question 2 of 3: queues?",
+      streaming: false,
+      interrupted: false,
+    });
+    expect(s.phase).toBe('listening');
+  });
+
+  it('keeps the new text on screen before turn.end too (only the regenerated words)', () => {
+    const s = run([
+      ready(),
+      ...logged([
+        { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3 },
+        { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Old words.' },
+        { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3 },
+        { type: 'turn.delta', phase: 'asking', turn: 1, text: 'New ' },
+        { type: 'turn.delta', phase: 'asking', turn: 1, text: 'words' },
+      ]),
+    ]);
+    expect(s.turns.map((t) => t.question)).toEqual(['New words']);
+  });
+
+  it('resumed on another process: the replayed turn.start replaces what was shown', () => {
+    // Seen on process A: the start of turn 0 and two deltas; then A died.
+    let s = run([ready(), ...firstTurnEvents().slice(0, 3)]);
+    s = apply(s, { type: 'closed', code: 1006, retryAt: 1 });
+    // Process B took over and regenerated the turn; the client resumes after seq 3.
+    s = run(
+      [
+        ready({ phase: 'asking', head_seq: 6, text: 'Why queues?', resumed: true }),
+        ...logged(
+          [
+            { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+            { type: 'turn.delta', phase: 'asking', turn: 0, text: 'Why ' },
+            { type: 'turn.delta', phase: 'asking', turn: 0, text: 'queues?' },
+          ],
+          4,
+        ),
+      ],
+      s,
+    );
+    expect(s.turns[0]).toMatchObject({ question: 'Why queues?', streaming: true });
+    expect(s.lastSeq).toBe(6);
+  });
+
+  it('after a resync, takes the open turn from ready instead of the words it had', () => {
+    // Seen in the old epoch: the start of turn 0 and two deltas.
+    let s = run([ready(), ...firstTurnEvents().slice(0, 3)]);
+    expect(s.turns[0].question).toBe('How do you handle ');
+    s = apply(s, { type: 'closed', code: 1006, retryAt: 1 });
+    // The live store was lost and the turn regenerated: ready has its words as of head_seq.
+    s = run(
+      [
+        ready({ epoch: 'e2', phase: 'asking', turn: 0, text: 'Why ', head_seq: 2, resumed: false }),
+        resync(2, { epoch: 'e2' }),
+        ...logged([{ type: 'turn.delta', phase: 'asking', turn: 0, text: 'queues?' }], 3, 'e2'),
+      ],
+      s,
+    );
+    s = apply(s, { type: 'snapshot', detail: detail({ turns: [] }), headSeq: 2, epoch: 'e2' });
+    expect(openTurnMissing(s)).toBe(false);
+    expect(s.turns.map((t) => t.question)).toEqual(['Why queues?']);
+    expect(s.turns[0].streaming).toBe(true);
+    expect(s.lastSeq).toBe(3);
+  });
+});
+
+describe('interviewReducer: resync after the interview was rebuilt', () => {
+  /** Seen: turn 0 answered and scored, and the start of turn 1, before its process died. */
+  function cutInTurnOne(): InterviewState {
+    let s = run([
+      ready(),
+      ...firstTurnEvents(),
+      ...logged(
+        [
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'follow_up', question_number: 1, question_count: 2 },
+          { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Building on that, ' },
+        ],
+        8,
+      ),
+    ]);
+    s = apply(s, { type: 'closed', code: 1006, retryAt: 1 });
+    return s;
+  }
+
+  it('drops the stale words of a turn the server has not asked yet, and shows only the new ones', () => {
+    let s = cutInTurnOne();
+    s = run([ready({ epoch: 'e2', phase: 'waiting', turn: 1, head_seq: 0, resumed: false }), resync(0, { epoch: 'e2' })], s);
+    s = apply(s, { type: 'snapshot', detail: detail(), headSeq: 0, epoch: 'e2' });
+    expect(s.turns.map((t) => t.index)).toEqual([0]);
+    expect(openTurnMissing(s)).toBe(false);
+    s = run(
+      logged(
+        [
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+          { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Next question.' },
+        ],
+        1,
+        'e2',
+      ),
+      s,
+    );
+    expect(s.turns[1]).toMatchObject({ kind: 'question', question: 'Next question.', questionNumber: 2 });
+  });
+
+  it('takes the turn from ready when the rebuilt interview asks another question in its place', () => {
+    let s = cutInTurnOne();
+    s = run(
+      [
+        ready({ epoch: 'e2', phase: 'asking', turn: 1, kind: 'question', question_number: 2, text: 'Thanks, ', head_seq: 2, resumed: false }),
+        resync(2, { epoch: 'e2' }),
+      ],
+      s,
+    );
+    s = apply(s, { type: 'snapshot', detail: detail(), headSeq: 2, epoch: 'e2' });
+    expect(s.turns[1]).toMatchObject({ kind: 'question', questionNumber: 2, question: 'Thanks, ', streaming: true });
+  });
+
+  it('drops them when the server went on to its report instead', () => {
+    let s = cutInTurnOne();
+    s = run([ready({ epoch: 'e2', phase: 'reporting', turn: 1, head_seq: 0, resumed: false }), resync(0, { epoch: 'e2' })], s);
+    s = apply(s, { type: 'snapshot', detail: detail(), headSeq: 0, epoch: 'e2' });
+    expect(s.turns.map((t) => t.question)).toEqual(['How do you handle retries?']);
+    expect(s.phase).toBe('reporting');
+  });
+
+  it('keeps the answer being scored, which only we have', () => {
+    let s = run([ready(), ...firstTurnEvents().slice(0, 6)]);
+    s = apply(s, { type: 'closed', code: 1006, retryAt: 1 });
+    s = run([ready({ epoch: 'e2', phase: 'scoring', turn: 0, head_seq: 9, resumed: false }), resync(9, { epoch: 'e2' })], s);
+    s = apply(s, { type: 'snapshot', detail: detail({ turns: [] }), headSeq: 9, epoch: 'e2' });
+    expect(s.turns).toHaveLength(1);
+    expect(s.turns[0]).toMatchObject({ question: 'How do you handle retries?', outcome: 'answered' });
   });
 });
 
@@ -184,13 +503,13 @@ describe('interviewReducer: resync', () => {
     s = apply(s, { type: 'closed', code: 1012, retryAt: 1 });
     s = run([ready({ epoch: 'e2', resumed: false, phase: 'listening', turn: 1, head_seq: 40 })], s);
     expect(s.connection).toBe('connected');
-    s = run([{ type: 'resync', seq: 0, epoch: 'e2', reason: 'epoch_changed', head_seq: 40, message: 'reload' }], s);
+    s = run([resync(40, { epoch: 'e2' })], s);
     expect(s.resyncing).toBe(true);
     // Live events keep coming while the snapshot loads; some are already in head.
     const live = logged(
       [
-        { type: 'turn.delta', turn: 1, text: 'ignored: at or before head' },
-        { type: 'answer.accepted', turn: 1, text: 'Because queues redeliver.', source: 'typed' },
+        { type: 'turn.delta', phase: 'asking', turn: 1, text: 'ignored: at or before head' },
+        { type: 'answer.accepted', phase: 'scoring', turn: 1, text: 'Because queues redeliver.', source: 'typed' },
       ],
       40,
       'e2',
@@ -239,9 +558,9 @@ describe('interviewReducer: resync', () => {
         ...firstTurnEvents(),
         ...logged(
           [
-            { type: 'turn.start', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
-            { type: 'turn.delta', turn: 1, text: 'Second?' },
-            { type: 'turn.end', turn: 1, text: 'Second?', interrupted: false, answer_deadline_ms: 9 },
+            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+            { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Second?' },
+            { type: 'turn.end', phase: 'listening', turn: 1, text: 'Second?', interrupted: false, answer_deadline_ms: 9 },
           ],
           8,
         ),
@@ -255,12 +574,12 @@ describe('interviewReducer: resync', () => {
 
   it('fills the open question from ready after a resync, and keeps streaming into it', () => {
     let s = run([ready({ phase: 'asking', turn: 1, kind: 'follow_up', text: 'You said "p99". Why ', head_seq: 10, resumed: false })]);
-    s = run([{ type: 'resync', seq: 0, epoch: EPOCH, reason: 'history_trimmed', head_seq: 10, message: '' }], s);
+    s = run([resync(10, { reason: 'history_trimmed' })], s);
     s = apply(s, { type: 'snapshot', detail: detail(), headSeq: 10, epoch: EPOCH });
     expect(openTurnMissing(s)).toBe(false);
     const open = s.turns.find((t) => t.index === 1);
     expect(open).toMatchObject({ kind: 'follow_up', question: 'You said "p99". Why ', streaming: true });
-    s = run(logged([{ type: 'turn.delta', turn: 1, text: 'that number?' }], 11), s);
+    s = run(logged([{ type: 'turn.delta', phase: 'asking', turn: 1, text: 'that number?' }], 11), s);
     expect(s.turns.find((t) => t.index === 1)?.question).toBe('You said "p99". Why that number?');
   });
 

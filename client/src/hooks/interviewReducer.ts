@@ -3,6 +3,9 @@
  * transcript and the interview's phase out. No timers, sockets or storage here, so every rule
  * (de-duplication on resume, a repeated turn.start replacing the text, resync from a REST
  * snapshot) is unit-tested in `interviewReducer.test.ts`.
+ *
+ * The phase is never inferred: it is the server's, from `ready` and from the `phase` every
+ * logged event carries (the interview's phase once that event is applied).
  */
 import type { InterviewDetail } from '../api/client';
 import {
@@ -72,6 +75,7 @@ export interface InterviewState {
   /** Unix ms of the next reconnect attempt, while waiting for it. */
   retryAt: number | null;
 
+  /** The server's phase, as of the last `ready` or logged event applied. */
   phase: Phase | null;
   status: string | null;
   currentTurn: number | null;
@@ -92,7 +96,7 @@ export interface InterviewState {
   epoch: string | null;
   /** A resync is in progress: logged events wait here for the REST snapshot. */
   resyncing: boolean;
-  /** The turn in progress as `ready` described it (as of head_seq): fills the gap after a resync. */
+  /** The turn in progress as `ready` described it (as of head_seq): its words after a resync. */
   readyOpen: { turn: number; kind: TurnKind; text: string } | null;
   buffered: LoggedFrame[];
 
@@ -265,8 +269,8 @@ function onReady(state: InterviewState, ready: ReadyFrame): InterviewState {
     model: ready.model,
     offline: ready.offline,
     readyOpen:
-      ready.turn !== null && ready.text
-        ? { turn: ready.turn, kind: ready.kind ?? 'question', text: ready.text }
+      ready.turn !== null
+        ? { turn: ready.turn, kind: ready.kind ?? 'question', text: ready.text ?? '' }
         : null,
     lastError: state.lastError && state.lastError.seq === 0 ? null : state.lastError,
     pending: ended ? null : state.pending,
@@ -307,8 +311,18 @@ function upsertTurn(
   return [...turns, next].sort((a, b) => a.index - b.index);
 }
 
-/** Applies one logged event (seq > the last applied). Every rule is idempotent on replay. */
+/**
+ * Applies one logged event (seq > the last applied). Every rule is idempotent on replay.
+ * The phase becomes the event's: the server's word for where the interview now is (an error
+ * about the interview may carry none, and then leaves the phase as it was).
+ */
 export function applyLogged(state: InterviewState, frame: LoggedFrame): InterviewState {
+  const next = applyEvent(state, frame);
+  const phase = frame.phase ?? next.phase;
+  return phase === next.phase ? next : { ...next, phase };
+}
+
+function applyEvent(state: InterviewState, frame: LoggedFrame): InterviewState {
   switch (frame.type) {
     case 'turn.start': {
       // A turn.start for a turn we already have means the interviewer regenerated it:
@@ -324,7 +338,6 @@ export function applyLogged(state: InterviewState, frame: LoggedFrame): Intervie
       return {
         ...state,
         turns,
-        phase: state.ended ? state.phase : 'asking',
         currentTurn: frame.turn,
         questionNumber: frame.question_number,
         questionCount: frame.question_count,
@@ -351,16 +364,14 @@ export function applyLogged(state: InterviewState, frame: LoggedFrame): Intervie
         ...(turn ?? blankTurn(frame.turn, 'question', state.questionNumber)),
         question: frame.text,
         streaming: false,
-        interrupted: frame.interrupted,
+        interrupted: frame.interrupted ?? false,
       }));
-      const open = turns.find((t) => t.index === frame.turn);
-      const answered = open?.outcome != null;
       return {
         ...state,
         turns,
         currentTurn: frame.turn,
-        phase: state.ended ? state.phase : answered ? state.phase : 'listening',
-        deadlineMs: answered ? null : frame.answer_deadline_ms,
+        // The answer clock runs only while the server waits for the answer.
+        deadlineMs: frame.phase === 'listening' ? frame.answer_deadline_ms : null,
       };
     }
     case 'answer.accepted': {
@@ -369,13 +380,7 @@ export function applyLogged(state: InterviewState, frame: LoggedFrame): Intervie
           ? { ...turn, answer: frame.text, answerSource: frame.source, outcome: 'answered', streaming: false }
           : null,
       );
-      return {
-        ...state,
-        turns,
-        phase: state.ended ? state.phase : 'scoring',
-        deadlineMs: null,
-        pending: null,
-      };
+      return { ...state, turns, deadlineMs: null, pending: null };
     }
     case 'answer.timeout':
     case 'answer.skipped': {
@@ -383,13 +388,7 @@ export function applyLogged(state: InterviewState, frame: LoggedFrame): Intervie
       const turns = upsertTurn(state.turns, frame.turn, (turn) =>
         turn ? { ...turn, outcome, streaming: false } : null,
       );
-      return {
-        ...state,
-        turns,
-        phase: state.ended ? state.phase : 'scoring',
-        deadlineMs: null,
-        pending: null,
-      };
+      return { ...state, turns, deadlineMs: null, pending: null };
     }
     case 'score': {
       const turns = upsertTurn(state.turns, frame.turn, (turn) =>
@@ -416,7 +415,6 @@ export function applyLogged(state: InterviewState, frame: LoggedFrame): Intervie
           rubric_version: frame.rubric_version,
           provider: frame.provider,
         },
-        phase: 'reporting',
         deadlineMs: null,
       };
     case 'interviewer.changed':
@@ -436,13 +434,13 @@ export function applyLogged(state: InterviewState, frame: LoggedFrame): Intervie
         turns,
         ended: { status: frame.status, reason: frame.reason },
         status: frame.status,
-        phase: 'ended',
         deadlineMs: null,
         pending: null,
       };
     }
     case 'error': {
       let turns = state.turns;
+      // The phase before the error: scoring failed for the answer that was being scored.
       if (frame.code === 'provider_failed' && state.phase === 'scoring') {
         const waiting = [...turns].reverse().find((t) => t.outcome === 'answered' && !t.scores);
         if (waiting) {
@@ -504,9 +502,11 @@ function onSnapshot(
 ): InterviewState {
   const restTurns = turnsFromDetail(detail);
   const lastRest = restTurns.length ? restTurns[restTurns.length - 1].index : -1;
-  // Turns the database does not have yet (the open one) are kept as we know them.
-  const live = state.turns.filter((t) => t.index > lastRest);
   const finished = detail.status === 'finished' || detail.status === 'abandoned';
+  // Turns the database does not have yet: after a resync, only the one `ready` described (as of
+  // head_seq); otherwise the ones we know.
+  const live =
+    headSeq === undefined ? state.turns.filter((t) => t.index > lastRest) : openTurnAfterResync(state, restTurns);
   let next: InterviewState = {
     ...state,
     turns: [...restTurns, ...live],
@@ -527,22 +527,6 @@ function onSnapshot(
     resyncing: false,
     buffered: [],
   };
-  if (
-    !finished &&
-    (next.phase === 'asking' || next.phase === 'listening') &&
-    next.currentTurn !== null &&
-    !next.turns.some((t) => t.index === next.currentTurn)
-  ) {
-    // The open question is not in the database yet: keep a place for it (and for its answer),
-    // with the words `ready` gave us as of head_seq; later deltas continue it.
-    const known = next.readyOpen?.turn === next.currentTurn ? next.readyOpen : null;
-    const open = {
-      ...blankTurn(next.currentTurn, known?.kind ?? 'question', next.questionNumber || 1),
-      question: known?.text ?? '',
-      streaming: next.phase === 'asking' && known !== null,
-    };
-    next = { ...next, turns: [...next.turns, open].sort((a, b) => a.index - b.index) };
-  }
   if (finished) {
     next = {
       ...next,
@@ -563,6 +547,39 @@ function onSnapshot(
     }
   }
   return next;
+}
+
+/**
+ * After a resync, the turn that the database does not have yet, as the server had it at
+ * head_seq (`ready`): the turns we showed beyond the database's may be stale, since the process
+ * that spoke them may have died and the interview been rebuilt or the turn regenerated since.
+ */
+function openTurnAfterResync(state: InterviewState, restTurns: TranscriptTurn[]): TranscriptTurn[] {
+  const index = state.currentTurn;
+  if (index === null || restTurns.some((t) => t.index === index)) return [];
+  const ours = state.turns.find((t) => t.index === index);
+  // Scoring: the answered turn, as we have it (answers are not in `ready`).
+  if (state.phase === 'scoring') return ours ? [ours] : [];
+  // Waiting: the turn is not asked yet (turn.start follows); reporting, ended: no open turn.
+  if (state.phase !== 'asking' && state.phase !== 'listening') return [];
+  // Its words as of head_seq are the ones `ready` gave (later deltas continue them), not the ones
+  // we had. While asking, even no words is an answer; while listening, no words means they were
+  // lost: ours are kept if we have them, else the caller replays the log.
+  const asking = state.phase === 'asking';
+  const known = state.readyOpen?.turn === index && (asking || state.readyOpen.text) ? state.readyOpen : null;
+  if (known) {
+    return [
+      {
+        ...(ours ?? blankTurn(index, known.kind, state.questionNumber || 1)),
+        kind: known.kind,
+        questionNumber: state.questionNumber || 1,
+        question: known.text,
+        streaming: asking,
+        interrupted: asking ? false : (ours?.interrupted ?? false),
+      },
+    ];
+  }
+  return [ours ?? { ...blankTurn(index, 'question', state.questionNumber || 1), streaming: false }];
 }
 
 /** True when the turn the interviewer is on is missing its text (e.g. after a resync). */

@@ -1,7 +1,7 @@
 import { act, renderHook } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClientFrame, ServerFrame } from '../api/protocol';
-import { detail, EPOCH, firstTurnEvents, logged, ready } from '../test/frames';
+import { checked, checkedClientFrame, detail, EPOCH, firstTurnEvents, logged, ready, resync } from '../test/frames';
 import {
   InterviewSocket,
   storageKey,
@@ -29,7 +29,8 @@ class FakeSocket implements SocketLike {
   }
 
   send(data: string) {
-    this.sent.push(JSON.parse(data) as ClientFrame);
+    // Every frame the client sends must be one the server's schema accepts.
+    this.sent.push(checkedClientFrame(JSON.parse(data) as ClientFrame));
   }
 
   close(code = 1000) {
@@ -44,7 +45,7 @@ class FakeSocket implements SocketLike {
   }
 
   receive(...frames: ServerFrame[]) {
-    for (const frame of frames) this.onmessage?.({ data: JSON.stringify(frame) } as MessageEvent);
+    for (const frame of frames) this.onmessage?.({ data: JSON.stringify(checked(frame)) } as MessageEvent);
   }
 
   drop(code: number) {
@@ -221,7 +222,7 @@ describe('InterviewSocket', () => {
     socket.start();
     FakeSocket.last.open();
     const ws = FakeSocket.last;
-    ws.receive(ready(), ...logged([{ type: 'ended', status: 'finished', reason: 'completed' }]));
+    ws.receive(ready(), ...logged([{ type: 'ended', phase: 'ended', status: 'finished', reason: 'completed' }]));
     expect(ws.closedWith).toBe(1000);
     expect(socket.getState()).toMatchObject({ connection: 'closed', closeReason: 'finished' });
     advance(60_000);
@@ -261,7 +262,7 @@ describe('InterviewSocket', () => {
     ws.open();
     ws.receive(
       ready({ epoch: 'e2', phase: 'scoring', turn: 1, head_seq: 50, resumed: false }),
-      { type: 'resync', seq: 0, epoch: 'e2', reason: 'epoch_changed', head_seq: 50, message: 'reload' },
+      resync(50, { epoch: 'e2' }),
     );
     await vi.waitFor(() => expect(socket.getState().resyncing).toBe(false));
     expect(loadInterview).toHaveBeenCalledTimes(1);
@@ -269,7 +270,11 @@ describe('InterviewSocket', () => {
     expect(s).toMatchObject({ lastSeq: 50, epoch: 'e2' });
     expect(s.turns[0].question).toBe('How do you handle retries?');
     ws.receive(
-      ...logged([{ type: 'turn.start', turn: 1, kind: 'question', question_number: 2, question_count: 2 }], 51, 'e2'),
+      ...logged(
+        [{ type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 }],
+        51,
+        'e2',
+      ),
     );
     expect(socket.getState().turns).toHaveLength(2);
     expect(FakeSocket.all).toHaveLength(2);
@@ -282,7 +287,7 @@ describe('InterviewSocket', () => {
     FakeSocket.last.open();
     FakeSocket.last.receive(
       ready({ epoch: 'e2', phase: 'listening', turn: 1, head_seq: 12 }),
-      { type: 'resync', seq: 0, epoch: 'e2', reason: 'history_trimmed', head_seq: 12, message: 'reload' },
+      resync(12, { epoch: 'e2', reason: 'history_trimmed' }),
     );
     await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
     FakeSocket.last.open();
@@ -373,16 +378,16 @@ describe('InterviewSocket: resync loops', () => {
   it('replays from the start only once when the log cannot give the open question back', async () => {
     const { socket } = makeSocket({ loadInterview: vi.fn(async () => detail()) });
     socket.start();
-    const resync = (ws: FakeSocket) =>
+    const resyncAgain = (ws: FakeSocket) =>
       ws.receive(
         ready({ epoch: 'e2', phase: 'listening', turn: 1, head_seq: 12 }),
-        { type: 'resync', seq: 0, epoch: 'e2', reason: 'history_trimmed', head_seq: 12, message: 'reload' },
+        resync(12, { epoch: 'e2', reason: 'history_trimmed' }),
       );
     FakeSocket.last.open();
-    resync(FakeSocket.last);
+    resyncAgain(FakeSocket.last);
     await vi.waitFor(() => expect(FakeSocket.all).toHaveLength(2));
     FakeSocket.last.open();
-    resync(FakeSocket.last);
+    resyncAgain(FakeSocket.last);
     await vi.waitFor(() => expect(socket.getState().resyncing).toBe(false));
     advance(30_000);
     // No third connection: the open turn is kept blank so it can still be answered or skipped.

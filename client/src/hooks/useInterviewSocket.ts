@@ -14,9 +14,8 @@ import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 
 import type { InterviewDetail } from '../api/client';
 import {
   MAX_ANSWER_CHARS,
-  WS_ABNORMAL_CLOSURE,
   CloseCode,
-  parseServerFrame,
+  SERVER_FRAME_TYPES,
   type ClientFrame,
   type ServerFrame,
 } from '../api/protocol';
@@ -71,10 +70,29 @@ export const PING_INTERVAL_MS = 15_000;
 export const SILENCE_TIMEOUT_MS = 30_000;
 const WATCHDOG_TICK_MS = 1_000;
 const PERSIST_THROTTLE_MS = 250;
+/** The socket closed without a close frame (a standard code, not one of the protocol's). */
+const WS_ABNORMAL_CLOSURE = 1006;
 /** Client-initiated close codes (4000-4099 are free for private use). */
 const CLOSE_SILENT = 4000;
 const CLOSE_REWIND = 4001;
 const CLOSE_CLIENT_DONE = 1000;
+
+/** Parses one text frame from the server; null when it is not a frame this client knows. */
+export function parseServerFrame(text: string): ServerFrame | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof raw !== 'object' || raw === null) return null;
+  const type = (raw as { type?: unknown }).type;
+  // Frame types this client does not know are ignored (docs/protocol.md).
+  if (typeof type !== 'string' || !SERVER_FRAME_TYPES.has(type)) return null;
+  const frame = raw as ServerFrame;
+  if (typeof frame.seq !== 'number') (frame as { seq: number }).seq = 0;
+  return frame;
+}
 
 export function storageKey(interviewId: string): string {
   return `interview.live.${interviewId}`;

@@ -1,15 +1,51 @@
-/** Builders for server frames in tests. */
+/**
+ * Builders for server frames in tests. Every frame they build is typed by the generated
+ * protocol types and checked against the JSON Schema of the server's frames
+ * (`protocol.schema.json`), so a fixture the server could not send fails where it is built.
+ */
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020';
+import schema from '../../protocol.schema.json';
 import type {
+  ClientFrame,
   CriterionScore,
+  ErrorFrame,
   ReadyFrame,
+  ResyncFrame,
   ServerFrame,
 } from '../api/protocol';
 import type { InterviewDetail } from '../api/client';
 
 export const EPOCH = 'e1';
 
+// The schemas are pydantic's (draft 2020-12). Its `discriminator` is OpenAPI's keyword, with a
+// `mapping` that Ajv does not implement: `oneOf` alone picks the member (each has its own `type`).
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+const serverFrameValid = ajv.compile(schema.server);
+const clientFrameValid = ajv.compile(schema.client);
+
+function describeErrors(errors: ErrorObject[] | null | undefined): string {
+  return (errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`.trim()).join('; ');
+}
+
+/** Why `frame` is not a server frame of the schema, or null when it is one. */
+export function serverFrameProblems(frame: unknown): string | null {
+  return serverFrameValid(frame) ? null : describeErrors(serverFrameValid.errors) || 'invalid';
+}
+
+/** Why `frame` is not a client frame of the schema, or null when it is one. */
+export function clientFrameProblems(frame: unknown): string | null {
+  return clientFrameValid(frame) ? null : describeErrors(clientFrameValid.errors) || 'invalid';
+}
+
+/** Returns `frame` once it is known to be valid against the schema (throws otherwise). */
+export function checked<T extends ServerFrame>(frame: T): T {
+  const problems = serverFrameProblems(frame);
+  if (problems) throw new Error(`not a valid ${frame.type} frame: ${problems}\n${JSON.stringify(frame)}`);
+  return frame;
+}
+
 export function ready(over: Partial<ReadyFrame> = {}): ReadyFrame {
-  return {
+  return checked<ReadyFrame>({
     type: 'ready',
     seq: 0,
     epoch: EPOCH,
@@ -29,14 +65,41 @@ export function ready(over: Partial<ReadyFrame> = {}): ReadyFrame {
     head_seq: 0,
     resumed: true,
     ...over,
-  };
+  });
+}
+
+export function resync(headSeq: number, over: Partial<ResyncFrame> = {}): ResyncFrame {
+  return checked<ResyncFrame>({
+    type: 'resync',
+    seq: 0,
+    epoch: EPOCH,
+    reason: 'epoch_changed',
+    head_seq: headSeq,
+    message: 'reload',
+    ...over,
+  });
+}
+
+/** An error about a frame the client sent: not logged, no phase. */
+export function frameError(over: Partial<ErrorFrame> = {}): ErrorFrame {
+  return checked<ErrorFrame>({
+    type: 'error',
+    seq: 0,
+    epoch: EPOCH,
+    code: 'wrong_turn',
+    message: 'turn 3 is not open',
+    retryable: false,
+    phase: null,
+    ...over,
+  });
 }
 
 type Distribute<T> = T extends ServerFrame ? Omit<T, 'seq' | 'epoch'> : never;
+export type UnloggedEvent = Distribute<ServerFrame>;
 
 /** Numbers a list of logged events 1, 2, 3… (or from `start`). */
-export function logged(events: Distribute<ServerFrame>[], start = 1, epoch = EPOCH): ServerFrame[] {
-  return events.map((e, i) => ({ ...e, seq: start + i, epoch }) as ServerFrame);
+export function logged(events: UnloggedEvent[], start = 1, epoch = EPOCH): ServerFrame[] {
+  return events.map((e, i) => checked({ ...e, seq: start + i, epoch } as ServerFrame));
 }
 
 export const criteria: CriterionScore[] = [
@@ -44,17 +107,37 @@ export const criteria: CriterionScore[] = [
   { criterion: 'specificity', value: 5, evidence: 'p99 went from 800ms to 120ms', suggestion: 'Give the baseline.' },
 ];
 
-/** A first question streamed in three pieces, answered and scored. */
+/** A first question streamed in three pieces, answered and scored (then the next is asked). */
 export function firstTurnEvents(): ServerFrame[] {
   return logged([
-    { type: 'turn.start', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
-    { type: 'turn.delta', turn: 0, text: 'How do ' },
-    { type: 'turn.delta', turn: 0, text: 'you handle ' },
-    { type: 'turn.delta', turn: 0, text: 'retries?' },
-    { type: 'turn.end', turn: 0, text: 'How do you handle retries?', interrupted: false, answer_deadline_ms: 2_000_000 },
-    { type: 'answer.accepted', turn: 0, text: 'I would add an index on user_id. Our p99 went from 800ms to 120ms.', source: 'typed' },
-    { type: 'score', turn: 0, criteria, average: 3.5, rubric_version: 'r1' },
+    { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+    { type: 'turn.delta', phase: 'asking', turn: 0, text: 'How do ' },
+    { type: 'turn.delta', phase: 'asking', turn: 0, text: 'you handle ' },
+    { type: 'turn.delta', phase: 'asking', turn: 0, text: 'retries?' },
+    {
+      type: 'turn.end',
+      phase: 'listening',
+      turn: 0,
+      text: 'How do you handle retries?',
+      interrupted: false,
+      answer_deadline_ms: 2_000_000,
+    },
+    {
+      type: 'answer.accepted',
+      phase: 'scoring',
+      turn: 0,
+      text: 'I would add an index on user_id. Our p99 went from 800ms to 120ms.',
+      source: 'typed',
+    },
+    { type: 'score', phase: 'asking', turn: 0, criteria, average: 3.5, rubric_version: 'r1' },
   ]);
+}
+
+/** Client frames as tests expect the client to send them, checked like the server's. */
+export function checkedClientFrame<T extends ClientFrame>(frame: T): T {
+  const problems = clientFrameProblems(frame);
+  if (problems) throw new Error(`not a valid ${frame.type} frame: ${problems}\n${JSON.stringify(frame)}`);
+  return frame;
 }
 
 export function detail(over: Partial<InterviewDetail> = {}): InterviewDetail {
