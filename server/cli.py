@@ -201,6 +201,21 @@ def bench(
     json_path: Annotated[
         str | None, typer.Option("--json", help="Append each run's results as a JSON line.")
     ] = None,
+    profile_starts: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Instead of the load runs: start this many interviews at once and report "
+            "hello→first token, starts/s, and per start the gateway's SQL statements, Redis "
+            "commands and round trips, CPU µs (use with --tokens 1).",
+        ),
+    ] = 0,
+    engine_python: Annotated[
+        str | None,
+        typer.Option(
+            help="Interpreter that runs the gateway (e.g. another checkout's .venv/bin/python)."
+        ),
+    ] = None,
 ) -> None:
     """Load benchmark: stub-interviewer streams through the gateway vs the bare Redis relay."""
     from pathlib import Path
@@ -213,6 +228,8 @@ def bench(
         raise typer.BadParameter("a comma list of integers, e.g. 100,500") from exc
     if not counts or min(counts) < 1:
         raise typer.BadParameter("at least one positive number of sessions")
+    if profile_starts:
+        counts = (profile_starts,)
     options = BenchOptions(
         sessions=counts,
         idle=idle,
@@ -225,6 +242,8 @@ def bench(
         baseline_dir=Path(baseline_dir) if baseline_dir else None,
         duration_cap=duration_cap,
         json_path=Path(json_path) if json_path else None,
+        profile_starts=profile_starts,
+        engine_python=engine_python,
     )
     raise typer.Exit(run_bench(options))
 

@@ -158,7 +158,9 @@ class LoadGen:
     # --- idle interviews ----------------------------------------------------------------
 
     async def open_idle(self, urls: Sequence[str], deadline: float) -> int:
-        """Connect the idle interviews; the engine's first hear their question out.
+        """Connect the idle interviews.
+
+        The engine's hear their first question out; the relay's never prompt.
 
         Returns how many are connected and idle when all are (or ``deadline`` passed).
         """
@@ -184,7 +186,11 @@ class LoadGen:
                 except Exception as exc:
                     errors[f"idle: connect failed: {_label(exc)}"] += 1
                     return
-                await self._greet(ws)
+                if self.mode == "engine":
+                    # The engine's first question starts on hello; it is heard out below.
+                    # A relay socket stays idle by never prompting (the baseline's --active):
+                    # a prompt would make it one more stream, not an idle connection.
+                    await self._greet(ws)
             ok = True
             if self.mode == "engine":
                 ok = await self._engine_turn(ws, 0.0, None, errors)

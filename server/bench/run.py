@@ -31,6 +31,7 @@ import orjson
 import typer
 
 from server.bench.loadgen import LoadGen, StreamStats, percentiles
+from server.bench.probe import ENV as PROBE_ENV
 from server.config import PROJECT_ROOT, Settings
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -39,6 +40,10 @@ DEFAULT_BASELINE_DIR = PROJECT_ROOT.parent / "shared" / "perf-baseline"
 RELAY_ENV = {"FANOUT": "hub", "PUB": "pipe", "BATCH": "1", "AGG_MS": "50", "JSON": "orjson"}
 CREATE_CONCURRENCY = 20
 STOP_GRACE_S = 8.0
+PROBE_PATH = Path(__file__).with_name("probe.py")
+# PostgreSQL 15 flushes a backend's statistics up to ~10 s after it went idle.
+PG_STATS_SETTLE_S = 11.5
+START_SETTLE_S = 1.0  # after the last turn: batched writes (LiveMarker) land
 P99_TARGET_MS = 100.0
 LOOPBACK_NAMES = frozenset({"localhost", "::1"})
 
@@ -63,6 +68,10 @@ class BenchOptions:
     baseline_dir: Path | None = None
     duration_cap: float = 90.0
     json_path: Path | None = None
+    # > 0: instead of the load runs, profile the cost of starting this many interviews.
+    profile_starts: int = 0
+    # The interpreter that runs the gateway (another checkout's venv, to compare versions).
+    engine_python: str | None = None
 
 
 # --- processes and /proc -------------------------------------------------------------
@@ -363,6 +372,68 @@ async def delete_user(database_url: str, email: str) -> None:
         await engine.dispose()
 
 
+def _probe_dump_number(path: Path) -> int:
+    try:
+        return int(orjson.loads(path.read_bytes())["dump"])
+    except (OSError, ValueError, KeyError, orjson.JSONDecodeError):
+        return 0
+
+
+async def redis_commandstats(url: str) -> dict[str, float]:
+    """Redis INFO commandstats as flat totals: calls and usec, all and per command.
+
+    Server-wide: other clients of the same Redis are counted too, and commands run inside
+    scripts (EVALSHA) are counted as well as the script call itself.
+    """
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        info = await client.info("commandstats")
+    finally:
+        await client.aclose()
+    out: dict[str, float] = {"calls": 0, "usec": 0}
+    for name, stats in info.items():
+        cmd = name.removeprefix("cmdstat_")
+        out["calls"] += stats.get("calls", 0)
+        out["usec"] += stats.get("usec", 0)
+        out["calls:" + cmd] = stats.get("calls", 0)
+    return out
+
+
+PG_STAT_COLUMNS = (
+    "xact_commit",
+    "xact_rollback",
+    "tup_returned",
+    "tup_fetched",
+    "tup_inserted",
+    "tup_updated",
+    "tup_deleted",
+    "blks_hit",
+)
+
+
+async def pg_database_stats(db_url: str) -> dict[str, float]:
+    """pg_stat_database's counters for the run's database (it lags: see PG_STATS_SETTLE_S).
+
+    Only this database's rows, but every client of that database counts, the bench's own
+    reads of this view included (one transaction each).
+    """
+    import asyncpg  # type: ignore[import-untyped]
+
+    parts = urlsplit(db_url)
+    dsn = parts._replace(scheme="postgresql").geturl()
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            f"SELECT {', '.join(PG_STAT_COLUMNS)} FROM pg_stat_database WHERE datname = $1",
+            parts.path.lstrip("/"),
+        )
+    finally:
+        await conn.close()
+    return {k: float(row[k]) for k in PG_STAT_COLUMNS} if row else {}
+
+
 # --- one run -------------------------------------------------------------------------------
 
 
@@ -490,7 +561,9 @@ class Bench:
         designs: list[tuple[str, Callable[[int], Any]]] = [
             (f"engine {self.opts.processes}p", self.engine_run)
         ]
-        if self.baseline_dir is not None:
+        if self.opts.profile_starts:
+            pass  # the start profile has no relay counterpart (the relay has no start)
+        elif self.baseline_dir is not None:
             designs.append(("bare relay", self.relay_run))
         for n in self.opts.sessions:
             for design, run in designs:
@@ -563,11 +636,13 @@ class Bench:
         prefix = f"bench-{secrets.token_hex(5)}:"
         email = f"bench-{secrets.token_hex(5)}@example.com"
         env = self._engine_env(run_dir, db_url, prefix, n + o.idle + 10)
-        cli = [sys.executable, "-m", "server.cli"]
+        python = o.engine_python or sys.executable
+        cli = [python, "-m", "server.cli"]
         procs: list[Process] = []
         gen: LoadGen | None = None
         self.pending_prefixes.add(prefix)
         result["redis_prefix"] = prefix
+        probes: list[Path] = []
         try:
             migrate = self.spawn(f"{design} migrate", [*cli, "migrate"], env, run_dir)
             if await migrate.wait(deadline) != 0:
@@ -575,8 +650,16 @@ class Bench:
                 raise BenchError(f"interview migrate failed:\n{migrate.tail()}")
             ports = [_free_port() for _ in range(o.processes)]
             for i, port in enumerate(ports):
-                argv = [*cli, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"]
-                procs.append(self.spawn(f"{design} gateway{i}", argv, env, run_dir))
+                serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"]
+                proc_env = env
+                if o.profile_starts:
+                    # Counters inside the gateway, installed by the bench-only launcher.
+                    probes.append(run_dir / f"probe-{i}.json")
+                    proc_env = {**env, PROBE_ENV: str(probes[-1])}
+                    argv = [python, str(PROBE_PATH), *serve]
+                else:
+                    argv = [*cli, *serve]
+                procs.append(self.spawn(f"{design} gateway{i}", argv, proc_env, run_dir))
             await asyncio.gather(
                 *(
                     wait_http(p, port, "/readyz", deadline)
@@ -593,7 +676,10 @@ class Bench:
                 for i, iid in enumerate(ids)
             ]
             gen = LoadGen("engine", tokens=o.tokens, interval_ms=o.interval_ms, access_token=token)
-            await self._measure(gen, result, [p.pid for p in procs], urls, deadline)
+            if o.profile_starts:
+                await self._profile(gen, result, procs, probes, urls, db_url, deadline)
+            else:
+                await self._measure(gen, result, [p.pid for p in procs], urls, deadline)
         except BenchError as exc:
             result["failed"] = str(exc)
             _progress(f"{design} N={n}: FAILED: {exc}")
@@ -705,6 +791,128 @@ class Bench:
         errors = Counter(gen.idle_errors)
         errors.update(st.errors)
         result["errors"] = dict(errors)
+
+    # --- the start profile ----------------------------------------------------------------
+
+    async def _profile_sample(
+        self, procs: Sequence[Process], probes: Sequence[Path], db_url: str | None
+    ) -> dict[str, Any]:
+        """Counters of the gateways (probe dumps), their CPU, Redis and PostgreSQL stats."""
+        before = [_probe_dump_number(p) for p in probes]
+        for proc in procs:
+            proc._signal(signal.SIGUSR1)
+        counts: Counter[str] = Counter()
+        for path, old in zip(probes, before, strict=True):
+            give_up = time.monotonic() + 5
+            while _probe_dump_number(path) == old:
+                if time.monotonic() > give_up:
+                    raise BenchError(f"no counter dump in {path}")
+                await asyncio.sleep(0.01)
+            counts.update(orjson.loads(path.read_bytes())["counts"])
+        sample: dict[str, Any] = {
+            "t": time.monotonic(),
+            "counts": counts,
+            "srv_cpu": _total([cpu_seconds(p.pid) for p in procs]),
+            "redis_cpu": cpu_seconds(self.redis_pid) if self.redis_pid else None,
+            "redis": await redis_commandstats(self.opts.redis_url),
+        }
+        if db_url and db_url.startswith("postgresql"):
+            sample["pg"] = await pg_database_stats(db_url)
+        return sample
+
+    async def _profile(
+        self,
+        gen: LoadGen,
+        result: dict[str, Any],
+        procs: Sequence[Process],
+        probes: Sequence[Path],
+        urls: list[str],
+        db_url: str,
+        deadline: float,
+    ) -> None:
+        """Start every interview at once; count what each start cost the gateway.
+
+        Window: first hello → every stream's turn.end (+1 s for batched writes). Background
+        (lease upkeep and the like) is measured over a quiet stretch just before and
+        subtracted in proportion. PostgreSQL's own counters are read after its stats settle.
+        """
+        n = len(urls)
+        await asyncio.sleep(PG_STATS_SETTLE_S)  # the REST creates' stats land first
+        quiet0 = await self._profile_sample(procs, probes, db_url)
+        await asyncio.sleep(3.0)
+        quiet1 = await self._profile_sample(procs, probes, db_url)
+        _progress(f"  starting {n} interviews at once")
+        st = await gen.stream(urls, deadline, lambda: None)
+        await asyncio.sleep(START_SETTLE_S)
+        end = await self._profile_sample(procs, probes, db_url)
+        await asyncio.sleep(PG_STATS_SETTLE_S)
+        pg_end = await self._profile_sample(procs, probes, db_url)
+        result.update(stream_metrics(st, gen.mode, end["t"] - quiet1["t"]))
+        errors = Counter(st.errors)
+        result["errors"] = dict(errors)
+
+        quiet_s = quiet1["t"] - quiet0["t"]
+        window_s = end["t"] - quiet1["t"]
+        scale = window_s / quiet_s
+
+        def per_start(
+            a: float | None, b: float | None, qa: float | None, qb: float | None
+        ) -> float | None:
+            if None in (a, b, qa, qb):
+                return None
+            assert a is not None and b is not None and qa is not None and qb is not None
+            return float(((b - a) - (qb - qa) * scale) / n)
+
+        prof: dict[str, Any] = {
+            "n": n,
+            "window_s": round(window_s, 2),
+            "quiet_s": round(quiet_s, 2),
+        }
+        prof["background_per_s"] = {
+            k: round((quiet1["counts"][k] - quiet0["counts"][k]) / quiet_s, 2)
+            for k in ("sql", "redis_cmds", "redis_sends")
+        }
+        keys = sorted(set(end["counts"]) | set(quiet1["counts"]))
+        prof["gateway_per_start"] = {
+            k: round(
+                per_start(
+                    quiet1["counts"][k], end["counts"][k], quiet0["counts"][k], quiet1["counts"][k]
+                )
+                or 0.0,
+                3,
+            )
+            for k in keys
+        }
+        cpu = per_start(quiet1["srv_cpu"], end["srv_cpu"], quiet0["srv_cpu"], quiet1["srv_cpu"])
+        prof["srv_cpu_us_per_start"] = None if cpu is None else round(cpu * 1e6)
+        rcpu = per_start(
+            quiet1["redis_cpu"], end["redis_cpu"], quiet0["redis_cpu"], quiet1["redis_cpu"]
+        )
+        prof["redis_cpu_us_per_start"] = None if rcpu is None else round(rcpu * 1e6)
+        r0, r1, rq0 = quiet1["redis"], end["redis"], quiet0["redis"]
+        prof["redis_info_per_start"] = {
+            k: round((r1.get(k, 0) - r0.get(k, 0) - (r0.get(k, 0) - rq0.get(k, 0)) * scale) / n, 3)
+            for k in sorted(set(r1) | set(r0))
+            if r1.get(k, 0) != r0.get(k, 0)
+        }
+        if "pg" in pg_end:
+            p0, p1 = quiet1["pg"], pg_end["pg"]
+            prof["pg_per_start"] = {k: round((p1[k] - p0[k]) / n, 3) for k in p1}
+            prof["pg_settle_s"] = round(pg_end["t"] - end["t"], 1)
+        ttft50, ttft90, ttft99 = percentiles(st.ttft, (50, 90, 99))
+        ramp = (st.last_first - st.first_send) if st.last_first and st.first_send else None
+        prof["hello_to_first_delta_ms"] = {
+            "p50": _r(ttft50),
+            "p90": _r(ttft90),
+            "p99": _r(ttft99),
+            "max": _r(max(st.ttft) if st.ttft else None),
+        }
+        prof["ramp_s"] = _r(ramp, 3)
+        prof["starts_per_s"] = round(len(st.ttft) / ramp, 1) if ramp else None
+        prof["starts_per_s_per_process"] = (
+            round(len(st.ttft) / ramp / len(procs), 1) if ramp else None
+        )
+        result["profile"] = prof
 
     async def _cleanup_prefix(self, prefix: str, result: dict[str, Any]) -> None:
         try:
@@ -917,6 +1125,81 @@ def _largest_ok(results: Sequence[dict[str, Any]], design: str) -> int | None:
     return max(ok) if ok else None
 
 
+def render_profile(results: Sequence[dict[str, Any]]) -> str:
+    """One block per start profile: latency, starts/s and what one start cost."""
+    lines: list[str] = []
+    for r in results:
+        prof = r.get("profile")
+        head = f"start profile: {r['design']}, {r['n']} interviews started at once"
+        if "failed" in r or prof is None:
+            lines.append(f"{head}: FAILED: {r.get('failed', 'no profile')}")
+            continue
+        h = prof["hello_to_first_delta_ms"]
+        per = prof["gateway_per_start"]
+        lines += [
+            head,
+            "| metric | value |",
+            "|---|---|",
+            f"| hello → first turn.delta p50 / p90 / p99 / max (ms) | {h['p50']} / {h['p90']} / "
+            f"{h['p99']} / {h['max']} |",
+            f"| ramp: first hello → last first delta (s) | {prof['ramp_s']} |",
+            f"| starts/s (per process) | {prof['starts_per_s']} "
+            f"({prof['starts_per_s_per_process']}) |",
+            f"| gateway CPU µs per start | {prof['srv_cpu_us_per_start']} |",
+            f"| Redis CPU µs per start | {prof['redis_cpu_us_per_start']} |",
+            f"| SQL statements per start (probe) | {per.get('sql', 0)} |",
+            f"| SQL commits / rollbacks / pool checkouts per start | {per.get('sql_commit', 0)} / "
+            f"{per.get('sql_rollback', 0)} / {per.get('sql_checkout', 0)} |",
+            f"| Redis commands per start (probe, client side) | {per.get('redis_cmds', 0)} |",
+            f"| Redis sends = round trips per start (probe) | {per.get('redis_sends', 0)} |",
+        ]
+        info = prof.get("redis_info_per_start", {})
+        lines.append(
+            f"| Redis INFO commandstats calls / usec per start | {info.get('calls', 0)} / "
+            f"{info.get('usec', 0)} |"
+        )
+        pg = prof.get("pg_per_start")
+        if pg:
+            lines.append(
+                f"| pg_stat_database xacts (commit+rollback) per start | "
+                f"{round(pg['xact_commit'] + pg['xact_rollback'], 3)} |"
+            )
+            lines.append(
+                "| pg tuples returned / fetched / inserted / updated per start | "
+                f"{pg['tup_returned']} / {pg['tup_fetched']} / {pg['tup_inserted']} / "
+                f"{pg['tup_updated']} |"
+            )
+        lines.append(f"| errors | {sum(r.get('errors', {}).values())} |")
+        sql = {k[4:]: v for k, v in per.items() if k.startswith("sql:") and v}
+        cmds = {k[6:]: v for k, v in per.items() if k.startswith("redis:") and v}
+        calls = {k[6:]: v for k, v in info.items() if k.startswith("calls:") and v}
+        lines.append(
+            "SQL by verb per start: " + ", ".join(f"{k} {v}" for k, v in sorted(sql.items()))
+        )
+        stmts = sorted(
+            ((k[5:], v) for k, v in per.items() if k.startswith("stmt:") and v),
+            key=lambda kv: -kv[1],
+        )
+        lines += [f"  {v} x {k}" for k, v in stmts[:8]]
+        lines.append(
+            "Redis commands per start (client): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(cmds.items(), key=lambda kv: -kv[1]))
+        )
+        lines.append(
+            "Redis commandstats per start (server, incl. inside scripts): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(calls.items(), key=lambda kv: -kv[1]))
+        )
+        lines.append(
+            f"background per s (subtracted): {prof['background_per_s']}; window "
+            f"{prof['window_s']} s; PostgreSQL read {prof.get('pg_settle_s')} s later"
+        )
+        for k, v in sorted(r.get("errors", {}).items()):
+            lines.append(f"  {k} x{v}")
+        for k, v in sorted(r.get("server_log", {}).items()):
+            lines.append(f"  server log: {k} x{v}")
+    return "\n".join(lines)
+
+
 # --- entry point ---------------------------------------------------------------------------
 
 
@@ -955,7 +1238,9 @@ def run_bench(opts: BenchOptions) -> int:
         code = 1
     finally:
         bench.kill_leftovers()
-    if bench.results:
+    if bench.results and opts.profile_starts:
+        typer.echo(render_profile(bench.results))
+    elif bench.results:
         typer.echo(render(bench.results, sweep=len(opts.sessions) > 1))
         if any("failed" in r for r in bench.results) and code == 0:
             code = 1
