@@ -2,14 +2,17 @@
 
 - ``embedded`` (default): a SQLite file and the in-process live store;
 - ``services``: a fresh PostgreSQL database (created and dropped here) and Redis
-  under a random key prefix (deleted afterwards).
+  under a random key prefix (deleted afterwards). Tests that ask for ``redis_cluster_url``
+  also get a Redis Cluster: ``TEST_REDIS_CLUSTER_URL`` if set, else three local masters
+  started from ``redis-server`` for the session (see ``tests/redis_cluster.py``).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +21,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from redis.cluster import RedisCluster
 
 from server.app import create_app
 from server.config import Settings
+from server.live.connect import cluster_seed_url
 from server.store import migrate
+from tests.redis_cluster import ClusterStartError, LocalRedisCluster
 
 BACKEND = os.environ.get("TEST_BACKEND", "embedded")
 if BACKEND not in ("embedded", "services"):
@@ -30,6 +36,8 @@ POSTGRES_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# An existing cluster, as INTERVIEW_REDIS_URL names one (redis+cluster://host:port).
+REDIS_CLUSTER_URL = os.environ.get("TEST_REDIS_CLUSTER_URL", "")
 TEST_SECRET = "test-secret-" + "x" * 40
 
 
@@ -129,6 +137,42 @@ async def redis_prefix() -> AsyncIterator[str]:
                 await redis.delete(*keys)
         finally:
             await redis.aclose()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(redis_prefix: str) -> Iterator[str]:
+    """A Redis Cluster's URL (``redis+cluster://...``), in the services pass only."""
+    if BACKEND != "services":
+        pytest.skip("Redis Cluster tests run in the PostgreSQL + Redis pass")
+    if REDIS_CLUSTER_URL:
+        yield REDIS_CLUSTER_URL
+        _delete_cluster_keys(REDIS_CLUSTER_URL, redis_prefix)
+        return
+    cluster = LocalRedisCluster(masters=3)
+    try:
+        url = cluster.start(timeout_s=60)
+    except (ClusterStartError, OSError, subprocess.SubprocessError) as exc:
+        message = f"could not start a local Redis Cluster: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message + " (install redis-server, or set TEST_REDIS_CLUSTER_URL)")
+    try:
+        yield url
+    finally:
+        cluster.stop()
+
+
+def _delete_cluster_keys(url: str, prefix: str) -> None:
+    seed = cluster_seed_url(url)
+    assert seed is not None, f"TEST_REDIS_CLUSTER_URL is not a cluster URL: {url}"
+    cluster = RedisCluster.from_url(seed)
+    try:
+        for key in cluster.scan_iter(
+            match=prefix + "*", count=500, target_nodes=RedisCluster.PRIMARIES
+        ):
+            cluster.delete(key)
+    finally:
+        cluster.close()
 
 
 def make_settings(database_url: str, prefix: str, tmp_path: Path, **overrides: Any) -> Settings:

@@ -69,7 +69,11 @@ class EventLog(Protocol):
     async def close(self) -> None: ...
 
     async def subscribe(self, interview_ids: Iterable[str]) -> None:
-        """Receive these interviews' events in this process (one command for many)."""
+        """Receive these interviews' events in this process (one command for many).
+
+        Returns once the subscription is in effect: whatever is appended, poked or replied
+        afterwards, by any process, is delivered.
+        """
 
     async def unsubscribe(self, interview_id: str) -> None: ...
 

@@ -1,10 +1,15 @@
 """Redis-backed live store, shared by any number of gateway processes.
 
-Keys per interview (under the configured prefix): ``s:ID`` state hash, ``t:ID``
-current turn text, ``l:ID`` event log (a Stream whose ids are the seqs), ``c:ID``
-command inbox (a list), ``lease:ID``, ``pres:ID``; channel ``ch:ID`` carries events
-(``e<seq> <json>``) and pokes (``p``). One pub/sub connection per process, with
-channels subscribed while a local socket or runner needs them.
+Keys of one interview (under the configured prefix) share the hash tag ``{ID}``, so every
+multi-key script stays on one shard of a Redis Cluster: ``{ID}:s`` state hash (seq,
+active_ms, st = the engine's encoded state), ``{ID}:t`` current turn text, ``{ID}:l`` event
+log (a Stream whose ids are the seqs), ``{ID}:c`` command inbox (a list), ``{ID}:lease``,
+``{ID}:pres``. Channel ``ch:ID`` carries events (``e<seq> <json>``), pokes (``p``) and
+replies to one connection (``r<connection id> <json>``). One pub/sub connection per
+process, with channels subscribed while a local socket or runner needs them.
+
+The same code runs on one server and on a Redis Cluster (see ``connect``): scripts that
+run in pipelines go through ``_eval_many``, which works with redis-py's cluster pipeline.
 """
 
 from __future__ import annotations
@@ -13,21 +18,31 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from server.live.base import LiveListener, LiveStore, LogEntry, LogRead, TextMode
+from server.live.base import (
+    KEEP_TEXT,
+    LiveListener,
+    LiveStore,
+    LogEntry,
+    LogRead,
+    Snapshot,
+    TextUpdate,
+)
+from server.live.connect import RedisClient, close_client, connect
 
 log = logging.getLogger(__name__)
 
 # Append = log + state + text + publish, atomically; refuses a seq that does not
-# follow the state's, which fences a process that lost its lease.
+# follow the stored one, which fences a process that lost its lease.
 _APPEND = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'seq') or '-1')
 local seq = tonumber(ARGV[1])
@@ -35,8 +50,8 @@ if current < 0 or seq ~= current + 1 then
   return redis.error_reply('STALE ' .. tostring(current))
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], ARGV[1] .. '-0', 'e', ARGV[2])
-if #ARGV >= 8 then
-  redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'active_ms', ARGV[6], unpack(ARGV, 8))
+if ARGV[8] then
+  redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'active_ms', ARGV[6], 'st', ARGV[8])
 else
   redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'active_ms', ARGV[6])
 end
@@ -54,7 +69,23 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
-redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.call('HSET', KEYS[1], 'seq', '0', 'active_ms', ARGV[2], 'st', ARGV[1])
+return 1
+"""
+
+_SNAPSHOT = """
+local s = redis.call('HMGET', KEYS[1], 'seq', 'active_ms', 'st')
+if not s[1] then
+  return false
+end
+return {s[1], s[2] or '0', s[3] or '', redis.call('GET', KEYS[2]) or ''}
+"""
+
+# Push = queue the command, keep the inbox a day, poke whoever drives the interview.
+_PUSH = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('PUBLISH', ARGV[3], 'p')
 return 1
 """
 
@@ -72,65 +103,106 @@ end
 return 0
 """
 
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {count, ttl}
+"""
+
 _MAX_BATCH = 512
+_SUBSCRIBE_TIMEOUT_S = 5.0
+
+ScriptCall = tuple[AsyncScript, Sequence[str], Sequence[Any]]  # script, keys, args
 
 
-class RedisLive(LiveStore):
-    name = "redis"
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        prefix: str = "interview:",
-        max_connections: int = 64,
-        log_cap: int = 10_000,
-    ) -> None:
+
+async def _eval_many(client: RedisClient, calls: Sequence[ScriptCall]) -> list[Any]:
+    """Run script calls as one non-transactional pipeline; each result, or its error.
+
+    redis-py's cluster pipeline refuses ``evalsha()`` (and ``Script(client=pipe)``), but
+    routes a raw EVALSHA by its keys like any keyed command, grouping calls per node. Nor
+    does it load scripts first as the single-server pipeline does (one SCRIPT EXISTS per
+    pipeline): a node without the script (a new node, a failover, SCRIPT FLUSH) answers
+    NOSCRIPT without running it, so the script is loaded (on every primary of a cluster)
+    and only those calls are sent again, still in their order.
+    """
+    results: list[Any] = [None] * len(calls)
+    todo = list(range(len(calls)))
+    for attempt in range(2):
+        pipe = client.pipeline(transaction=False)
+        for i in todo:
+            script, keys, args = calls[i]
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        answers = await pipe.execute(raise_on_error=False)
+        missing = []
+        for i, answer in zip(todo, answers, strict=True):
+            results[i] = answer
+            if isinstance(answer, NoScriptError):
+                missing.append(i)
+        if not missing or attempt:
+            break
+        for script in {calls[i][0] for i in missing}:
+            await client.script_load(script.script)
+        todo = missing
+    return results
+
+
+def _raise_first(results: list[Any]) -> list[Any]:
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results
+
+
+class RedisKeys:
+    def __init__(self, prefix: str) -> None:
         self.prefix = prefix
+        self.channel_prefix = f"{prefix}ch:"
+
+    def of(self, interview_id: str, kind: str) -> str:
+        return f"{self.prefix}{{{interview_id}}}:{kind}"
+
+    def channel(self, interview_id: str) -> str:
+        return self.channel_prefix + interview_id
+
+
+class RedisEventLog:
+    def __init__(
+        self, client: RedisClient, subscriber: Redis, keys: RedisKeys, *, log_cap: int
+    ) -> None:
+        self.redis = client
+        self.keys = keys
         self.log_cap = log_cap
-        # A blocking pool waits for a free connection instead of raising under load.
-        pool = BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=10, decode_responses=True
-        )
-        self.redis: Redis = Redis(connection_pool=pool)
-        # Pub/sub gets its own client: its connection blocks on reads for its whole life.
-        self._sub_redis: Redis = Redis.from_url(url, decode_responses=True)
+        # Pub/sub gets its own connection: it blocks on reads for its whole life. On a
+        # cluster it talks to one node: PUBLISH reaches subscribers on every node.
+        self._sub_redis = subscriber
         self._pubsub: PubSub | None = None
         self._sub_lock = asyncio.Lock()
         self._channels: set[str] = set()
+        self._pending: set[str] = set()
+        # Channels sent in a SUBSCRIBE whose confirmation the listener has not read yet.
+        self._unconfirmed: dict[str, asyncio.Future[None]] = {}
         self._queue: asyncio.Queue[tuple[str, list[Any]]] = asyncio.Queue()
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
-        self._append = self.redis.register_script(_APPEND)
-        self._create = self.redis.register_script(_CREATE)
-        self._renew = self.redis.register_script(_RENEW)
-        self._release = self.redis.register_script(_RELEASE)
-
-    def key(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
-
-    def _channel(self, interview_id: str) -> str:
-        return f"{self.prefix}ch:{interview_id}"
-
-    # --- infrastructure -------------------------------------------------------------
-
-    async def ping(self) -> None:
-        await self.redis.ping()
-
-    async def hit(self, key: str, window_s: int) -> tuple[int, int]:
-        full_key = self.key("rl", key)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(full_key)
-            pipe.expire(full_key, window_s, nx=True)
-            pipe.ttl(full_key)
-            count, _, ttl = await pipe.execute()
-        return int(count), max(1, int(ttl))
+        self.listener: LiveListener | None = None
+        self._append = client.register_script(_APPEND)
+        self._create = client.register_script(_CREATE)
+        self._snapshot = client.register_script(_SNAPSHOT)
 
     async def start(self, listener: LiveListener) -> None:
-        await super().start(listener)
-        self._pubsub = self._sub_redis.pubsub(ignore_subscribe_messages=True)
+        self.listener = listener
+        # Subscribe confirmations are read too: ``subscribe`` waits for them.
+        self._pubsub = self._sub_redis.pubsub(ignore_subscribe_messages=False)
         self._tasks = [
             asyncio.create_task(self._listen(), name="redis-live-listen"),
             asyncio.create_task(self._publish(), name="redis-live-publish"),
@@ -142,6 +214,8 @@ class RedisLive(LiveStore):
         # redis-py can turn a cancellation mid-connect into a ConnectionError, which the
         # loops would retry: they also stop on this flag, and we never wait unbounded.
         self._closing = True
+        for channel in list(self._unconfirmed):
+            self._confirm(channel)
         for task in self._tasks:
             task.cancel()
         if self._tasks:
@@ -150,52 +224,96 @@ class RedisLive(LiveStore):
             with contextlib.suppress(Exception):
                 await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._sub_redis.aclose()
-        await self.redis.aclose()
-        await self.redis.connection_pool.disconnect()
 
     # --- fan-out ------------------------------------------------------------------
 
-    async def subscribe(self, interview_id: str) -> None:
-        channel = self._channel(interview_id)
-        async with self._sub_lock:
-            if channel not in self._channels and self._pubsub is not None:
-                self._channels.add(channel)
-                await self._pubsub.subscribe(channel)
+    async def subscribe(self, interview_ids: Iterable[str]) -> None:
+        if self._pubsub is None:
+            return
+        wanted = {self.keys.channel(iid) for iid in interview_ids}
+        new = wanted - self._channels
+        loop = asyncio.get_running_loop()
+        for channel in new:
+            self._unconfirmed[channel] = loop.create_future()
+        waits = [self._unconfirmed[c] for c in wanted if c in self._unconfirmed]
+        if new:
+            self._channels |= new
+            self._pending |= new
+            async with self._sub_lock:
+                # Whoever gets the lock first sends every channel asked for meanwhile: a
+                # burst of interview starts costs one SUBSCRIBE, not one each.
+                if self._pending:
+                    batch = list(self._pending)
+                    self._pending.clear()
+                    try:
+                        await self._pubsub.subscribe(*batch)
+                    except BaseException:
+                        self._channels.difference_update(batch)  # let a later call retry
+                        for channel in batch:
+                            self._confirm(channel)
+                        raise
+        if waits:
+            # SUBSCRIBE only sends. Until Redis has processed it, an event published on
+            # another connection (or another node) is not delivered here: return once the
+            # listener has read the confirmations, so whatever is appended afterwards is.
+            _, unconfirmed = await asyncio.wait(waits, timeout=_SUBSCRIBE_TIMEOUT_S)
+            if unconfirmed:
+                log.warning(
+                    "live subscription not confirmed in time",
+                    extra={"channels": len(unconfirmed)},
+                )
+
+    def _confirm(self, channel: str) -> None:
+        future = self._unconfirmed.pop(channel, None)
+        if future is not None and not future.done():
+            future.set_result(None)
 
     async def unsubscribe(self, interview_id: str) -> None:
-        channel = self._channel(interview_id)
+        channel = self.keys.channel(interview_id)
+        if channel not in self._channels or self._pubsub is None:
+            return
+        self._channels.discard(channel)
+        self._pending.discard(channel)
+        self._confirm(channel)  # nobody waits for a subscription that is going away
         async with self._sub_lock:
-            if channel in self._channels and self._pubsub is not None:
-                self._channels.discard(channel)
-                with contextlib.suppress(RedisError):
-                    await self._pubsub.unsubscribe(channel)
+            with contextlib.suppress(RedisError):
+                await self._pubsub.unsubscribe(channel)
 
     async def _listen(self) -> None:
-        assert self._pubsub is not None
-        pubsub = self._pubsub
-        channel_prefix_len = len(self._channel(""))
+        assert self._pubsub is not None and self.listener is not None
+        pubsub, listener = self._pubsub, self.listener
+        prefix_len = len(self.keys.channel_prefix)
         failed = False
         while not self._closing:
             try:
                 if not pubsub.subscribed:
                     # A channel nobody publishes on keeps the connection subscribed when
                     # no interview is; subscribing here lets start-up succeed with Redis down.
-                    await pubsub.subscribe(self.key("ctl"))
+                    # Under the lock: PubSub opens its connection on the first command, and
+                    # two first commands at once would open two, one of them never read.
+                    async with self._sub_lock:
+                        await pubsub.subscribe(self.keys.prefix + "ctl")
                 if failed:
                     failed = False
                     log.info("live subscription re-established")
-                    self.listener.on_reconnect()
+                    listener.on_reconnect()
                 # listen() rather than get_message(timeout=...): no timer per message.
                 async for message in pubsub.listen():
-                    if message.get("type") != "message":
+                    if message["type"] != "message":
+                        if message["type"] == "subscribe":
+                            self._confirm(message["channel"])
                         continue
                     data: str = message["data"]
-                    interview_id = message["channel"][channel_prefix_len:]
-                    if data[0] == "e":
+                    interview_id = message["channel"][prefix_len:]
+                    kind = data[0]
+                    if kind == "e":
                         space = data.index(" ")
-                        self.listener.on_event(interview_id, int(data[1:space]), data[space + 1 :])
-                    elif data == "p":
-                        self.listener.on_poke(interview_id)
+                        listener.on_event(interview_id, int(data[1:space]), data[space + 1 :])
+                    elif kind == "p":
+                        listener.on_poke(interview_id)
+                    elif kind == "r":
+                        space = data.index(" ")
+                        listener.on_reply(interview_id, data[1:space], data[space + 1 :])
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 # The PubSub object resubscribes on the next call; what was published
                 # meanwhile is gone, so the gateway repairs gaps from the log.
@@ -204,26 +322,27 @@ class RedisLive(LiveStore):
                 failed = True
                 await asyncio.sleep(0.5)
 
+    # --- state and log -----------------------------------------------------------
+
     def append(
         self,
         interview_id: str,
         seq: int,
         payload: str,
-        fields: dict[str, str],
-        text_mode: TextMode = TextMode.keep,
-        text: str = "",
+        state: str | None,
+        text: TextUpdate = KEEP_TEXT,
     ) -> None:
         args: list[Any] = [
             seq,
             payload,
             self.log_cap,
-            text_mode.value,
-            text,
-            int(time.time() * 1000),
-            self._channel(interview_id),
+            text.mode,
+            text.text,
+            _now_ms(),
+            self.keys.channel(interview_id),
         ]
-        for name, value in fields.items():
-            args += (name, value)
+        if state is not None:
+            args.append(state)
         self._idle.clear()
         self._queue.put_nowait((interview_id, args))
 
@@ -239,28 +358,27 @@ class RedisLive(LiveStore):
                 try:
                     await self._send(batch)
                     break
-                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                except (RedisError, RedisClusterException, OSError) as exc:
+                    # Connection loss, or a cluster mid-failover (CLUSTERDOWN, a slot not
+                    # covered yet): retry rather than let this task die with appends queued.
                     log.warning("live append failed, retrying", extra={"error": str(exc)})
                     await asyncio.sleep(0.2)
 
     async def _send(self, batch: list[tuple[str, list[Any]]]) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        for interview_id, args in batch:
-            keys = [
-                self.key("s", interview_id),
-                self.key("t", interview_id),
-                self.key("l", interview_id),
-            ]
-            await self._append(keys=keys, args=args, client=pipe)
-        results = await pipe.execute(raise_on_error=False)
+        calls = [
+            (self._append, [self.keys.of(interview_id, k) for k in ("s", "t", "l")], args)
+            for interview_id, args in batch
+        ]
+        results = await _eval_many(self.redis, calls)
         for (interview_id, args), result in zip(batch, results, strict=True):
             if isinstance(result, ResponseError):
-                if str(result).startswith("STALE") or "STALE" in str(result):
+                if "STALE" in str(result):
                     log.warning(
                         "append refused: interview driven elsewhere",
                         extra={"interview_id": interview_id, "seq": args[0]},
                     )
-                    self.listener.on_stale(interview_id)
+                    if self.listener is not None:
+                        self.listener.on_stale(interview_id)
                 else:
                     log.error(
                         "append failed", extra={"interview_id": interview_id, "error": str(result)}
@@ -269,30 +387,37 @@ class RedisLive(LiveStore):
     async def flush(self) -> None:
         await self._idle.wait()
 
-    # --- state and log -----------------------------------------------------------
+    async def create(self, interview_id: str, state: str) -> bool:
+        keys = [self.keys.of(interview_id, k) for k in ("s", "t", "l", "c")]
+        return bool(await self._create(keys=keys, args=[state, _now_ms()]))
 
-    async def create_state(self, interview_id: str, fields: dict[str, str]) -> bool:
-        keys = [self.key(kind, interview_id) for kind in ("s", "t", "l", "c")]
-        args = [item for pair in {"seq": "0", **fields}.items() for item in pair]
-        return bool(await self._create(keys=keys, args=args))
+    @staticmethod
+    def _parse_snapshot(raw: Any) -> Snapshot | None:
+        if not raw:
+            return None
+        seq, active_ms, state, text = raw
+        return Snapshot(int(seq), str(state), str(text), int(active_ms))
 
-    async def get_state(self, interview_id: str) -> dict[str, str]:
-        state = await self.redis.hgetall(self.key("s", interview_id))
-        return {str(k): str(v) for k, v in state.items()}
+    def _snapshot_keys(self, interview_id: str) -> list[str]:
+        return [self.keys.of(interview_id, "s"), self.keys.of(interview_id, "t")]
 
-    async def get_snapshot(self, interview_id: str) -> tuple[dict[str, str], str]:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(self.key("s", interview_id))
-            pipe.get(self.key("t", interview_id))
-            state, text = await pipe.execute()
-        return state, text or ""
+    async def snapshot(self, interview_id: str) -> Snapshot | None:
+        return self._parse_snapshot(await self._snapshot(keys=self._snapshot_keys(interview_id)))
+
+    async def snapshots(self, interview_ids: Iterable[str]) -> dict[str, Snapshot | None]:
+        ids = list(interview_ids)
+        if not ids:
+            return {}
+        calls = [(self._snapshot, self._snapshot_keys(iid), ()) for iid in ids]
+        results = _raise_first(await _eval_many(self.redis, calls))
+        return {iid: self._parse_snapshot(raw) for iid, raw in zip(ids, results, strict=True)}
 
     async def read_log(self, interview_id: str, after_seq: int) -> LogRead:
-        key = self.key("l", interview_id)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xrange(key, "-", "+", count=1)
-            pipe.xrange(key, f"{after_seq + 1}-0", "+")
-            first, rows = await pipe.execute()
+        key = self.keys.of(interview_id, "l")
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xrange(key, "-", "+", count=1)
+        pipe.xrange(key, f"{after_seq + 1}-0", "+")
+        first, rows = await pipe.execute()
         if not first:
             return LogRead([], 0)
         oldest = int(first[0][0].split("-", 1)[0])
@@ -302,28 +427,27 @@ class RedisLive(LiveStore):
         return LogRead(entries, oldest)
 
     async def expire(self, interview_id: str, ttl_s: int) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for kind in ("s", "t", "l", "c"):
-                pipe.expire(self.key(kind, interview_id), ttl_s)
-            await pipe.execute()
+        pipe = self.redis.pipeline(transaction=False)
+        for kind in ("s", "t", "l"):
+            pipe.expire(self.keys.of(interview_id, kind), ttl_s)
+        await pipe.execute()
 
-    # --- commands ----------------------------------------------------------------
+    async def reply(self, interview_id: str, connection_id: str, payload: str) -> None:
+        await self.redis.publish(self.keys.channel(interview_id), f"r{connection_id} {payload}")
 
-    async def push_command(self, interview_id: str, command: str) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.rpush(self.key("c", interview_id), command)
-            pipe.expire(self.key("c", interview_id), 24 * 3600)
-            pipe.publish(self._channel(interview_id), "p")
-            await pipe.execute()
+    async def poke(self, interview_id: str) -> None:
+        await self.redis.publish(self.keys.channel(interview_id), "p")
 
-    async def pop_commands(self, interview_id: str) -> list[str]:
-        commands = await self.redis.lpop(self.key("c", interview_id), 100)
-        return [str(c) for c in commands] if isinstance(commands, list) else []
 
-    # --- ownership and presence ------------------------------------------------
+class RedisLeases:
+    def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
+        self.redis = client
+        self.keys = keys
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
 
-    async def acquire_lease(self, interview_id: str, holder: str, ttl_ms: int) -> bool:
-        key = self.key("lease", interview_id)
+    async def acquire(self, interview_id: str, holder: str, ttl_ms: int) -> bool:
+        key = self.keys.of(interview_id, "lease")
         if await self.redis.set(key, holder, nx=True, px=ttl_ms):
             return True
         # A retried SET NX that had succeeded answers None: confirm by reading.
@@ -333,42 +457,107 @@ class RedisLive(LiveStore):
             return True
         return False
 
-    async def renew_leases(
+    async def renew(
         self, holder: str, interview_ids: Iterable[str], ttl_ms: int
     ) -> dict[str, bool]:
         ids = list(interview_ids)
         if not ids:
             return {}
-        pipe = self.redis.pipeline(transaction=False)
-        for interview_id in ids:
-            await self._renew(
-                keys=[self.key("lease", interview_id)], args=[holder, ttl_ms], client=pipe
-            )
-        results = await pipe.execute()
+        calls = [(self._renew, [self.keys.of(iid, "lease")], (holder, ttl_ms)) for iid in ids]
+        results = _raise_first(await _eval_many(self.redis, calls))
         return {interview_id: bool(ok) for interview_id, ok in zip(ids, results, strict=True)}
 
-    async def release_lease(self, interview_id: str, holder: str) -> None:
-        await self._release(keys=[self.key("lease", interview_id)], args=[holder])
+    async def release(self, interview_id: str, holder: str) -> None:
+        await self._release(keys=[self.keys.of(interview_id, "lease")], args=[holder])
 
-    async def lease_holder(self, interview_id: str) -> str | None:
-        holder = await self.redis.get(self.key("lease", interview_id))
+    async def holder(self, interview_id: str) -> str | None:
+        holder = await self.redis.get(self.keys.of(interview_id, "lease"))
         return None if holder is None else str(holder)
 
     async def unleased(self, interview_ids: Iterable[str]) -> list[str]:
         ids = list(interview_ids)
         if not ids:
             return []
-        holders = await self.redis.mget([self.key("lease", iid) for iid in ids])
+        # GETs in a pipeline, not MGET: the keys live on different shards of a cluster.
+        pipe = self.redis.pipeline(transaction=False)
+        for interview_id in ids:
+            pipe.get(self.keys.of(interview_id, "lease"))
+        holders = await pipe.execute()
         return [iid for iid, holder in zip(ids, holders, strict=True) if holder is None]
 
     async def touch_presence(self, interview_ids: Iterable[str], ttl_ms: int) -> None:
         ids = list(interview_ids)
         if not ids:
             return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for interview_id in ids:
-                pipe.set(self.key("pres", interview_id), "1", px=ttl_ms)
-            await pipe.execute()
+        pipe = self.redis.pipeline(transaction=False)
+        for interview_id in ids:
+            pipe.set(self.keys.of(interview_id, "pres"), "1", px=ttl_ms)
+        await pipe.execute()
 
     async def has_presence(self, interview_id: str) -> bool:
-        return bool(await self.redis.exists(self.key("pres", interview_id)))
+        return bool(await self.redis.exists(self.keys.of(interview_id, "pres")))
+
+
+class RedisInbox:
+    def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
+        self.redis = client
+        self.keys = keys
+        self._push = client.register_script(_PUSH)
+
+    async def push(self, interview_id: str, command: str) -> None:
+        # A script rather than a pipeline: a cluster pipeline refuses PUBLISH.
+        await self._push(
+            keys=[self.keys.of(interview_id, "c")],
+            args=[command, 24 * 3600, self.keys.channel(interview_id)],
+        )
+
+    async def pop(self, interview_id: str) -> list[str]:
+        commands = await self.redis.lpop(self.keys.of(interview_id, "c"), 100)
+        return [str(c) for c in commands] if isinstance(commands, list) else []
+
+    async def expire(self, interview_id: str, ttl_s: int) -> None:
+        await self.redis.expire(self.keys.of(interview_id, "c"), ttl_s)
+
+
+class RedisCounters:
+    def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
+        self.redis = client
+        self.keys = keys
+        self._hit = client.register_script(_HIT)
+
+    async def hit(self, key: str, window_s: int) -> tuple[int, int]:
+        count, ttl = await self._hit(keys=[f"{self.keys.prefix}rl:{key}"], args=[window_s])
+        return int(count), max(1, int(ttl))
+
+    async def get_int(self, key: str) -> int | None:
+        value = await self.redis.get(f"{self.keys.prefix}v:{key}")
+        return None if value is None else int(value)
+
+    async def set_int(self, key: str, value: int, ttl_s: int) -> None:
+        await self.redis.set(f"{self.keys.prefix}v:{key}", value, ex=ttl_s)
+
+
+def redis_live_store(
+    url: str, *, prefix: str = "interview:", max_connections: int = 64, log_cap: int = 10_000
+) -> LiveStore:
+    """The live store on Redis; ``url`` may name a single server or a Redis Cluster."""
+    client, subscriber = connect(url, max_connections=max_connections)
+    keys = RedisKeys(prefix)
+    events = RedisEventLog(client, subscriber, keys, log_cap=log_cap)
+
+    async def ping() -> None:
+        await client.ping()
+
+    async def close() -> None:
+        await events.close()
+        await close_client(client)
+
+    return LiveStore(
+        name="redis",
+        events=events,
+        leases=RedisLeases(client, keys),
+        inbox=RedisInbox(client, keys),
+        counters=RedisCounters(client, keys),
+        ping=ping,
+        close=close,
+    )

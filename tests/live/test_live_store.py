@@ -1,216 +1,625 @@
-"""The live-store contract, run against MemoryLive and (with services) RedisLive alike."""
+"""The live store's contract, one class per protocol (EventLog, Leases, CommandInbox,
+Counters), run on every backend of this pass: the in-process store always; Redis and a
+local three-master Redis Cluster as well with ``TEST_BACKEND=services``."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
 
-from server.live.base import LiveListener, LiveStore, TextMode
-from server.live.memory import MemoryLive
-from server.live.redis import RedisLive
+from server.live.base import LiveListener, LiveStore, LogRead, TextUpdate
+from server.live.connect import cluster_seed_url
+from server.live.memory import memory_live_store
+from server.live.redis import RedisKeys, redis_live_store
 from tests.conftest import BACKEND, REDIS_URL
 
-KINDS = ["memory", "redis"] if BACKEND == "services" else ["memory"]
+KINDS = ["memory", "redis", "cluster"] if BACKEND == "services" else ["memory"]
+KINDS_OF_KEY = ("s", "t", "l", "c", "lease", "pres")  # every key of one interview
+T = TypeVar("T")
 
 
 class Recorder:
+    """What the store's one subscription delivered, in arrival order."""
+
     def __init__(self) -> None:
         self.events: list[tuple[str, int, str]] = []
         self.pokes: list[str] = []
+        self.replies: list[tuple[str, str, str]] = []
         self.stale: list[str] = []
         self.arrived = asyncio.Event()
 
+    def _add(self, into: list[T], item: T) -> None:
+        into.append(item)
+        self.arrived.set()
+
     def listener(self) -> LiveListener:
-        def on_event(iid: str, seq: int, payload: str) -> None:
-            self.events.append((iid, seq, payload))
-            self.arrived.set()
+        return LiveListener(
+            on_event=lambda iid, seq, payload: self._add(self.events, (iid, seq, payload)),
+            on_poke=lambda iid: self._add(self.pokes, iid),
+            on_reply=lambda iid, conn, payload: self._add(self.replies, (iid, conn, payload)),
+            on_stale=lambda iid: self._add(self.stale, iid),
+            on_reconnect=lambda: None,
+        )
 
-        def on_poke(iid: str) -> None:
-            self.pokes.append(iid)
-            self.arrived.set()
+    def events_of(self, interview_id: str) -> list[tuple[int, str]]:
+        return [(seq, payload) for iid, seq, payload in self.events if iid == interview_id]
 
-        def on_stale(iid: str) -> None:
-            self.stale.append(iid)
-            self.arrived.set()
-
-        return LiveListener(on_event, on_poke, on_stale, lambda: None)
-
-    async def wait_for(self, predicate: object, timeout: float = 5.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         async with asyncio.timeout(timeout):
-            while not predicate():  # type: ignore[operator]
+            while not predicate():
                 self.arrived.clear()
                 await self.arrived.wait()
 
+    async def quiet(self, seconds: float = 0.2) -> None:
+        """Give anything still in flight time to arrive (before asserting it did not)."""
+        await asyncio.sleep(seconds)
+
+
+@dataclass
+class Live:
+    kind: str
+    store: LiveStore
+    recorder: Recorder
+    url: str | None  # the Redis URL the store uses; None in process
+    prefix: str
+
+    async def new(self, state: str = "s0", *, subscribe: bool = True) -> str:
+        iid = str(uuid.uuid4())
+        assert await self.store.events.create(iid, state)
+        if subscribe:
+            await self.store.events.subscribe([iid])
+        return iid
+
+
+@asynccontextmanager
+async def open_live(
+    kind: str, request: pytest.FixtureRequest, redis_prefix: str
+) -> AsyncIterator[Live]:
+    """A started store of the backend ``kind`` (memory, redis, cluster), closed afterwards."""
+    prefix = f"{redis_prefix}{uuid.uuid4().hex[:6]}:"
+    url: str | None = None
+    if kind == "redis":
+        url = REDIS_URL
+    elif kind == "cluster":
+        url = str(request.getfixturevalue("redis_cluster_url"))
+    store = (
+        memory_live_store(log_cap=100)
+        if url is None
+        else redis_live_store(url, prefix=prefix, log_cap=100)
+    )
+    recorder = Recorder()
+    await store.events.start(recorder.listener())
+    try:
+        yield Live(kind, store, recorder, url, prefix)
+    finally:
+        await store.close()
+
 
 @pytest.fixture(params=KINDS)
-async def store(
-    request: pytest.FixtureRequest, redis_prefix: str
-) -> AsyncIterator[tuple[LiveStore, Recorder]]:
-    live: LiveStore
-    if request.param == "redis":
-        live = RedisLive(REDIS_URL, prefix=f"{redis_prefix}{uuid.uuid4().hex[:6]}:", log_cap=100)
-    else:
-        live = MemoryLive(log_cap=100)
-    recorder = Recorder()
-    await live.start(recorder.listener())
-    try:
-        yield live, recorder
-    finally:
-        await live.close()
+async def live(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Live]:
+    async with open_live(request.param, request, redis_prefix) as opened:
+        yield opened
 
 
-async def _new(live: LiveStore) -> str:
-    iid = str(uuid.uuid4())
-    assert await live.create_state(iid, {"epoch": "e1", "phase": "waiting"})
-    await live.subscribe(iid)
-    return iid
+def _ids(n: int) -> list[str]:
+    return [str(uuid.uuid4()) for _ in range(n)]
 
 
-async def test_appends_are_logged_published_and_change_state_together(
-    store: tuple[LiveStore, Recorder],
-) -> None:
-    live, recorder = store
-    iid = await _new(live)
-    live.append(iid, 1, '{"n":1}', {"phase": "asking"}, TextMode.set, "Hello")
-    live.append(iid, 2, '{"n":2}', {}, TextMode.append, ", world")
-    await live.flush()
-    await recorder.wait_for(lambda: len(recorder.events) == 2)
-    assert recorder.events == [(iid, 1, '{"n":1}'), (iid, 2, '{"n":2}')]
-    state, text = await live.get_snapshot(iid)
-    assert (state["seq"], state["phase"], state["epoch"], text) == (
-        "2",
-        "asking",
-        "e1",
-        "Hello, world",
+class TestEventLog:
+    async def test_appends_are_logged_published_and_change_state_together(self, live: Live) -> None:
+        events, recorder = live.store.events, live.recorder
+        iid = await live.new("s0")
+        before = await events.snapshot(iid)
+        assert before is not None and (before.seq, before.state, before.text) == (0, "s0", "")
+        events.append(iid, 1, '{"n":1}', "s1", TextUpdate("s", "Hello"))
+        events.append(iid, 2, '{"n":2}', None, TextUpdate("a", ", world"))  # None keeps s1
+        events.append(iid, 3, '{"n":3}', "s3")  # the text is kept by default
+        await events.flush()
+        await recorder.wait_for(lambda: len(recorder.events) == 3)
+        assert recorder.events == [(iid, 1, '{"n":1}'), (iid, 2, '{"n":2}'), (iid, 3, '{"n":3}')]
+        after = await events.snapshot(iid)
+        assert after is not None
+        assert (after.seq, after.state, after.text) == (3, "s3", "Hello, world")
+        assert after.active_ms >= before.active_ms
+        read = await events.read_log(iid, 0)
+        assert [(e.seq, e.payload) for e in read.entries] == [
+            (1, '{"n":1}'),
+            (2, '{"n":2}'),
+            (3, '{"n":3}'),
+        ]
+        assert read.oldest_seq == 1
+        assert [e.seq for e in (await events.read_log(iid, 1)).entries] == [2, 3]
+        assert (await events.read_log(iid, 3)).entries == []
+
+    async def test_setting_the_text_replaces_it(self, live: Live) -> None:
+        events = live.store.events
+        iid = await live.new()
+        events.append(iid, 1, "a", None, TextUpdate("a", "first turn"))
+        events.append(iid, 2, "b", None, TextUpdate("s", ""))
+        events.append(iid, 3, "c", None, TextUpdate("a", "second"))
+        await events.flush()
+        snapshot = await events.snapshot(iid)
+        assert snapshot is not None and snapshot.text == "second"
+
+    async def test_payloads_and_state_round_trip_exactly(self, live: Live) -> None:
+        events, recorder = live.store.events, live.recorder
+        iid = await live.new('{"phase": "waiting", "q": "naïve — 東京"}')
+        payload = '{"text": "two words, spaces  and\\nnewlines", "emoji": "🎤"}'
+        events.append(iid, 1, payload, '{"state": " leading space"}', TextUpdate("s", "é 🎤"))
+        await events.flush()
+        await recorder.wait_for(lambda: len(recorder.events) == 1)
+        assert recorder.events == [(iid, 1, payload)]
+        snapshot = await events.snapshot(iid)
+        assert snapshot is not None
+        assert (snapshot.state, snapshot.text) == ('{"state": " leading space"}', "é 🎤")
+        assert [e.payload for e in (await events.read_log(iid, 0)).entries] == [payload]
+
+    async def test_an_append_out_of_sequence_is_refused_and_reported(self, live: Live) -> None:
+        """A process that lost its lease cannot write: its seq no longer follows the log."""
+        events, recorder = live.store.events, live.recorder
+        iid = await live.new()
+        events.append(iid, 1, "a", None)
+        events.append(iid, 1, "duplicate", "no")
+        events.append(iid, 3, "gap", "no")
+        await events.flush()
+        # Refusals come back with the pipeline, the event through pub/sub: wait for both.
+        await recorder.wait_for(lambda: len(recorder.stale) == 2 and bool(recorder.events))
+        await recorder.quiet()
+        assert recorder.stale == [iid, iid]
+        assert [e.payload for e in (await events.read_log(iid, 0)).entries] == ["a"]
+        snapshot = await events.snapshot(iid)
+        assert snapshot is not None and (snapshot.seq, snapshot.state) == (1, "s0")
+        assert recorder.events_of(iid) == [(1, "a")]
+
+    async def test_an_append_to_an_interview_that_does_not_exist_is_refused(
+        self, live: Live
+    ) -> None:
+        events, recorder = live.store.events, live.recorder
+        iid = str(uuid.uuid4())
+        await events.subscribe([iid])
+        events.append(iid, 1, "orphan", "s")
+        await events.flush()
+        await recorder.wait_for(lambda: recorder.stale == [iid])
+        assert await events.snapshot(iid) is None
+        assert (await events.read_log(iid, 0)).entries == []
+
+    async def test_creating_twice_keeps_the_first(self, live: Live) -> None:
+        events = live.store.events
+        iid = await live.new("first")
+        events.append(iid, 1, "a", "after-a", TextUpdate("s", "text"))
+        await events.flush()
+        assert not await events.create(iid, "second")
+        snapshot = await events.snapshot(iid)
+        assert snapshot is not None
+        assert (snapshot.seq, snapshot.state, snapshot.text) == (1, "after-a", "text")
+        assert len((await events.read_log(iid, 0)).entries) == 1
+
+    async def test_an_unknown_interview_has_no_snapshot_and_an_empty_log(self, live: Live) -> None:
+        iid = str(uuid.uuid4())
+        assert await live.store.events.snapshot(iid) is None
+        assert await live.store.events.read_log(iid, 0) == LogRead([], 0)
+        assert await live.store.events.read_log(iid, 5) == LogRead([], 0)
+
+    async def test_many_snapshots_in_one_call(self, live: Live) -> None:
+        events = live.store.events
+        ids = [await live.new(f"state-{n}") for n in range(12)]
+        for n, iid in enumerate(ids):
+            for seq in range(1, n + 2):
+                events.append(iid, seq, f"e{seq}", None, TextUpdate("a", str(seq)))
+        await events.flush()
+        missing = str(uuid.uuid4())
+        snapshots = await events.snapshots([*ids, missing])
+        assert list(snapshots) == [*ids, missing]
+        assert snapshots[missing] is None
+        for n, iid in enumerate(ids):
+            snapshot = snapshots[iid]
+            assert snapshot is not None
+            assert (snapshot.seq, snapshot.state) == (n + 1, f"state-{n}")
+            assert snapshot.text == "".join(str(seq) for seq in range(1, n + 2))
+            assert snapshot == await events.snapshot(iid)
+        assert await events.snapshots([]) == {}
+
+    async def test_appends_to_many_interviews_apply_in_call_order(self, live: Live) -> None:
+        """One flush interleaving many interviews (spread over every shard of a cluster)."""
+        events, recorder = live.store.events, live.recorder
+        ids = [await live.new(subscribe=False) for _ in range(24)]
+        await events.subscribe(ids)
+        for seq in range(1, 21):
+            for iid in ids:
+                events.append(iid, seq, f"{iid[:4]}-{seq}", f"st{seq}", TextUpdate("a", "."))
+        await events.flush()
+        await recorder.wait_for(lambda: len(recorder.events) == 24 * 20, timeout=10)
+        assert recorder.stale == []
+        for iid in ids:
+            expected = [(seq, f"{iid[:4]}-{seq}") for seq in range(1, 21)]
+            assert recorder.events_of(iid) == expected
+            assert [(e.seq, e.payload) for e in (await events.read_log(iid, 0)).entries] == (
+                expected
+            )
+        for snapshot in (await events.snapshots(ids)).values():
+            assert snapshot is not None
+            assert (snapshot.seq, snapshot.state, snapshot.text) == (20, "st20", "." * 20)
+
+    async def test_the_log_is_capped_and_reports_its_oldest_seq(self, live: Live) -> None:
+        events = live.store.events
+        iid = await live.new()
+        for seq in range(1, 1001):
+            events.append(iid, seq, f"e{seq}", None)
+        await events.flush()
+        read = await events.read_log(iid, 0)
+        assert read.oldest_seq > 1  # trimmed (Redis trims approximately: at least the cap stays)
+        assert 100 <= len(read.entries) <= 1000
+        assert read.entries[-1].seq == 1000
+        assert [e.seq for e in read.entries] == list(range(read.oldest_seq, 1001))
+        assert [e.seq for e in (await events.read_log(iid, 995)).entries] == list(range(996, 1001))
+
+    async def test_subscribing_to_many_interviews_in_one_call(self, live: Live) -> None:
+        events, recorder = live.store.events, live.recorder
+        ids = [await live.new(subscribe=False) for _ in range(10)]
+        await events.subscribe(ids)
+        await events.subscribe(ids[:3])  # subscribing again changes nothing
+        await events.subscribe([])
+        for iid in ids:
+            events.append(iid, 1, f"hello {iid}", None)
+        await events.flush()
+        await recorder.wait_for(lambda: len(recorder.events) == len(ids))
+        await recorder.quiet()
+        assert sorted(recorder.events) == sorted((iid, 1, f"hello {iid}") for iid in ids)
+
+    async def test_an_event_appended_right_after_subscribing_is_delivered(self, live: Live) -> None:
+        """``subscribe`` returns once Redis has the subscription, not once it is sent."""
+        events, recorder = live.store.events, live.recorder
+        ids = [await live.new(subscribe=False) for _ in range(100)]
+        for iid in ids:
+            await events.subscribe([iid])
+            events.append(iid, 1, "first", None)
+        await events.flush()
+        await recorder.wait_for(lambda: len(recorder.events) == len(ids))
+
+    async def test_subscribing_right_after_start_is_delivered(self, live: Live) -> None:
+        """The first subscription may race the listener's own: both use one connection."""
+        for _ in range(10):
+            await _subscribe_right_after_start(live)
+
+    async def test_unsubscribed_interviews_are_not_delivered(self, live: Live) -> None:
+        events, recorder = live.store.events, live.recorder
+        iid = await live.new()
+        await events.unsubscribe(iid)
+        await events.unsubscribe(str(uuid.uuid4()))  # never subscribed: nothing happens
+        other = await live.new()
+        events.append(iid, 1, "quiet", None)
+        events.append(other, 1, "loud", None)
+        await events.reply(iid, "conn-1", "quiet reply")
+        await events.poke(iid)
+        await events.flush()
+        await recorder.wait_for(lambda: bool(recorder.events_of(other)))
+        await recorder.quiet()
+        assert recorder.events_of(iid) == []
+        assert recorder.replies == [] and recorder.pokes == []
+        assert [e.payload for e in (await events.read_log(iid, 0)).entries] == ["quiet"]
+
+    async def test_a_reply_reaches_the_listener_with_its_connection_id(self, live: Live) -> None:
+        events, recorder = live.store.events, live.recorder
+        iid = await live.new()
+        await events.reply(iid, "conn-1", '{"type": "error", "message": "not your turn"}')
+        await events.reply(iid, "c2", "")
+        await recorder.wait_for(lambda: len(recorder.replies) == 2)
+        assert recorder.replies == [
+            (iid, "conn-1", '{"type": "error", "message": "not your turn"}'),
+            (iid, "c2", ""),
+        ]
+        assert recorder.events == [] and recorder.pokes == []
+        snapshot = await events.snapshot(iid)
+        assert snapshot is not None and snapshot.seq == 0  # a reply is not an event
+
+    async def test_a_poke_reaches_the_listener(self, live: Live) -> None:
+        events, recorder = live.store.events, live.recorder
+        iid = await live.new()
+        await events.poke(iid)
+        await recorder.wait_for(lambda: recorder.pokes == [iid])
+        assert recorder.events == [] and recorder.replies == []
+
+    async def test_expired_interviews_disappear(self, live: Live) -> None:
+        events = live.store.events
+        iid = await live.new()
+        events.append(iid, 1, "end", None, TextUpdate("s", "bye"))
+        await events.flush()
+        await events.expire(iid, 1)
+        assert await events.snapshot(iid) is not None  # until the ttl runs out
+        await asyncio.sleep(1.2)
+        assert await events.snapshot(iid) is None
+        assert (await events.read_log(iid, 0)).entries == []
+        assert await events.create(iid, "again")  # the id can start afresh
+
+    async def test_flush_with_nothing_queued_returns(self, live: Live) -> None:
+        async with asyncio.timeout(2):
+            await live.store.events.flush()
+        await live.store.ping()
+
+
+async def _subscribe_right_after_start(live: Live) -> None:
+    store = (
+        memory_live_store() if live.url is None else redis_live_store(live.url, prefix=live.prefix)
     )
-    read = await live.read_log(iid, 0)
-    assert [(e.seq, e.payload) for e in read.entries] == [(1, '{"n":1}'), (2, '{"n":2}')]
-    assert read.oldest_seq == 1
-    assert [e.seq for e in (await live.read_log(iid, 1)).entries] == [2]
+    recorder = Recorder()
+    await store.events.start(recorder.listener())
+    try:
+        iid = str(uuid.uuid4())
+        await store.events.subscribe([iid])
+        assert await store.events.create(iid, "s0")
+        store.events.append(iid, 1, "first", None)
+        await store.events.flush()
+        await recorder.wait_for(lambda: recorder.events == [(iid, 1, "first")])
+    finally:
+        await store.close()
 
 
-async def test_an_append_out_of_sequence_is_refused_and_reported(
-    store: tuple[LiveStore, Recorder],
-) -> None:
-    """A process that lost its lease cannot write: its seq no longer follows the log."""
-    live, recorder = store
-    iid = await _new(live)
-    live.append(iid, 1, "a", {})
-    live.append(iid, 1, "duplicate", {})
-    live.append(iid, 3, "gap", {})
-    await live.flush()
-    await recorder.wait_for(lambda: len(recorder.stale) == 2)
-    assert [e.payload for e in (await live.read_log(iid, 0)).entries] == ["a"]
-    assert (await live.get_state(iid))["seq"] == "1"
+class TestLeases:
+    async def test_a_lease_has_one_holder_until_it_expires_or_is_released(self, live: Live) -> None:
+        leases = live.store.leases
+        iid = str(uuid.uuid4())
+        assert await leases.holder(iid) is None
+        assert await leases.acquire(iid, "a", 300)
+        assert await leases.acquire(iid, "a", 300)  # re-acquiring your own lease is fine
+        assert not await leases.acquire(iid, "b", 300)
+        assert await leases.renew("a", [iid], 300) == {iid: True}
+        assert await leases.renew("b", [iid], 300) == {iid: False}
+        assert await leases.holder(iid) == "a"
+        await leases.release(iid, "b")  # not b's to release
+        assert await leases.holder(iid) == "a"
+        await leases.release(iid, "a")
+        assert await leases.holder(iid) is None
+        assert await leases.acquire(iid, "b", 200)
+        await asyncio.sleep(0.35)
+        assert await leases.holder(iid) is None
+        assert await leases.renew("b", [iid], 200) == {iid: False}  # too late to renew
+        assert await leases.acquire(iid, "a", 200)
+
+    async def test_renewing_extends_many_leases_in_one_call(self, live: Live) -> None:
+        leases = live.store.leases
+        mine, theirs, nobodys = _ids(8), _ids(3), _ids(2)
+        for iid in mine:
+            assert await leases.acquire(iid, "me", 300)
+        for iid in theirs:
+            assert await leases.acquire(iid, "them", 5000)
+        await asyncio.sleep(0.15)
+        renewed = await leases.renew("me", [*mine, *theirs, *nobodys], 1000)
+        assert list(renewed) == [*mine, *theirs, *nobodys]
+        assert renewed == {**dict.fromkeys(mine, True), **dict.fromkeys(theirs + nobodys, False)}
+        await asyncio.sleep(0.3)  # past the first ttl: the renewal kept them
+        assert [await leases.holder(iid) for iid in mine] == ["me"] * len(mine)
+        assert [await leases.holder(iid) for iid in theirs] == ["them"] * len(theirs)
+        assert await leases.renew("me", [], 1000) == {}
+
+    async def test_unleased_lists_the_interviews_nobody_drives(self, live: Live) -> None:
+        leases = live.store.leases
+        held, free = _ids(5), _ids(5)
+        for iid in held:
+            assert await leases.acquire(iid, "a", 1000)
+        mixed = [iid for pair in zip(held, free, strict=True) for iid in pair]
+        assert await leases.unleased(mixed) == free  # in the order asked
+        assert await leases.unleased([]) == []
+
+    async def test_presence_expires(self, live: Live) -> None:
+        leases = live.store.leases
+        iid = str(uuid.uuid4())
+        assert not await leases.has_presence(iid)
+        await leases.touch_presence([iid], 200)
+        assert await leases.has_presence(iid)
+        await asyncio.sleep(0.3)
+        assert not await leases.has_presence(iid)
+
+    async def test_presence_is_touched_for_many_interviews_and_renewed(self, live: Live) -> None:
+        leases = live.store.leases
+        ids = _ids(10)
+        await leases.touch_presence(ids, 300)
+        await leases.touch_presence([], 300)
+        assert [await leases.has_presence(iid) for iid in ids] == [True] * 10
+        await asyncio.sleep(0.2)
+        await leases.touch_presence(ids[:5], 300)
+        await asyncio.sleep(0.2)
+        assert [await leases.has_presence(iid) for iid in ids] == [True] * 5 + [False] * 5
 
 
-async def test_creating_state_twice_keeps_the_first(store: tuple[LiveStore, Recorder]) -> None:
-    live, _ = store
-    iid = await _new(live)
-    live.append(iid, 1, "a", {"phase": "asking"})
-    await live.flush()
-    assert not await live.create_state(iid, {"epoch": "e2"})
-    state = await live.get_state(iid)
-    assert state["epoch"] == "e1" and state["phase"] == "asking"
-    assert len((await live.read_log(iid, 0)).entries) == 1
+class TestCommandInbox:
+    async def test_commands_are_queued_in_order_and_poke_the_subscriber(self, live: Live) -> None:
+        inbox, recorder = live.store.inbox, live.recorder
+        iid = await live.new()
+        await inbox.push(iid, "first")
+        await inbox.push(iid, '{"type": "answer", "text": "with spaces"}')
+        await recorder.wait_for(lambda: len(recorder.pokes) >= 2)
+        assert set(recorder.pokes) == {iid}
+        assert await inbox.pop(iid) == ["first", '{"type": "answer", "text": "with spaces"}']
+        assert await inbox.pop(iid) == []
+
+    async def test_a_command_for_an_unsubscribed_interview_waits_unpoked(self, live: Live) -> None:
+        inbox, recorder = live.store.inbox, live.recorder
+        iid = str(uuid.uuid4())
+        await inbox.push(iid, "queued")
+        await recorder.quiet()
+        assert recorder.pokes == []
+        assert await inbox.pop(iid) == ["queued"]
+
+    async def test_inboxes_are_separate(self, live: Live) -> None:
+        inbox = live.store.inbox
+        a, b = _ids(2)
+        await inbox.push(a, "for a")
+        await inbox.push(b, "for b")
+        assert await inbox.pop(a) == ["for a"]
+        assert await inbox.pop(b) == ["for b"]
+
+    async def test_an_expired_inbox_is_gone(self, live: Live) -> None:
+        inbox = live.store.inbox
+        iid = str(uuid.uuid4())
+        await inbox.push(iid, "stale command")
+        await inbox.expire(iid, 1)
+        await asyncio.sleep(1.2)
+        assert await inbox.pop(iid) == []
 
 
-async def test_the_log_is_capped_and_reports_its_oldest_seq(
-    store: tuple[LiveStore, Recorder],
-) -> None:
-    live, _ = store
-    iid = await _new(live)
-    for seq in range(1, 1001):
-        live.append(iid, seq, f"e{seq}", {})
-    await live.flush()
-    read = await live.read_log(iid, 0)
-    assert read.oldest_seq > 1  # trimmed (Redis trims approximately: at least the cap stays)
-    assert 100 <= len(read.entries) <= 1000
-    assert read.entries[-1].seq == 1000
-    assert [e.seq for e in read.entries] == list(range(read.oldest_seq, 1001))
+class TestCounters:
+    async def test_rate_limit_windows_count_and_reset(self, live: Live) -> None:
+        counters = live.store.counters
+        key = f"k-{uuid.uuid4().hex}"
+        hits = [await counters.hit(key, 1) for _ in range(3)]
+        assert [count for count, _ in hits] == [1, 2, 3]
+        assert all(reset == 1 for _, reset in hits)
+        await asyncio.sleep(1.1)
+        assert (await counters.hit(key, 1))[0] == 1
+
+    async def test_a_window_reports_the_seconds_until_it_resets(self, live: Live) -> None:
+        counters = live.store.counters
+        key, other = f"k-{uuid.uuid4().hex}", f"k-{uuid.uuid4().hex}"
+        count, reset = await counters.hit(key, 60)
+        assert count == 1 and 59 <= reset <= 60
+        assert (await counters.hit(other, 60))[0] == 1  # keys count separately
+        assert (await counters.hit(key, 60))[0] == 2
+
+    async def test_small_ints_are_cached_until_they_expire(self, live: Live) -> None:
+        counters = live.store.counters
+        key, other = f"v-{uuid.uuid4().hex}", f"v-{uuid.uuid4().hex}"
+        assert await counters.get_int(key) is None
+        await counters.set_int(key, 42, 1)
+        await counters.set_int(other, -7, 60)
+        assert await counters.get_int(key) == 42
+        assert await counters.get_int(other) == -7
+        await counters.set_int(other, 0, 60)  # overwritten, and 0 is a value, not None
+        assert await counters.get_int(other) == 0
+        await asyncio.sleep(1.2)
+        assert await counters.get_int(key) is None
+        assert await counters.get_int(other) == 0
+
+    async def test_values_and_windows_do_not_share_keys(self, live: Live) -> None:
+        counters = live.store.counters
+        key = f"same-{uuid.uuid4().hex}"
+        await counters.set_int(key, 100, 60)
+        assert (await counters.hit(key, 60))[0] == 1
+        assert await counters.get_int(key) == 100
 
 
-async def test_commands_are_queued_in_order_and_poke_the_subscriber(
-    store: tuple[LiveStore, Recorder],
-) -> None:
-    live, recorder = store
-    iid = await _new(live)
-    await live.push_command(iid, "first")
-    await live.push_command(iid, "second")
-    await recorder.wait_for(lambda: len(recorder.pokes) >= 2)
-    assert await live.pop_commands(iid) == ["first", "second"]
-    assert await live.pop_commands(iid) == []
+# --- Redis only: the key layout, and what a cluster needs ---------------------------------
 
 
-async def test_unsubscribed_interviews_are_not_delivered(store: tuple[LiveStore, Recorder]) -> None:
-    live, recorder = store
-    iid = await _new(live)
-    await live.unsubscribe(iid)
-    other = await _new(live)
-    live.append(iid, 1, "quiet", {})
-    live.append(other, 1, "loud", {})
-    await live.flush()
-    await recorder.wait_for(lambda: any(e[0] == other for e in recorder.events))
-    assert all(e[0] != iid for e in recorder.events)
-
-
-async def test_a_lease_has_one_holder_until_it_expires_or_is_released(
-    store: tuple[LiveStore, Recorder],
-) -> None:
-    live, _ = store
+def test_every_key_of_an_interview_carries_its_hash_tag() -> None:
+    keys = RedisKeys("interview:")
     iid = str(uuid.uuid4())
-    assert await live.acquire_lease(iid, "a", 300)
-    assert await live.acquire_lease(iid, "a", 300)  # re-acquiring your own lease is fine
-    assert not await live.acquire_lease(iid, "b", 300)
-    assert await live.renew_leases("a", [iid], 300) == {iid: True}
-    assert await live.renew_leases("b", [iid], 300) == {iid: False}
-    assert await live.lease_holder(iid) == "a"
-    await live.release_lease(iid, "b")  # not b's to release
-    assert await live.lease_holder(iid) == "a"
-    await live.release_lease(iid, "a")
-    assert await live.acquire_lease(iid, "b", 200)
-    await asyncio.sleep(0.35)
-    assert await live.lease_holder(iid) is None
-    assert await live.acquire_lease(iid, "a", 200)
+    assert keys.of(iid, "s") == f"interview:{{{iid}}}:s"
+    slots = {key_slot(keys.of(iid, kind).encode()) for kind in KINDS_OF_KEY}
+    assert slots == {key_slot(iid.encode())}
 
 
-async def test_presence_expires(store: tuple[LiveStore, Recorder]) -> None:
-    live, _ = store
-    iid = str(uuid.uuid4())
-    assert not await live.has_presence(iid)
-    await live.touch_presence([iid], 200)
-    assert await live.has_presence(iid)
-    await asyncio.sleep(0.3)
-    assert not await live.has_presence(iid)
+@pytest.fixture(params=["redis", "cluster"])
+async def redis_live(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Live]:
+    if BACKEND != "services":
+        pytest.skip("Redis runs in the PostgreSQL + Redis pass (TEST_BACKEND=services)")
+    async with open_live(request.param, request, redis_prefix) as opened:
+        yield opened
 
 
-async def test_rate_limit_windows_count_and_reset(store: tuple[LiveStore, Recorder]) -> None:
-    live, _ = store
-    key = f"k-{uuid.uuid4().hex}"
-    assert [(await live.hit(key, 1))[0] for _ in range(3)] == [1, 2, 3]
-    await asyncio.sleep(1.1)
-    assert (await live.hit(key, 1))[0] == 1
+@pytest.fixture
+async def cluster_live(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Live]:
+    if BACKEND != "services":
+        pytest.skip("Redis Cluster runs in the PostgreSQL + Redis pass (TEST_BACKEND=services)")
+    async with open_live("cluster", request, redis_prefix) as opened:
+        yield opened
 
 
-async def test_expired_interviews_disappear(store: tuple[LiveStore, Recorder]) -> None:
-    live, _ = store
-    iid = await _new(live)
-    live.append(iid, 1, "end", {})
-    await live.flush()
-    await live.expire(iid, 1)
-    await asyncio.sleep(1.2)
-    assert await live.get_state(iid) == {}
-    assert (await live.read_log(iid, 0)).entries == []
+@asynccontextmanager
+async def cluster_client(url: str) -> AsyncIterator[RedisCluster]:
+    seed = cluster_seed_url(url)
+    assert seed is not None
+    client = RedisCluster.from_url(seed, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
-async def test_unleased_lists_the_interviews_nobody_drives(
-    store: tuple[LiveStore, Recorder],
-) -> None:
-    live, _ = store
-    held, free = str(uuid.uuid4()), str(uuid.uuid4())
-    assert await live.acquire_lease(held, "a", 1000)
-    assert await live.unleased([held, free]) == [free]
-    assert await live.unleased([]) == []
+async def _touch_every_key(live: Live, iid: str) -> None:
+    live.store.events.append(iid, 1, "e1", None, TextUpdate("s", "text"))
+    await live.store.events.flush()
+    await live.store.inbox.push(iid, "command")
+    assert await live.store.leases.acquire(iid, "holder", 5000)
+    await live.store.leases.touch_presence([iid], 5000)
+
+
+async def _keys_by_node(live: Live) -> dict[str, set[str]]:
+    """Every key under the store's prefix, by the node that holds it."""
+    assert live.url is not None
+    match = f"{live.prefix}*"
+    if live.kind != "cluster":
+        client = Redis.from_url(live.url, decode_responses=True)
+        try:
+            return {"server": {key async for key in client.scan_iter(match=match)}}
+        finally:
+            await client.aclose()
+    async with cluster_client(live.url) as cluster:
+        await cluster.initialize()
+        return {
+            node.name: {str(key) for key in await cluster.keys(match, target_nodes=node)}
+            for node in cluster.get_primaries()
+        }
+
+
+async def test_the_keys_of_an_interview_are_laid_out_under_the_prefix(redis_live: Live) -> None:
+    iid = await redis_live.new()
+    await _touch_every_key(redis_live, iid)
+    keys = RedisKeys(redis_live.prefix)
+    by_node = await _keys_by_node(redis_live)
+    # All six on one node (one shard of a cluster), and nothing else under the prefix.
+    assert [found for found in by_node.values() if found] == [
+        {keys.of(iid, kind) for kind in KINDS_OF_KEY}
+    ]
+
+
+async def test_keys_of_one_interview_share_one_slot_on_the_cluster(cluster_live: Live) -> None:
+    ids = [await cluster_live.new() for _ in range(12)]
+    for iid in ids:
+        await _touch_every_key(cluster_live, iid)
+    assert cluster_live.url is not None
+    keys = RedisKeys(cluster_live.prefix)
+    async with cluster_client(cluster_live.url) as client:
+        for iid in ids:
+            # CLUSTER KEYSLOT asks the server itself, not redis-py's copy of the hash.
+            slots = {await client.cluster_keyslot(keys.of(iid, kind)) for kind in KINDS_OF_KEY}
+            assert slots == {key_slot(iid.encode())}
+    by_node = await _keys_by_node(cluster_live)
+    for iid in ids:
+        own = {keys.of(iid, kind) for kind in KINDS_OF_KEY}
+        holders = [node for node, found in by_node.items() if own & found]
+        assert len(holders) == 1 and own <= by_node[holders[0]]
+    # So the batched appends, snapshots and renewals in these tests really cross shards.
+    assert sum(1 for found in by_node.values() if found) > 1
+
+
+async def test_scripts_are_loaded_again_after_a_script_flush(cluster_live: Live) -> None:
+    """A node that lost its scripts (a new node, a failover) answers NOSCRIPT: no call is lost."""
+    live = cluster_live
+    ids = [await live.new() for _ in range(10)]
+    assert live.url is not None
+    async with cluster_client(live.url) as client:
+        await client.script_flush()
+    for iid in ids:
+        live.store.events.append(iid, 1, "after flush", "s1")
+        live.store.events.append(iid, 2, "and again", None)
+    await live.store.events.flush()
+    assert live.recorder.stale == []
+    snapshots = await live.store.events.snapshots(ids)
+    assert [s.seq if s else None for s in snapshots.values()] == [2] * len(ids)
+    async with cluster_client(live.url) as client:
+        await client.script_flush()
+    assert await live.store.leases.acquire(ids[0], "a", 5000)
+    assert await live.store.leases.renew("a", ids[:2], 5000) == {ids[0]: True, ids[1]: False}
+    await live.store.inbox.push(ids[0], "cmd")
+    assert await live.store.inbox.pop(ids[0]) == ["cmd"]
+    assert (await live.store.counters.hit(f"k-{uuid.uuid4().hex}", 5))[0] == 1
+    assert await live.store.events.create(str(uuid.uuid4()), "fresh")

@@ -1,0 +1,77 @@
+"""Connections to Redis for the live store: one pooled client for commands, one for pub/sub.
+
+``INTERVIEW_REDIS_URL`` names one server or a Redis Cluster:
+
+- ``redis://[user:password@]host:port[/db]``, ``rediss://...`` with TLS: one server;
+- ``redis+cluster://[user:password@]host:port``, ``rediss+cluster://...`` with TLS: a
+  cluster. ``host:port`` is any node, or a managed service's configuration endpoint
+  (ElastiCache in cluster mode); the client discovers the other nodes from it.
+
+The ``+cluster`` scheme (like ``postgresql+asyncpg://``) is explicit: a cluster needs a
+different client, and a tool that does not know the scheme refuses the URL instead of
+talking to one shard and failing on MOVED replies later. Everything after ``://``,
+including query options such as ``ssl_cert_reqs``, is passed to redis-py unchanged.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
+
+RedisClient = Redis | RedisCluster
+
+_CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+def cluster_seed_url(url: str) -> str | None:
+    """For a cluster URL, the same URL with the plain scheme redis-py parses; else None."""
+    scheme, sep, rest = url.partition("://")
+    plain = _CLUSTER_SCHEMES.get(scheme.lower())
+    if not sep or plain is None:
+        return None
+    return f"{plain}://{rest}"
+
+
+def _is_ip(host: str | None) -> bool:
+    try:
+        ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return True
+
+
+def connect(url: str, *, max_connections: int) -> tuple[RedisClient, Redis]:
+    """A command client and a separate client for the process's one subscription.
+
+    One server: a blocking pool of ``max_connections`` (it waits for a free connection
+    instead of raising under load). A cluster: a ``RedisCluster`` with up to
+    ``max_connections`` per node, and a plain connection to the URL's node for pub/sub:
+    PUBLISH on any node of a cluster reaches the subscribers of every node.
+    """
+    seed = cluster_seed_url(url)
+    if seed is None:
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=10, decode_responses=True
+        )
+        return Redis(connection_pool=pool), Redis.from_url(url, decode_responses=True)
+    cluster = RedisCluster.from_url(
+        seed,
+        max_connections=max_connections,
+        decode_responses=True,
+        # A DNS name (a configuration endpoint) stays the entry point for topology
+        # refreshes even when every node behind it has been replaced; node IPs given
+        # directly are replaced by the discovered nodes, as redis-py does by default.
+        dynamic_startup_nodes=_is_ip(urlsplit(seed).hostname),
+    )
+    return cluster, Redis.from_url(seed, decode_responses=True)
+
+
+async def close_client(client: RedisClient) -> None:
+    """Close the command client and every connection it pooled."""
+    if isinstance(client, RedisCluster):
+        await client.aclose()
+    else:
+        await client.aclose(close_connection_pool=True)

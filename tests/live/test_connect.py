@@ -1,0 +1,70 @@
+"""Which Redis client ``INTERVIEW_REDIS_URL`` gets: one server, or a cluster."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from server.live import create_live_store
+from server.live.connect import close_client, cluster_seed_url, connect
+from tests.conftest import BACKEND
+
+
+@pytest.mark.parametrize(
+    ("url", "seed"),
+    [
+        ("redis+cluster://10.0.0.1:6379", "redis://10.0.0.1:6379"),
+        (
+            "rediss+cluster://:s3cret@clustercfg.example.cache.amazonaws.com:6379"
+            "?ssl_cert_reqs=required",
+            "rediss://:s3cret@clustercfg.example.cache.amazonaws.com:6379?ssl_cert_reqs=required",
+        ),
+        ("REDIS+CLUSTER://user:pw@host:7000/0", "redis://user:pw@host:7000/0"),
+        ("redis://127.0.0.1:6379/0", None),
+        ("rediss://host:6380", None),
+        ("unix:///run/redis.sock", None),
+        ("redis+cluster:/no-authority", None),
+    ],
+)
+def test_only_a_cluster_scheme_asks_for_a_cluster(url: str, seed: str | None) -> None:
+    assert cluster_seed_url(url) == seed
+
+
+async def test_a_server_url_gets_a_pooled_client() -> None:
+    client, subscriber = connect("redis://127.0.0.1:6379/0", max_connections=5)
+    try:
+        assert type(client) is Redis and type(subscriber) is Redis
+        assert client.connection_pool.max_connections == 5
+        assert client.connection_pool is not subscriber.connection_pool
+    finally:
+        await close_client(client)
+        await subscriber.aclose()
+
+
+async def test_a_cluster_url_gets_a_cluster_client_and_one_node_for_pubsub() -> None:
+    # Nothing connects until the first command: no cluster needed here.
+    client, subscriber = connect("rediss+cluster://u:pw@cfg.example.com:6380", max_connections=7)
+    try:
+        assert isinstance(client, RedisCluster)
+        assert type(subscriber) is Redis
+        kwargs = subscriber.connection_pool.connection_kwargs
+        assert (kwargs["host"], kwargs["port"], kwargs["password"]) == (
+            "cfg.example.com",
+            6380,
+            "pw",
+        )
+        assert subscriber.connection_pool.connection_class.__name__ == "SSLConnection"
+    finally:
+        await close_client(client)
+        await subscriber.aclose()
+
+
+@pytest.mark.skipif(BACKEND != "services", reason="needs Redis (TEST_BACKEND=services)")
+async def test_a_live_store_on_a_cluster_answers_ping_and_closes(redis_cluster_url: str) -> None:
+    store = create_live_store(redis_cluster_url, "test:ping:")
+    try:
+        await store.ping()
+        assert store.name == "redis"
+    finally:
+        await store.close()
