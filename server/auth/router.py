@@ -48,6 +48,7 @@ async def register(
     user = await service.register(
         session, email=body.email, password=body.password, free_credits=settings.free_credits
     )
+    await service.remember_token_version(counters, user)
     return service.new_session(user, settings)
 
 
@@ -76,6 +77,7 @@ async def login(
         what="sign-in attempts for this account",
     )
     user = await service.authenticate(session, email=body.email, password=body.password)
+    await service.remember_token_version(counters, user)
     return service.new_session(user, settings)
 
 

@@ -101,6 +101,11 @@ async def user_id_from_access_token(
     return claims.user_id
 
 
+async def remember_token_version(counters: Counters, user: User) -> None:
+    """Warm the cache when tokens are issued: the sockets that follow read no row."""
+    await counters.set_int(_token_version_key(user.id), user.token_version, TOKEN_VERSION_CACHE_S)
+
+
 async def revoke_all_tokens(session: AsyncSession, counters: Counters, user: User) -> None:
     """Invalidate every token issued so far, at once in every process."""
     user.token_version += 1

@@ -169,7 +169,7 @@ class InterviewGateway:
                 hello.token,
                 secret=self.settings.jwt_secret,
             )
-            live = await self.sessions.attach(wanted, user_id)
+            attached = await self.sessions.attach(wanted, user_id)
         except NotAuthenticated as exc:
             raise _Reject(CloseCode.not_authenticated, exc.message) from None
         except InterviewNotFound:
@@ -185,13 +185,13 @@ class InterviewGateway:
         # writer drops the ones the replay already sent. No gap, no duplicate.
         await self.fanout.join(wanted, connection)
         self.connections.add(connection)
-        view = await self.sessions.view(wanted)
+        view = await self.sessions.view(wanted, fresh=attached.fresh)
         if view is None:
-            if live:
+            if attached.live:
                 raise _Reject(1011, "the interview is not ready; try again")
             raise _Reject(CloseCode.interview_finished, "the interview has ended")
         initial = await self._handshake_frames(connection, hello, view)
-        return connection, initial, not live or view.state.phase is Phase.ended
+        return connection, initial, not attached.live or view.state.phase is Phase.ended
 
     async def _forget(self, connection: Connection) -> None:
         if connection in self.connections:

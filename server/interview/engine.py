@@ -123,6 +123,7 @@ class InterviewRunner:
         reply: Reply,
         started: Callable[[uuid.UUID], None],
         facts: records.InterviewFacts | None = None,
+        snapshot: Snapshot | None = None,
         state_absent: bool = False,
     ) -> None:
         self.deps = deps
@@ -133,6 +134,7 @@ class InterviewRunner:
         self._reply = reply
         self._started = started  # records that the interview went live (batched)
         self._facts = facts  # the interview as the caller just read it, if it did
+        self._snapshot = snapshot  # the live data as the caller just read it (a new interview)
         self._state_absent = state_absent  # the caller just saw no live state: create it
         self.wake = asyncio.Event()
         self.ready = asyncio.Event()  # the live state exists: sockets can be served
@@ -332,25 +334,15 @@ class InterviewRunner:
             await self._finish(ended.status, ended.reason)
 
     async def _load_state(self, facts: records.InterviewFacts) -> None:
-        snapshot = None if self._state_absent else await self.events.snapshot(self.interview_id)
+        if self._snapshot is not None:
+            snapshot: Snapshot | None = self._snapshot
+        elif self._state_absent:
+            snapshot = None
+        else:
+            snapshot = await self.events.snapshot(self.interview_id)
         if snapshot is None:
-            # New interview, or the live store lost it: rebuild from what the database has.
-            asked = sum(1 for t in self.history if t.kind == "question")
-            fresh = LiveState(
-                epoch=secrets.token_hex(6),
-                owner_id=str(facts.owner_id),
-                status=InterviewStatus.live,
-                phase=Phase.waiting if asked < self.brief.question_count else Phase.reporting,
-                turn=len(self.history),
-                kind="question",
-                question_number=asked + 1,
-                question_count=self.brief.question_count,
-                follow_ups=0,
-                question_id=None,
-                provider=self.interviewer.name,
-                model=self.interviewer.model,
-                offline=self.interviewer.offline,
-            )
+            # The live store lost it (or never had it): rebuild from what the database has.
+            fresh = initial_state(facts, self.interviewer, self.history)
             if await self.events.create(self.interview_id, fresh.encode()):
                 snapshot = Snapshot(0, fresh.encode(), "", now_ms())
             else:
@@ -440,6 +432,7 @@ class InterviewRunner:
         self.emit(
             TurnStart,
             self._evolve(
+                status=InterviewStatus.live,
                 phase=Phase.asking,
                 turn=request.index,
                 kind=request.kind,
@@ -732,6 +725,29 @@ class InterviewRunner:
             "interview ended",
             extra={"interview_id": self.interview_id, "status": status.value, "reason": reason},
         )
+
+
+def initial_state(
+    facts: records.InterviewFacts, interviewer: Interviewer, history: list[TurnRecord]
+) -> LiveState:
+    """The live state of an interview about to start, or to resume from its finished turns."""
+    asked = sum(1 for t in history if t.kind == "question")
+    count = facts.brief.question_count
+    return LiveState(
+        epoch=secrets.token_hex(6),
+        owner_id=str(facts.owner_id),
+        status=facts.status if facts.status is InterviewStatus.created else InterviewStatus.live,
+        phase=Phase.waiting if asked < count else Phase.reporting,
+        turn=len(history),
+        kind="question",
+        question_number=asked + 1,
+        question_count=count,
+        follow_ups=0,
+        question_id=None,
+        provider=interviewer.name,
+        model=interviewer.model,
+        offline=interviewer.offline,
+    )
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import TypeAdapter
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +38,7 @@ from server.store.models import (
 log = logging.getLogger(__name__)
 
 ENDED = (InterviewStatus.finished, InterviewStatus.abandoned)
+MARK_LIVE_BATCH_S = 0.05  # a burst of starts is marked live in one UPDATE per this window
 
 
 def ms_to_datetime(ms: int) -> datetime:
@@ -51,6 +53,16 @@ class InterviewFacts:
     owner_id: uuid.UUID
     status: InterviewStatus
     answer_time_limit_s: int
+
+    def encode(self) -> str:
+        return _facts_adapter.dump_json(self).decode()
+
+    @staticmethod
+    def decode(encoded: str) -> InterviewFacts:
+        return _facts_adapter.validate_json(encoded)
+
+
+_facts_adapter: TypeAdapter[InterviewFacts] = TypeAdapter(InterviewFacts)
 
 
 def facts_of(interview: Interview) -> InterviewFacts:
@@ -121,7 +133,7 @@ class LiveMarker:
 
     async def _flush(self) -> None:
         while self._ids:
-            await asyncio.sleep(0)  # let the rest of this burst join the batch
+            await asyncio.sleep(MARK_LIVE_BATCH_S)  # let the rest of this burst join the batch
             batch, self._ids = list(self._ids), set()
             try:
                 async with self.sessionmaker() as session:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, status
 from server.auth.deps import CurrentUser
 from server.deps import InterviewerDep, SessionDep, SessionsDep, SettingsDep
 from server.errors import error_responses
-from server.interview import service
+from server.interview import records, service
 from server.interview.commands import DeleteInterview, Envelope
 from server.interview.schemas import (
     InterviewCreate,
@@ -36,6 +36,7 @@ async def create_interview(
     session: SessionDep,
     settings: SettingsDep,
     interviewer: InterviewerDep,
+    sessions: SessionsDep,
 ) -> InterviewPublic:
     """Set up an interview; spends one credit."""
     if not interviewer.offline:  # the offline interviewer costs nothing
@@ -48,6 +49,7 @@ async def create_interview(
     interview = await service.create(
         session, user, body, provider=interviewer.name, model=interviewer.model
     )
+    await sessions.prepare(records.facts_of(interview))
     return service.public(interview)
 
 

@@ -20,9 +20,10 @@ from sqlalchemy import select
 from server.interview import records
 from server.interview import service as interview_service
 from server.interview.commands import Envelope
-from server.interview.engine import EngineDeps, InterviewRunner, now_ms
+from server.interview.engine import EngineDeps, InterviewRunner, initial_state, now_ms
 from server.interview.service import InterviewNotFound
 from server.interview.state import LiveState
+from server.live.base import Snapshot
 from server.live.fanout import Fanout
 from server.protocol import Phase
 from server.store.models import Interview, InterviewStatus
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 JANITOR_INTERVAL_S = 30.0
 STATE_WAIT_S = 5.0
+# A prepared interview nobody starts leaves the live store after this; one started later
+# is rebuilt from the database.
+PREPARED_TTL_S = 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +44,12 @@ class LiveView:
     state: LiveState
     text: str
     seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attached:
+    live: bool  # the interview is not over
+    fresh: bool  # this call started its runner here
 
 
 @dataclass(slots=True)
@@ -88,55 +98,123 @@ class SessionManager:
 
     # --- what the gateway asks ---------------------------------------------------------
 
-    async def attach(self, interview_id: str, user_id: uuid.UUID) -> bool:
+    async def attach(self, interview_id: str, user_id: uuid.UUID) -> Attached:
         """Check that ``user_id`` owns the interview and that someone drives it if it is live.
 
-        Returns whether the interview is live. Raises InterviewNotFound for a missing
-        interview and for someone else's alike. A running interview is authorised from
-        its live state; the database is read only when the live store has nothing.
+        Raises InterviewNotFound for a missing interview and for someone else's alike. A
+        running interview is authorised from its live state; the database is read only
+        when the live store has nothing.
         """
         owner = str(user_id)
         running = self._running.get(interview_id)
         if running is not None and running.runner.state is not None:
             if running.runner.state.owner_id != owner:
                 raise InterviewNotFound()
-            return running.runner.state.phase is not Phase.ended
-        snapshot = await self.live.events.snapshot(interview_id)
+            return Attached(live=running.runner.state.phase is not Phase.ended, fresh=False)
+        snapshot = await self.live.events.snapshot(interview_id, with_facts=True)
         if snapshot is not None:
             state = LiveState.decode(snapshot.state)
             if state.owner_id != owner:
                 raise InterviewNotFound()
             if state.phase is Phase.ended:
-                return False
+                return Attached(live=False, fresh=False)
+            if snapshot.seq == 0 and snapshot.facts:
+                # Prepared when it was created and never started: start it from here alone.
+                facts = records.InterviewFacts.decode(snapshot.facts)
+                started = await self._start(interview_id, facts=facts, snapshot=snapshot)
+                return Attached(live=True, fresh=started)
             await asyncio.gather(
                 self.live.leases.touch_presence([interview_id], self.lease_ttl_ms * 2),
                 self.ensure_running(interview_id),
             )
-            return True
+            return Attached(live=True, fresh=False)
         async with self.deps.sessionmaker() as session:
             row = await interview_service.get_owned(session, user_id, uuid.UUID(interview_id))
         if row.status in records.ENDED:
-            return False
-        await self.ensure_running(interview_id, facts=records.facts_of(row), state_absent=True)
-        return True
+            return Attached(live=False, fresh=False)
+        facts = records.facts_of(row)
+        started = await self._start(interview_id, facts=facts, state_absent=True)
+        return Attached(live=True, fresh=started)
 
-    async def view(self, interview_id: str) -> LiveView | None:
-        """The live view, waiting a moment for a runner that is just starting."""
+    async def _start(
+        self,
+        interview_id: str,
+        *,
+        facts: records.InterviewFacts,
+        snapshot: Snapshot | None = None,
+        state_absent: bool = False,
+    ) -> bool:
+        """Whether this call started the interview's runner here, from what it was given."""
+        if interview_id in self._running:
+            return False
+        await self.ensure_running(
+            interview_id, facts=facts, snapshot=snapshot, state_absent=state_absent
+        )
+        return interview_id in self._running
+
+    async def prepare(self, facts: records.InterviewFacts) -> None:
+        """Put a new interview's live state and facts in the live store, so that the first
+        hello starts it without reading the database. Best effort: without them, the
+        hello reads the row instead."""
+        state = initial_state(facts, self.deps.interviewer, [])
+        try:
+            await self.live.events.create(
+                facts.brief.interview_id,
+                state.encode(),
+                facts=facts.encode(),
+                ttl_s=PREPARED_TTL_S,
+            )
+        except Exception as exc:
+            log.warning(
+                "could not prepare the live state",
+                extra={"interview_id": facts.brief.interview_id, "error": repr(exc)},
+            )
+
+    async def view(self, interview_id: str, *, fresh: bool) -> LiveView | None:
+        """The live view. ``fresh``: the runner was just started here, from what was read
+        an instant ago, so its memory is the view; otherwise the live store is asked, and a
+        runner here whose state the store lost (e.g. Redis restarted) starts over."""
         running = self._running.get(interview_id)
+        if running is not None and fresh:
+            return await self._local_view(running)
         if running is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(STATE_WAIT_S):
                     await running.runner.ready.wait()
-            runner = running.runner
-            if runner.state is not None and not running.task.done():
-                return LiveView(runner.state, runner.text, runner.seq)
+            snapshot = await self.live.events.snapshot(interview_id)
+        else:
+            snapshot = await self._wait_for_snapshot(interview_id)
+        if snapshot is not None:
+            return LiveView(LiveState.decode(snapshot.state), snapshot.text, snapshot.seq)
+        running = self._running.get(interview_id)
+        if running is None or self._draining:
+            return None
+        log.warning(
+            "live state lost; restarting the interview", extra={"interview_id": interview_id}
+        )
+        running.task.cancel()
+        await asyncio.wait({running.task}, timeout=5)
+        if not await self.ensure_running(interview_id):
+            return None
+        restarted = self._running.get(interview_id)
+        return None if restarted is None else await self._local_view(restarted)
+
+    async def _local_view(self, running: _Running) -> LiveView | None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(STATE_WAIT_S):
+                await running.runner.ready.wait()
+        runner = running.runner
+        if runner.state is None or running.task.done():
+            return None
+        return LiveView(runner.state, runner.text, runner.seq)
+
+    async def _wait_for_snapshot(self, interview_id: str) -> Snapshot | None:
+        """The live data, waiting a moment for a runner elsewhere that is just starting."""
         deadline = time.monotonic() + STATE_WAIT_S
         while True:
             snapshot = await self.live.events.snapshot(interview_id)
-            if snapshot is not None:
-                return LiveView(LiveState.decode(snapshot.state), snapshot.text, snapshot.seq)
-            if time.monotonic() > deadline or self._draining:
-                return None
+            if snapshot is not None or time.monotonic() > deadline or self._draining:
+                return snapshot
             await asyncio.sleep(0.01)
 
     async def submit(self, interview_id: str, envelope: Envelope) -> None:
@@ -160,12 +238,14 @@ class SessionManager:
         interview_id: str,
         *,
         facts: records.InterviewFacts | None = None,
+        snapshot: Snapshot | None = None,
         state_absent: bool = False,
     ) -> bool:
         """Make sure someone drives the interview; drive it here if nobody does.
 
-        ``facts`` is the interview if the caller has just read it, and ``state_absent`` says
-        the caller has just seen no live state: both save the runner a round trip.
+        ``facts`` is the interview if the caller has just read it, ``snapshot`` its live data
+        at seq 0, and ``state_absent`` says the caller has just seen no live state: each
+        saves the runner a round trip.
         """
         if interview_id in self._running:
             return True
@@ -185,6 +265,7 @@ class SessionManager:
             reply=reply,
             started=self.marker.add,
             facts=facts,
+            snapshot=snapshot,
             state_absent=state_absent,
         )
         task = asyncio.create_task(self._run(runner), name=f"interview-{interview_id}")

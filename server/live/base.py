@@ -38,6 +38,7 @@ class Snapshot:
     state: str  # the engine's encoded state
     text: str  # the current turn's text so far
     active_ms: int  # unix ms of the last append
+    facts: str = ""  # what the interview was created with, if asked for and prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +78,18 @@ class EventLog(Protocol):
 
     async def unsubscribe(self, interview_id: str) -> None: ...
 
-    async def create(self, interview_id: str, state: str) -> bool:
-        """Create the interview's live data at seq 0 unless it exists; whether it was created."""
+    async def create(
+        self, interview_id: str, state: str, *, facts: str = "", ttl_s: int = 0
+    ) -> bool:
+        """Create the interview's live data at seq 0 unless it exists; whether it was created.
 
-    async def snapshot(self, interview_id: str) -> Snapshot | None: ...
+        ``facts`` (opaque) are kept beside it for the runner that starts it; with ``ttl_s``
+        both vanish after that long unless the interview starts (its first append keeps
+        the state for good).
+        """
+
+    async def snapshot(self, interview_id: str, *, with_facts: bool = False) -> Snapshot | None:
+        """The live data, read atomically; ``facts`` only when asked for."""
 
     async def snapshots(self, interview_ids: Iterable[str]) -> dict[str, Snapshot | None]:
         """Many snapshots in one round trip."""

@@ -30,6 +30,7 @@ def _now_ms() -> int:
 @dataclass
 class _Interview:
     state: str
+    facts: str = ""
     seq: int = 0
     text: str = ""
     active_ms: int = field(default_factory=_now_ms)
@@ -80,17 +81,21 @@ class MemoryEventLog:
         if interview_id in self._subscribed and self.listener is not None:
             self.listener.on_reply(interview_id, connection_id, payload)
 
-    async def create(self, interview_id: str, state: str) -> bool:
+    async def create(
+        self, interview_id: str, state: str, *, facts: str = "", ttl_s: int = 0
+    ) -> bool:
         if self._get(interview_id) is not None:
             return False
-        self._interviews[interview_id] = _Interview(state=state)
+        expires_at = time.monotonic() + ttl_s if ttl_s > 0 else None
+        self._interviews[interview_id] = _Interview(state=state, facts=facts, expires_at=expires_at)
         return True
 
-    async def snapshot(self, interview_id: str) -> Snapshot | None:
+    async def snapshot(self, interview_id: str, *, with_facts: bool = False) -> Snapshot | None:
         interview = self._get(interview_id)
         if interview is None:
             return None
-        return Snapshot(interview.seq, interview.state, interview.text, interview.active_ms)
+        facts = interview.facts if with_facts else ""
+        return Snapshot(interview.seq, interview.state, interview.text, interview.active_ms, facts)
 
     async def snapshots(self, interview_ids: Iterable[str]) -> dict[str, Snapshot | None]:
         return {iid: await self.snapshot(iid) for iid in interview_ids}
@@ -112,6 +117,8 @@ class MemoryEventLog:
         while len(interview.log) > self.log_cap:
             interview.log.popleft()
         interview.seq = seq
+        if seq == 1:
+            interview.expires_at = None  # prepared with a time limit; started now
         interview.active_ms = _now_ms()
         if state is not None:
             interview.state = state

@@ -50,6 +50,9 @@ if current < 0 or seq ~= current + 1 then
   return redis.error_reply('STALE ' .. tostring(current))
 end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], ARGV[1] .. '-0', 'e', ARGV[2])
+if seq == 1 then
+  redis.call('PERSIST', KEYS[1])  -- prepared with a time limit; started now, kept until it ends
+end
 if ARGV[8] then
   redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'active_ms', ARGV[6], 'st', ARGV[8])
 else
@@ -68,8 +71,15 @@ _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 redis.call('HSET', KEYS[1], 'seq', '0', 'active_ms', ARGV[2], 'st', ARGV[1])
+if ARGV[3] ~= '' then
+  redis.call('SET', KEYS[5], ARGV[3])
+end
+if tonumber(ARGV[4]) > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  redis.call('EXPIRE', KEYS[5], ARGV[4])
+end
 return 1
 """
 
@@ -78,7 +88,11 @@ local s = redis.call('HMGET', KEYS[1], 'seq', 'active_ms', 'st')
 if not s[1] then
   return false
 end
-return {s[1], s[2] or '0', s[3] or '', redis.call('GET', KEYS[2]) or ''}
+local facts = ''
+if KEYS[3] then
+  facts = redis.call('GET', KEYS[3]) or ''
+end
+return {s[1], s[2] or '0', s[3] or '', redis.call('GET', KEYS[2]) or '', facts}
 """
 
 # Push = queue the command, keep the inbox a day, poke whoever drives the interview.
@@ -387,22 +401,26 @@ class RedisEventLog:
     async def flush(self) -> None:
         await self._idle.wait()
 
-    async def create(self, interview_id: str, state: str) -> bool:
-        keys = [self.keys.of(interview_id, k) for k in ("s", "t", "l", "c")]
-        return bool(await self._create(keys=keys, args=[state, _now_ms()]))
+    async def create(
+        self, interview_id: str, state: str, *, facts: str = "", ttl_s: int = 0
+    ) -> bool:
+        keys = [self.keys.of(interview_id, k) for k in ("s", "t", "l", "c", "f")]
+        return bool(await self._create(keys=keys, args=[state, _now_ms(), facts, ttl_s]))
 
     @staticmethod
     def _parse_snapshot(raw: Any) -> Snapshot | None:
         if not raw:
             return None
-        seq, active_ms, state, text = raw
-        return Snapshot(int(seq), str(state), str(text), int(active_ms))
+        seq, active_ms, state, text, facts = raw
+        return Snapshot(int(seq), str(state), str(text), int(active_ms), str(facts))
 
-    def _snapshot_keys(self, interview_id: str) -> list[str]:
-        return [self.keys.of(interview_id, "s"), self.keys.of(interview_id, "t")]
+    def _snapshot_keys(self, interview_id: str, with_facts: bool = False) -> list[str]:
+        kinds = ("s", "t", "f") if with_facts else ("s", "t")
+        return [self.keys.of(interview_id, kind) for kind in kinds]
 
-    async def snapshot(self, interview_id: str) -> Snapshot | None:
-        return self._parse_snapshot(await self._snapshot(keys=self._snapshot_keys(interview_id)))
+    async def snapshot(self, interview_id: str, *, with_facts: bool = False) -> Snapshot | None:
+        keys = self._snapshot_keys(interview_id, with_facts)
+        return self._parse_snapshot(await self._snapshot(keys=keys))
 
     async def snapshots(self, interview_ids: Iterable[str]) -> dict[str, Snapshot | None]:
         ids = list(interview_ids)
@@ -428,7 +446,7 @@ class RedisEventLog:
 
     async def expire(self, interview_id: str, ttl_s: int) -> None:
         pipe = self.redis.pipeline(transaction=False)
-        for kind in ("s", "t", "l"):
+        for kind in ("s", "t", "l", "f"):
             pipe.expire(self.keys.of(interview_id, kind), ttl_s)
         await pipe.execute()
 

@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from server.auth import tokens
 from server.config import Settings
+from server.interview.state import LiveState
 from server.protocol import MAX_ANSWER_CHARS, MAX_FRAME_BYTES
 from tests.conftest import TEST_SECRET
 from tests.wsclient import InterviewClient, LiveServer, Session, new_session
@@ -65,6 +66,16 @@ async def _state(live: LiveServer, interview_id: str) -> tuple[int, str, str] | 
     """The interview's live data, but for the time of the last append."""
     snapshot = await live.app.state.services.live.events.snapshot(interview_id)
     return None if snapshot is None else (snapshot.seq, snapshot.state, snapshot.text)
+
+
+async def _never_started(live: LiveServer, interview_id: str) -> bool:
+    """Still as prepared when it was created: no event, no runner, status created."""
+    snapshot = await live.app.state.services.live.events.snapshot(interview_id)
+    assert snapshot is not None
+    state = LiveState.decode(snapshot.state)
+    return (snapshot.seq, state.status.value, state.phase.value) == (0, "created", "waiting") and (
+        not live.app.state.services.sessions.runs(interview_id)
+    )
 
 
 async def _raw_close(url: str, *frames: str | bytes) -> tuple[int | None, str]:
@@ -179,7 +190,7 @@ async def test_anything_but_a_hello_first_is_refused(live: LiveServer, case: str
     assert code == expected[case], reason
     if case == "answer-first":
         assert reason == 'expected "hello" as the first frame, got "answer"'
-    assert await _state(live, session.interview_id) is None  # never started
+    assert await _never_started(live, session.interview_id)
 
 
 async def test_expired_forged_and_foreign_credentials_are_refused(live: LiveServer) -> None:
@@ -204,7 +215,7 @@ async def test_expired_forged_and_foreign_credentials_are_refused(live: LiveServ
         missing = live.ws_url(str(uuid.uuid4()))
         assert await _raw_close(missing, _hello(owner.token)) == (4404, "no such interview")
         assert (await _raw_close(live.ws_url("not-a-uuid"), _hello(owner.token)))[0] == 4404
-    assert await _state(live, owner.interview_id) is None
+    assert await _never_started(live, owner.interview_id)
 
 
 async def test_a_second_answer_for_the_same_turn_is_refused_and_the_first_stands(

@@ -52,6 +52,8 @@ async def _set_time_limit(live: LiveServer, interview_id: str, seconds: int) -> 
             .values(answer_time_limit_s=seconds)
         )
         await db.commit()
+    # Forget what was prepared at creation, so the first hello reads the changed row.
+    await live.app.state.services.live.events.expire(interview_id, 0)
 
 
 async def test_an_unanswered_question_times_out_and_the_interview_moves_on(

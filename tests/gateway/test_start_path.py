@@ -64,3 +64,21 @@ async def test_revoking_every_token_refuses_the_next_hello_at_once(settings: Set
                 await asyncio.wait_for(ws.recv(), 10)
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4401 and "no longer valid" in closed.value.rcvd.reason
+
+
+async def test_starting_a_new_interview_reads_nothing_from_the_database(
+    settings: Settings,
+) -> None:
+    """Its live state and facts were prepared when it was created: the hello needs no row."""
+    async with LiveServer(settings).running() as live:
+        session = await new_session(live.http, question_count=1)
+        client = InterviewClient(live.ws_url(session.interview_id), session.token)
+        with _statements(live) as statements:
+            ready = await client.connect()
+            await client.until("turn.end")
+        assert ready["phase"] in ("waiting", "asking")
+        assert [s for s in statements if s.lstrip().upper().startswith("SELECT")] == []
+        await client.close()
+        async with asyncio.timeout(5):  # marked live in a batch, a moment later
+            while (await session.detail())["status"] != "live":
+                await asyncio.sleep(0.05)

@@ -23,7 +23,7 @@ from server.live.redis import RedisKeys, redis_live_store
 from tests.conftest import BACKEND, REDIS_URL
 
 KINDS = ["memory", "redis", "cluster"] if BACKEND == "services" else ["memory"]
-KINDS_OF_KEY = ("s", "t", "l", "c", "lease", "pres")  # every key of one interview
+KINDS_OF_KEY = ("s", "t", "l", "c", "f", "lease", "pres")  # every key of one interview
 T = TypeVar("T")
 
 
@@ -72,9 +72,9 @@ class Live:
     url: str | None  # the Redis URL the store uses; None in process
     prefix: str
 
-    async def new(self, state: str = "s0", *, subscribe: bool = True) -> str:
+    async def new(self, state: str = "s0", *, subscribe: bool = True, facts: str = "") -> str:
         iid = str(uuid.uuid4())
-        assert await self.store.events.create(iid, state)
+        assert await self.store.events.create(iid, state, facts=facts)
         if subscribe:
             await self.store.events.subscribe([iid])
         return iid
@@ -202,6 +202,28 @@ class TestEventLog:
         assert snapshot is not None
         assert (snapshot.seq, snapshot.state, snapshot.text) == (1, "after-a", "text")
         assert len((await events.read_log(iid, 0)).entries) == 1
+
+    async def test_facts_are_kept_beside_the_state_and_read_only_when_asked_for(
+        self, live: Live
+    ) -> None:
+        iid = await live.new("s0", facts="the brief")
+        plain = await live.store.events.snapshot(iid)
+        with_facts = await live.store.events.snapshot(iid, with_facts=True)
+        assert plain is not None and with_facts is not None
+        assert (plain.state, plain.facts) == ("s0", "")
+        assert (with_facts.seq, with_facts.state, with_facts.facts) == (0, "s0", "the brief")
+
+    async def test_a_prepared_interview_expires_unless_it_starts(self, live: Live) -> None:
+        events = live.store.events
+        idle, started = str(uuid.uuid4()), str(uuid.uuid4())
+        for iid in (idle, started):
+            assert await events.create(iid, "s0", facts="brief", ttl_s=1)
+        events.append(started, 1, "first", "s1", TextUpdate("s", ""))
+        await events.flush()
+        await asyncio.sleep(1.6)
+        assert await events.snapshot(idle) is None
+        kept = await events.snapshot(started)
+        assert kept is not None and (kept.seq, kept.state) == (1, "s1")
 
     async def test_an_unknown_interview_has_no_snapshot_and_an_empty_log(self, live: Live) -> None:
         iid = str(uuid.uuid4())
@@ -571,7 +593,7 @@ async def _keys_by_node(live: Live) -> dict[str, set[str]]:
 
 
 async def test_the_keys_of_an_interview_are_laid_out_under_the_prefix(redis_live: Live) -> None:
-    iid = await redis_live.new()
+    iid = await redis_live.new(facts="f0")
     await _touch_every_key(redis_live, iid)
     keys = RedisKeys(redis_live.prefix)
     by_node = await _keys_by_node(redis_live)
@@ -582,7 +604,7 @@ async def test_the_keys_of_an_interview_are_laid_out_under_the_prefix(redis_live
 
 
 async def test_keys_of_one_interview_share_one_slot_on_the_cluster(cluster_live: Live) -> None:
-    ids = [await cluster_live.new() for _ in range(12)]
+    ids = [await cluster_live.new(facts="f0") for _ in range(12)]
     for iid in ids:
         await _touch_every_key(cluster_live, iid)
     assert cluster_live.url is not None
