@@ -81,6 +81,21 @@ def env(database_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[dict[s
 
 
 @pytest.fixture
+async def cluster_gateways(
+    env: dict[str, str], redis_cluster_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[Gateway, Gateway]]:
+    """Two processes sharing a real (local, 3-master) Redis Cluster instead of one Redis."""
+    on_cluster = {**env, "INTERVIEW_REDIS_URL": redis_cluster_url}
+    pair = (Gateway(on_cluster, tmp_path), Gateway(on_cluster, tmp_path))
+    try:
+        await asyncio.gather(*(g.ready() for g in pair))
+        yield pair
+    finally:
+        for gateway in pair:
+            gateway.stop()
+
+
+@pytest.fixture
 async def gateways(env: dict[str, str], tmp_path: Path) -> AsyncIterator[tuple[Gateway, Gateway]]:
     pair = (Gateway(env, tmp_path), Gateway(env, tmp_path))
     try:
@@ -237,3 +252,28 @@ async def test_a_command_refused_by_a_runner_in_another_process_is_answered_to_i
     assert not [e for e in driver.of_type("error") if e["code"] == "wrong_turn"]
     await driver.close()
     await remote.close()
+
+
+async def test_on_a_redis_cluster_an_interview_moves_between_processes_and_survives_a_crash(
+    cluster_gateways: tuple[Gateway, Gateway],
+) -> None:
+    """Hash-tagged keys keep each interview's scripts on one shard; pub/sub spans the nodes."""
+    a, b = cluster_gateways
+    session = await new_session(a.http, question_count=2)
+    client = InterviewClient(a.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.delta")
+    await client.close()
+    client.url = b.ws_url(session.interview_id)
+    assert (await client.connect())["resumed"] is True
+    first = await client.until("turn.end")
+    await client.send({"type": "answer", "text": STRONG_ANSWER, "turn": first["turn"]})
+    await client.until("answer.accepted")
+    a.stop()  # the process driving the interview dies (SIGKILL); B takes it over
+    ended = await answer_everything(client)  # recv() asserts seq = last + 1 throughout
+    assert ended["status"] == "finished"
+    session.http = b.http
+    detail = await session.detail()
+    assert detail["turns"][0]["answer"] == STRONG_ANSWER
+    texts = client.turn_texts()
+    assert [texts[t["index"]] for t in detail["turns"]] == [t["question"] for t in detail["turns"]]
