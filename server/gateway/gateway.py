@@ -169,11 +169,8 @@ class InterviewGateway:
                 hello.token,
                 secret=self.settings.jwt_secret,
             )
-            attached = await self.sessions.attach(wanted, user_id)
         except NotAuthenticated as exc:
             raise _Reject(CloseCode.not_authenticated, exc.message) from None
-        except InterviewNotFound:
-            raise _Reject(CloseCode.interview_not_found, "no such interview") from None
         connection = Connection(
             websocket,
             wanted,
@@ -181,16 +178,26 @@ class InterviewGateway:
             last_seq=hello.last_seq,
             queue_max=self.settings.ws_send_queue_max,
         )
-        # Join the fan-out BEFORE reading the log: live events queue up meanwhile, and the
-        # writer drops the ones the replay already sent. No gap, no duplicate.
+        # Join the fan-out BEFORE anything is read or started: live events queue up
+        # meanwhile (nothing is sent before the checks pass), and the writer drops the ones
+        # the replay already sent. No gap, no duplicate; and a runner started below
+        # reaches this socket through the fan-out alone.
         await self.fanout.join(wanted, connection)
         self.connections.add(connection)
-        view = await self.sessions.view(wanted, fresh=attached.fresh)
-        if view is None:
-            if attached.live:
-                raise _Reject(1011, "the interview is not ready; try again")
-            raise _Reject(CloseCode.interview_finished, "the interview has ended")
-        initial = await self._handshake_frames(connection, hello, view)
+        try:
+            try:
+                attached = await self.sessions.attach(wanted, user_id)
+            except InterviewNotFound:
+                raise _Reject(CloseCode.interview_not_found, "no such interview") from None
+            view = await self.sessions.view(wanted, fresh=attached.fresh)
+            if view is None:
+                if attached.live:
+                    raise _Reject(1011, "the interview is not ready; try again")
+                raise _Reject(CloseCode.interview_finished, "the interview has ended")
+            initial = await self._handshake_frames(connection, hello, view)
+        except BaseException:
+            await self._forget(connection)
+            raise
         return connection, initial, not attached.live or view.state.phase is Phase.ended
 
     async def _forget(self, connection: Connection) -> None:
@@ -208,7 +215,8 @@ class InterviewGateway:
         ):
             resync_reason = "epoch_changed"
         entries = []
-        if resync_reason is None and hello.last_seq < head:
+        # Events after ``view.published_before`` reach this socket through the fan-out.
+        if resync_reason is None and hello.last_seq < view.published_before:
             read = await self.live.events.read_log(connection.interview_id, hello.last_seq)
             if read.oldest_seq and hello.last_seq < read.oldest_seq - 1:
                 resync_reason = "history_trimmed"

@@ -140,6 +140,7 @@ class InterviewRunner:
         self.ready = asyncio.Event()  # the live state exists: sockets can be served
         self.state: LiveState | None = None
         self.seq = 0
+        self.loaded_seq = 0  # the log's head when this runner took the interview
         self._spoken: list[str] = []  # the current turn's text, in pieces (joined when read)
         self.history: list[TurnRecord] = []
         self.plan: list[str | None] = []
@@ -349,7 +350,7 @@ class InterviewRunner:
                 snapshot = await self.events.snapshot(self.interview_id)
                 assert snapshot is not None, "the live state vanished while it was created"
         self.state = LiveState.decode(snapshot.state)
-        self.seq = snapshot.seq
+        self.seq = self.loaded_seq = snapshot.seq
         self._spoken = [snapshot.text]
 
     async def _wait(self, seconds: float) -> None:

@@ -44,6 +44,9 @@ class LiveView:
     state: LiveState
     text: str
     seq: int
+    # Events up to this seq may have been published before the socket joined the fan-out
+    # (the rest reach it live): only those are read from the log.
+    published_before: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +188,8 @@ class SessionManager:
         else:
             snapshot = await self._wait_for_snapshot(interview_id)
         if snapshot is not None:
-            return LiveView(LiveState.decode(snapshot.state), snapshot.text, snapshot.seq)
+            state = LiveState.decode(snapshot.state)
+            return LiveView(state, snapshot.text, snapshot.seq, snapshot.seq)
         running = self._running.get(interview_id)
         if running is None or self._draining:
             return None
@@ -206,7 +210,8 @@ class SessionManager:
         runner = running.runner
         if runner.state is None or running.task.done():
             return None
-        return LiveView(runner.state, runner.text, runner.seq)
+        # Started after the socket joined: only what it loaded predates the socket.
+        return LiveView(runner.state, runner.text, runner.seq, runner.loaded_seq)
 
     async def _wait_for_snapshot(self, interview_id: str) -> Snapshot | None:
         """The live data, waiting a moment for a runner elsewhere that is just starting."""
