@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
 from server.interview import records
-from server.interview.commands import DeleteInterview, Envelope
+from server.interview.commands import DeleteInterview, Envelope, RunnerCommand
 from server.interview.state import LiveState, PendingAnswer
 from server.live.base import KEEP_TEXT, LiveStore, Snapshot, TextUpdate
 from server.llm.base import Interviewer, ProviderError, TurnRecord, TurnRequest
@@ -182,7 +182,7 @@ class InterviewRunner:
         task = asyncio.ensure_future(self._reply(envelope.origin, frame.model_dump_json()))
         task.add_done_callback(_log_failure)
 
-    def _accept(self, command: Any, state: LiveState) -> None:
+    def _accept(self, command: RunnerCommand, state: LiveState) -> None:
         if isinstance(command, DeleteInterview):
             self._deleted = True
             self._end_requested = (InterviewStatus.abandoned, "the interview was deleted")
@@ -195,7 +195,6 @@ class InterviewRunner:
         if isinstance(command, Interrupt):
             self._interrupt = state.phase is Phase.asking
             return
-        assert isinstance(command, Answer | Skip)
         if state.phase not in (Phase.asking, Phase.listening) or self._pending is not None:
             phase = Phase.scoring if self._pending is not None else state.phase
             raise _Refused(

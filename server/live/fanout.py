@@ -86,12 +86,11 @@ class Fanout:
         return bool(self._sinks.get(interview_id)) or interview_id in self._watchers
 
     # No lock: the bookkeeping is synchronous, and the event log sends (un)subscribes in
-    # the order they were asked for.
+    # the order they were asked for. Subscribing again is free once confirmed, and waits
+    # for the confirmation while another caller's subscription is still on its way.
     async def join(self, interview_id: str, sink: EventSink) -> None:
-        first = not self._needed(interview_id)
         self._sinks.setdefault(interview_id, set()).add(sink)
-        if first:
-            await self.events.subscribe([interview_id])
+        await self.events.subscribe([interview_id])
 
     async def leave(self, interview_id: str, sink: EventSink) -> None:
         sinks = self._sinks.get(interview_id)
@@ -105,11 +104,9 @@ class Fanout:
     async def watch(
         self, interview_id: str, on_poke: Callable[[], None], on_stale: Callable[[], None]
     ) -> None:
-        first = not self._needed(interview_id)
         self._watchers[interview_id] = on_poke
         self._stale_handlers[interview_id] = on_stale
-        if first:
-            await self.events.subscribe([interview_id])
+        await self.events.subscribe([interview_id])
 
     async def unwatch(self, interview_id: str) -> None:
         self._watchers.pop(interview_id, None)
