@@ -1,7 +1,8 @@
 """Typed FastAPI dependencies: the services the app's lifespan built, one alias each.
 
 Handlers take ``SettingsDep``, ``SessionDep``, ``CountersDep``, ``SessionsDep`` and so on,
-instead of reading untyped ``request.app.state`` attributes.
+instead of reading untyped ``request.app.state`` attributes. Every dependency is ``async``:
+FastAPI runs a plain ``def`` one in a worker thread, a thread hop per request.
 """
 
 from __future__ import annotations
@@ -36,19 +37,20 @@ class Services:
     gateway: InterviewGateway
 
 
-def services(connection: HTTPConnection) -> Services:
+async def services(connection: HTTPConnection) -> Services:
     found: Services = connection.app.state.services
     return found
 
 
-def settings(connection: HTTPConnection) -> Settings:
+async def settings(connection: HTTPConnection) -> Settings:
     # Settings exist before the lifespan runs (create_app keeps them too).
     found: Settings = connection.app.state.settings
     return found
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with services(request).sessionmaker() as session:
+    found: Services = request.app.state.services
+    async with found.sessionmaker() as session:
         yield session
 
 
@@ -57,16 +59,16 @@ SettingsDep = Annotated[Settings, Depends(settings)]
 SessionDep = Annotated[AsyncSession, Depends(db_session)]
 
 
-def _counters(request: Request) -> Counters:
-    return services(request).live.counters
+async def _counters(found: ServicesDep) -> Counters:
+    return found.live.counters
 
 
-def _sessions(request: Request) -> SessionManager:
-    return services(request).sessions
+async def _sessions(found: ServicesDep) -> SessionManager:
+    return found.sessions
 
 
-def _interviewer(request: Request) -> Interviewer:
-    return services(request).interviewer
+async def _interviewer(found: ServicesDep) -> Interviewer:
+    return found.interviewer
 
 
 CountersDep = Annotated[Counters, Depends(_counters)]

@@ -38,7 +38,7 @@ from server.store.models import (
 log = logging.getLogger(__name__)
 
 ENDED = (InterviewStatus.finished, InterviewStatus.abandoned)
-MARK_LIVE_BATCH_S = 0.05  # a burst of starts is marked live in one UPDATE per this window
+MARK_LIVE_BATCH_S = 0.5  # a burst of starts is marked live in one UPDATE per this window
 
 
 def ms_to_datetime(ms: int) -> datetime:

@@ -71,6 +71,7 @@ class SessionManager:
         self.holder = uuid.uuid4().hex
         self.marker = records.LiveMarker(deps.sessionmaker)
         self._running: dict[str, _Running] = {}
+        self._attaching: dict[str, int] = {}  # interviews a socket here is being attached to
         self._tasks: list[asyncio.Task[None]] = []
         self._draining = False
 
@@ -108,6 +109,17 @@ class SessionManager:
         running interview is authorised from its live state; the database is read only
         when the live store has nothing.
         """
+        # While this runs, the upkeep loop must not adopt the interview on its own (it
+        # would start it without what this call has read, and read the database for it).
+        self._attaching[interview_id] = self._attaching.get(interview_id, 0) + 1
+        try:
+            return await self._attach(interview_id, user_id)
+        finally:
+            left = self._attaching.pop(interview_id) - 1
+            if left:
+                self._attaching[interview_id] = left
+
+    async def _attach(self, interview_id: str, user_id: uuid.UUID) -> Attached:
         owner = str(user_id)
         running = self._running.get(interview_id)
         if running is not None and running.runner.state is not None:
@@ -335,7 +347,9 @@ class SessionManager:
         connected = self.fanout.local_interviews()
         await self.live.leases.touch_presence(connected, self.lease_ttl_ms * 2)
         # A client is here but nobody drives its interview (its process died): take it over.
-        elsewhere = [iid for iid in connected if iid not in self._running]
+        elsewhere = [
+            iid for iid in connected if iid not in self._running and iid not in self._attaching
+        ]
         orphans = await self.live.leases.unleased(elsewhere)
         for interview_id, snapshot in (await self.live.events.snapshots(orphans)).items():
             if snapshot is not None and LiveState.decode(snapshot.state).phase is not Phase.ended:
