@@ -46,13 +46,20 @@ def pytest_report_header() -> str:
 
 
 _deselected_for_redis: list[str] = []
+# Fixtures that talk to a Redis server or a Redis Cluster.
+_REDIS_FIXTURES = {"redis_live", "cluster_live", "redis_cluster_url"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests of several processes sharing state need Redis: they run in the services pass."""
     if BACKEND == "services":
         return
-    needs = [item for item in items if item.get_closest_marker("needs_redis")]
+    needs = [
+        item
+        for item in items
+        if item.get_closest_marker("needs_redis")
+        or _REDIS_FIXTURES & set(getattr(item, "fixturenames", ()))
+    ]
     if needs:
         config.hook.pytest_deselected(items=needs)
         items[:] = [item for item in items if item not in needs]
@@ -62,7 +69,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _deselected_for_redis:
         terminalreporter.write_line(
-            f"{len(_deselected_for_redis)} multi-process tests need shared Redis and run in the "
+            f"{len(_deselected_for_redis)} tests need a Redis server or Redis Cluster and run in the "
             "PostgreSQL + Redis pass (TEST_BACKEND=services), not in this one.",
             yellow=True,
         )
@@ -142,8 +149,7 @@ async def redis_prefix() -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 def redis_cluster_url(redis_prefix: str) -> Iterator[str]:
     """A Redis Cluster's URL (``redis+cluster://...``), in the services pass only."""
-    if BACKEND != "services":
-        pytest.skip("Redis Cluster tests run in the PostgreSQL + Redis pass")
+    assert BACKEND == "services", "deselected in the embedded pass (pytest_collection_modifyitems)"
     if REDIS_CLUSTER_URL:
         yield REDIS_CLUSTER_URL
         _delete_cluster_keys(REDIS_CLUSTER_URL, redis_prefix)

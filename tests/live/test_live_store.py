@@ -541,16 +541,12 @@ def test_every_key_of_an_interview_carries_its_hash_tag() -> None:
 
 @pytest.fixture(params=["redis", "cluster"])
 async def redis_live(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Live]:
-    if BACKEND != "services":
-        pytest.skip("Redis runs in the PostgreSQL + Redis pass (TEST_BACKEND=services)")
     async with open_live(request.param, request, redis_prefix) as opened:
         yield opened
 
 
 @pytest.fixture
 async def cluster_live(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Live]:
-    if BACKEND != "services":
-        pytest.skip("Redis Cluster runs in the PostgreSQL + Redis pass (TEST_BACKEND=services)")
     async with open_live("cluster", request, redis_prefix) as opened:
         yield opened
 
