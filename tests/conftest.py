@@ -69,8 +69,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _deselected_for_redis:
         terminalreporter.write_line(
-            f"{len(_deselected_for_redis)} tests need a Redis server or Redis Cluster and run in the "
-            "PostgreSQL + Redis pass (TEST_BACKEND=services), not in this one.",
+            f"{len(_deselected_for_redis)} tests need a Redis server or Redis Cluster and run "
+            "in the PostgreSQL + Redis pass (TEST_BACKEND=services), not in this one.",
             yellow=True,
         )
 

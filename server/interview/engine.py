@@ -629,13 +629,7 @@ class InterviewRunner:
             state,
             turn=scored.index,
             criteria=[
-                CriterionScore(
-                    criterion=c.criterion,
-                    value=c.value,
-                    evidence=c.evidence,
-                    suggestion=c.suggestion,
-                )
-                for c in score.criteria
+                CriterionScore.model_validate(c, from_attributes=True) for c in score.criteria
             ],
             average=score.average,
             rubric_version=score.rubric_version,

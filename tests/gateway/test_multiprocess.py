@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -80,30 +81,30 @@ def env(database_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[dict[s
     yield values
 
 
+@contextlib.asynccontextmanager
+async def _two_gateways(env: dict[str, str], cwd: Path) -> AsyncIterator[tuple[Gateway, Gateway]]:
+    pair = (Gateway(env, cwd), Gateway(env, cwd))
+    try:
+        await asyncio.gather(*(g.ready() for g in pair))
+        yield pair
+    finally:
+        for gateway in pair:
+            gateway.stop()
+
+
 @pytest.fixture
 async def cluster_gateways(
     env: dict[str, str], redis_cluster_url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[Gateway, Gateway]]:
     """Two processes sharing a real (local, 3-master) Redis Cluster instead of one Redis."""
-    on_cluster = {**env, "INTERVIEW_REDIS_URL": redis_cluster_url}
-    pair = (Gateway(on_cluster, tmp_path), Gateway(on_cluster, tmp_path))
-    try:
-        await asyncio.gather(*(g.ready() for g in pair))
+    async with _two_gateways({**env, "INTERVIEW_REDIS_URL": redis_cluster_url}, tmp_path) as pair:
         yield pair
-    finally:
-        for gateway in pair:
-            gateway.stop()
 
 
 @pytest.fixture
 async def gateways(env: dict[str, str], tmp_path: Path) -> AsyncIterator[tuple[Gateway, Gateway]]:
-    pair = (Gateway(env, tmp_path), Gateway(env, tmp_path))
-    try:
-        await asyncio.gather(*(g.ready() for g in pair))
+    async with _two_gateways(env, tmp_path) as pair:
         yield pair
-    finally:
-        for gateway in pair:
-            gateway.stop()
 
 
 async def test_a_client_resumes_on_another_process_without_gap_or_duplicate(
