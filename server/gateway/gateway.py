@@ -103,22 +103,15 @@ class InterviewGateway:
         if self.draining:
             await websocket.close(CloseCode.going_away, "server going away; reconnect")
             return
-        connection: Connection | None = None
         try:
             hello = await self._receive_hello(websocket)
-            async with self._starts:
+            async with self._starts:  # _open leaves nothing behind when it raises
                 connection, initial, ended = await self._open(websocket, interview_id, hello)
         except _Reject as reject:
-            if connection is not None:
-                await self._forget(connection)
             await _close(websocket, reject.code, reject.reason)
             return
         except WebSocketDisconnect:
             return
-        except BaseException:
-            if connection is not None:
-                await self._forget(connection)
-            raise
         try:
             await self._run_connection(connection, initial, ended)
         finally:
