@@ -45,7 +45,7 @@ class Connection:
         self.close_code: int | None = None
         self.close_reason = ""
         self.connected_at = time.monotonic()
-        self.must_close = asyncio.Event()  # set for closes that cannot wait behind the queue
+        self._writer: asyncio.Task[None] | None = None
 
     # --- fed by the fan-out (EventSink) -------------------------------------------------
 
@@ -75,10 +75,15 @@ class Connection:
             self.close_code = code
             self.close_reason = reason
             self._queue.put_nowait((_CLOSE, ""))
-            if urgent:
-                self.must_close.set()
+            if urgent and self._writer is not None:
+                # Stop at once, even mid-send to a client that does not read.
+                self._writer.cancel()
 
     # --- the single writer ------------------------------------------------------------------
+
+    def start_writer(self, initial: list[tuple[int, str]]) -> asyncio.Task[None]:
+        self._writer = asyncio.create_task(self.write(initial))
+        return self._writer
 
     async def write(self, initial: list[tuple[int, str]]) -> None:
         """Send the handshake frames and replay, then live events, until closed."""

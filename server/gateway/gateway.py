@@ -256,13 +256,12 @@ class InterviewGateway:
     ) -> None:
         if ended:
             connection.close(CloseCode.interview_finished, "the interview has ended")
-        writer = asyncio.create_task(connection.write(initial))
+        # Two tasks per socket: an urgent close (slow consumer, drain) cancels the writer.
+        writer = connection.start_writer(initial)
         reader = asyncio.create_task(self._read(connection))
-        must_close = asyncio.create_task(connection.must_close.wait())
         try:
-            await asyncio.wait({writer, reader, must_close}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            must_close.cancel()
             for task in (reader, writer):
                 task.cancel()
                 # Awaiting also retrieves an exception of a task that already failed.
