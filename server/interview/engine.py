@@ -287,7 +287,7 @@ class InterviewRunner:
                 self._refuse_late(Envelope.decode(raw))
 
     async def _run(self) -> None:
-        facts = self._facts
+        facts, self._facts = self._facts, None  # used once: hold no copy for the interview's life
         if facts is not None and facts.status is InterviewStatus.created:
             self.history = []  # nothing has happened yet: the caller's facts are all there is
         else:
@@ -336,6 +336,7 @@ class InterviewRunner:
     async def _load_state(self, facts: records.InterviewFacts) -> None:
         if self._snapshot is not None:
             snapshot: Snapshot | None = self._snapshot
+            self._snapshot = None
         elif self._state_absent:
             snapshot = None
         else:
