@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -50,9 +51,41 @@ _deselected_for_redis: list[str] = []
 _REDIS_FIXTURES = {"redis_live", "cluster_live", "redis_cluster_url"}
 
 
+_deselected_for_cluster: list[str] = []
+
+
+def _needs_cluster(item: pytest.Item) -> bool:
+    if {"cluster_live", "redis_cluster_url"} & set(getattr(item, "fixturenames", ())):
+        return True
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "cluster" in callspec.params.values()
+
+
+def _cluster_available() -> bool:
+    """A cluster to test against: one named, or the binaries to start a local one."""
+    return bool(REDIS_CLUSTER_URL) or all(
+        shutil.which(binary) for binary in ("redis-server", "redis-cli")
+    )
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], gone: list[pytest.Item]) -> None:
+    config.hook.pytest_deselected(items=gone)
+    items[:] = [item for item in items if item not in gone]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests of several processes sharing state need Redis: they run in the services pass."""
+    """Tests that need Redis run in the services pass; cluster tests where a cluster can run."""
     if BACKEND == "services":
+        if _cluster_available():
+            return
+        if os.environ.get("CI") == "true":
+            raise pytest.UsageError(
+                "the Redis Cluster tests need redis-server and redis-cli "
+                "(or TEST_REDIS_CLUSTER_URL)"
+            )
+        gone = [item for item in items if _needs_cluster(item)]
+        _deselect(config, items, gone)
+        _deselected_for_cluster.extend(item.nodeid for item in gone)
         return
     needs = [
         item
@@ -61,8 +94,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         or _REDIS_FIXTURES & set(getattr(item, "fixturenames", ()))
     ]
     if needs:
-        config.hook.pytest_deselected(items=needs)
-        items[:] = [item for item in items if item not in needs]
+        _deselect(config, items, needs)
         _deselected_for_redis.extend(item.nodeid for item in needs)
 
 
@@ -71,6 +103,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"{len(_deselected_for_redis)} tests need a Redis server or Redis Cluster and run "
             "in the PostgreSQL + Redis pass (TEST_BACKEND=services), not in this one.",
+            yellow=True,
+        )
+    if _deselected_for_cluster:
+        terminalreporter.write_line(
+            f"{len(_deselected_for_cluster)} Redis Cluster tests did NOT run: install "
+            "redis-server and redis-cli, or set TEST_REDIS_CLUSTER_URL.",
             yellow=True,
         )
 
@@ -158,10 +196,7 @@ def redis_cluster_url(redis_prefix: str) -> Iterator[str]:
     try:
         url = cluster.start(timeout_s=60)
     except (ClusterStartError, OSError, subprocess.SubprocessError) as exc:
-        message = f"could not start a local Redis Cluster: {exc}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message + " (install redis-server, or set TEST_REDIS_CLUSTER_URL)")
+        pytest.fail(f"could not start a local Redis Cluster: {exc}")
     try:
         yield url
     finally:
