@@ -11,7 +11,16 @@ export default defineConfig({
     port: 5173,
     proxy: {
       '/api': { target: apiTarget, changeOrigin: true },
-      '/ws': { target: apiTarget, ws: true, changeOrigin: true },
+      '/ws': {
+        target: apiTarget,
+        ws: true,
+        changeOrigin: true,
+        // The gateway refuses sockets from other origins (4403); the dev server stands in
+        // for the API's own origin, as the built client served by the API would be.
+        configure: (proxy) => {
+          proxy.on('proxyReqWs', (proxyReq) => proxyReq.setHeader('origin', apiTarget));
+        },
+      },
     },
   },
   build: {

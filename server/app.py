@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -28,8 +29,16 @@ from server.live.fanout import Fanout
 from server.llm import create_interviewer
 from server.llm.offline import OfflineInterviewer
 from server.logs import configure_logging
-from server.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from server.spa import mount_client
+from server.middleware import (
+    API_POLICY,
+    APP_POLICY,
+    BodySizeLimitMiddleware,
+    Policy,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+    with_sources,
+)
+from server.spa import API_PREFIXES, mount_client
 from server.store.db import create_engine, create_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -38,6 +47,31 @@ log = logging.getLogger(__name__)
 def _operation_id(route: APIRoute) -> str:
     # Stable ids ("interviews-get_interview") make the generated client readable.
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+# Swagger UI and ReDoc as FastAPI serves them: scripts and styles from a CDN, started by an
+# inline script. Outside production only (INTERVIEW_API_DOCS); the rest of the site stays
+# on self-hosted assets.
+_DOCS_ASSETS: Policy = {
+    "script-src": ("https://cdn.jsdelivr.net", "'unsafe-inline'"),
+    "style-src": ("https://cdn.jsdelivr.net", "https://fonts.googleapis.com"),
+    "font-src": ("https://fonts.gstatic.com",),
+    "img-src": ("https://fastapi.tiangolo.com", "https://cdn.redoc.ly"),
+    "worker-src": ("blob:",),
+}
+
+
+def content_security_policies(settings: Settings) -> dict[str, Policy]:
+    """The CSP per path prefix (the longest matching prefix wins).
+
+    A route that needs a third party gets its own entry here, e.g. the payment page
+    ``with_sources(APP_POLICY, RAZORPAY_CHECKOUT)`` (server/middleware.py).
+    """
+    policies = {"/": APP_POLICY, **dict.fromkeys(API_PREFIXES, API_POLICY)}
+    if settings.docs_enabled:
+        docs = with_sources(APP_POLICY, _DOCS_ASSETS)
+        policies.update({"/docs": docs, "/redoc": docs})
+    return policies
 
 
 @asynccontextmanager
@@ -95,6 +129,31 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+def _declare_edge_answers(app: FastAPI) -> None:
+    """Adds to the OpenAPI document what the middleware answers for every route.
+
+    The body cap answers 413 for any operation that takes a body, before its handler runs.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    if "requestBody" in operation:
+                        operation["responses"].setdefault("413", _TOO_LARGE)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_TOO_LARGE = {
+    "description": "Request body too large",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.effective_log_format)
@@ -104,6 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Real-time AI mock interviews: accounts, credits, interviews, live sessions.",
         lifespan=_lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url="/redoc" if settings.docs_enabled else None,
     )
     app.state.settings = settings
     install_error_handlers(app)
@@ -123,6 +184,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, policies=content_security_policies(settings))
+    _declare_edge_answers(app)
     if mount_client(app, settings.client_dist):
         log.debug("serving the built client", extra={"dist": str(settings.client_dist)})
     return app

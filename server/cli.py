@@ -11,8 +11,9 @@ import uvicorn
 from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
-from server.config import ConfigError, Settings
-from server.gateway.server import GatewayServer
+from server.config import ConfigError, Settings, parse_trusted_proxies
+from server.gateway.server import GatewayServer, GatewayWebSocketProtocol
+from server.protocol import MAX_FRAME_BYTES
 
 cli = typer.Typer(
     help="Real-time AI mock-interview engine.",
@@ -52,9 +53,13 @@ def serve(
         ),
     ] = None,
     forwarded_allow_ips: Annotated[
-        str,
-        typer.Option(help="Proxies trusted for X-Forwarded-For (client IPs for rate limits)."),
-    ] = "127.0.0.1",
+        str | None,
+        typer.Option(
+            help="Proxies whose X-Forwarded-For/-Proto are believed (IPs or CIDR networks, "
+            'comma-separated; "" for none). Default: INTERVIEW_TRUSTED_PROXIES, which is none: '
+            "the connecting peer is the client.",
+        ),
+    ] = None,
 ) -> None:
     """Run the API and WebSocket gateway with uvicorn (and the built client, if present)."""
     settings = _settings()
@@ -68,8 +73,13 @@ def serve(
             err=True,
         )
     typer.echo(f"Serving on http://{host}:{port}  (provider: {settings.provider_name})", err=True)
+    if forwarded_allow_ips is not None:
+        try:
+            proxies = parse_trusted_proxies(forwarded_allow_ips)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--forwarded-allow-ips") from exc
+        settings = settings.model_copy(update={"trusted_proxies": proxies})
     config = uvicorn_config(settings, host=host, port=port, workers=workers)
-    config.forwarded_allow_ips = forwarded_allow_ips
     if workers > 1:
         # uvicorn's worker processes close sockets with 1012 on shutdown (no drain step).
         sock = config.bind_socket()
@@ -82,22 +92,27 @@ def uvicorn_config(
     settings: Settings, *, host: str, port: int, workers: int = 1, app: Any = None
 ) -> uvicorn.Config:
     """The one uvicorn configuration, shared by `serve`, the tests and the benchmark."""
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app if app is not None else "server.app:create_app",
         factory=app is None,
         host=host,
         port=port,
         workers=workers,
-        ws="websockets-sansio",
+        ws=GatewayWebSocketProtocol,  # uvicorn's websockets-sansio with the protocol's limits
         ws_per_message_deflate=False,  # CPU and ~90 KiB per socket for little gain on tokens
-        ws_max_size=64 * 1024,
+        ws_max_size=MAX_FRAME_BYTES,  # answered with 4413 by the transport
         ws_ping_interval=settings.ws_ping_interval_s,
         ws_ping_timeout=settings.ws_ping_timeout_s,
-        proxy_headers=True,
+        # Forwarded headers only from the configured proxies: anyone else could send them.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies),
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),
         access_log=False,
         log_config=None,
     )
+    # Read by GatewayWebSocketProtocol (uvicorn hands every protocol its Config).
+    config.gateway_send_buffer_bytes = settings.ws_send_buffer_bytes  # type: ignore[attr-defined]
+    return config
 
 
 def _migrate(settings: Settings, revision: str = "head") -> None:
@@ -246,6 +261,75 @@ def bench(
         engine_python=engine_python,
     )
     raise typer.Exit(run_bench(options))
+
+
+@cli.command()
+def chaos(
+    interviews: Annotated[int, typer.Option(min=1, help="Interviews running at once.")] = 50,
+    seconds: Annotated[
+        float,
+        typer.Option(
+            min=5, help="Chaos window: new interviews start, processes die, Redis restarts."
+        ),
+    ] = 120.0,
+    processes: Annotated[int, typer.Option(min=2, max=4, help="Gateway processes.")] = 2,
+    questions: Annotated[int, typer.Option(min=1, max=15, help="Questions per interview.")] = 3,
+    pace_ms: Annotated[int, typer.Option(min=0, help="Offline interviewer ms per word.")] = 40,
+    drop_every: Annotated[
+        float, typer.Option(min=0, help="Mean seconds between a client's socket drops (0: none).")
+    ] = 3.0,
+    kill_every: Annotated[
+        float, typer.Option(min=1, help="SIGKILL a gateway process (then restart it) this often.")
+    ] = 30.0,
+    redis_every: Annotated[
+        float, typer.Option(min=1, help="Restart Redis (losing every live state) this often.")
+    ] = 45.0,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="A migrated PostgreSQL database on 127.0.0.1 (its chaos account is deleted "
+            "afterwards). Default: a fresh database on --postgres, dropped afterwards."
+        ),
+    ] = None,
+    postgres: Annotated[
+        str, typer.Option(help="PostgreSQL server (admin DSN) for the fresh database.")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    seed: Annotated[int | None, typer.Option(help="Random seed, to repeat a run.")] = None,
+    json_path: Annotated[
+        str | None, typer.Option("--json", help="Append the figures as a JSON line.")
+    ] = None,
+) -> None:
+    """Chaos run: interviews over several gateways with socket drops, SIGKILLs, Redis restarts.
+
+    Starts its own Redis (redis-server, free port, no persistence) and gateway processes on
+    127.0.0.1, answers every question, and checks that no event was skipped or repeated,
+    that every transcript equals the database's and that no accepted answer was lost.
+    Exits 1 if anything was.
+    """
+    from pathlib import Path
+
+    from server.bench.chaos import ChaosOptions, run_chaos
+
+    options = ChaosOptions(
+        interviews=interviews,
+        seconds=seconds,
+        refill=True,
+        processes=processes,
+        question_count=questions,
+        pace_ms=pace_ms,
+        drop_mean_s=drop_every,
+        kill_every_s=kill_every,
+        redis_every_s=redis_every,
+        seed=seed,
+    )
+    raise typer.Exit(
+        run_chaos(
+            options,
+            database_url=database_url,
+            admin_dsn=postgres,
+            json_path=Path(json_path) if json_path else None,
+        )
+    )
 
 
 @cli.command("check-gemini")

@@ -6,6 +6,7 @@ a SQLite file under ``data_dir``, the in-process live store, the offline intervi
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +31,22 @@ class Environment(StrEnum):
 
 class ConfigError(Exception):
     """A setting is missing or unsafe; the message names the variable to fix."""
+
+
+def parse_trusted_proxies(value: str | list[str]) -> list[str]:
+    """``INTERVIEW_TRUSTED_PROXIES`` as a list; ValueError names an entry that is no address."""
+    items = value.split(",") if isinstance(value, str) else value
+    proxies = [item.strip() for item in items if item.strip()]
+    for item in proxies:
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(
+                f'expected IP addresses or CIDR networks (or "*"), got {item!r}'
+            ) from None
+    return proxies
 
 
 class Settings(BaseSettings):
@@ -60,6 +77,37 @@ class Settings(BaseSettings):
     register_limit_per_ip: int = Field(default=30, ge=1)
     register_limit_window_s: int = Field(default=60 * 60, ge=1)
     max_request_body_bytes: int = Field(default=512 * 1024, ge=1024)
+
+    # Accounts: sign-in throttling, refresh token rotation, password reset (docs/architecture.md).
+    # ``login_limit_per_email`` above counts attempts per (email, client IP). Beyond it: failed
+    # sign-ins for an email (from any client) slow down clients not known for that account,
+    # exponentially from ``_base_s`` after ``_after_failures`` failures, up to ``_cap_s``; and
+    # those clients together get at most ``login_limit_per_email_new_clients`` attempts per
+    # window. A client is known for an account for ``login_known_client_ttl_s`` after signing
+    # in to it; known clients are never slowed down or bounded by the other clients.
+    login_slowdown_after_failures: int = Field(default=3, ge=0)
+    login_slowdown_base_s: float = Field(default=0.5, ge=0)
+    login_slowdown_cap_s: float = Field(default=5.0, ge=0, le=30)
+    login_limit_per_email_new_clients: int = Field(default=100, ge=1)
+    login_limit_per_email_new_clients_window_s: int = Field(default=60 * 60, ge=1)
+    login_known_client_ttl_s: int = Field(default=30 * 24 * 60 * 60, ge=60)
+    # A spent refresh token presented again this soon gets the same successor (two tabs, a
+    # retried request); later, or when its successor was used too, it revokes its sign-in.
+    refresh_reuse_grace_s: int = Field(default=30, ge=0, le=300)
+    password_reset_ttl_s: int = Field(default=30 * 60, ge=60, le=24 * 60 * 60)
+    password_reset_limit_per_ip: int = Field(default=10, ge=1)
+    password_reset_limit_per_email: int = Field(default=3, ge=1)
+    password_reset_limit_window_s: int = Field(default=60 * 60, ge=1)
+    # Where people open the app; reset links point here (never at the request's Host header).
+    public_url: str = "http://127.0.0.1:8000"
+    # log: development prints mails to stderr (production drops them with a warning); smtp: sends.
+    mail_backend: Literal["log", "smtp"] = "log"
+    mail_from: str = "Mock Interview <no-reply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
 
     # Product
     free_credits: int = Field(default=3, ge=0)
@@ -95,15 +143,29 @@ class Settings(BaseSettings):
     abandon_after_s: int = Field(default=300, ge=1)
     stream_flush_ms: int = Field(default=40, ge=0, le=1000)
     lease_ttl_ms: int = Field(default=5000, ge=500)
+    # Runners that may fail on one interview before the step they fail on is set aside.
+    runner_failure_limit: int = Field(default=2, ge=1, le=10)
     event_log_cap: int = Field(default=10_000, ge=100)
     ws_hello_timeout_s: float = Field(default=5.0, gt=0)
     ws_ping_interval_s: float = Field(default=20.0, gt=0)
     ws_ping_timeout_s: float = Field(default=20.0, gt=0)
     ws_send_queue_max: int = Field(default=1000, ge=4)
+    # Kernel send buffer per socket: bounds what a client that stops reading can hold up
+    # before its events queue here (and it is told 4503).
+    ws_send_buffer_bytes: int = Field(default=64 * 1024, ge=4096, le=8 * 1024 * 1024)
     ws_frames_per_second: float = Field(default=10.0, gt=0)
     ws_frame_burst: int = Field(default=30, ge=1)
     # Hellos handled at once per process; more wait their turn, so starts cannot stall streams.
     ws_concurrent_starts: int = Field(default=32, ge=1)
+
+    # The HTTP edge
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: IP addresses or CIDR
+    # networks, comma-separated ("*" trusts every peer: only when nothing but the proxy can
+    # reach the port). None: the socket peer is the client, and forwarded headers are ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Swagger UI (/docs) and ReDoc (/redoc) load their scripts from a CDN: served outside
+    # production unless set. /openapi.json is always served.
+    api_docs: bool | None = None
 
     # Serving
     client_dist: Path = PROJECT_ROOT / "client" / "dist"
@@ -135,6 +197,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: Any) -> Any:
+        return parse_trusted_proxies(value) if isinstance(value, str | list) else value
+
+    @field_validator("api_docs", mode="before")
+    @classmethod
+    def _empty_docs_means_default(cls, value: Any) -> Any:
+        return None if value == "" else value
 
     @field_validator("log_format")
     @classmethod
@@ -171,6 +243,12 @@ class Settings(BaseSettings):
         if self.log_format:
             return self.log_format
         return "json" if self.env is Environment.production else "text"
+
+    @property
+    def docs_enabled(self) -> bool:
+        if self.api_docs is not None:
+            return self.api_docs
+        return self.env is not Environment.production
 
     @property
     def provider_name(self) -> str:

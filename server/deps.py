@@ -63,6 +63,10 @@ async def _counters(found: ServicesDep) -> Counters:
     return found.live.counters
 
 
+async def _live(found: ServicesDep) -> LiveStore:
+    return found.live
+
+
 async def _sessions(found: ServicesDep) -> SessionManager:
     return found.sessions
 
@@ -72,5 +76,6 @@ async def _interviewer(found: ServicesDep) -> Interviewer:
 
 
 CountersDep = Annotated[Counters, Depends(_counters)]
+LiveDep = Annotated[LiveStore, Depends(_live)]
 SessionsDep = Annotated[SessionManager, Depends(_sessions)]
 InterviewerDep = Annotated[Interviewer, Depends(_interviewer)]

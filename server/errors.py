@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.types import Scope
 
 
 class AppError(Exception):
@@ -148,6 +155,58 @@ def _summary(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
+# Codes that match the ones our own code gives for the same answer.
+_HTTP_CODES = {413: "payload_too_large"}
+# The order methods are listed in an ``Allow`` header.
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> list[str]:
+    """Every method some route serves at this request's path (OPTIONS is always answered)."""
+    probe = {**scope, "type": "http"}
+    methods = {"OPTIONS"}
+    # FastAPI keeps included routers as branches: walk the routes as it routes them.
+    for route in iter_route_contexts(routes):
+        match, _ = route.matches(probe)
+        if match is Match.NONE:
+            continue
+        if route.methods:
+            methods |= set(route.methods)
+        elif isinstance(route.original_route, Mount):  # the client's static files
+            methods |= {"GET", "HEAD"}
+    return [method for method in _METHOD_ORDER if method in methods]
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> Response:
+    """The framework's own answers (no route, wrong method, unreadable body) in our shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allow = ", ".join(allowed_methods(request.app.router.routes, request.scope))
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": allow})
+        message = f"{request.method} is not allowed here; this path answers {allow}."
+        return JSONResponse(
+            error_body("method_not_allowed", message), status_code=405, headers={"Allow": allow}
+        )
+    if exc.status_code == 404:
+        return JSONResponse(error_body("not_found", "Not found."), status_code=404)
+    if exc.status_code == 400:
+        # FastAPI's "There was an error parsing the body": bytes that are not UTF-8, JSON
+        # nested beyond the parser's depth. Invalid input like any other, answered as such.
+        errors = [{"loc": ["body"], "msg": "Body is not valid UTF-8 JSON", "type": "json_invalid"}]
+        return JSONResponse(
+            {"code": "validation_error", "detail": errors, "message": _summary(errors)},
+            status_code=422,
+        )
+    code = _HTTP_CODES.get(exc.status_code) or (
+        HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    )
+    return JSONResponse(
+        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    app.add_exception_handler(HTTPException, _http_error_handler)

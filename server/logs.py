@@ -6,6 +6,7 @@ and secrets (passwords, tokens, keys) are scrubbed before anything is written.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import re
@@ -115,6 +116,79 @@ class TextFormatter(logging.Formatter):
         if record.exc_info:
             line += "\n" + scrub(self.formatException(record.exc_info))
         return line
+
+
+class _Throttle:
+    """One repeating message: when it was last written and how often it happened since."""
+
+    __slots__ = ("extra", "handle", "last_emit", "loop", "suppressed")
+
+    def __init__(self) -> None:
+        self.last_emit = -float("inf")
+        self.suppressed = 0
+        self.extra: dict[str, Any] = {}
+        self.handle: asyncio.TimerHandle | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+
+_throttles: dict[tuple[str, str, int], _Throttle] = {}
+
+
+def log_throttled(
+    logger: logging.Logger,
+    message: str,
+    *,
+    level: int = logging.WARNING,
+    interval_s: float = 1.0,
+    **extra: Any,
+) -> None:
+    """Log an expected, repeating failure (an outage: every item fails) as one line a while.
+
+    The first occurrence is written at once; the ones within the next ``interval_s`` are
+    counted and written as ONE line when the interval ends, e.g. ``live append failed,
+    retrying (x37 in the last 1.0 s)`` with ``count=37`` and the extras of the latest one.
+    No traceback: pass what identifies the failure (``error=...``) as an extra.
+    """
+    if not logger.isEnabledFor(level):
+        return
+    key = (logger.name, message, level)
+    state = _throttles.get(key)
+    if state is None:
+        state = _throttles[key] = _Throttle()
+    now = time.monotonic()
+    if state.suppressed == 0 and now - state.last_emit >= interval_s:
+        state.last_emit = now
+        logger.log(level, message, extra=extra)
+        return
+    state.suppressed += 1
+    state.extra = extra
+    if state.handle is not None:
+        if state.loop is not None and not state.loop.is_closed():
+            return  # the summary is already scheduled
+        state.handle = None
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop here: write the summary once the interval has passed
+        if now - state.last_emit >= interval_s:
+            _flush(logger, message, level, state)
+        return
+    state.loop = loop
+    delay = max(0.0, state.last_emit + interval_s - now)
+    state.handle = loop.call_later(delay, _flush, logger, message, level, state)
+
+
+def _flush(logger: logging.Logger, message: str, level: int, state: _Throttle) -> None:
+    state.handle = None
+    if not state.suppressed:
+        return
+    now = time.monotonic()
+    count, window = state.suppressed, now - state.last_emit
+    state.suppressed, state.last_emit = 0, now
+    logger.log(
+        level,
+        f"{message} (x{count} in the last {window:.1f} s)",
+        extra={**state.extra, "count": count},
+    )
 
 
 def configure_logging(level: str, fmt: str) -> None:

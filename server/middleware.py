@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids with an access log line, and a request-body cap."""
+"""Pure ASGI middleware: request ids with an access log line, a request-body cap, and the
+security headers (CSP by path prefix, nosniff, framing, referrer, HSTS over TLS)."""
 
 from __future__ import annotations
 
@@ -125,3 +126,111 @@ class _BodyTooLarge(HTTPException):
     # An HTTPException so FastAPI's body parsing re-raises it rather than turning it into a 400.
     def __init__(self) -> None:
         super().__init__(413, "Request body is too large.")
+
+
+# A Content-Security-Policy as directive -> sources; rendered in this order.
+Policy = dict[str, tuple[str, ...]]
+
+# The web app: its own scripts, styles, images and fonts only, and API calls and the live
+# socket to its own origin ('self' covers ws:/wss: to the same host under CSP 3).
+# style-src needs 'unsafe-inline' for style *attributes* in markup: React sets styles through
+# the CSSOM (allowed without it), but Recharts' server-side text measurement and any HTML with
+# a style="" (and libraries that insert <style>) need it. It lets injected CSS style the page,
+# not run script: no script source allows inline code or eval.
+APP_POLICY: Policy = {
+    "default-src": ("'self'",),
+    "script-src": ("'self'",),
+    "style-src": ("'self'", "'unsafe-inline'"),
+    "img-src": ("'self'", "data:"),
+    "font-src": ("'self'",),
+    "connect-src": ("'self'",),
+    "object-src": ("'none'",),
+    "base-uri": ("'self'",),
+    "form-action": ("'self'",),
+    "frame-ancestors": ("'none'",),
+}
+# JSON answers are never rendered as documents: nothing may load from them.
+API_POLICY: Policy = {"default-src": ("'none'",), "frame-ancestors": ("'none'",)}
+# Razorpay Checkout (checkout.js, which opens its own frame): added to the policy of the one
+# route that takes payments when it exists, e.g. ``{"/credits/buy": with_sources(APP_POLICY,
+# RAZORPAY_CHECKOUT)}``. That route must be loaded with a full page load (a plain link, not
+# a client-side navigation): a document keeps the policy it was loaded with.
+RAZORPAY_CHECKOUT: Policy = {
+    "script-src": ("https://checkout.razorpay.com",),
+    "frame-src": ("https://api.razorpay.com", "https://checkout.razorpay.com"),
+    "connect-src": ("https://api.razorpay.com", "https://lumberjack.razorpay.com"),
+}
+HSTS = b"max-age=31536000"
+
+
+def with_sources(policy: Policy, extra: Policy) -> Policy:
+    """``policy`` with ``extra``'s sources added (a directive it lacks starts from default-src)."""
+    merged = dict(policy)
+    for directive, sources in extra.items():
+        base = merged.get(directive, merged.get("default-src", ()))
+        merged[directive] = tuple(dict.fromkeys((*base, *sources)))
+    return merged
+
+
+def render_policy(policy: Policy) -> str:
+    return "; ".join(f"{directive} {' '.join(sources)}" for directive, sources in policy.items())
+
+
+class SecurityHeadersMiddleware:
+    """Security headers on every HTTP answer, errors included; the CSP chosen by path prefix.
+
+    ``policies`` maps path prefixes to policies; the longest prefix that matches wins, ``"/"``
+    is the fallback. HSTS only on requests that came over TLS (directly, or through a trusted
+    proxy's X-Forwarded-Proto, which uvicorn has already applied to the scope): over plain
+    HTTP it would be ignored, and on a development machine it would pin localhost to HTTPS.
+    """
+
+    def __init__(self, app: ASGIApp, policies: dict[str, Policy]) -> None:
+        self.app = app
+        if "/" not in policies:
+            raise ValueError('policies need a fallback for "/"')
+        rendered = {prefix: render_policy(policy).encode() for prefix, policy in policies.items()}
+        self._policies = sorted(rendered.items(), key=lambda item: len(item[0]), reverse=True)
+
+    def policy_for(self, path: str) -> bytes:
+        return next(policy for prefix, policy in self._policies if path.startswith(prefix))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = [
+            (b"content-security-policy", self.policy_for(scope["path"])),
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        ]
+        if scope.get("scheme") == "https":
+            headers.append((b"strict-transport-security", HSTS))
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), *headers]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette sends its 500 from outside every middleware, without these headers
+            # and not in our error shape; answer here, then let it log the exception.
+            if not started:
+                body = orjson.dumps(
+                    {"code": "internal_error", "detail": "Something went wrong on our side."}
+                )
+                await send_with_headers(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"application/json")],
+                    }
+                )
+                await send_with_headers({"type": "http.response.body", "body": body})
+            raise

@@ -16,10 +16,15 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from server.text import NonBlankText
+
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 16 * 1024
 MAX_ANSWER_CHARS = 8_000
 CONTROL: Final = 0  # seq of connection frames (ready, pong, resync, errors about a client frame)
+# Bounds on numbers a client sends: the largest integer a browser's JSON keeps exactly.
+MAX_SEQ = 2**53 - 1
+MAX_TURN = 10_000
 
 TurnKind = Literal["question", "follow_up"]
 AnswerSource = Literal["typed", "voice"]
@@ -35,43 +40,58 @@ class _Frame(BaseModel):
 # --- client → server -------------------------------------------------------------
 
 
-class Hello(_Frame):
+class _ClientFrame(_Frame):
+    # Strict: "5" or true is not a number, 5.0 is not a turn.
+    model_config = ConfigDict(strict=True)
+
+
+class Hello(_ClientFrame):
     type: Literal["hello"]
     token: str = Field(min_length=1, max_length=4096, description="Access token.")
-    last_seq: int = Field(default=0, ge=0, description="Last seq received; 0 on first connect.")
+    last_seq: int = Field(
+        default=0, ge=0, le=MAX_SEQ, description="Last seq received; 0 on first connect."
+    )
     epoch: str | None = Field(
         default=None, max_length=64, description="Epoch of last_seq, to detect lost history."
     )
 
 
-class Answer(_Frame):
+class Answer(_ClientFrame):
     type: Literal["answer"]
-    text: str = Field(min_length=1, max_length=MAX_ANSWER_CHARS)
+    text: NonBlankText = Field(
+        min_length=1,
+        max_length=MAX_ANSWER_CHARS,
+        description="Normalised on arrival (NFC, \\n line breaks, control characters "
+        "removed); refused if nothing is left.",
+    )
     source: AnswerSource = "typed"
     turn: int | None = Field(
         default=None,
         ge=0,
+        le=MAX_TURN,
         description="Turn being answered; refused if it is not the open one. Absent: the turn "
         "open when the interviewer receives it.",
     )
 
 
-class Interrupt(_Frame):
+class Interrupt(_ClientFrame):
     type: Literal["interrupt"]
 
 
-class Skip(_Frame):
+class Skip(_ClientFrame):
     type: Literal["skip"]
-    turn: int | None = Field(default=None, ge=0)
+    turn: int | None = Field(default=None, ge=0, le=MAX_TURN)
 
 
-class End(_Frame):
+class End(_ClientFrame):
     type: Literal["end"]
 
 
-class Ping(_Frame):
+class Ping(_ClientFrame):
     type: Literal["ping"]
-    t: float | None = Field(default=None, description="Echoed back in pong.")
+    t: float | None = Field(
+        default=None, allow_inf_nan=False, description="Echoed back in pong (a finite number)."
+    )
 
 
 ClientFrame = Annotated[Hello | Answer | Interrupt | Skip | End | Ping, Field(discriminator="type")]
@@ -285,6 +305,7 @@ class CloseCode(IntEnum):
     going_away = 1001  # server shutting down: reconnect (to another process)
     malformed_frame = 4400  # the hello frame was not valid
     not_authenticated = 4401  # no hello in time, or a missing/expired/forged token
+    origin_not_allowed = 4403  # a browser page from an origin the server does not serve
     interview_not_found = 4404  # no such interview, or not yours
     interview_finished = 4409  # the interview has ended: read the report over REST
     frame_too_large = 4413  # a frame above MAX_FRAME_BYTES

@@ -17,6 +17,9 @@ const InterviewRoom = lazy(() => import('./pages/InterviewRoom').then((m) => ({ 
 const NewInterview = lazy(() => import('./pages/NewInterview').then((m) => ({ default: m.NewInterview })));
 const Report = lazy(() => import('./pages/Report').then((m) => ({ default: m.Report })));
 const SharedReport = lazy(() => import('./pages/Report').then((m) => ({ default: m.SharedReport })));
+const ForgotPassword = lazy(() => import('./pages/ForgotPassword').then((m) => ({ default: m.ForgotPassword })));
+const ResetPassword = lazy(() => import('./pages/ResetPassword').then((m) => ({ default: m.ResetPassword })));
+const Account = lazy(() => import('./pages/Account').then((m) => ({ default: m.Account })));
 
 function Screen({ children }: { children: ReactNode }) {
   return (
@@ -51,6 +54,9 @@ export function makeQueryClient() {
 const titles: [RegExp, string][] = [
   [/^\/login/, 'Sign in'],
   [/^\/signup/, 'Create account'],
+  [/^\/forgot-password/, 'Reset password'],
+  [/^\/reset-password/, 'Choose a new password'],
+  [/^\/account/, 'Account'],
   [/^\/new/, 'New interview'],
   [/^\/history/, 'History'],
   [/^\/interviews\/[^/]+\/report/, 'Report'],
@@ -96,12 +102,17 @@ const router = createBrowserRouter([
         children: [
           { path: '/login', element: <AuthPage mode="login" /> },
           { path: '/signup', element: <AuthPage mode="signup" /> },
+          { path: '/forgot-password', element: <Screen><ForgotPassword /></Screen> },
         ],
       },
       {
         // A shared report is readable without an account.
         element: <AuthLayout />,
-        children: [{ path: '/shared/:token', element: <Screen><SharedReport /></Screen> }],
+        children: [
+          { path: '/shared/:token', element: <Screen><SharedReport /></Screen> },
+          // Open whether or not signed in: a reset link may be opened in a signed-in browser.
+          { path: '/reset-password', element: <Screen><ResetPassword /></Screen> },
+        ],
       },
       {
         element: (
@@ -113,6 +124,7 @@ const router = createBrowserRouter([
           { path: '/', element: <Screen><Dashboard /></Screen> },
           { path: '/new', element: <Screen><NewInterview /></Screen> },
           { path: '/history', element: <Screen><History /></Screen> },
+          { path: '/account', element: <Screen><Account /></Screen> },
           { path: '/interviews/:id', element: <Screen><InterviewRoom /></Screen> },
           { path: '/interviews/:id/report', element: <Screen><Report /></Screen> },
           { path: '/interviews', element: <Navigate to="/history" replace /> },

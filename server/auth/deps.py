@@ -1,4 +1,4 @@
-"""FastAPI dependencies that turn a bearer token into the current user."""
+"""FastAPI dependencies: the current user from a bearer token, the mail sender."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from server.auth import service
+from server.auth import mail, service
 from server.deps import SessionDep, SettingsDep
 from server.errors import Forbidden, NotAuthenticated
 from server.store.models import Role, User
@@ -37,3 +37,11 @@ async def current_admin(user: CurrentUser) -> User:
 
 
 CurrentAdmin = Annotated[User, Depends(current_admin)]
+
+
+async def mail_sender(settings: SettingsDep) -> mail.MailSender:
+    """The configured sender; tests override this dependency with one that captures mail."""
+    return mail.sender_for(settings)
+
+
+MailSenderDep = Annotated[mail.MailSender, Depends(mail_sender)]

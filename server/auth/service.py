@@ -1,4 +1,5 @@
-"""Account operations: register, sign in, refresh, resolve a token, make an admin."""
+"""Account operations: register, sign in, refresh, change or reset a password, resolve a token,
+make an admin."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.auth import passwords, tokens
+from server.auth import passwords, refresh, resets, tokens
 from server.auth.schemas import AuthSession, UserPublic
 from server.config import Settings
-from server.errors import Conflict, InvalidCredentials, NotAuthenticated
-from server.live.base import Counters
+from server.errors import AppError, Conflict, InvalidCredentials, NotAuthenticated
+from server.live.base import Counters, LiveStore
 from server.payments import ledger
 from server.store.models import Role, User
 
@@ -78,14 +79,14 @@ def _token_version_key(user_id: uuid.UUID) -> str:
     return f"tv:{user_id}"
 
 
-async def user_id_from_access_token(
+async def access_claims(
     counters: Counters,
     sessionmaker: async_sessionmaker[AsyncSession],
     token: str,
     *,
     secret: SecretStr,
-) -> uuid.UUID:
-    """The user an access token names, if it has not been revoked; no User row is loaded."""
+) -> tokens.TokenClaims:
+    """What an access token says, if it has not been revoked; no User row is loaded."""
     claims = tokens.decode_token(token, secret=secret.get_secret_value(), expected_type="access")
     key = _token_version_key(claims.user_id)
     version = await counters.get_int(key)
@@ -98,7 +99,7 @@ async def user_id_from_access_token(
             await counters.set_int(key, version, TOKEN_VERSION_CACHE_S)
     if version is None or version != claims.token_version:
         raise NotAuthenticated("Your session is no longer valid; sign in again.")
-    return claims.user_id
+    return claims
 
 
 async def remember_token_version(counters: Counters, user: User) -> None:
@@ -106,13 +107,55 @@ async def remember_token_version(counters: Counters, user: User) -> None:
     await counters.set_int(_token_version_key(user.id), user.token_version, TOKEN_VERSION_CACHE_S)
 
 
-async def revoke_all_tokens(session: AsyncSession, counters: Counters, user: User) -> None:
-    """Invalidate every token issued so far, at once in every process."""
+async def revoke_all_tokens(
+    session: AsyncSession, live: LiveStore, user: User, *, reason: str = "logout_all"
+) -> None:
+    """Invalidate every token issued so far, at once in every process: new requests and
+    hellos are refused, and open sockets signed in with them are closed (4401)."""
     user.token_version += 1
     # The cache first: if the commit then fails, old tokens are refused until it expires.
-    await counters.set_int(_token_version_key(user.id), user.token_version, TOKEN_VERSION_CACHE_S)
+    key = _token_version_key(user.id)
+    await live.counters.set_int(key, user.token_version, TOKEN_VERSION_CACHE_S)
     session.add(user)
+    await refresh.revoke_all(session, user.id, reason=reason)
     await session.commit()
+    await live.events.announce_revocation(str(user.id), user.token_version)
+
+
+class WrongPassword(AppError):
+    status_code = 403
+    code = "wrong_password"
+
+    def __init__(self) -> None:
+        super().__init__("Your current password is not right.")
+
+
+async def change_password(
+    session: AsyncSession,
+    live: LiveStore,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+    settings: Settings,
+) -> AuthSession:
+    """Set a new password; every other session ends, the caller gets a new pair."""
+    if not await passwords.verify_password(user.password_hash, current_password):
+        raise WrongPassword()
+    user.password_hash = await passwords.hash_password(new_password)
+    await revoke_all_tokens(session, live, user, reason="password")
+    return await sign_in(session, user, settings)
+
+
+async def reset_password(
+    session: AsyncSession, live: LiveStore, *, secret: str, new_password: str, settings: Settings
+) -> AuthSession:
+    """Spend a reset link, set the new password, end every session and sign in afresh."""
+    password_hash = await passwords.hash_password(new_password)  # before the write lock
+    user = await resets.spend_reset_token(session, secret)
+    user.password_hash = password_hash
+    await revoke_all_tokens(session, live, user, reason="password")
+    return await sign_in(session, user, settings)
 
 
 def public(user: User) -> UserPublic:
@@ -125,22 +168,33 @@ def public(user: User) -> UserPublic:
     )
 
 
-def new_session(user: User, settings: Settings) -> AuthSession:
-    def issue(type: tokens.TokenType, ttl_s: int) -> str:
-        return tokens.issue_token(
+def session_with(user: User, refresh_token: str, settings: Settings) -> AuthSession:
+    """A fresh access token beside the given refresh token."""
+    return AuthSession(
+        user=public(user),
+        access_token=tokens.issue_token(
             secret=settings.jwt_secret.get_secret_value(),
             user_id=user.id,
             token_version=user.token_version,
-            type=type,
-            ttl_s=ttl_s,
-        )
-
-    return AuthSession(
-        user=public(user),
-        access_token=issue("access", settings.access_token_ttl_s),
-        refresh_token=issue("refresh", settings.refresh_token_ttl_s),
+            type="access",
+            ttl_s=settings.access_token_ttl_s,
+        ),
+        refresh_token=refresh_token,
         expires_in=settings.access_token_ttl_s,
     )
+
+
+async def sign_in(session: AsyncSession, user: User, settings: Settings) -> AuthSession:
+    """A new sign-in: a new refresh token family and a pair of tokens."""
+    return session_with(user, await refresh.start_family(session, user, settings), settings)
+
+
+async def refresh_session(
+    session: AsyncSession, refresh_token: str, settings: Settings
+) -> AuthSession:
+    """Rotate the refresh token: the answer carries its successor (``server/auth/refresh.py``)."""
+    rotated = await refresh.rotate(session, refresh_token, settings)
+    return session_with(rotated.user, rotated.refresh_token, settings)
 
 
 async def create_or_promote_admin(

@@ -1,4 +1,8 @@
-"""Signed JWTs: short-lived access tokens and longer-lived refresh tokens."""
+"""Signed JWTs: short-lived access tokens and longer-lived refresh tokens.
+
+A refresh token also carries its id (``jti``), the row in ``refresh_token`` that records
+whether it was spent (``server/auth/refresh.py``).
+"""
 
 from __future__ import annotations
 
@@ -21,13 +25,21 @@ class TokenClaims:
     user_id: uuid.UUID
     token_version: int
     type: TokenType
+    token_id: uuid.UUID | None = None
+    expires_at: float = 0.0  # unix seconds
 
 
 def issue_token(
-    *, secret: str, user_id: uuid.UUID, token_version: int, type: TokenType, ttl_s: int
+    *,
+    secret: str,
+    user_id: uuid.UUID,
+    token_version: int,
+    type: TokenType,
+    ttl_s: int,
+    token_id: uuid.UUID | None = None,
 ) -> str:
     now = datetime.now(UTC)
-    payload = {
+    payload: dict[str, object] = {
         "sub": str(user_id),
         "ver": token_version,
         "typ": type,
@@ -35,6 +47,8 @@ def issue_token(
         "iat": now,
         "exp": now + timedelta(seconds=ttl_s),
     }
+    if token_id is not None:
+        payload["jti"] = str(token_id)
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
@@ -58,6 +72,8 @@ def decode_token(token: str, *, secret: str, expected_type: TokenType) -> TokenC
             user_id=uuid.UUID(str(payload["sub"])),
             token_version=int(payload["ver"]),
             type=expected_type,
+            token_id=uuid.UUID(str(payload["jti"])) if "jti" in payload else None,
+            expires_at=float(payload["exp"]),
         )
     except (ValueError, TypeError) as exc:
         raise NotAuthenticated("Invalid access token; sign in again.") from exc

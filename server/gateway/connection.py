@@ -34,6 +34,9 @@ class Connection:
         *,
         last_seq: int,
         queue_max: int,
+        user_id: str = "",
+        token_version: int = 0,
+        expires_at: float = float("inf"),
     ) -> None:
         self.id = uuid.uuid4().hex  # where the runner sends a refusal of this socket's command
         self.websocket = websocket
@@ -41,6 +44,9 @@ class Connection:
         self.events = events
         self.last_sent = last_seq
         self.queue_max = queue_max
+        self.user_id = user_id  # who signed in, with which token version, until when (unix s)
+        self.token_version = token_version
+        self.expires_at = expires_at
         self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
         self.close_code: int | None = None
         self.close_reason = ""

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 import uuid
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -25,12 +26,13 @@ from server.interview.commands import Envelope
 from server.interview.service import InterviewNotFound
 from server.interview.sessions import LiveView, SessionManager
 from server.live.base import LiveStore
+from server.live.connect import LIVE_STORE_DOWN
 from server.live.fanout import Fanout
+from server.logs import log_throttled
 from server.protocol import (
     CLIENT_FRAME_TYPES,
     CONTROL,
     MAX_ANSWER_CHARS,
-    MAX_FRAME_BYTES,
     ClientFrame,
     CloseCode,
     ErrorCode,
@@ -45,6 +47,9 @@ from server.protocol import (
 )
 
 log = logging.getLogger(__name__)
+
+SIGNED_OUT = "your session was signed out; sign in again"
+EXPIRED = "your session expired; refresh it and reconnect"
 
 
 class _Reject(Exception):
@@ -95,11 +100,31 @@ class InterviewGateway:
         # Admission: a burst of hellos is served a few dozen at a time, so starting
         # interviews cannot crowd out the streams already running in this process.
         self._starts = asyncio.Semaphore(settings.ws_concurrent_starts)
+        fanout.on_revoked = self._revoked
+
+    def _revoked(self, user_id: str, token_version: int) -> None:
+        """The user signed out everywhere (or changed password): close their sockets."""
+        for connection in list(self.connections):
+            if connection.user_id == user_id and connection.token_version < token_version:
+                connection.close(CloseCode.not_authenticated, SIGNED_OUT, urgent=True)
 
     # --- handshake ------------------------------------------------------------------------
 
+    def _origin_allowed(self, websocket: WebSocket) -> bool:
+        """Browsers do not apply CORS to WebSocket upgrades: a page from another site could
+        open one with the candidate's token. Allowed: no Origin (not a browser), the
+        server's own origin, and the configured CORS origins."""
+        origin = websocket.headers.get("origin")
+        if origin is None or origin in self.settings.cors_origins:
+            return True
+        host = websocket.headers.get("host", "")
+        return urlsplit(origin).netloc.lower() == host.lower() and bool(host)
+
     async def serve(self, websocket: WebSocket, interview_id: str) -> None:
         await websocket.accept()  # close codes only reach the client on an accepted socket
+        if not self._origin_allowed(websocket):
+            await _close(websocket, CloseCode.origin_not_allowed, "origin not allowed")
+            return
         if self.draining:
             await websocket.close(CloseCode.going_away, "server going away; reconnect")
             return
@@ -111,6 +136,12 @@ class InterviewGateway:
             await _close(websocket, reject.code, reject.reason)
             return
         except WebSocketDisconnect:
+            return
+        except LIVE_STORE_DOWN as exc:
+            # Redis restarting or failing over: expected, and the client reconnects (1011).
+            # One line a second with a count, not a traceback per socket.
+            log_throttled(log, "live store unavailable at hello; closed with 1011", error=repr(exc))
+            await _close(websocket, 1011, "the live store is unavailable; reconnect")
             return
         try:
             await self._run_connection(connection, initial, ended)
@@ -156,7 +187,7 @@ class InterviewGateway:
         except ValueError:
             raise _Reject(CloseCode.interview_not_found, "no such interview") from None
         try:
-            user_id = await auth_service.user_id_from_access_token(
+            claims = await auth_service.access_claims(
                 self.live.counters,
                 self.sessionmaker,
                 hello.token,
@@ -164,12 +195,16 @@ class InterviewGateway:
             )
         except NotAuthenticated as exc:
             raise _Reject(CloseCode.not_authenticated, exc.message) from None
+        user_id = claims.user_id
         connection = Connection(
             websocket,
             wanted,
             self.live.events,
             last_seq=hello.last_seq,
             queue_max=self.settings.ws_send_queue_max,
+            user_id=str(user_id),
+            token_version=claims.token_version,
+            expires_at=claims.expires_at,
         )
         # Join the fan-out BEFORE anything is read or started: live events queue up
         # meanwhile (nothing is sent before the checks pass), and the writer drops the ones
@@ -259,9 +294,15 @@ class InterviewGateway:
         # Two tasks per socket: an urgent close (slow consumer, drain) cancels the writer.
         writer = connection.start_writer(initial)
         reader = asyncio.create_task(self._read(connection))
+        # The token the socket signed in with expires: the client refreshes it and resumes.
+        expiry = asyncio.get_running_loop().call_later(
+            max(0.0, connection.expires_at - time.time()),
+            lambda: connection.close(CloseCode.not_authenticated, EXPIRED, urgent=True),
+        )
         try:
             await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            expiry.cancel()
             for task in (reader, writer):
                 task.cancel()
                 # Awaiting also retrieves an exception of a task that already failed.
@@ -290,9 +331,6 @@ class InterviewGateway:
                     )
                 frame = _parse(text)
             except _FrameError as error:
-                if error.code is ErrorCode.frame_too_large:
-                    connection.close(CloseCode.frame_too_large, error.message, urgent=True)
-                    return
                 connection.send_control(_error(error.code, error.message))
                 continue
             if isinstance(frame, Ping):
@@ -321,11 +359,9 @@ def _error(code: ErrorCode, message: str) -> str:
 
 
 def _parse(text: str) -> ClientFrame:
-    """The frame, validated once by its model; a _FrameError says what was wrong with it."""
-    if len(text) > MAX_FRAME_BYTES:
-        raise _FrameError(
-            ErrorCode.frame_too_large, f"frames are limited to {MAX_FRAME_BYTES} bytes"
-        )
+    """The frame, validated once by its model; a _FrameError says what was wrong with it.
+
+    Its size is the transport's to limit (``server/gateway/server.py``)."""
     try:
         return client_frame_adapter.validate_json(text)
     except ValidationError as exc:

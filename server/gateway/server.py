@@ -1,8 +1,12 @@
-"""uvicorn's server, with a drain step before it closes connections on SIGTERM.
+"""uvicorn's server and WebSocket transport, with the protocol's limits and a drain step.
 
 uvicorn closes open WebSockets with 1012 the moment shutdown starts and runs the
 app's lifespan shutdown only after they are gone; draining first lets the gateway
 hand its interviews back and send "going away" (1001) so clients resume elsewhere.
+
+The transport enforces the frame limit (``MAX_FRAME_BYTES``, counted in bytes from the
+frame header, before the payload is buffered) and answers it with the protocol's 4413;
+a client whose keepalive lapses while events wait for it is told 4503 (slow consumer).
 """
 
 from __future__ import annotations
@@ -14,6 +18,11 @@ import socket
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import CloseCode as WsCloseCode
+from websockets.server import ServerProtocol
+
+from server.protocol import MAX_FRAME_BYTES, CloseCode
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +56,58 @@ class GatewayServer(uvicorn.Server):
             except TimeoutError:
                 log.error("drain did not finish in %s s", timeout)
         await super().shutdown(sockets)
+
+
+FRAME_TOO_LARGE = f"frames are limited to {MAX_FRAME_BYTES} bytes"
+SLOW_CONSUMER = "too slow reading events; reconnect to resume"
+# A peer that stopped reading is dropped this long after its close frame is queued.
+ABORT_AFTER_S = 10.0
+
+
+class _LimitedServerProtocol(ServerProtocol):
+    """websockets' server side, closing an over-long frame with the protocol's code."""
+
+    def fail(self, code: int, reason: str = "") -> None:
+        if code == WsCloseCode.MESSAGE_TOO_BIG:
+            code, reason = CloseCode.frame_too_large, FRAME_TOO_LARGE
+        super().fail(code, reason)
+
+
+class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O WebSocket protocol with the gateway's limits (see module doc)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        assert not self.config.ws_per_message_deflate, "the gateway sends uncompressed frames"
+        self.conn = _LimitedServerProtocol(
+            max_size=self.config.ws_max_size, logger=logging.getLogger("uvicorn.error")
+        )
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        size = getattr(self.config, "gateway_send_buffer_bytes", None)
+        if sock is not None and size:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
+    def keepalive_timeout(self) -> None:
+        if self.close_sent or self.transport.is_closing():
+            return
+        if self.transport.get_write_buffer_size() == 0:
+            super().keepalive_timeout()  # silent and nothing owed: a dead peer (1011)
+            return
+        # Events are waiting for a peer that stopped reading: say why (behind what it is
+        # owed) with a closing handshake, and keep reading for its reply: closing a socket
+        # with unread input resets it, and the peer would lose the frame. Dropped if silent.
+        self.pong_timer = None
+        self.pending_ping_payload = None
+        code, reason = CloseCode.slow_consumer, SLOW_CONSUMER
+        self.conn.send_close(code, reason)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(ABORT_AFTER_S, self.transport.abort)

@@ -103,6 +103,10 @@ class _Ended(Exception):
         self.reason = reason
 
 
+class _Stop(Exception):
+    """The runner has nothing more to do (the interview was ended without the usual steps)."""
+
+
 class _Refused(Exception):
     def __init__(self, code: ErrorCode, message: str, *, retryable: bool) -> None:
         self.code = code
@@ -154,6 +158,8 @@ class InterviewRunner:
         self._end_requested: tuple[InterviewStatus, str] | None = None
         self._deleted = False  # the row is gone: write nothing more, just end the stream
         self._ended = False
+        self._unscored: records.PendingTurn | None = None  # saved answer the live store lost
+        self.failures = 0  # runners that failed on this interview before this one
 
     # --- the accept step ------------------------------------------------------------------
 
@@ -295,7 +301,7 @@ class InterviewRunner:
             if loaded is None:  # deleted
                 await self._refuse_inbox()
                 return
-            facts, self.history = loaded
+            facts, self.history, self._unscored = loaded.facts, loaded.history, loaded.pending
         if facts.status in records.ENDED:
             await self._refuse_inbox()
             return
@@ -316,6 +322,7 @@ class InterviewRunner:
         if facts.status is InterviewStatus.created:
             self._started(self.uuid)
         try:
+            await self._after_failures()
             while True:
                 if self._end_requested:
                     raise _Ended(*self._end_requested)
@@ -332,6 +339,8 @@ class InterviewRunner:
                     return
         except _Ended as ended:
             await self._finish(ended.status, ended.reason)
+        except _Stop:
+            return
 
     async def _load_state(self, facts: records.InterviewFacts) -> None:
         if self._snapshot is not None:
@@ -341,16 +350,20 @@ class InterviewRunner:
             snapshot = None
         else:
             snapshot = await self.events.snapshot(self.interview_id)
+        unscored, self._unscored = self._unscored, None
         if snapshot is None:
-            # The live store lost it (or never had it): rebuild from what the database has.
-            fresh = initial_state(facts, self.interviewer, self.history)
+            # The live store lost it (or never had it): rebuild from what the database has,
+            # an answer it saved but did not score included.
+            fresh = initial_state(facts, self.interviewer, self.history, unscored)
             if await self.events.create(self.interview_id, fresh.encode()):
-                snapshot = Snapshot(0, fresh.encode(), "", now_ms())
+                text = unscored.question if unscored is not None else ""
+                snapshot = Snapshot(0, fresh.encode(), text, now_ms())
             else:
                 snapshot = await self.events.snapshot(self.interview_id)
                 assert snapshot is not None, "the live state vanished while it was created"
         self.state = LiveState.decode(snapshot.state)
         self.seq = self.loaded_seq = snapshot.seq
+        self.failures = snapshot.failures
         self._spoken = [snapshot.text]
 
     async def _wait(self, seconds: float) -> None:
@@ -369,6 +382,72 @@ class InterviewRunner:
             self.last_presence_ms = now_ms()
         elif now_ms() - self.last_presence_ms > self.deps.settings.abandon_after_s * 1000:
             raise _Ended(InterviewStatus.abandoned, "no candidate connected")
+
+    # --- quarantine -------------------------------------------------------------------
+
+    async def _after_failures(self) -> None:
+        """Runners failed on this interview before: do not repeat what keeps failing.
+
+        At the limit, the step in progress is set aside: an answer that cannot be scored is
+        kept without a score and the interview goes on; anything else ends the interview
+        with what was answered. At twice the limit (setting it aside failed too) the
+        interview ends without another attempt at anything but saying so.
+        """
+        limit = self.deps.settings.runner_failure_limit
+        if self.failures < limit:
+            return
+        assert self.state is not None
+        log.error(
+            "quarantining a failing interview step",
+            extra={
+                "interview_id": self.interview_id,
+                "failures": self.failures,
+                "phase": self.state.phase.value,
+            },
+        )
+        if self.failures >= 2 * limit:
+            await self._end_after_failures()
+            raise _Stop()
+        if self.state.phase is Phase.scoring and self.state.answer is not None:
+            pending = self.state.answer
+            record = self._record("answered", pending.text)
+            await self._save(record, source=pending.source, answered_ms=pending.answered_ms)
+            self.emit(
+                ErrorEvent,
+                self._next_turn(None),
+                code=ErrorCode.internal,
+                message="Something went wrong while scoring your last answer. It is saved "
+                "without a score, and the interview goes on.",
+                retryable=False,
+            )
+            return
+        self.emit(
+            ErrorEvent,
+            code=ErrorCode.internal,
+            message="Something went wrong on our side, so this interview has been ended. "
+            "Everything you answered is saved and in your report.",
+            retryable=False,
+        )
+        raise _Ended(InterviewStatus.finished, "ended after an internal error")
+
+    async def _end_after_failures(self) -> None:
+        """The last resort: mark it over everywhere it can be, and say so."""
+        with contextlib.suppress(Exception):
+            await records.finish(
+                self.deps.sessionmaker,
+                self.uuid,
+                status=InterviewStatus.abandoned,
+                report=None,
+                provider=self.interviewer.name,
+            )
+        self.emit(
+            ErrorEvent,
+            code=ErrorCode.internal,
+            message="Something went wrong on our side and this interview could not go on. "
+            "What you answered before is saved.",
+            retryable=False,
+        )
+        await self._end_stream(InterviewStatus.abandoned, "ended after repeated internal errors")
 
     # --- asking -----------------------------------------------------------------------
 
@@ -540,20 +619,11 @@ class InterviewRunner:
         deadline = self.state.deadline_ms or now_ms()
         while self.state.phase is Phase.listening and not self._end_requested:
             self.wake.clear()
-            pending, self._pending = self._pending, None
+            pending = self._pending
             if isinstance(pending, Answer):
-                self.emit(
-                    AnswerAccepted,
-                    self._evolve(
-                        phase=Phase.scoring,
-                        deadline_ms=None,
-                        answer=PendingAnswer(pending.text, pending.source, now_ms()),
-                    ),
-                    turn=self.state.turn,
-                    text=pending.text,
-                    source=pending.source,
-                )
+                await self._keep(pending)
                 return
+            self._pending = None
             if isinstance(pending, Skip):
                 await self._close_turn("skipped")
                 return
@@ -562,6 +632,37 @@ class InterviewRunner:
                 await self._close_turn("timed_out")
                 return
             await self._wait(min(remaining_s, INBOX_POLL_S, self._presence_interval_s))
+
+    async def _keep(self, answer: Answer) -> None:
+        """Accept an answer: saved first (losing the live store cannot lose it), then
+        announced. Until then it stays pending, so a second answer is refused."""
+        assert self.state is not None
+        state = self.state
+        answered_ms = now_ms()
+        turn = records.PendingTurn(
+            index=state.turn,
+            kind=state.kind,
+            question_id=state.question_id,
+            question=self.text,
+            answer=answer.text,
+            source=answer.source,
+            answered_ms=answered_ms,
+        )
+        await records.save_answer(
+            self.deps.sessionmaker, self.uuid, turn, asked_ms=state.asked_ms or answered_ms
+        )
+        self._pending = None
+        self.emit(
+            AnswerAccepted,
+            self._evolve(
+                phase=Phase.scoring,
+                deadline_ms=None,
+                answer=PendingAnswer(answer.text, answer.source, answered_ms),
+            ),
+            turn=state.turn,
+            text=answer.text,
+            source=answer.source,
+        )
 
     def _record(self, outcome: str, answer: str | None) -> TurnRecord:
         assert self.state is not None
@@ -723,11 +824,32 @@ class InterviewRunner:
 
 
 def initial_state(
-    facts: records.InterviewFacts, interviewer: Interviewer, history: list[TurnRecord]
+    facts: records.InterviewFacts,
+    interviewer: Interviewer,
+    history: list[TurnRecord],
+    unscored: records.PendingTurn | None = None,
 ) -> LiveState:
-    """The live state of an interview about to start, or to resume from its finished turns."""
+    """The live state of an interview about to start, or to resume from its finished turns
+    (and an answer saved but not scored, which is scored first)."""
     asked = sum(1 for t in history if t.kind == "question")
     count = facts.brief.question_count
+    if unscored is not None:
+        return LiveState(
+            epoch=secrets.token_hex(6),
+            owner_id=str(facts.owner_id),
+            status=InterviewStatus.live,
+            phase=Phase.scoring,
+            turn=unscored.index,
+            kind=unscored.kind,
+            question_number=asked + (1 if unscored.kind == "question" else 0),
+            question_count=count,
+            follow_ups=0,
+            question_id=unscored.question_id,
+            provider=interviewer.name,
+            model=interviewer.model,
+            offline=interviewer.offline,
+            answer=PendingAnswer(unscored.answer, unscored.source, unscored.answered_ms),
+        )
     return LiveState(
         epoch=secrets.token_hex(6),
         owner_id=str(facts.owner_id),

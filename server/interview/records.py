@@ -8,6 +8,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import TypeAdapter
 from sqlalchemy import select, update
@@ -34,8 +35,12 @@ from server.store.models import (
     TurnKind,
     TurnOutcome,
 )
+from server.text import scrub
 
 log = logging.getLogger(__name__)
+
+TurnKindName = Literal["question", "follow_up"]
+AnswerSourceName = Literal["typed", "voice"]
 
 ENDED = (InterviewStatus.finished, InterviewStatus.abandoned)
 MARK_LIVE_BATCH_S = 0.5  # a burst of starts is marked live in one UPDATE per this window
@@ -82,10 +87,31 @@ def facts_of(interview: Interview) -> InterviewFacts:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PendingTurn:
+    """A turn whose answer was accepted (and saved) but not yet scored."""
+
+    index: int
+    kind: TurnKindName
+    question_id: str | None
+    question: str
+    answer: str
+    source: AnswerSourceName
+    answered_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    facts: InterviewFacts
+    history: list[TurnRecord]  # finished turns
+    pending: PendingTurn | None  # the last turn, when its answer awaits its score
+
+
 async def load(
     sessionmaker: async_sessionmaker[AsyncSession], interview_id: uuid.UUID
-) -> tuple[InterviewFacts, list[TurnRecord]] | None:
-    """The interview's facts and its finished turns (for a runner taking it over)."""
+) -> Loaded | None:
+    """The interview's facts, its finished turns and an answer awaiting its score (for a
+    runner taking it over)."""
     async with sessionmaker() as session:
         interview = await session.scalar(
             select(Interview)
@@ -94,6 +120,20 @@ async def load(
         )
         if interview is None:
             return None
+        turns = list(interview.turns)
+        pending = None
+        last = turns[-1] if turns else None
+        if last is not None and last.outcome is None and last.answer is not None:
+            turns.pop()
+            pending = PendingTurn(
+                index=last.index,
+                kind=last.kind.value,
+                question_id=last.question_id,
+                question=last.question,
+                answer=last.answer,
+                source=(last.answer_source or AnswerSource.typed).value,
+                answered_ms=int((last.answered_at or last.asked_at).timestamp() * 1000),
+            )
         history = [
             TurnRecord(
                 index=turn.index,
@@ -113,9 +153,9 @@ async def load(
                 if turn.scores
                 else None,
             )
-            for turn in interview.turns
+            for turn in turns
         ]
-        return facts_of(interview), history
+        return Loaded(facts_of(interview), history, pending)
 
 
 class LiveMarker:
@@ -152,6 +192,36 @@ class LiveMarker:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout=5)
 
 
+async def save_answer(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    interview_id: uuid.UUID,
+    turn: PendingTurn,
+    *,
+    asked_ms: int,
+) -> None:
+    """Keep an accepted answer before it is scored (the turn row, its outcome pending), so
+    losing the live store cannot lose it. Saving it twice is a no-op."""
+    async with sessionmaker() as session:
+        session.add(
+            Turn(
+                interview_id=interview_id,
+                index=turn.index,
+                kind=TurnKind(turn.kind),
+                question_id=turn.question_id,
+                question=scrub(turn.question),
+                answer=turn.answer,
+                answer_source=AnswerSource(turn.source),
+                outcome=None,
+                asked_at=ms_to_datetime(asked_ms),
+                answered_at=ms_to_datetime(turn.answered_ms),
+            )
+        )
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()  # saved before this process took the interview over
+
+
 async def save_turn(
     sessionmaker: async_sessionmaker[AsyncSession],
     interview_id: uuid.UUID,
@@ -161,14 +231,15 @@ async def save_turn(
     asked_ms: int,
     answered_ms: int | None,
 ) -> None:
-    """Insert a finished turn with its scores; a second save of the same turn is a no-op."""
+    """Save a finished turn with its scores: insert it, or complete the row its answer was
+    saved in when accepted. A second save of a finished turn is a no-op."""
     async with sessionmaker() as session:
         turn = Turn(
             interview_id=interview_id,
             index=record.index,
             kind=TurnKind(record.kind),
             question_id=record.question_id,
-            question=record.question,
+            question=scrub(record.question),
             answer=record.answer,
             answer_source=AnswerSource(source) if source and record.answer else None,
             outcome=TurnOutcome(record.outcome),
@@ -178,21 +249,34 @@ async def save_turn(
         session.add(turn)
         try:
             await session.flush()
-            if record.score is not None:
-                session.add_all(
-                    Score(
-                        turn_id=turn.id,
-                        criterion=c.criterion,
-                        value=c.value,
-                        evidence=c.evidence,
-                        suggestion=c.suggestion,
-                        rubric_version=record.score.rubric_version,
-                    )
-                    for c in record.score.criteria
-                )
-            await session.commit()
+            turn_id: int | None = turn.id
         except IntegrityError:
-            await session.rollback()  # saved before this process took the interview over
+            await session.rollback()
+            turn_id = await session.scalar(
+                update(Turn)
+                .where(
+                    Turn.interview_id == interview_id,
+                    Turn.index == record.index,
+                    Turn.outcome.is_(None),
+                )
+                .values(outcome=TurnOutcome(record.outcome))
+                .returning(Turn.id)
+            )
+            if turn_id is None:  # finished already (saved before a takeover)
+                return
+        if record.score is not None:
+            session.add_all(
+                Score(
+                    turn_id=turn_id,
+                    criterion=scrub(c.criterion),
+                    value=c.value,
+                    evidence=scrub(c.evidence),
+                    suggestion=scrub(c.suggestion),
+                    rubric_version=record.score.rubric_version,
+                )
+                for c in record.score.criteria
+            )
+        await session.commit()
 
 
 async def finish(
@@ -209,9 +293,9 @@ async def finish(
                 Report(
                     interview_id=interview_id,
                     overall_score=report.overall_score,
-                    strengths=report.strengths,
-                    weaknesses=report.weaknesses,
-                    next_steps=report.next_steps,
+                    strengths=[scrub(x) for x in report.strengths],
+                    weaknesses=[scrub(x) for x in report.weaknesses],
+                    next_steps=[scrub(x) for x in report.next_steps],
                     rubric_version=report.rubric_version,
                     provider=provider,
                 )

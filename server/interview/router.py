@@ -21,6 +21,12 @@ from server.interview.schemas import (
     ShareLink,
 )
 
+# Bounds the schema shows: an offset past this is no page anyone reaches, and one past
+# 2**63 overflowed the database's integer (a 500).
+MAX_LIST_OFFSET = 1_000_000
+# Share tokens are URL-safe base64 (secrets.token_urlsafe).
+SHARE_TOKEN_PATTERN = r"^[A-Za-z0-9_-]+$"
+
 router = APIRouter(prefix="/api/interviews", tags=["interviews"])
 
 
@@ -58,7 +64,7 @@ async def list_interviews(
     user: CurrentUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_LIST_OFFSET)] = 0,
 ) -> InterviewsPublic:
     """Your interviews, newest first."""
     rows, total = await service.list_owned(session, user, limit=limit, offset=offset)
@@ -117,11 +123,10 @@ async def unshare_interview(
 shared_router = APIRouter(prefix="/api/shared", tags=["shared"])
 
 
-@shared_router.get(
-    "/{token}", response_model=SharedInterview, responses={404: error_responses(404)[404]}
-)
+@shared_router.get("/{token}", response_model=SharedInterview, responses=error_responses(404))
 async def get_shared_interview(
-    token: Annotated[str, Path(min_length=8, max_length=64)], session: SessionDep
+    token: Annotated[str, Path(min_length=8, max_length=64, pattern=SHARE_TOKEN_PATTERN)],
+    session: SessionDep,
 ) -> SharedInterview:
     """A shared report, readable without signing in (no resume, job description or cost)."""
     return service.shared(await service.get_shared(session, token))

@@ -6,7 +6,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -147,18 +147,37 @@ def public(interview: Interview, overall_score: float | None = None) -> Intervie
 
 
 async def share(session: AsyncSession, owner: User, interview_id: uuid.UUID) -> str:
-    """Turn the share link on (or return the one already on)."""
-    interview = await get_owned(session, owner.id, interview_id)
-    if interview.share_token is None:
-        interview.share_token = secrets.token_urlsafe(24)
-        await session.commit()
-    return interview.share_token
+    """Turn the share link on (or return the one already on).
+
+    One guarded ``UPDATE … RETURNING``, not read-then-write: an interview deleted between a
+    read and a write would fail the write (``StaleDataError``) instead of answering 404.
+    """
+    token = await session.scalar(
+        update(Interview)
+        .where(Interview.id == interview_id, Interview.owner_id == owner.id)
+        .values(share_token=func.coalesce(Interview.share_token, secrets.token_urlsafe(24)))
+        .returning(Interview.share_token)
+        .execution_options(synchronize_session=False)
+    )
+    if token is None:
+        await session.rollback()
+        raise InterviewNotFound()
+    await session.commit()
+    return token
 
 
 async def unshare(session: AsyncSession, owner: User, interview_id: uuid.UUID) -> None:
-    """Revoke the share link; a later share gets a new one."""
-    interview = await get_owned(session, owner.id, interview_id)
-    interview.share_token = None
+    """Revoke the share link; a later share gets a new one. One guarded ``UPDATE`` (see share)."""
+    found = await session.scalar(
+        update(Interview)
+        .where(Interview.id == interview_id, Interview.owner_id == owner.id)
+        .values(share_token=None)
+        .returning(Interview.id)
+        .execution_options(synchronize_session=False)
+    )
+    if found is None:
+        await session.rollback()
+        raise InterviewNotFound()
     await session.commit()
 
 

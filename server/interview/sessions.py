@@ -298,7 +298,13 @@ class SessionManager:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("interview runner crashed", extra={"interview_id": runner.interview_id})
+            failures = 0
+            with contextlib.suppress(Exception):
+                failures = await self.live.events.record_failure(runner.interview_id)
+            log.exception(
+                "interview runner crashed",
+                extra={"interview_id": runner.interview_id, "failures": failures},
+            )
         finally:
             # Shielded: a second cancel (lease lost while stopping) must not cut the
             # clean-up short, or a dead entry would stay in ``_running``.

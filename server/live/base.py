@@ -39,6 +39,7 @@ class Snapshot:
     text: str  # the current turn's text so far
     active_ms: int  # unix ms of the last append
     facts: str = ""  # what the interview was created with, if asked for and prepared
+    failures: int = 0  # times a runner failed while driving it (see ``record_failure``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,8 @@ class LiveListener:
     on_reply: Callable[[str, str, str], None]  # (interview id, connection id, payload)
     on_stale: Callable[[str], None]  # an append was refused: another process owns it now
     on_reconnect: Callable[[], None]  # the subscription was re-established; repair gaps
+    # A user's tokens older than this version were revoked: (user id, token version).
+    on_revoked: Callable[[str, int], None]
 
 
 class EventLog(Protocol):
@@ -114,6 +117,10 @@ class EventLog(Protocol):
 
     async def read_log(self, interview_id: str, after_seq: int) -> LogRead: ...
 
+    async def record_failure(self, interview_id: str) -> int:
+        """Count a runner failing on the interview, beside its state (and gone with it);
+        the new count, 0 if the interview has no live data."""
+
     async def expire(self, interview_id: str, ttl_s: int) -> None:
         """Let an ended interview's live data disappear after ``ttl_s``."""
 
@@ -122,6 +129,9 @@ class EventLog(Protocol):
 
     async def poke(self, interview_id: str) -> None:
         """Wake whoever drives the interview (its inbox has something)."""
+
+    async def announce_revocation(self, user_id: str, token_version: int) -> None:
+        """Tell every process that the user's tokens before ``token_version`` are revoked."""
 
 
 class Leases(Protocol):

@@ -20,8 +20,39 @@ from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import (
+    ClusterDownError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 RedisClient = Redis | RedisCluster
+
+# What a command raises while the live store cannot be reached (Redis restarting, a
+# failover, the network): an expected failure, to be answered with "try again" and logged
+# as one line with a count (``server.logs.log_throttled``), never as a traceback.
+LIVE_STORE_DOWN: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterDownError,
+    TryAgainError,
+)
+
+# A command that cannot reach Redis (refused, reset) is tried again for ~3 s (0.1, 0.2,
+# 0.4, then 0.5 s apart), which rides out a restart instead of failing every request and
+# socket at that moment. Only connection errors and timeouts are retried: a command that
+# had run before its connection broke may run twice (PITFALLS 9); ours tolerate it (appends
+# carry their seq, leases are confirmed by reading, a duplicate command is refused).
+_RETRY_ATTEMPTS = 8
+_RETRY_BACKOFF = ExponentialBackoff(cap=0.5, base=0.05)
+
+
+def command_retry() -> Retry:
+    return Retry(_RETRY_BACKOFF, _RETRY_ATTEMPTS)
+
 
 _CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
@@ -54,8 +85,15 @@ def connect(url: str, *, max_connections: int) -> tuple[RedisClient, Redis]:
     seed = cluster_seed_url(url)
     if seed is None:
         pool = BlockingConnectionPool.from_url(
-            url, max_connections=max_connections, timeout=10, decode_responses=True
+            url,
+            max_connections=max_connections,
+            timeout=10,
+            decode_responses=True,
+            retry=command_retry(),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
+        # The subscriber keeps redis-py's default (no retries): its listener must see a
+        # broken connection, to repair what was published meanwhile.
         return Redis(connection_pool=pool), Redis.from_url(url, decode_responses=True)
     cluster = RedisCluster.from_url(
         seed,

@@ -33,6 +33,8 @@ class Fanout:
         self._sinks: dict[str, set[EventSink]] = {}
         self._watchers: dict[str, Callable[[], None]] = {}
         self._stale_handlers: dict[str, Callable[[], None]] = {}
+        # Told when a user's tokens are revoked (the gateway closes that user's sockets).
+        self.on_revoked: Callable[[str, int], None] = lambda user_id, token_version: None
 
     def listener(self) -> LiveListener:
         return LiveListener(
@@ -41,6 +43,7 @@ class Fanout:
             on_reply=self._on_reply,
             on_stale=self._on_stale,
             on_reconnect=self._on_reconnect,
+            on_revoked=lambda user_id, token_version: self.on_revoked(user_id, token_version),
         )
 
     def _on_event(self, interview_id: str, seq: int, payload: str) -> None:

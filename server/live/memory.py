@@ -34,6 +34,7 @@ class _Interview:
     seq: int = 0
     text: str = ""
     active_ms: int = field(default_factory=_now_ms)
+    failures: int = 0
     log: deque[LogEntry] = field(default_factory=deque)
     expires_at: float | None = None
 
@@ -95,7 +96,21 @@ class MemoryEventLog:
         if interview is None:
             return None
         facts = interview.facts if with_facts else ""
-        return Snapshot(interview.seq, interview.state, interview.text, interview.active_ms, facts)
+        return Snapshot(
+            interview.seq,
+            interview.state,
+            interview.text,
+            interview.active_ms,
+            facts,
+            interview.failures,
+        )
+
+    async def record_failure(self, interview_id: str) -> int:
+        interview = self._get(interview_id)
+        if interview is None:
+            return 0
+        interview.failures += 1
+        return interview.failures
 
     async def snapshots(self, interview_ids: Iterable[str]) -> dict[str, Snapshot | None]:
         return {iid: await self.snapshot(iid) for iid in interview_ids}
@@ -149,6 +164,10 @@ class MemoryEventLog:
 
     async def poke(self, interview_id: str) -> None:
         self._later(self._deliver_poke, interview_id)
+
+    async def announce_revocation(self, user_id: str, token_version: int) -> None:
+        if self.listener is not None:
+            self._later(self.listener.on_revoked, user_id, token_version)
 
 
 class MemoryLeases:

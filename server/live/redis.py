@@ -38,6 +38,7 @@ from server.live.base import (
     TextUpdate,
 )
 from server.live.connect import RedisClient, close_client, connect
+from server.logs import log_throttled
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ return 1
 """
 
 _SNAPSHOT = """
-local s = redis.call('HMGET', KEYS[1], 'seq', 'active_ms', 'st')
+local s = redis.call('HMGET', KEYS[1], 'seq', 'active_ms', 'st', 'fails')
 if not s[1] then
   return false
 end
@@ -92,7 +93,14 @@ local facts = ''
 if KEYS[3] then
   facts = redis.call('GET', KEYS[3]) or ''
 end
-return {s[1], s[2] or '0', s[3] or '', redis.call('GET', KEYS[2]) or '', facts}
+return {s[1], s[2] or '0', s[3] or '', redis.call('GET', KEYS[2]) or '', facts, s[4] or '0'}
+"""
+
+_FAILED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+return redis.call('HINCRBY', KEYS[1], 'fails', 1)
 """
 
 # Push = queue the command, keep the inbox a day, poke whoever drives the interview.
@@ -203,13 +211,18 @@ class RedisEventLog:
         self._pending: set[str] = set()
         # Channels sent in a SUBSCRIBE whose confirmation the listener has not read yet.
         self._unconfirmed: dict[str, asyncio.Future[None]] = {}
-        self._queue: asyncio.Queue[tuple[str, list[Any]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[str, list[Any], int]] = asyncio.Queue()
+        self._queued = 0  # appends queued so far: each one's number is its place in line
+        # interview -> number of the next append queued after we reported it stale: the
+        # ones queued before it (by the runner that was told) are refused without a word.
+        self._stale_told: dict[str, int] = {}
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self.listener: LiveListener | None = None
         self._append = client.register_script(_APPEND)
+        self._failed = client.register_script(_FAILED)
         self._create = client.register_script(_CREATE)
         self._snapshot = client.register_script(_SNAPSHOT)
 
@@ -272,9 +285,8 @@ class RedisEventLog:
             # listener has read the confirmations, so whatever is appended afterwards is.
             _, unconfirmed = await asyncio.wait(waits, timeout=_SUBSCRIBE_TIMEOUT_S)
             if unconfirmed:
-                log.warning(
-                    "live subscription not confirmed in time",
-                    extra={"channels": len(unconfirmed)},
+                log_throttled(
+                    log, "live subscription not confirmed in time", channels=len(unconfirmed)
                 )
 
     def _confirm(self, channel: str) -> None:
@@ -290,24 +302,31 @@ class RedisEventLog:
         self._pending.discard(channel)
         self._confirm(channel)  # nobody waits for a subscription that is going away
         async with self._sub_lock:
-            with contextlib.suppress(RedisError):
+            # While the subscription reconnects, redis-py may also fail with an AttributeError
+            # (no connection yet); a channel left subscribed only delivers what nobody reads.
+            with contextlib.suppress(RedisError, OSError, AttributeError):
                 await self._pubsub.unsubscribe(channel)
 
     async def _listen(self) -> None:
         assert self._pubsub is not None and self.listener is not None
         pubsub, listener = self._pubsub, self.listener
         prefix_len = len(self.keys.channel_prefix)
+        control = self.keys.prefix + "ctl"
         failed = False
         while not self._closing:
             try:
                 if not pubsub.subscribed:
-                    # A channel nobody publishes on keeps the connection subscribed when
+                    # The control channel (revocations) keeps the connection subscribed when
                     # no interview is; subscribing here lets start-up succeed with Redis down.
                     # Under the lock: PubSub opens its connection on the first command, and
                     # two first commands at once would open two, one of them never read.
                     async with self._sub_lock:
                         await pubsub.subscribe(self.keys.prefix + "ctl")
                 if failed:
+                    # Reconnect (redis-py resubscribes every channel as it does) before saying
+                    # so: repairing gaps while Redis is still down would only fail.
+                    async with self._sub_lock:
+                        await pubsub.ping()
                     failed = False
                     log.info("live subscription re-established")
                     listener.on_reconnect()
@@ -318,6 +337,11 @@ class RedisEventLog:
                             self._confirm(message["channel"])
                         continue
                     data: str = message["data"]
+                    if message["channel"] == control:
+                        if data[0] == "v":  # v<user id> <token version>
+                            user_id, _, version = data[1:].partition(" ")
+                            listener.on_revoked(user_id, int(version))
+                        continue
                     interview_id = message["channel"][prefix_len:]
                     kind = data[0]
                     if kind == "e":
@@ -358,7 +382,8 @@ class RedisEventLog:
         if state is not None:
             args.append(state)
         self._idle.clear()
-        self._queue.put_nowait((interview_id, args))
+        self._queued += 1
+        self._queue.put_nowait((interview_id, args, self._queued))
 
     async def _publish(self) -> None:
         """Sends whatever appends are queued as one pipeline (~3x faster than one await each)."""
@@ -375,28 +400,50 @@ class RedisEventLog:
                 except (RedisError, RedisClusterException, OSError) as exc:
                     # Connection loss, or a cluster mid-failover (CLUSTERDOWN, a slot not
                     # covered yet): retry rather than let this task die with appends queued.
-                    log.warning("live append failed, retrying", extra={"error": str(exc)})
+                    # Expected during an outage: one line a second, with a count.
+                    log_throttled(
+                        log,
+                        "live append failed, retrying",
+                        error=f"{type(exc).__name__}: {exc}"[:200],
+                        appends=len(batch),
+                    )
                     await asyncio.sleep(0.2)
+            if self._queue.empty():
+                self._stale_told.clear()  # nothing queued before any report is left
 
-    async def _send(self, batch: list[tuple[str, list[Any]]]) -> None:
+    async def _send(self, batch: list[tuple[str, list[Any], int]]) -> None:
         calls = [
             (self._append, [self.keys.of(interview_id, k) for k in ("s", "t", "l")], args)
-            for interview_id, args in batch
+            for interview_id, args, _ in batch
         ]
         results = await _eval_many(self.redis, calls)
-        for (interview_id, args), result in zip(batch, results, strict=True):
-            if isinstance(result, ResponseError):
-                if "STALE" in str(result):
-                    log.warning(
-                        "append refused: interview driven elsewhere",
-                        extra={"interview_id": interview_id, "seq": args[0]},
-                    )
-                    if self.listener is not None:
-                        self.listener.on_stale(interview_id)
-                else:
-                    log.error(
-                        "append failed", extra={"interview_id": interview_id, "error": str(result)}
-                    )
+        for (interview_id, args, number), result in zip(batch, results, strict=True):
+            if not isinstance(result, ResponseError):
+                continue
+            if "STALE" not in str(result):
+                log_throttled(
+                    log,
+                    "append failed",
+                    level=logging.ERROR,
+                    interview_id=interview_id,
+                    error=str(result)[:200],
+                )
+                continue
+            # Another process drives the interview now, or the live store lost it (a Redis
+            # restart refuses every interview's appends at once): tell its runner once, not
+            # once per event it had queued meanwhile.
+            if number < self._stale_told.get(interview_id, 0):
+                continue
+            self._stale_told[interview_id] = self._queued + 1
+            log_throttled(
+                log,
+                "append refused: interview driven elsewhere or live state lost",
+                interview_id=interview_id,
+                seq=args[0],
+                stored=str(result).removeprefix("STALE").strip(),
+            )
+            if self.listener is not None:
+                self.listener.on_stale(interview_id)
 
     async def flush(self) -> None:
         await self._idle.wait()
@@ -411,8 +458,8 @@ class RedisEventLog:
     def _parse_snapshot(raw: Any) -> Snapshot | None:
         if not raw:
             return None
-        seq, active_ms, state, text, facts = raw
-        return Snapshot(int(seq), str(state), str(text), int(active_ms), str(facts))
+        seq, active_ms, state, text, facts, failures = raw
+        return Snapshot(int(seq), str(state), str(text), int(active_ms), str(facts), int(failures))
 
     def _snapshot_keys(self, interview_id: str, with_facts: bool = False) -> list[str]:
         kinds = ("s", "t", "f") if with_facts else ("s", "t")
@@ -429,6 +476,9 @@ class RedisEventLog:
         calls = [(self._snapshot, self._snapshot_keys(iid), ()) for iid in ids]
         results = _raise_first(await _eval_many(self.redis, calls))
         return {iid: self._parse_snapshot(raw) for iid, raw in zip(ids, results, strict=True)}
+
+    async def record_failure(self, interview_id: str) -> int:
+        return int(await self._failed(keys=[self.keys.of(interview_id, "s")]))
 
     async def read_log(self, interview_id: str, after_seq: int) -> LogRead:
         key = self.keys.of(interview_id, "l")
@@ -455,6 +505,9 @@ class RedisEventLog:
 
     async def poke(self, interview_id: str) -> None:
         await self.redis.publish(self.keys.channel(interview_id), "p")
+
+    async def announce_revocation(self, user_id: str, token_version: int) -> None:
+        await self.redis.publish(self.keys.prefix + "ctl", f"v{user_id} {token_version}")
 
 
 class RedisLeases:

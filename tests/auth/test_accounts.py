@@ -116,8 +116,13 @@ async def test_password_is_stored_as_argon2id_and_never_logged(
     assert session["refresh_token"] not in written
 
 
-async def test_login_attempts_are_rate_limited_per_email(client: httpx.AsyncClient) -> None:
-    """After 10 attempts in the window even the right password gets 429 with Retry-After."""
+async def test_login_attempts_are_rate_limited_per_email_and_client(
+    client: httpx.AsyncClient,
+) -> None:
+    """From one client, after 10 attempts for an email even the right password gets 429.
+
+    (tests/auth/test_login_throttle.py shows the owner's other clients are not locked out.)
+    """
     email = unique_email()
     await register(client, email)
     for _ in range(10):

@@ -109,6 +109,18 @@ def _hello(token: str, **extra: Any) -> str:
             "8000",
         ),
         ('{"type": "answer", "text": "an answer", "turn": 7}', "wrong_turn", "turn 7"),
+        ('{"type": "answer", "text": "an answer", "turn": "0"}', "malformed_frame", "turn"),
+        ('{"type": "skip", "turn": true}', "malformed_frame", "turn"),
+        ('{"type": "skip", "turn": 1.0}', "malformed_frame", "turn"),
+        ('{"type": "skip", "turn": 10001}', "malformed_frame", "turn"),
+        ('{"type": "skip", "turn": -1}', "malformed_frame", "turn"),
+        ('{"type": "ping", "t": 1e999}', "malformed_frame", "finite"),
+        ('{"type": "ping", "t": "now"}', "malformed_frame", "t"),
+        (
+            orjson.dumps({"type": "answer", "text": "\x00\x07 \t\x1b"}).decode(),
+            "malformed_frame",
+            "some text",
+        ),
     ],
     ids=[
         "not-json",
@@ -119,6 +131,14 @@ def _hello(token: str, **extra: Any) -> str:
         "second-hello",
         "answer-too-long",
         "wrong-turn",
+        "turn-as-string",
+        "turn-as-bool",
+        "turn-as-float",
+        "turn-out-of-range",
+        "turn-negative",
+        "ping-infinite",
+        "ping-string",
+        "answer-only-control-characters",
     ],
 )
 async def test_a_bad_frame_gets_an_error_and_changes_nothing(
@@ -153,6 +173,61 @@ async def test_an_oversized_frame_closes_with_4413(live: LiveServer) -> None:
         code, reason = await victim.closed_with()
     assert code == 4413 and str(MAX_FRAME_BYTES) in reason
     assert await _state(live, session.interview_id) == before
+
+
+@pytest.mark.parametrize(
+    "text", ["é" * (MAX_FRAME_BYTES // 2 + 10), "x" * (100 * 1024)], ids=["multibyte", "100KiB"]
+)
+async def test_the_frame_limit_counts_bytes_and_always_answers_4413(
+    live: LiveServer, text: str
+) -> None:
+    """16 KiB means bytes on the wire (not characters), and 100 KiB gets 4413 too, not 1009."""
+    session, victim = await _victim(live)
+    before = await _state(live, session.interview_id)
+    frame = orjson.dumps({"type": "answer", "text": text}).decode()
+    assert len(frame) < MAX_FRAME_BYTES or len(text) > 64 * 1024
+    async with Bystander(live):
+        assert victim.ws is not None
+        await victim.ws.send(frame)
+        code, reason = await victim.closed_with()
+    assert code == 4413 and reason == f"frames are limited to {MAX_FRAME_BYTES} bytes"
+    assert await _state(live, session.interview_id) == before
+
+
+async def test_control_characters_in_an_answer_are_removed_before_anything_stores_it(
+    live: LiveServer,
+) -> None:
+    """A NUL once wedged an interview (the database refused the turn): text is cleaned at
+    the edge, so what is accepted, stored and scored is the same clean text."""
+    session, victim = await _victim(live)
+    turn = victim.of_type("turn.end")[-1]["turn"]
+    raw = "I would use a queue\x00 and retry\x07 with backoff.\r\nThen e\u0301tags."
+    clean = "I would use a queue and retry with backoff.\nThen \u00e9tags."
+    await victim.send({"type": "answer", "text": raw, "turn": turn})
+    accepted = await victim.until("answer.accepted")
+    assert accepted["text"] == clean
+    assert (await victim.until("score", "error"))["type"] == "score"
+    await victim.send({"type": "end"})
+    assert (await victim.until("ended"))["status"] == "finished"
+    detail = await session.detail()
+    assert detail["turns"][0]["answer"] == clean
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"last_seq": 2**64 - 1}, {"last_seq": "5"}, {"last_seq": True}, {"last_seq": -1}],
+    ids=["last-seq-huge", "last-seq-string", "last-seq-bool", "last-seq-negative"],
+)
+async def test_a_hello_with_an_out_of_range_or_mistyped_number_closes_with_4400(
+    live: LiveServer, extra: dict[str, Any]
+) -> None:
+    session = await new_session(live.http, question_count=1)
+    async with Bystander(live):
+        code, reason = await _raw_close(
+            live.ws_url(session.interview_id), _hello(session.token, **extra)
+        )
+    assert code == 4400 and "last_seq" in reason
+    assert await _never_started(live, session.interview_id)
 
 
 async def test_a_flood_of_frames_closes_with_4429(live: LiveServer) -> None:
@@ -249,3 +324,36 @@ async def test_a_command_after_the_end_is_refused_with_interview_finished(
         refusal = await victim.until("error")
         assert refusal["code"] == "interview_finished" and refusal["seq"] == 0
     assert await _state(live, session.interview_id) == before
+
+
+async def test_a_page_from_another_site_cannot_open_the_socket(live: LiveServer) -> None:
+    """Browsers do not apply CORS to upgrades: the gateway checks Origin itself (4403)."""
+    session = await new_session(live.http, question_count=1)
+    url = live.ws_url(session.interview_id)
+    hello = _hello(session.token)
+    async with connect(url, origin="https://evil.example") as ws:  # type: ignore[arg-type]
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.send(hello)  # may already find it closed
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4403, "origin not allowed")
+    assert await _never_started(live, session.interview_id)
+    # The server's own pages (same host) and clients that send no Origin are served.
+    own = f"http://127.0.0.1:{live.port}"
+    for origin in (own, None):
+        async with connect(url, origin=origin) as ws:  # type: ignore[arg-type]
+            await ws.send(hello)
+            ready = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert ready["type"] == "ready"
+
+
+async def test_a_configured_cors_origin_may_open_the_socket(settings: Settings) -> None:
+    tuned = settings.model_copy(update={"cors_origins": ["https://app.example"]})
+    async with LiveServer(tuned).running() as server:
+        session = await new_session(server.http, question_count=1)
+        async with connect(
+            server.ws_url(session.interview_id),
+            origin="https://app.example",  # type: ignore[arg-type]
+        ) as ws:
+            await ws.send(_hello(session.token))
+            assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "ready"

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from server.config import Settings
 from server.store.models import Interview
+from tests.conftest import BACKEND, REDIS_URL
 from tests.fakes.gemini import Fail, FakeGemini, Reply, Stream
 from tests.wsclient import (
     STRONG_ANSWER,
@@ -300,3 +301,52 @@ async def test_interrupt_closes_the_upstream_gemini_stream_within_200_ms(
     assert fake.disconnects, "the upstream stream was never closed"
     assert fake.disconnects[0] - sent < 0.2
     assert fake.completed == 0  # the model did not finish generating (and billing) the turn
+
+
+async def test_an_accepted_answer_survives_losing_the_live_store_and_its_scorer(
+    live: LiveServer, fake: FakeGemini
+) -> None:
+    """Scoring is slow; the process and every live datum vanish meanwhile. The answer the
+    candidate saw accepted was saved at once, and the next server scores it from there."""
+    fake.script("stream", Stream(chunks=("Tell me about ", "a system you built.")))
+    fake.script("generate", Reply.of(SCORE, delay_s=60))  # the scorer the process dies in
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    end = await client.until("turn.end")
+    await client.send({"type": "answer", "text": STRONG_ANSWER, "turn": end["turn"]})
+    accepted = await client.until("answer.accepted")
+    saved = (await session.detail())["turns"]
+    assert [(t["answer"], t["outcome"], t["scores"]) for t in saved] == [
+        (STRONG_ANSWER, None, [])  # kept, its score pending
+    ]
+    await client.close()
+    await live.stop()  # the process goes away mid-scoring...
+    if BACKEND == "services":  # ...and so does everything the live store had
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(REDIS_URL)
+        try:
+            keys = [k async for k in redis.scan_iter(match=live.settings.redis_key_prefix + "*")]
+            assert keys
+            await redis.delete(*keys)
+        finally:
+            await redis.aclose()
+
+    fake.script("generate", Reply.of(SCORE, delay_s=0.5), Reply.of(REPORT))
+    async with LiveServer(live.settings).running() as again:
+        client.url = again.ws_url(session.interview_id)
+        ready = await client.connect()
+        assert ready["resumed"] is False and ready["epoch"] != accepted["epoch"]
+        assert ready["phase"] == "scoring" and ready["turn"] == end["turn"]
+        assert (await client.recv())["type"] == "resync"
+        client.last_seq = ready["head_seq"]
+        score = await client.until("score", timeout=20)
+        assert score["turn"] == end["turn"]
+        await client.send({"type": "end"})
+        assert (await client.until("ended"))["status"] == "finished"
+        session.http = again.http
+        turn = (await session.detail())["turns"][0]
+    assert (turn["answer"], turn["outcome"]) == (STRONG_ANSWER, "answered")
+    assert [s["value"] for s in turn["scores"]] == [4, 3, 5, 4]
+    assert turn["question"] == end["text"]

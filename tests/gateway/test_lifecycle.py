@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from server.config import Settings
 from server.interview.state import LiveState
@@ -195,6 +196,48 @@ async def test_a_client_that_does_not_read_is_cut_off_and_can_resume(settings: S
         end = await fresh.until("turn.end", timeout=60)
         assert fresh.turn_texts()[0] == end["text"]
         assert len(end["text"].split()) == 120_000
+
+
+async def test_a_client_that_stops_reading_hears_4503_not_a_keepalive_timeout(
+    settings: Settings,
+) -> None:
+    """Its keepalive lapses while events wait for it: it is told why (4503), not 1011."""
+    tuned = settings.model_copy(
+        update={
+            "interviewer": "stub",
+            "stub_tokens": 50_000,
+            "stub_interval_ms": 2,
+            "stream_flush_ms": 0,
+            "ws_send_queue_max": 1_000_000,  # only the keepalive can notice
+            "ws_send_buffer_bytes": 4096,
+            "ws_ping_interval_s": 0.5,
+            "ws_ping_timeout_s": 0.5,
+            "event_log_cap": 200_000,
+        }
+    )
+    async with LiveServer(tuned).running() as live:
+        session = await new_session(live.http, question_count=1)
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect(("127.0.0.1", live.port))
+        slow = await connect(live.ws_url(session.interview_id), sock=raw, max_size=2**20)
+        await slow.send(f'{{"type": "hello", "token": "{session.token}", "last_seq": 0}}')
+        await slow.recv()  # ready
+        slow.transport.pause_reading()
+        gateway = live.app.state.services.gateway
+        started = time.monotonic()
+        while gateway.connections:
+            assert time.monotonic() - started < 20, "a client that stopped reading was kept"
+            await asyncio.sleep(0.05)
+        slow.transport.resume_reading()  # it reads again: what was owed, then the reason
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(slow.recv(), 10)
+        assert closed.value.rcvd is not None
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+            4503,
+            "too slow reading events; reconnect to resume",
+        )
 
 
 async def test_shutdown_tells_clients_to_go_away_and_loses_no_event(settings: Settings) -> None:

@@ -35,13 +35,16 @@ class Gateway:
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
         self.port = _free_port()
         self.http = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [INTERVIEW, "serve", "--port", str(self.port), "--no-migrate"],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        # The process's log: pytest shows it (teardown stderr) when a test fails.
+        self.log_path = cwd / f"gateway-{self.port}.log"
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [INTERVIEW, "serve", "--port", str(self.port), "--no-migrate"],
+                env=env,
+                cwd=cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def ws_url(self, interview_id: str) -> str:
         return f"ws://127.0.0.1:{self.port}/ws/interviews/{interview_id}"
@@ -62,6 +65,8 @@ class Gateway:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+        tail = self.log_path.read_text(errors="replace")[-20_000:]
+        sys.stderr.write(f"--- gateway on port {self.port} ---\n{tail}\n")
 
 
 @pytest.fixture
@@ -278,3 +283,20 @@ async def test_on_a_redis_cluster_an_interview_moves_between_processes_and_survi
     assert detail["turns"][0]["answer"] == STRONG_ANSWER
     texts = client.turn_texts()
     assert [texts[t["index"]] for t in detail["turns"]] == [t["question"] for t in detail["turns"]]
+
+
+async def test_signing_out_on_one_process_closes_the_socket_held_by_another(
+    gateways: tuple[Gateway, Gateway],
+) -> None:
+    a, b = gateways
+    session = await new_session(a.http, question_count=1)
+    client = InterviewClient(b.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.delta")
+    async with httpx.AsyncClient(base_url=a.http) as http:
+        response = await http.post(
+            "/api/auth/logout-all", headers={"Authorization": f"Bearer {session.token}"}
+        )
+    assert response.status_code == 204
+    code, reason = await client.closed_with(timeout=5)
+    assert (code, reason) == (4401, "your session was signed out; sign in again")

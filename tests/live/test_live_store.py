@@ -35,6 +35,7 @@ class Recorder:
         self.pokes: list[str] = []
         self.replies: list[tuple[str, str, str]] = []
         self.stale: list[str] = []
+        self.revoked: list[tuple[str, int]] = []
         self.arrived = asyncio.Event()
 
     def _add(self, into: list[T], item: T) -> None:
@@ -48,6 +49,7 @@ class Recorder:
             on_reply=lambda iid, conn, payload: self._add(self.replies, (iid, conn, payload)),
             on_stale=lambda iid: self._add(self.stale, iid),
             on_reconnect=lambda: None,
+            on_revoked=lambda user_id, version: self._add(self.revoked, (user_id, version)),
         )
 
     def events_of(self, interview_id: str) -> list[tuple[int, str]]:
@@ -139,6 +141,25 @@ class TestEventLog:
         assert read.oldest_seq == 1
         assert [e.seq for e in (await events.read_log(iid, 1)).entries] == [2, 3]
         assert (await events.read_log(iid, 3)).entries == []
+
+    async def test_failures_are_counted_beside_the_state_and_vanish_with_it(
+        self, live: Live
+    ) -> None:
+        events = live.store.events
+        assert await events.record_failure(str(uuid.uuid4())) == 0  # nothing live: no count
+        iid = await live.new("s0")
+        assert (await events.snapshot(iid)).failures == 0  # type: ignore[union-attr]
+        assert [await events.record_failure(iid) for _ in range(3)] == [1, 2, 3]
+        events.append(iid, 1, "a", "s1")  # progress does not reset it
+        await events.flush()
+        snapshot = await events.snapshot(iid, with_facts=True)
+        assert snapshot is not None and (snapshot.state, snapshot.failures) == ("s1", 3)
+        assert (await events.snapshots([iid]))[iid].failures == 3  # type: ignore[union-attr]
+
+    async def test_a_revocation_reaches_every_process(self, live: Live) -> None:
+        """Announced once, delivered to this process's listener (and any other's)."""
+        await live.store.events.announce_revocation("user-1", 7)
+        await live.recorder.wait_for(lambda: live.recorder.revoked == [("user-1", 7)])
 
     async def test_setting_the_text_replaces_it(self, live: Live) -> None:
         events = live.store.events

@@ -15,7 +15,18 @@ from server.store.db import create_engine
 from server.store.models import Base
 from tests.conftest import FreshDatabase
 
-APP_TABLES = {"user", "credit_entry", "interview", "turn", "score", "report", "provider_call"}
+APP_TABLES = {
+    "user",
+    "credit_entry",
+    "interview",
+    "turn",
+    "score",
+    "report",
+    "provider_call",
+    "refresh_token_family",
+    "refresh_token",
+    "password_reset_token",
+}
 
 
 async def _tables(url: str) -> set[str]:

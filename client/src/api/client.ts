@@ -4,7 +4,7 @@
  */
 import createClient from 'openapi-fetch';
 import { API_BASE_URL } from '../config';
-import { tokens } from '../auth/tokens';
+import { tokens, type StoredSession } from '../auth/tokens';
 import type { components, paths } from './schema';
 import { toApiError } from './errors';
 
@@ -35,40 +35,62 @@ export function onAuthLost(listener: AuthListener): () => void {
 
 let refreshing: Promise<boolean> | null = null;
 
+/** The Web Locks name every tab of this origin takes to refresh (one refresh at a time). */
+export const REFRESH_LOCK = 'interview.refresh';
+
+function withRefreshLock<T>(work: () => Promise<T>): Promise<T> {
+  // Web Locks exist in every current browser, but only in secure contexts (https, localhost).
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  return locks ? (locks.request(REFRESH_LOCK, work) as Promise<T>) : work();
+}
+
 /**
- * Trades the refresh token for a new pair; concurrent callers share one request.
- * Resolves false (and signs out) when the refresh token is no longer accepted.
+ * Trades the refresh token for a new pair and stores both: the server rotates refresh tokens,
+ * so the one sent is spent. Concurrent callers in this tab share one request, and tabs take
+ * turns through a Web Lock: a tab that waited finds the pair another tab stored and sends
+ * nothing. (Without Web Locks, two tabs may send the same token at once; the server answers
+ * both with the same successor within its grace window.)
+ *
+ * `used` is the session the failed request carried (default: the current one). Resolves
+ * false (and signs out) when the refresh token is no longer accepted.
  */
-export function refreshSession(): Promise<boolean> {
+export function refreshSession(used: StoredSession | null = tokens.get()): Promise<boolean> {
   if (refreshing) return refreshing;
-  const session = tokens.get();
-  if (!session) return Promise.resolve(false);
-  refreshing = (async () => {
-    try {
-      const response = await fetch(`${API_BASE_URL}/api/auth/refresh`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ refresh_token: session.refreshToken }),
-      });
-      if (response.ok) {
-        tokens.set((await response.json()) as AuthSession);
-        return true;
-      }
-      if (response.status === 401 || response.status === 422) {
-        tokens.clear();
-        authLostListeners.forEach((l) => l());
-      }
-      return false;
-    } catch {
-      return false; // network trouble: keep the session, the caller shows the error
-    } finally {
-      refreshing = null;
+  if (!used) return Promise.resolve(false);
+  refreshing = withRefreshLock(async () => {
+    const latest = tokens.reload();
+    if (!latest) return false;
+    if (latest.refreshToken !== used.refreshToken) return true; // rotated meanwhile, elsewhere
+    const response = await fetch(`${API_BASE_URL}/api/auth/refresh`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ refresh_token: latest.refreshToken }),
+    });
+    if (response.ok) {
+      tokens.set((await response.json()) as AuthSession);
+      return true;
     }
-  })();
+    if (response.status === 401 || response.status === 422) {
+      tokens.clear();
+      authLostListeners.forEach((l) => l());
+    }
+    return false;
+  })
+    .catch(() => false) // network trouble: keep the session, the caller shows the error
+    .finally(() => {
+      refreshing = null;
+    });
   return refreshing;
 }
 
-const AUTH_PATHS = ['/api/auth/login', '/api/auth/register', '/api/auth/refresh'];
+// Calls made without a session: no bearer token, and a 401 is an answer, not a cue to refresh.
+const AUTH_PATHS = [
+  '/api/auth/login',
+  '/api/auth/register',
+  '/api/auth/refresh',
+  '/api/auth/forgot-password',
+  '/api/auth/reset-password',
+];
 
 async function authFetch(request: Request): Promise<Response> {
   const isAuthCall = AUTH_PATHS.some((p) => new URL(request.url, window.location.href).pathname.endsWith(p));
@@ -77,7 +99,7 @@ async function authFetch(request: Request): Promise<Response> {
   if (session && !isAuthCall) request.headers.set('Authorization', `Bearer ${session.accessToken}`);
   const response = await fetch(request);
   if (response.status !== 401 || !retry) return response;
-  if (!(await refreshSession())) {
+  if (!(await refreshSession(session))) {
     if (!tokens.get()) authLostListeners.forEach((l) => l());
     return response;
   }

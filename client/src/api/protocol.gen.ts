@@ -25,6 +25,9 @@ export interface Hello {
 }
 export interface Answer {
   source?: 'typed' | 'voice';
+  /**
+   * Normalised on arrival (NFC, \n line breaks, control characters removed); refused if nothing is left.
+   */
   text: string;
   /**
    * Turn being answered; refused if it is not the open one. Absent: the turn open when the interviewer receives it.
@@ -44,7 +47,7 @@ export interface End {
 }
 export interface Ping {
   /**
-   * Echoed back in pong.
+   * Echoed back in pong (a finite number).
    */
   t?: number | null;
   type: 'ping';

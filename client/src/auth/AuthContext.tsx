@@ -11,6 +11,10 @@ interface AuthValue {
   signIn: (email: string, password: string) => Promise<User>;
   signUp: (email: string, password: string) => Promise<User>;
   signOut: () => void;
+  /** Keeps this session (with a new pair of tokens); every other session is signed out. */
+  changePassword: (currentPassword: string, newPassword: string) => Promise<User>;
+  /** Sets a new password with a reset link's token and signs in. */
+  resetPassword: (token: string, newPassword: string) => Promise<User>;
 }
 
 const AuthContext = createContext<AuthValue | null>(null);
@@ -42,6 +46,26 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     [accept],
   );
 
+  const changePassword = useCallback(
+    async (currentPassword: string, newPassword: string) => {
+      const result = await call(
+        api.POST('/api/auth/change-password', {
+          body: { current_password: currentPassword, new_password: newPassword },
+        }),
+      );
+      tokens.set(result);
+      queryClient.setQueryData(keys.me, result.user);
+      return result.user;
+    },
+    [queryClient],
+  );
+
+  const resetPassword = useCallback(
+    async (token: string, newPassword: string) =>
+      accept(await call(api.POST('/api/auth/reset-password', { body: { token, new_password: newPassword } }))),
+    [accept],
+  );
+
   const signOut = useCallback(() => {
     tokens.clear();
     queryClient.clear();
@@ -57,8 +81,10 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       signIn,
       signUp,
       signOut,
+      changePassword,
+      resetPassword,
     }),
-    [session, me.data, me.isPending, signIn, signUp, signOut],
+    [session, me.data, me.isPending, signIn, signUp, signOut, changePassword, resetPassword],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -1,6 +1,7 @@
 /**
  * The signed-in session: access and refresh tokens in localStorage, so a reload keeps the
- * user signed in. Other tabs see changes through the `storage` event.
+ * user signed in. Other tabs see changes through the `storage` event, and `reload()` reads
+ * the stored value at once (a refresh does, under the cross-tab lock, before spending a token).
  */
 
 export interface StoredSession {
@@ -46,6 +47,15 @@ export const tokens = {
     };
     localStorage.setItem(KEY, JSON.stringify(current));
     listeners.forEach((l) => l(current));
+  },
+  /** Re-reads localStorage now (another tab may have rotated the tokens a moment ago). */
+  reload(): StoredSession | null {
+    const stored = read();
+    if (stored?.refreshToken !== current?.refreshToken || stored?.accessToken !== current?.accessToken) {
+      current = stored;
+      listeners.forEach((l) => l(current));
+    }
+    return current;
   },
   clear(): void {
     current = null;

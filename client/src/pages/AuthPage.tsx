@@ -33,6 +33,7 @@ function describe(error: unknown, mode: Mode): string {
     if (error.code === 'validation_error') {
       if (error.fields.email) return 'Enter a valid email address.';
       if (error.fields.password) {
+        if (mode === 'signup' && /common/i.test(error.fields.password)) return error.fields.password;
         return mode === 'signup' ? 'Use a password of at least 8 characters.' : 'Enter your password.';
       }
     }
@@ -144,6 +145,11 @@ export function AuthPage({ mode }: { mode: Mode }) {
             aria-invalid={message || passwordTooShort ? true : undefined}
             aria-describedby={[mode === 'signup' ? hintId : '', message ? errorId : ''].filter(Boolean).join(' ') || undefined}
           />
+          {mode === 'login' && (
+            <p className="field__hint">
+              <Link to="/forgot-password">Forgot password?</Link>
+            </p>
+          )}
           {mode === 'signup' && (
             <p id={hintId} className={passwordTooShort ? 'field__hint field__hint--warn' : 'field__hint'}>
               At least 8 characters.

@@ -1,0 +1,323 @@
+"""Who may call what: every route of the app against every kind of caller.
+
+The routes come from the app's own route table, so a route added without a rule here fails
+``test_every_route_has_an_access_rule``. Each rule says who gets the route's answer:
+
+- ``public``: everyone gets it, whatever token they send (or none);
+- ``signed_in``: any valid access token (candidates and admins); no token, an expired, a
+  revoked or a refresh token used as an access token: 401;
+- ``owner``: the owner of the resource (candidate A); other users, admins included: 404,
+  the same as a missing resource, so ids do not leak; invalid tokens: 401;
+- ``admin``: administrators; other signed-in users 403; invalid tokens 401.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.routing import Mount, WebSocketRoute
+
+from server.app import create_app
+from server.auth import service as auth_service
+from server.auth import tokens
+from server.config import Settings
+from tests.conftest import TEST_SECRET, make_settings, unique_email
+
+PASSWORD = "matrix-password-long"
+Access = Literal["public", "signed_in", "owner", "admin"]
+IDENTITIES = [
+    "anonymous",
+    "candidate_a",
+    "candidate_b",
+    "admin",
+    "expired_token",
+    "revoked_token",
+    "refresh_as_access",
+]
+# Routes this matrix does not call, each with the reason (never skipped silently).
+NOT_COVERED = {
+    ("WEBSOCKET", "/ws/interviews/{interview_id}"): "the socket's own authorisation tests "
+    "(tests/gateway) cover hello tokens, ownership and close codes",
+}
+
+
+@dataclass
+class Identity:
+    kind: str
+    headers: dict[str, str] = field(default_factory=dict)
+    email: str = ""
+    password: str = PASSWORD
+
+
+@dataclass
+class World:
+    """The app and a client, the owner of the resources (candidate A), and how to make callers."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    owner: Identity
+    # Callers kept across tests, except where the call spends them (see Rule).
+    callers: dict[str, Identity] = field(default_factory=dict)
+
+    async def sign_up(self, kind: str = "candidate") -> tuple[Identity, dict[str, Any]]:
+        email = unique_email()
+        response = await self.client.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD}
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        identity = Identity(kind, {"Authorization": f"Bearer {body['access_token']}"}, email=email)
+        return identity, body
+
+    async def identity(self, kind: str, *, fresh: bool) -> Identity:
+        if kind == "anonymous":
+            return Identity(kind)
+        if kind == "candidate_a":
+            return self.owner
+        if not fresh and kind in self.callers:
+            return self.callers[kind]
+        self.callers[kind] = identity = await self._new_identity(kind)
+        return identity
+
+    async def _new_identity(self, kind: str) -> Identity:
+        identity, body = await self.sign_up(kind)
+        if kind == "admin":
+            async with self.app.state.services.sessionmaker() as session:
+                await auth_service.create_or_promote_admin(
+                    session, email=identity.email, password=None
+                )
+        elif kind == "expired_token":
+            token = tokens.issue_token(
+                secret=TEST_SECRET,
+                user_id=uuid.UUID(body["user"]["id"]),
+                token_version=0,
+                type="access",
+                ttl_s=-60,
+            )
+            identity.headers = {"Authorization": f"Bearer {token}"}
+        elif kind == "revoked_token":
+            revoked = await self.client.post("/api/auth/logout-all", headers=identity.headers)
+            assert revoked.status_code == 204, revoked.text
+        elif kind == "refresh_as_access":
+            identity.headers = {"Authorization": f"Bearer {body['refresh_token']}"}
+        return identity
+
+    async def owned_interview(self, *, shared: bool = False) -> str:
+        created = await self.client.post(
+            "/api/interviews", json={"track": "backend", "level": "mid"}, headers=self.owner.headers
+        )
+        assert created.status_code == 201, created.text
+        interview_id: str = created.json()["id"]
+        if shared:
+            share = await self.client.post(
+                f"/api/interviews/{interview_id}/share", headers=self.owner.headers
+            )
+            assert share.status_code == 200, share.text
+        return interview_id
+
+
+@dataclass(frozen=True)
+class Call:
+    path: str
+    json: Any = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    access: Access
+    success: int
+    call: Callable[[World, Identity], Awaitable[Call]]
+    # The call changes the caller's own sign-in (logout-all, change-password): the owner is
+    # then a fresh candidate, not candidate A.
+    spends_identity: bool = False
+
+
+def fixed(path: str, json: Any = None) -> Callable[[World, Identity], Awaitable[Call]]:
+    async def call(_world: World, _caller: Identity) -> Call:
+        return Call(path, json)
+
+    return call
+
+
+async def _register(_world: World, _caller: Identity) -> Call:
+    return Call("/api/auth/register", {"email": unique_email(), "password": PASSWORD})
+
+
+async def _login(world: World, _caller: Identity) -> Call:
+    return Call("/api/auth/login", {"email": world.owner.email, "password": PASSWORD})
+
+
+async def _refresh(world: World, _caller: Identity) -> Call:
+    _, body = await world.sign_up()
+    return Call("/api/auth/refresh", {"refresh_token": body["refresh_token"]})
+
+
+async def _change_password(_world: World, caller: Identity) -> Call:
+    return Call(
+        "/api/auth/change-password",
+        {"current_password": caller.password, "new_password": "another-matrix-password-7"},
+    )
+
+
+async def _interview(world: World, _caller: Identity) -> Call:
+    return Call(f"/api/interviews/{await world.owned_interview()}")
+
+
+async def _unshared_interview(world: World, _caller: Identity) -> Call:
+    return Call(f"/api/interviews/{await world.owned_interview()}/share")
+
+
+async def _interview_share(world: World, _caller: Identity) -> Call:
+    return Call(f"/api/interviews/{await world.owned_interview(shared=True)}/share")
+
+
+async def _shared_report(world: World, _caller: Identity) -> Call:
+    interview_id = await world.owned_interview(shared=True)
+    detail = await world.client.get(f"/api/interviews/{interview_id}", headers=world.owner.headers)
+    return Call(f"/api/shared/{detail.json()['share_token']}")
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/healthz"): Rule("public", 200, fixed("/healthz")),
+    ("GET", "/readyz"): Rule("public", 200, fixed("/readyz")),
+    ("GET", "/openapi.json"): Rule("public", 200, fixed("/openapi.json")),
+    ("GET", "/docs"): Rule("public", 200, fixed("/docs")),
+    ("GET", "/docs/oauth2-redirect"): Rule("public", 200, fixed("/docs/oauth2-redirect")),
+    ("GET", "/redoc"): Rule("public", 200, fixed("/redoc")),
+    ("POST", "/api/auth/register"): Rule("public", 201, _register),
+    ("POST", "/api/auth/login"): Rule("public", 200, _login),
+    ("POST", "/api/auth/refresh"): Rule("public", 200, _refresh),
+    ("POST", "/api/auth/forgot-password"): Rule(
+        "public", 202, fixed("/api/auth/forgot-password", {"email": "someone@example.com"})
+    ),
+    # Without a mailed token the answer is the invalid-token one, for every caller alike.
+    ("POST", "/api/auth/reset-password"): Rule(
+        "public",
+        400,
+        fixed(
+            "/api/auth/reset-password",
+            {"token": "not-a-reset-token", "new_password": "another-matrix-password-7"},
+        ),
+    ),
+    ("POST", "/api/auth/logout-all"): Rule(
+        "signed_in", 204, fixed("/api/auth/logout-all"), spends_identity=True
+    ),
+    ("POST", "/api/auth/change-password"): Rule(
+        "signed_in", 200, _change_password, spends_identity=True
+    ),
+    ("GET", "/api/me"): Rule("signed_in", 200, fixed("/api/me")),
+    ("POST", "/api/interviews"): Rule(
+        "signed_in", 201, fixed("/api/interviews", {"track": "backend", "level": "mid"})
+    ),
+    ("GET", "/api/interviews"): Rule("signed_in", 200, fixed("/api/interviews")),
+    ("GET", "/api/interviews/{interview_id}"): Rule("owner", 200, _interview),
+    ("DELETE", "/api/interviews/{interview_id}"): Rule("owner", 204, _interview),
+    ("POST", "/api/interviews/{interview_id}/share"): Rule("owner", 200, _unshared_interview),
+    ("DELETE", "/api/interviews/{interview_id}/share"): Rule("owner", 204, _interview_share),
+    ("GET", "/api/shared/{token}"): Rule("public", 200, _shared_report),
+    # The web app, when client/dist is present (it is, in this test).
+    ("GET", "/assets"): Rule("public", 200, fixed("/assets/app.js")),
+    ("GET", "/{path:path}"): Rule("public", 200, fixed("/interviews/some-client-route")),
+}
+
+
+def expected_status(rule: Rule, identity: str) -> int:
+    if rule.access == "public":
+        return rule.success
+    if identity in ("anonymous", "expired_token", "revoked_token", "refresh_as_access"):
+        return 401
+    if rule.access == "signed_in":
+        return rule.success
+    if rule.access == "owner":
+        return rule.success if identity == "candidate_a" else 404
+    return rule.success if identity == "admin" else 403
+
+
+def route_table(app: FastAPI) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, as its router sees them."""
+    table: set[tuple[str, str]] = set()
+    for route in iter_route_contexts(app.routes):
+        original = route.original_route
+        if isinstance(original, WebSocketRoute):
+            table.add(("WEBSOCKET", original.path))
+        elif isinstance(original, Mount):
+            table.add(("GET", original.path))
+        else:
+            assert route.path and route.methods, f"a route of an unknown kind: {original!r}"
+            table |= {(method, route.path) for method in route.methods if method != "HEAD"}
+    return table
+
+
+def _client_dist(root: Path) -> Path:
+    dist = root / "dist"
+    (dist / "assets").mkdir(parents=True, exist_ok=True)
+    (dist / "index.html").write_text("<!doctype html><title>Interview</title>")
+    (dist / "assets" / "app.js").write_text("console.log('app')")
+    return dist
+
+
+def _matrix_settings(database_url: str, prefix: str, root: Path) -> Settings:
+    return make_settings(
+        database_url,
+        prefix,
+        root,
+        client_dist=_client_dist(root),
+        free_credits=500,
+        register_limit_per_ip=10_000,
+        login_limit_per_ip=10_000,
+        login_limit_per_email=10_000,
+    )
+
+
+def test_every_route_has_an_access_rule(tmp_path: Path) -> None:
+    """A new route (an auth route, an admin page) fails here until it is given a rule."""
+    app = create_app(_matrix_settings("sqlite+aiosqlite:///unused.db", "x:", tmp_path))
+    routes = route_table(app)
+    unclassified = routes - RULES.keys() - NOT_COVERED.keys()
+    assert not unclassified, f"routes without an access rule: {sorted(unclassified)}"
+    stale = (RULES.keys() | NOT_COVERED.keys()) - routes
+    assert not stale, f"rules for routes that no longer exist: {sorted(stale)}"
+
+
+@pytest.fixture(scope="module")
+async def world(
+    database_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[World]:
+    root = tmp_path_factory.mktemp("authz")
+    app = create_app(_matrix_settings(database_url, f"{redis_prefix}authz:", root))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            placeholder = World(app, http, Identity("candidate_a"))
+            owner, _ = await placeholder.sign_up("candidate_a")
+            yield World(app, http, owner)
+
+
+@pytest.mark.parametrize("identity", IDENTITIES)
+@pytest.mark.parametrize("route", sorted(RULES), ids=lambda route: f"{route[0]} {route[1]}")
+async def test_each_caller_gets_what_the_route_rule_says(
+    world: World, route: tuple[str, str], identity: str
+) -> None:
+    rule = RULES[route]
+    if rule.spends_identity:
+        owner, _ = await world.sign_up("candidate_a")
+        world = World(world.app, world.client, owner)
+    caller = await world.identity(identity, fresh=rule.spends_identity)
+    call = await rule.call(world, caller)
+    response = await world.client.request(
+        route[0], call.path, json=call.json, headers=caller.headers
+    )
+    expected = expected_status(rule, identity)
+    assert response.status_code == expected, (
+        f"{identity} on {route[0]} {route[1]}: {response.status_code} {response.text[:300]}"
+    )
+    if expected >= 400:
+        assert response.json()["code"], response.text
