@@ -9,10 +9,7 @@ random seed, and prints what it ran.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -23,56 +20,17 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from server.app import create_app
-from server.cli import uvicorn_config
 from server.config import Settings
 from tests.conftest import make_settings, unique_email
+from tests.server_thread import ServerThread
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
 LONG_RUN = "FUZZ_EXAMPLES" in os.environ
 PASSWORD = "fuzz-password-long"
-
-
-class ServerThread:
-    """``create_app`` under uvicorn (the `serve` configuration) in its own thread and loop."""
-
-    def __init__(self, app_settings: Settings) -> None:
-        config = uvicorn_config(
-            app_settings, host="127.0.0.1", port=0, app=create_app(app_settings)
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self._run, name="fuzz-server", daemon=True)
-        self.error: BaseException | None = None
-
-    def _run(self) -> None:
-        try:
-            asyncio.run(self.server.serve())
-        except BaseException as exc:  # reported by start()
-            self.error = exc
-
-    @property
-    def url(self) -> str:
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def start(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if self.error or not self.thread.is_alive():
-                raise RuntimeError(f"server did not start: {self.error!r}")
-            if time.monotonic() > deadline:
-                raise TimeoutError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @dataclass

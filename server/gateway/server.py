@@ -62,6 +62,8 @@ FRAME_TOO_LARGE = f"frames are limited to {MAX_FRAME_BYTES} bytes"
 SLOW_CONSUMER = "too slow reading events; reconnect to resume"
 # A peer that stopped reading is dropped this long after its close frame is queued.
 ABORT_AFTER_S = 10.0
+# After refusing a frame, input is read (and dropped) this long before the socket closes.
+LINGER_S = 1.0
 
 
 class _LimitedServerProtocol(ServerProtocol):
@@ -79,6 +81,7 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         assert not self.config.ws_per_message_deflate, "the gateway sends uncompressed frames"
+        self._lingering = False
         self.conn = _LimitedServerProtocol(
             max_size=self.config.ws_max_size, logger=logging.getLogger("uvicorn.error")
         )
@@ -90,6 +93,25 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
         if sock is not None and size:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+
+    def handle_parser_exception(self) -> None:
+        """A frame the protocol refuses (4413 above all): close, but linger a moment.
+
+        uvicorn closes the TCP connection at once; input the peer sent meanwhile is then
+        unread, the kernel resets the connection, and the peer may never see the close
+        frame that says why. Reading (and discarding) for a moment lets it arrive."""
+        if self._lingering:
+            return  # more input after the failure: discarded by the protocol
+        self._lingering = True
+        assert self.conn.close_sent is not None
+        code, reason = self.conn.close_sent.code, self.conn.close_sent.reason
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(LINGER_S, self.transport.close)
 
     def keepalive_timeout(self) -> None:
         if self.close_sent or self.transport.is_closing():

@@ -200,7 +200,8 @@ async def save_answer(
     asked_ms: int,
 ) -> None:
     """Keep an accepted answer before it is scored (the turn row, its outcome pending), so
-    losing the live store cannot lose it. Saving it twice is a no-op."""
+    losing the live store cannot lose it. A pending row is overwritten: only the answer
+    announced last was seen accepted."""
     async with sessionmaker() as session:
         session.add(
             Turn(
@@ -219,7 +220,23 @@ async def save_answer(
         try:
             await session.commit()
         except IntegrityError:
-            await session.rollback()  # saved before this process took the interview over
+            await session.rollback()
+            # Saved already. Still pending, it is an answer never announced (its process
+            # died first) or this one again: the answer being announced now is the one kept.
+            await session.execute(
+                update(Turn)
+                .where(
+                    Turn.interview_id == interview_id,
+                    Turn.index == turn.index,
+                    Turn.outcome.is_(None),
+                )
+                .values(
+                    answer=turn.answer,
+                    answer_source=AnswerSource(turn.source),
+                    answered_at=ms_to_datetime(turn.answered_ms),
+                )
+            )
+            await session.commit()
 
 
 async def save_turn(
@@ -259,7 +276,7 @@ async def save_turn(
                     Turn.index == record.index,
                     Turn.outcome.is_(None),
                 )
-                .values(outcome=TurnOutcome(record.outcome))
+                .values(outcome=TurnOutcome(record.outcome), answer=record.answer)
                 .returning(Turn.id)
             )
             if turn_id is None:  # finished already (saved before a takeover)

@@ -35,6 +35,8 @@ STATE_WAIT_S = 5.0
 # A prepared interview nobody starts leaves the live store after this; one started later
 # is rebuilt from the database.
 PREPARED_TTL_S = 24 * 3600
+LIVE_STATE_LOST = 1012  # "service restart": clients reconnect
+LIVE_STATE_LOST_REASON = "the interview's live state was lost; reconnect"
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +360,11 @@ class SessionManager:
         ]
         orphans = await self.live.leases.unleased(elsewhere)
         for interview_id, snapshot in (await self.live.events.snapshots(orphans)).items():
-            if snapshot is not None and LiveState.decode(snapshot.state).phase is not Phase.ended:
+            if snapshot is None:
+                # Its live state is gone (Redis restarted without it): the sockets here would
+                # wait forever. They reconnect, and the interview is rebuilt from the database.
+                self.fanout.close_local(interview_id, LIVE_STATE_LOST, LIVE_STATE_LOST_REASON)
+            elif LiveState.decode(snapshot.state).phase is not Phase.ended:
                 await self.ensure_running(interview_id)
 
     async def _janitor(self) -> None:

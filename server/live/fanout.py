@@ -24,6 +24,9 @@ class EventSink(Protocol):
     def repair(self) -> None:
         """Events may have been missed (subscription dropped): re-read the log."""
 
+    def close(self, code: int, reason: str, *, urgent: bool = False) -> None:
+        """Hang up after what is queued (at once when ``urgent``)."""
+
 
 class Fanout:
     """Keeps one channel subscription per interview that anything in this process needs."""
@@ -77,6 +80,11 @@ class Fanout:
                 sink.repair()
         for watcher in self._watchers.values():
             watcher()
+
+    def close_local(self, interview_id: str, code: int, reason: str) -> None:
+        """Hang up every local socket of the interview (they reconnect and start afresh)."""
+        for sink in list(self._sinks.get(interview_id, ())):
+            sink.close(code, reason)
 
     def local_interviews(self) -> list[str]:
         """Interviews with at least one connected socket in this process."""

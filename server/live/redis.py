@@ -213,8 +213,9 @@ class RedisEventLog:
         self._unconfirmed: dict[str, asyncio.Future[None]] = {}
         self._queue: asyncio.Queue[tuple[str, list[Any], int]] = asyncio.Queue()
         self._queued = 0  # appends queued so far: each one's number is its place in line
-        # interview -> number of the next append queued after we reported it stale: the
-        # ones queued before it (by the runner that was told) are refused without a word.
+        # interview -> number of the next append queued after we reported its live state
+        # missing: the ones queued before it (by the runner that was told) are refused
+        # without a word.
         self._stale_told: dict[str, int] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -429,18 +430,21 @@ class RedisEventLog:
                     error=str(result)[:200],
                 )
                 continue
-            # Another process drives the interview now, or the live store lost it (a Redis
-            # restart refuses every interview's appends at once): tell its runner once, not
-            # once per event it had queued meanwhile.
-            if number < self._stale_told.get(interview_id, 0):
-                continue
-            self._stale_told[interview_id] = self._queued + 1
+            # Refused: another process drives the interview now, or its live state is gone.
+            # After a Redis restart every event a runner had queued meanwhile is refused
+            # because the state no longer exists ("STALE -1"): its runner is told once, not
+            # once per queued event; a refusal by a stored seq is reported every time.
+            stored = str(result).removeprefix("STALE").strip()
+            if stored == "-1":
+                if number < self._stale_told.get(interview_id, 0):
+                    continue
+                self._stale_told[interview_id] = self._queued + 1
             log_throttled(
                 log,
                 "append refused: interview driven elsewhere or live state lost",
                 interview_id=interview_id,
                 seq=args[0],
-                stored=str(result).removeprefix("STALE").strip(),
+                stored=stored,
             )
             if self.listener is not None:
                 self.listener.on_stale(interview_id)

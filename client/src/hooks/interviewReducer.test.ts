@@ -546,6 +546,16 @@ describe('interviewReducer: resync', () => {
     expect(s.turns[1].answer).toBe('Because queues redeliver.');
   });
 
+  it('shows an answer saved but not yet scored as answered and waiting, not failed', () => {
+    let s = run([ready({ phase: 'scoring', turn: 0 })]);
+    const [turn] = detail().turns;
+    const pending = { ...turn, outcome: null, scores: [] };
+    s = apply(s, { type: 'snapshot', detail: detail({ turns: [pending] }), headSeq: 3, epoch: EPOCH });
+    expect(s.turns[0].outcome).toBe('answered');
+    expect(s.turns[0].scoreFailed).toBe(false);
+    expect(s.turns[0].scores).toBeNull();
+  });
+
   it('knows when the open question is missing after a snapshot (the REST API has finished turns only)', () => {
     let s = run([ready({ phase: 'listening', turn: 1 })]);
     s = apply(s, { type: 'snapshot', detail: detail(), headSeq: 10, epoch: EPOCH });

@@ -485,7 +485,9 @@ export function turnsFromDetail(detail: InterviewDetail): TranscriptTurn[] {
         interrupted: false,
         answer: t.answer,
         answerSource: t.answer_source,
-        outcome: t.outcome,
+        // An answer is saved when it is accepted (outcome null until scored): answered,
+        // its score on its way.
+        outcome: t.outcome === null && t.answer !== null ? 'answered' : t.outcome,
         scores: scores.length ? scores : null,
         average: average(scores.map((s) => s.value)),
         rubricVersion: t.scores[0]?.rubric_version ?? null,
