@@ -124,7 +124,8 @@ export interface paths {
         put?: never;
         /**
          * Logout All
-         * @description Revoke every access and refresh token issued to this account so far.
+         * @description Revoke every access and refresh token issued to this account so far; its open
+         *     interview sockets are closed (4401).
          */
         post: operations["auth-logout_all"];
         delete?: never;

@@ -55,9 +55,9 @@ export function Layout() {
               <span className="credits__value">{user ? user.credits : '…'}</span>
               <span className="credits__label">{user?.credits === 1 ? 'credit' : 'credits'}</span>
             </span>
-            <span className="topbar__email" title={user?.email}>
+            <Link to="/account" className="topbar__email" title="Your account: change your password">
               {user?.email}
-            </span>
+            </Link>
             <button type="button" className="btn btn--ghost btn--sm" onClick={signOut}>
               Sign out
             </button>
