@@ -50,6 +50,20 @@ describe.each([
     await shot(page, '11-login-error');
     await noHorizontalOverflow('login');
 
+    // Forgot password: the link from sign-in, the request, the page a mailed link opens.
+    await page.getByRole('link', { name: 'Forgot password?' }).click();
+    await page.getByRole('heading', { name: 'Reset your password' }).waitFor();
+    await shot(page, '11b-forgot-password');
+    await page.getByLabel('Email').fill(uniqueEmail('forgetful'));
+    await page.locator('form button[type="submit"]').click();
+    await page.getByText('Check your email').waitFor();
+    await shot(page, '11c-forgot-password-sent');
+    await noHorizontalOverflow('forgot password');
+    await page.goto('/reset-password?token=not-a-real-token');
+    await page.getByLabel('New password', { exact: true }).waitFor();
+    await shot(page, '11d-reset-password');
+    await noHorizontalOverflow('reset password');
+
     await page.goto('/signup');
     await page.getByLabel('Password', { exact: true }).fill('short');
     await shot(page, '12-signup');
@@ -119,6 +133,12 @@ describe.each([
     await page.locator('.chart__canvas .recharts-surface').first().waitFor();
     await shot(page, '23-dashboard');
     await noHorizontalOverflow('dashboard');
+
+    // The account page, from the main navigation.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('heading', { name: 'Account' }).waitFor();
+    await shot(page, '23b-account');
+    await noHorizontalOverflow('account');
 
     // Out of credits: spend the rest, then try again (402).
     for (let i = 0; i < 5; i++) {

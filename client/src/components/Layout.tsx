@@ -49,6 +49,9 @@ export function Layout() {
             <NavLink to="/new" className="topnav__link">
               New interview
             </NavLink>
+            <NavLink to="/account" className="topnav__link">
+              Account
+            </NavLink>
           </nav>
           <div className="topbar__user">
             <span className="credits" title="Each interview uses one credit">
