@@ -46,8 +46,8 @@ export function Layout() {
             <NavLink to="/history" className="topnav__link">
               History
             </NavLink>
-            <NavLink to="/new" className="topnav__link">
-              New interview
+            <NavLink to="/new" className="topnav__link" aria-label="New interview">
+              New<span className="topnav__long"> interview</span>
             </NavLink>
             <NavLink to="/account" className="topnav__link">
               Account
