@@ -833,24 +833,7 @@ def initial_state(
     (and an answer saved but not scored, which is scored first)."""
     asked = sum(1 for t in history if t.kind == "question")
     count = facts.brief.question_count
-    if unscored is not None:
-        return LiveState(
-            epoch=secrets.token_hex(6),
-            owner_id=str(facts.owner_id),
-            status=InterviewStatus.live,
-            phase=Phase.scoring,
-            turn=unscored.index,
-            kind=unscored.kind,
-            question_number=asked + (1 if unscored.kind == "question" else 0),
-            question_count=count,
-            follow_ups=0,
-            question_id=unscored.question_id,
-            provider=interviewer.name,
-            model=interviewer.model,
-            offline=interviewer.offline,
-            answer=PendingAnswer(unscored.answer, unscored.source, unscored.answered_ms),
-        )
-    return LiveState(
+    state = LiveState(
         epoch=secrets.token_hex(6),
         owner_id=str(facts.owner_id),
         status=facts.status if facts.status is InterviewStatus.created else InterviewStatus.live,
@@ -864,6 +847,18 @@ def initial_state(
         provider=interviewer.name,
         model=interviewer.model,
         offline=interviewer.offline,
+    )
+    if unscored is None:
+        return state
+    return dataclasses.replace(
+        state,
+        status=InterviewStatus.live,
+        phase=Phase.scoring,
+        turn=unscored.index,
+        kind=unscored.kind,
+        question_number=asked + (1 if unscored.kind == "question" else 0),
+        question_id=unscored.question_id,
+        answer=PendingAnswer(unscored.answer, unscored.source, unscored.answered_ms),
     )
 
 
