@@ -160,6 +160,7 @@ class InterviewRunner:
         self._ended = False
         self._unscored: records.PendingTurn | None = None  # saved answer the live store lost
         self.failures = 0  # runners that failed on this interview before this one
+        self._side_tasks: set[asyncio.Future[None]] = set()
 
     # --- the accept step ------------------------------------------------------------------
 
@@ -185,8 +186,7 @@ class InterviewRunner:
             message=refused.message,
             retryable=refused.retryable,
         )
-        task = asyncio.ensure_future(self._reply(envelope.origin, frame.model_dump_json()))
-        task.add_done_callback(_log_failure)
+        self._spawn(self._reply(envelope.origin, frame.model_dump_json()))
 
     def _accept(self, command: RunnerCommand, state: LiveState) -> None:
         if isinstance(command, DeleteInterview):
@@ -230,7 +230,14 @@ class InterviewRunner:
 
     def poked(self) -> None:
         """Something is in the inbox: take it now, whatever the runner is doing."""
-        task = asyncio.ensure_future(self._drain_inbox())
+        self._spawn(self._drain_inbox())
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        # Held until done: the event loop keeps only a weak reference to a task, and one
+        # collected mid-way would drop its work (a refusal, commands taken from the inbox).
+        task = asyncio.ensure_future(work)
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
         task.add_done_callback(_log_failure)
 
     # --- events ---------------------------------------------------------------------
