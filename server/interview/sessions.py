@@ -124,7 +124,7 @@ class SessionManager:
     async def _attach(self, interview_id: str, user_id: uuid.UUID) -> Attached:
         owner = str(user_id)
         running = self._running.get(interview_id)
-        if running is not None and running.runner.state is not None:
+        if running is not None and running.runner.state is not None and not running.task.done():
             if running.runner.state.owner_id != owner:
                 raise InterviewNotFound()
             return Attached(live=running.runner.state.phase is not Phase.ended, fresh=False)
@@ -162,7 +162,8 @@ class SessionManager:
         state_absent: bool = False,
     ) -> bool:
         """Whether this call started the interview's runner here, from what it was given."""
-        if interview_id in self._running:
+        running = self._running.get(interview_id)
+        if running is not None and not running.task.done():
             return False
         await self.ensure_running(
             interview_id, facts=facts, snapshot=snapshot, state_absent=state_absent
@@ -266,8 +267,13 @@ class SessionManager:
         at seq 0, and ``state_absent`` says the caller has just seen no live state: each
         saves the runner a round trip.
         """
-        if interview_id in self._running:
-            return True
+        running = self._running.get(interview_id)
+        if running is not None:
+            if not running.task.done():
+                return True
+            # Its runner ended but the clean-up has not finished (it can hang while the live
+            # store is down): start afresh rather than wait behind it.
+            del self._running[interview_id]
         if self._draining:
             return False
         if not await self.live.leases.acquire(interview_id, self.holder, self.lease_ttl_ms):
