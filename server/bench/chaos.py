@@ -28,7 +28,6 @@ import random
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -78,21 +77,7 @@ def _die_with_parent() -> None:
 class Child(Process):
     """A ``Process`` (own session, log file, stopped by its id) that dies with this one."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
-        self.name = name
-        self.log_path = cwd / f"{name.replace(' ', '-')}.log"
-        with open(self.log_path, "wb") as log:
-            self.popen = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
-                start_new_session=True,
-            )
-        self.pid = self.popen.pid
+    preexec = staticmethod(_die_with_parent)
 
 
 # --- Redis of our own --------------------------------------------------------------------

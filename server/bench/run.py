@@ -134,6 +134,9 @@ def _free_port() -> int:
 class Process:
     """A child process in its own session, its output in a log file; stopped by its id."""
 
+    # Runs in the child before it executes (subclasses add to it).
+    preexec: Callable[[], None] = staticmethod(_child_setup)
+
     def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
         self.name = name
         self.log_path = cwd / f"{name.replace(' ', '-')}.log"
@@ -145,7 +148,7 @@ class Process:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_child_setup,
+                preexec_fn=self.preexec,
                 start_new_session=True,
             )
         self.pid = self.popen.pid
