@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 
 ensure_python_env
 ensure_client_deps
-ensure_apt_packages chromium:chromium chromedriver:chromium-driver curl:curl || [ "${CI:-}" != "true" ]
+# flite speaks and sox resamples the spoken answers of the voice tests.
+ensure_apt_packages chromium:chromium chromedriver:chromium-driver curl:curl flite:flite sox:sox \
+  || [ "${CI:-}" != "true" ]
 
 say "ruff"
 "$PYTHON_VENV/bin/ruff" check server tests migrations

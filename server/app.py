@@ -40,6 +40,8 @@ from server.middleware import (
 )
 from server.spa import API_PREFIXES, mount_client
 from server.store.db import create_engine, create_sessionmaker
+from server.voice.factory import make_recognizer
+from server.voice.uploads import VoiceService
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +96,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     deps = EngineDeps(settings, sessionmaker, live, interviewer, fallback)
     sessions = SessionManager(deps, fanout)
     await sessions.start()
-    gateway = InterviewGateway(settings, sessionmaker, live, fanout, sessions)
+    voice = VoiceService(
+        settings, live.uploads, live.events, make_recognizer(settings), sessionmaker
+    )
+    voice.start()
+    gateway = InterviewGateway(settings, sessionmaker, live, fanout, sessions, voice)
     app.state.services = Services(
         settings=settings,
         engine=engine,
@@ -122,6 +128,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await gateway.drain()
+        await voice.close()
         await sessions.close()
         await interviewer.close()
         await usage.drain()

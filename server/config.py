@@ -115,6 +115,22 @@ class Settings(BaseSettings):
     daily_spend_cap_usd_per_user: float = Field(default=0.0, ge=0)
     daily_spend_cap_usd: float = Field(default=0.0, ge=0)
 
+    # Voice answers
+    # auto: Gemini's speech-to-text model when a key is set, else the embedded pocketsphinx.
+    voice_recognizer: Literal["auto", "pocketsphinx", "gemini"] = "auto"
+    gemini_transcribe_model: str = "gemini-3.5-transcribe"
+    voice_max_seconds: int = Field(default=180, ge=5, le=1800)  # per answer
+    # Recordings being uploaded at once per process; more are refused (too_many_uploads).
+    voice_max_uploads: int = Field(default=50, ge=1)
+    # Transcriptions run at once per process by the embedded recogniser (one worker process
+    # each); more wait their turn.
+    voice_workers: int = Field(default=1, ge=1, le=32)
+    voice_upload_ttl_s: int = Field(default=15 * 60, ge=60)
+    # Keep each answer's audio after transcription (deleted with the interview, and after
+    # voice_audio_retention_days); off: audio is discarded once transcribed.
+    voice_keep_audio: bool = False
+    voice_audio_retention_days: int = Field(default=30, ge=1)
+
     # Interviewer provider
     gemini_api_key: SecretStr | None = Field(
         default=None,

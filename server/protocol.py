@@ -29,6 +29,22 @@ MAX_TURN = 10_000
 TurnKind = Literal["question", "follow_up"]
 AnswerSource = Literal["typed", "voice"]
 
+# Voice answers: 16-bit little-endian PCM, 16 kHz, mono, sent as binary frames of
+# CHUNK_HEADER_BYTES (the chunk's index, unsigned 32-bit big-endian) + whole samples.
+AUDIO_FORMAT: Final = "pcm_s16le"
+AUDIO_SAMPLE_RATE: Final = 16_000
+AUDIO_BYTES_PER_SECOND: Final = AUDIO_SAMPLE_RATE * 2
+CHUNK_HEADER_BYTES: Final = 4
+MAX_CHUNK_AUDIO_BYTES: Final = MAX_FRAME_BYTES - CHUNK_HEADER_BYTES
+MAX_CHUNKS: Final = 100_000
+UploadId = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="Chosen by the client (8-64 of A-Z a-z 0-9 _ -), unique per recording.",
+    ),
+]
+
 
 class _Frame(BaseModel):
     # Unknown fields are ignored so a newer client can talk to an older server.
@@ -72,6 +88,37 @@ class Answer(_ClientFrame):
         description="Turn being answered; refused if it is not the open one. Absent: the turn "
         "open when the interviewer receives it.",
     )
+    upload_id: UploadId | None = Field(
+        default=None,
+        description="For a spoken answer: the recording it was transcribed from, whose "
+        "delivery (pace, fillers, pauses) is kept with the answer.",
+    )
+
+
+class AudioStart(_ClientFrame):
+    """Open (or resume) a recording of an answer; binary frames follow, then audio.end."""
+
+    type: Literal["audio.start"]
+    upload_id: UploadId
+    turn: int = Field(ge=0, le=MAX_TURN, description="The turn the recording answers.")
+    format: Literal["pcm_s16le"] = Field(description="16-bit signed little-endian PCM.")
+    sample_rate: Literal[16000]
+    channels: Literal[1] = 1
+
+
+class AudioEnd(_ClientFrame):
+    """The recording is complete: ``chunks`` binary frames were sent; transcribe it."""
+
+    type: Literal["audio.end"]
+    upload_id: UploadId
+    chunks: int = Field(ge=1, le=MAX_CHUNKS, description="How many chunks the recording has.")
+
+
+class AudioCancel(_ClientFrame):
+    """Discard a recording (the candidate re-records or types instead)."""
+
+    type: Literal["audio.cancel"]
+    upload_id: UploadId
 
 
 class Interrupt(_ClientFrame):
@@ -94,11 +141,16 @@ class Ping(_ClientFrame):
     )
 
 
-ClientFrame = Annotated[Hello | Answer | Interrupt | Skip | End | Ping, Field(discriminator="type")]
+ClientFrame = Annotated[
+    Hello | Answer | Interrupt | Skip | End | Ping | AudioStart | AudioEnd | AudioCancel,
+    Field(discriminator="type"),
+]
 client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
-# The frames the gateway relays to the interview's engine; hello and ping are the gateway's.
+# The frames the gateway relays to the interview's engine; hello, ping and audio are the
+# gateway's.
 Command = Answer | Interrupt | Skip | End
+AudioFrame = AudioStart | AudioEnd | AudioCancel
 
 
 # --- server → client -------------------------------------------------------------
@@ -198,6 +250,44 @@ class AnswerSkipped(_Logged):
     turn: int
 
 
+class Delivery(BaseModel):
+    """How a spoken answer was delivered (typed answers have none)."""
+
+    model_config = ConfigDict(frozen=True)
+    duration_ms: int = Field(ge=0, description="Length of the recording.")
+    speaking_ms: int = Field(ge=0, description="Time with speech in it.")
+    words: int = Field(ge=0)
+    words_per_minute: float = Field(ge=0, description="Words per minute of speaking time.")
+    filler_words: int = Field(ge=0, description='Fillers such as "um", "uh", "you know".')
+    fillers: dict[str, int] = Field(description="Each filler heard and how often.")
+    long_pauses: int = Field(ge=0, description="Silences of 2 s or more between words.")
+    longest_pause_ms: int = Field(ge=0)
+
+
+class AudioAck(_Event):
+    """Chunks of a recording received so far, in order: the client resends from next_chunk."""
+
+    type: Literal["audio.ack"] = "audio.ack"
+    upload_id: str
+    next_chunk: int = Field(ge=0, description="Index of the first chunk not yet received.")
+    received_ms: int = Field(ge=0, description="Milliseconds of audio received.")
+    complete: bool = Field(description="audio.end was accepted: transcribing or transcribed.")
+
+
+class TranscriptFinal(_Event):
+    """The recording's transcript, for the candidate to check, edit and send as the answer."""
+
+    type: Literal["transcript.final"] = "transcript.final"
+    upload_id: str
+    turn: int
+    text: str = Field(description="What the recogniser heard; may be empty.")
+    recognizer: str = Field(description="Which recogniser produced it.")
+    rough: bool = Field(
+        description="True for the embedded recogniser: the transcript may need corrections."
+    )
+    delivery: Delivery
+
+
 class CriterionScore(BaseModel):
     criterion: str
     value: int = Field(ge=1, le=5)
@@ -211,6 +301,9 @@ class ScoreEvent(_Logged):
     criteria: list[CriterionScore]
     average: float
     rubric_version: str
+    delivery: Delivery | None = Field(
+        default=None, description="For a spoken answer: how it was delivered."
+    )
 
 
 class ReportEvent(_Logged):
@@ -250,6 +343,15 @@ class ErrorCode(StrEnum):
     rate_limited = "rate_limited"
     slow_consumer = "slow_consumer"
     provider_failed = "provider_failed"
+    audio_not_started = "audio_not_started"
+    audio_format_unsupported = "audio_format_unsupported"
+    audio_out_of_order = "audio_out_of_order"
+    audio_incomplete = "audio_incomplete"
+    audio_too_long = "audio_too_long"
+    too_many_uploads = "too_many_uploads"
+    upload_id_reused = "upload_id_reused"
+    upload_not_found = "upload_not_found"
+    transcription_failed = "transcription_failed"
     going_away = "going_away"
     internal = "internal"
 
@@ -284,7 +386,9 @@ ServerFrame = Annotated[
     | InterviewerChanged
     | Ended
     | ErrorEvent
-    | Pong,
+    | Pong
+    | AudioAck
+    | TranscriptFinal,
     Field(discriminator="type"),
 ]
 server_frame_adapter: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
@@ -323,6 +427,9 @@ def json_schema() -> dict[str, Any]:
             "protocol": PROTOCOL_VERSION,
             "max_frame_bytes": MAX_FRAME_BYTES,
             "max_answer_chars": MAX_ANSWER_CHARS,
+            "audio_sample_rate": AUDIO_SAMPLE_RATE,
+            "audio_chunk_header_bytes": CHUNK_HEADER_BYTES,
+            "max_chunk_audio_bytes": MAX_CHUNK_AUDIO_BYTES,
         },
         "close_codes": {code.name: code.value for code in CloseCode},
     }

@@ -17,6 +17,8 @@ FORBIDDEN = {
     "live": {"server.gateway", "server.interview", "server.llm", "server.store", "fastapi"},
     "llm": {"server.gateway", "server.interview", "server.live", "server.store", "fastapi"},
     "interview": {"server.gateway"},
+    # Spoken answers: used by the gateway (uploads) and the engine (a transcript's delivery).
+    "voice": {"server.gateway", "server.interview", "fastapi"},
 }
 
 ALLOWED_IN_PROTOCOL = {"server.protocol", "server.text"}

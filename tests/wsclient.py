@@ -95,12 +95,14 @@ class Session:
     headers: dict[str, str] = field(default_factory=dict)
 
     async def detail(self) -> dict[str, Any]:
+        return await self.request("GET", f"/api/interviews/{self.interview_id}")
+
+    async def request(self, method: str, path: str) -> dict[str, Any]:
+        """Call the REST API as this candidate; the JSON body ({} for none)."""
         async with httpx.AsyncClient(base_url=self.http, timeout=10) as client:
-            response = await client.get(
-                f"/api/interviews/{self.interview_id}", headers=self.headers
-            )
+            response = await client.request(method, path, headers=self.headers)
             response.raise_for_status()
-            body: dict[str, Any] = response.json()
+            body: dict[str, Any] = response.json() if response.content else {}
             return body
 
 

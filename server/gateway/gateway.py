@@ -30,9 +30,15 @@ from server.live.connect import LIVE_STORE_DOWN
 from server.live.fanout import Fanout
 from server.logs import log_throttled
 from server.protocol import (
+    AUDIO_BYTES_PER_SECOND,
+    AUDIO_FORMAT,
+    AUDIO_SAMPLE_RATE,
     CLIENT_FRAME_TYPES,
     CONTROL,
     MAX_ANSWER_CHARS,
+    AudioCancel,
+    AudioEnd,
+    AudioStart,
     ClientFrame,
     CloseCode,
     ErrorCode,
@@ -45,10 +51,15 @@ from server.protocol import (
     Resync,
     client_frame_adapter,
 )
+from server.voice.uploads import Recorder, VoiceService
 
 log = logging.getLogger(__name__)
 
 SIGNED_OUT = "your session was signed out; sign in again"
+# Audio may arrive faster than it is spoken (a resume resends what was not acknowledged),
+# up to this many times real time after a burst of this many seconds of it.
+AUDIO_SPEEDUP = 4
+AUDIO_BURST_S = 30
 EXPIRED = "your session expired; refresh it and reconnect"
 
 
@@ -71,13 +82,13 @@ class _TokenBucket:
         self.tokens = float(burst)
         self.updated = time.monotonic()
 
-    def take(self) -> bool:
+    def take(self, amount: float = 1) -> bool:
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens < 1:
+        if self.tokens < amount:
             return False
-        self.tokens -= 1
+        self.tokens -= amount
         return True
 
 
@@ -89,8 +100,10 @@ class InterviewGateway:
         live: LiveStore,
         fanout: Fanout,
         sessions: SessionManager,
+        voice: VoiceService,
     ) -> None:
         self.settings = settings
+        self.voice = voice
         self.sessionmaker = sessionmaker
         self.live = live
         self.fanout = fanout
@@ -312,24 +325,40 @@ class InterviewGateway:
                 await _close(connection.websocket, connection.close_code, connection.close_reason)
 
     async def _read(self, connection: Connection) -> None:
+        recorder = self.voice.recorder(connection.interview_id, connection.send_control)
+        try:
+            await self._read_frames(connection, recorder)
+        finally:
+            recorder.close()
+
+    async def _read_frames(self, connection: Connection, recorder: Recorder) -> None:
         websocket = connection.websocket
         bucket = _TokenBucket(self.settings.ws_frames_per_second, self.settings.ws_frame_burst)
+        audio = _TokenBucket(
+            AUDIO_SPEEDUP * AUDIO_BYTES_PER_SECOND, AUDIO_BURST_S * AUDIO_BYTES_PER_SECOND
+        )
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            data = message.get("bytes")
+            if data is not None:  # a chunk of a recording: limited by bytes, not frames
+                if not audio.take(len(data)):
+                    connection.close(
+                        CloseCode.rate_limited,
+                        "audio is arriving too fast; slow down and reconnect",
+                        urgent=True,
+                    )
+                    return
+                await recorder.chunk(data)
+                continue
             if not bucket.take():
                 connection.close(
                     CloseCode.rate_limited, "too many frames; slow down and reconnect", urgent=True
                 )
                 return
-            text = message.get("text")
             try:
-                if text is None:
-                    raise _FrameError(
-                        ErrorCode.malformed_frame, "expected a JSON text frame, got binary"
-                    )
-                frame = _parse(text)
+                frame = _parse(message.get("text") or "")
             except _FrameError as error:
                 connection.send_control(_error(error.code, error.message))
                 continue
@@ -338,6 +367,12 @@ class InterviewGateway:
                 connection.send_control(pong.model_dump_json())
             elif isinstance(frame, Hello):
                 connection.send_control(_error(ErrorCode.malformed_frame, "already said hello"))
+            elif isinstance(frame, AudioStart):
+                await recorder.start(frame)
+            elif isinstance(frame, AudioEnd):
+                await recorder.end(frame)
+            elif isinstance(frame, AudioCancel):
+                await recorder.cancel(frame)
             else:
                 # Phase and turn are the runner's to judge; it answers the sender if it refuses.
                 envelope = Envelope(command=frame, origin=connection.id)
@@ -387,6 +422,12 @@ def _describe(error: ErrorDetails) -> tuple[ErrorCode, str]:
         return (
             ErrorCode.answer_too_long,
             f"answers are limited to {MAX_ANSWER_CHARS} characters; this one has {length}",
+        )
+    if loc[:1] == ("audio.start",) and loc[1:2] in (("format",), ("sample_rate",), ("channels",)):
+        return (
+            ErrorCode.audio_format_unsupported,
+            f"audio must be {AUDIO_FORMAT}, {AUDIO_SAMPLE_RATE} Hz, mono; "
+            f"{loc[1]} was {str(error.get('input', ''))[:40]!r}",
         )
     where = ".".join(str(p) for p in loc[1:] if not isinstance(p, int)) or "frame"
     return ErrorCode.malformed_frame, f"{where}: {error['msg']}"

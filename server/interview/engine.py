@@ -37,6 +37,7 @@ from server.protocol import (
     AnswerSkipped,
     AnswerTimeout,
     CriterionScore,
+    Delivery,
     End,
     Ended,
     ErrorCode,
@@ -52,6 +53,7 @@ from server.protocol import (
     TurnStart,
 )
 from server.store.models import InterviewStatus
+from server.voice import uploads as voice_uploads
 
 log = logging.getLogger(__name__)
 
@@ -646,6 +648,7 @@ class InterviewRunner:
         assert self.state is not None
         state = self.state
         answered_ms = now_ms()
+        delivery = await self._delivery(answer) if answer.source == "voice" else None
         turn = records.PendingTurn(
             index=state.turn,
             kind=state.kind,
@@ -654,6 +657,7 @@ class InterviewRunner:
             answer=answer.text,
             source=answer.source,
             answered_ms=answered_ms,
+            delivery=delivery,
         )
         await records.save_answer(
             self.deps.sessionmaker, self.uuid, turn, asked_ms=state.asked_ms or answered_ms
@@ -664,12 +668,25 @@ class InterviewRunner:
             self._evolve(
                 phase=Phase.scoring,
                 deadline_ms=None,
-                answer=PendingAnswer(answer.text, answer.source, answered_ms),
+                answer=PendingAnswer(answer.text, answer.source, answered_ms, delivery),
             ),
             turn=state.turn,
             text=answer.text,
             source=answer.source,
         )
+
+    async def _delivery(self, answer: Answer) -> Delivery | None:
+        """How a spoken answer was delivered, measured when its recording was transcribed;
+        None when it names no recording of this turn (or the recording has expired)."""
+        assert self.state is not None
+        if answer.upload_id is None:
+            return None
+        transcript = await voice_uploads.transcript(
+            self.deps.live.uploads, self.interview_id, answer.upload_id
+        )
+        if transcript is None or transcript.turn != self.state.turn:
+            return None
+        return transcript.delivery
 
     def _record(self, outcome: str, answer: str | None) -> TurnRecord:
         assert self.state is not None
@@ -683,7 +700,12 @@ class InterviewRunner:
         )
 
     async def _save(
-        self, record: TurnRecord, *, source: str | None, answered_ms: int | None
+        self,
+        record: TurnRecord,
+        *,
+        source: str | None,
+        answered_ms: int | None,
+        delivery: Delivery | None = None,
     ) -> None:
         """Write a finished turn to the database (idempotently) and to the history."""
         assert self.state is not None
@@ -694,6 +716,7 @@ class InterviewRunner:
             source=source,
             asked_ms=self.state.asked_ms or now_ms(),
             answered_ms=answered_ms,
+            delivery=delivery,
         )
         self.history.append(record)
 
@@ -722,7 +745,12 @@ class InterviewRunner:
             if await self._fall_back("the interviewer failed to score"):
                 score = await self.interviewer.score_answer(self.brief, record)
         scored = dataclasses.replace(record, score=score)
-        await self._save(scored, source=pending.source, answered_ms=pending.answered_ms)
+        await self._save(
+            scored,
+            source=pending.source,
+            answered_ms=pending.answered_ms,
+            delivery=pending.delivery,
+        )
         state = self._next_turn(scored)
         if score is None:
             self.emit(
@@ -742,6 +770,7 @@ class InterviewRunner:
             ],
             average=score.average,
             rubric_version=score.rubric_version,
+            delivery=pending.delivery,
         )
 
     def _next_turn(self, answered: TurnRecord | None) -> LiveState:
@@ -865,7 +894,9 @@ def initial_state(
         kind=unscored.kind,
         question_number=asked + (1 if unscored.kind == "question" else 0),
         question_id=unscored.question_id,
-        answer=PendingAnswer(unscored.answer, unscored.source, unscored.answered_ms),
+        answer=PendingAnswer(
+            unscored.answer, unscored.source, unscored.answered_ms, unscored.delivery
+        ),
     )
 
 

@@ -8,7 +8,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import TypeAdapter
 from sqlalchemy import select, update
@@ -24,6 +24,7 @@ from server.llm.base import (
     ReportDraft,
     TurnRecord,
 )
+from server.protocol import Delivery
 from server.store.models import (
     AnswerSource,
     Interview,
@@ -98,6 +99,7 @@ class PendingTurn:
     answer: str
     source: AnswerSourceName
     answered_ms: int
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ async def load(
                 answer=last.answer,
                 source=(last.answer_source or AnswerSource.typed).value,
                 answered_ms=int((last.answered_at or last.asked_at).timestamp() * 1000),
+                delivery=Delivery.model_validate(last.delivery) if last.delivery else None,
             )
         history = [
             TurnRecord(
@@ -215,6 +218,7 @@ async def save_answer(
                 outcome=None,
                 asked_at=ms_to_datetime(asked_ms),
                 answered_at=ms_to_datetime(turn.answered_ms),
+                delivery=_json(turn.delivery),
             )
         )
         try:
@@ -234,6 +238,7 @@ async def save_answer(
                     answer=turn.answer,
                     answer_source=AnswerSource(turn.source),
                     answered_at=ms_to_datetime(turn.answered_ms),
+                    delivery=_json(turn.delivery),
                 )
             )
             await session.commit()
@@ -247,9 +252,11 @@ async def save_turn(
     source: str | None,
     asked_ms: int,
     answered_ms: int | None,
+    delivery: Delivery | None = None,
 ) -> None:
     """Save a finished turn with its scores: insert it, or complete the row its answer was
-    saved in when accepted. A second save of a finished turn is a no-op."""
+    saved in when accepted (which holds its delivery already). A second save of a finished
+    turn is a no-op."""
     async with sessionmaker() as session:
         turn = Turn(
             interview_id=interview_id,
@@ -262,6 +269,7 @@ async def save_turn(
             outcome=TurnOutcome(record.outcome),
             asked_at=ms_to_datetime(asked_ms),
             answered_at=ms_to_datetime(answered_ms) if answered_ms else None,
+            delivery=_json(delivery) if record.answer else None,
         )
         session.add(turn)
         try:
@@ -385,3 +393,7 @@ async def switch_provider(
             .values(provider=provider, model=model)
         )
         await session.commit()
+
+
+def _json(delivery: Delivery | None) -> dict[str, Any] | None:
+    return delivery.model_dump(mode="json") if delivery is not None else None

@@ -67,9 +67,9 @@ async def list_interviews(
     offset: Annotated[int, Query(ge=0, le=MAX_LIST_OFFSET)] = 0,
 ) -> InterviewsPublic:
     """Your interviews, newest first."""
-    rows, total = await service.list_owned(session, user, limit=limit, offset=offset)
+    items, total = await service.list_owned(session, user, limit=limit, offset=offset)
     return InterviewsPublic(
-        items=[service.public(interview, score) for interview, score in rows],
+        items=items,
         total=total,
         limit=limit,
         offset=offset,

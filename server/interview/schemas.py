@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from server.protocol import Delivery
 from server.store.models import AnswerSource, InterviewStatus, Level, Track, TurnKind, TurnOutcome
 from server.text import Text
 
@@ -61,6 +62,17 @@ class InterviewCreate(BaseModel):
     )
 
 
+class DeliverySummary(BaseModel):
+    """How the spoken answers of one interview were delivered, taken together."""
+
+    answers: int = Field(ge=1, description="Spoken answers measured.")
+    words_per_minute: float = Field(ge=0, description="Words over speaking time, all answers.")
+    filler_words: int = Field(ge=0)
+    fillers_per_minute: float = Field(ge=0, description="Filler words per minute of speaking.")
+    long_pauses: int = Field(ge=0)
+    speaking_ms: int = Field(ge=0)
+
+
 class InterviewPublic(BaseModel):
     id: uuid.UUID
     track: Track
@@ -75,6 +87,9 @@ class InterviewPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    delivery: DeliverySummary | None = Field(
+        description="Over the spoken answers, when there were any (for the dashboard's trend)."
+    )
 
 
 class InterviewsPublic(BaseModel):
@@ -102,6 +117,7 @@ class TurnPublic(BaseModel):
     asked_at: datetime
     answered_at: datetime | None
     scores: list[ScorePublic]
+    delivery: Delivery | None = Field(description="For a spoken answer: how it was delivered.")
 
 
 class ReportPublic(BaseModel):

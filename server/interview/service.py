@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from server.errors import NotFound, SpendCapReached
 from server.interview.schemas import (
+    DeliverySummary,
     InterviewCreate,
     InterviewDetail,
     InterviewPublic,
@@ -21,6 +22,7 @@ from server.interview.schemas import (
     TurnPublic,
 )
 from server.payments import ledger
+from server.protocol import Delivery
 from server.store.models import Interview, Report, Turn, User
 
 
@@ -103,19 +105,53 @@ async def get_owned(
 
 async def list_owned(
     session: AsyncSession, owner: User, *, limit: int, offset: int
-) -> tuple[list[tuple[Interview, float | None]], int]:
+) -> tuple[list[InterviewPublic], int]:
     total = await session.scalar(
         select(func.count()).select_from(Interview).where(Interview.owner_id == owner.id)
     )
-    rows = await session.execute(
-        select(Interview, Report.overall_score)
-        .outerjoin(Report, Report.interview_id == Interview.id)
-        .where(Interview.owner_id == owner.id)
-        .order_by(Interview.created_at.desc(), Interview.id.desc())
-        .limit(limit)
-        .offset(offset)
+    rows = (
+        await session.execute(
+            select(Interview, Report.overall_score)
+            .outerjoin(Report, Report.interview_id == Interview.id)
+            .where(Interview.owner_id == owner.id)
+            .order_by(Interview.created_at.desc(), Interview.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    # The page's spoken answers, in one query: each interview's delivery summary.
+    spoken: dict[uuid.UUID, list[Delivery]] = {}
+    if rows:
+        deliveries = await session.execute(
+            select(Turn.interview_id, Turn.delivery).where(
+                Turn.interview_id.in_([row[0].id for row in rows]), Turn.delivery.is_not(None)
+            )
+        )
+        for interview_id, delivery in deliveries.all():
+            spoken.setdefault(interview_id, []).append(Delivery.model_validate(delivery))
+    items = [
+        public(interview, score, summarize(spoken.get(interview.id, [])))
+        for interview, score in rows
+    ]
+    return items, int(total or 0)
+
+
+def summarize(deliveries: list[Delivery]) -> DeliverySummary | None:
+    """The delivery of an interview's spoken answers taken together."""
+    if not deliveries:
+        return None
+    speaking_ms = sum(d.speaking_ms for d in deliveries)
+    minutes = speaking_ms / 60_000
+    words = sum(d.words for d in deliveries)
+    fillers = sum(d.filler_words for d in deliveries)
+    return DeliverySummary(
+        answers=len(deliveries),
+        words_per_minute=round(words / minutes, 1) if minutes else 0.0,
+        filler_words=fillers,
+        fillers_per_minute=round(fillers / minutes, 2) if minutes else 0.0,
+        long_pauses=sum(d.long_pauses for d in deliveries),
+        speaking_ms=speaking_ms,
     )
-    return [(row[0], row[1]) for row in rows.all()], int(total or 0)
 
 
 async def delete_owned(session: AsyncSession, owner: User, interview_id: uuid.UUID) -> None:
@@ -128,7 +164,11 @@ async def delete_owned(session: AsyncSession, owner: User, interview_id: uuid.UU
     await session.commit()
 
 
-def public(interview: Interview, overall_score: float | None = None) -> InterviewPublic:
+def public(
+    interview: Interview,
+    overall_score: float | None = None,
+    delivery: DeliverySummary | None = None,
+) -> InterviewPublic:
     return InterviewPublic(
         id=interview.id,
         track=interview.track,
@@ -143,6 +183,7 @@ def public(interview: Interview, overall_score: float | None = None) -> Intervie
         created_at=interview.created_at,
         started_at=interview.started_at,
         finished_at=interview.finished_at,
+        delivery=delivery,
     )
 
 
@@ -197,9 +238,11 @@ async def get_shared(session: AsyncSession, token: str) -> Interview:
 
 def shared(interview: Interview) -> SharedInterview:
     report = interview.report
+    turns = _turns(interview)
+    delivery = summarize([t.delivery for t in turns if t.delivery is not None])
     return SharedInterview(
-        **public(interview, report.overall_score if report else None).model_dump(),
-        turns=_turns(interview),
+        **public(interview, report.overall_score if report else None, delivery).model_dump(),
+        turns=turns,
         report=_report(interview),
     )
 
@@ -237,6 +280,7 @@ def _turns(interview: Interview) -> list[TurnPublic]:
                 )
                 for s in turn.scores
             ],
+            delivery=Delivery.model_validate(turn.delivery) if turn.delivery else None,
         )
         for turn in interview.turns
     ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import TypeAdapter
 
-from server.protocol import AnswerSource, Phase, TurnKind
+from server.protocol import AnswerSource, Delivery, Phase, TurnKind
 from server.store.models import InterviewStatus
 
 
@@ -17,6 +17,7 @@ class PendingAnswer:
     text: str
     source: AnswerSource
     answered_ms: int
+    delivery: Delivery | None = None  # how a spoken answer was delivered
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@
 - ``Leases``: which process drives an interview, and whether any client is connected.
 - ``CommandInbox``: commands for a runner in another process.
 - ``Counters``: fixed-window counters (rate limits) and small cached values.
+- ``Uploads``: recordings of spoken answers, chunk by chunk, until they are transcribed.
 
 Every key of one interview shares the hash tag ``{interview_id}`` so the multi-key
 append stays on one shard of a Redis Cluster.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,14 +176,118 @@ class Counters(Protocol):
     async def set_int(self, key: str, value: int, ttl_s: int) -> None: ...
 
 
+UploadStatus = Literal["open", "transcribing", "done"]
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """One recording of an answer, as the live store holds it."""
+
+    turn: int
+    sample_rate: int
+    next_chunk: int  # chunks received in order (0, 1, ...): the next index expected
+    size: int  # bytes of audio received
+    status: UploadStatus
+    claimed_ms: int = 0  # when its transcription was claimed (status "transcribing")
+    result: str = ""  # the transcription's result, opaque (status "done")
+
+
+AppendOutcome = Literal["ok", "duplicate", "gap", "too_large", "closed", "missing"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkAppend:
+    outcome: AppendOutcome  # ok: stored; duplicate: already had it; gap: an earlier one is
+    # missing; too_large: it would pass max_bytes (nothing stored); closed: audio.end came;
+    # missing: no such upload (expired, cancelled, never opened)
+    next_chunk: int  # the next index expected after this call (0 when missing)
+    size: int  # bytes stored after this call
+
+
+ClaimOutcome = Literal["claimed", "busy", "done", "incomplete", "missing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    outcome: ClaimOutcome  # claimed: this caller transcribes it now; busy: another caller
+    # does (claimed less than stale_ms ago); done: transcribed (see upload.result);
+    # incomplete: fewer chunks than announced; missing: no such upload
+    upload: Upload | None
+
+
+class Uploads(Protocol):
+    """Recordings of spoken answers (audio + metadata), each under the interview's hash tag
+    so any process can take over an upload; everything expires ``ttl_s`` after it was last
+    written."""
+
+    async def open(
+        self, interview_id: str, upload_id: str, *, turn: int, sample_rate: int, ttl_s: int
+    ) -> tuple[Upload, bool]:
+        """Create the upload unless it exists; (the upload as stored, whether it was created).
+
+        A new upload is open, with no chunk, and expires ``ttl_s`` from now. An existing
+        upload (whatever its status) is returned unchanged and its expiry is not extended
+        (the caller compares turn and sample rate)."""
+
+    async def append(
+        self,
+        interview_id: str,
+        upload_id: str,
+        index: int,
+        data: bytes,
+        *,
+        max_bytes: int,
+        ttl_s: int,
+    ) -> ChunkAppend:
+        """Store chunk ``index`` if it is the next one expected, atomically (one round trip).
+
+        The first that applies: "missing"; "closed" unless the status is "open";
+        "duplicate" if ``index < next_chunk``; "gap" if ``index > next_chunk``; "too_large"
+        if ``size + len(data) > max_bytes``; else "ok": the chunk is appended to the audio
+        and the upload expires ``ttl_s`` from now. Anything but "ok" stores nothing and
+        leaves the expiry alone. ``next_chunk`` and ``size`` are the upload's after the call.
+        """
+
+    async def claim(
+        self, interview_id: str, upload_id: str, *, chunks: int, stale_ms: int
+    ) -> Claim:
+        """Close the upload at ``chunks`` chunks and claim its transcription, atomically.
+
+        The first that applies: "missing" (``upload`` None); "done", whatever ``chunks``;
+        "incomplete" if ``next_chunk != chunks`` (nothing changes: an open upload stays open
+        for the chunks to be resent); "busy" if it is "transcribing" and was claimed less
+        than ``stale_ms`` ago; else "claimed": status "transcribing", ``claimed_ms`` now. A
+        claim older than ``stale_ms`` (its claimer died) is taken over that way. ``upload``
+        is as stored after the call. "now" is the store's clock (on Redis the server's
+        TIME: one clock for every process). A claim does not extend the upload's expiry."""
+
+    async def release(self, interview_id: str, upload_id: str) -> None:
+        """Give up a claim (the transcription failed): status "open" again, so the next
+        claim takes it at once; nothing unless it is "transcribing"."""
+
+    async def audio(self, interview_id: str, upload_id: str) -> bytes | None:
+        """The audio received, in chunk order (b"" before the first chunk); None if the upload
+        is missing or finished (``finish`` drops the audio)."""
+
+    async def finish(self, interview_id: str, upload_id: str, result: str, *, ttl_s: int) -> None:
+        """Store the transcription's result (status "done") and drop the audio; the upload
+        (with its result) then expires ``ttl_s`` from now. Nothing if it is missing."""
+
+    async def get(self, interview_id: str, upload_id: str) -> Upload | None: ...
+
+    async def discard(self, interview_id: str, upload_id: str) -> None:
+        """Forget the upload and its audio (cancelled); nothing if it is missing."""
+
+
 @dataclass(frozen=True, slots=True)
 class LiveStore:
-    """The four protocols of one backend, and the connection they share."""
+    """The protocols of one backend, and the connection they share."""
 
     name: str
     events: EventLog
     leases: Leases
     inbox: CommandInbox
     counters: Counters
+    uploads: Uploads
     ping: Callable[[], Awaitable[None]]  # raises when the store cannot be reached
     close: Callable[[], Awaitable[None]]  # closes every connection (events flushed first)

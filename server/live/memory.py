@@ -1,7 +1,8 @@
 """In-process live store: the embedded default for a single gateway process.
 
 Same semantics as the Redis store (run by the same contract tests): appends are applied
-in order and delivered asynchronously, seq gaps are refused, leases and presence expire.
+in order and delivered asynchronously, seq gaps are refused, leases and presence expire,
+uploads expire ``ttl_s`` after their last write.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from dataclasses import dataclass, field
 
 from server.live.base import (
     KEEP_TEXT,
+    ChunkAppend,
+    Claim,
     LiveListener,
     LiveStore,
     LogEntry,
     LogRead,
     Snapshot,
     TextUpdate,
+    Upload,
+    UploadStatus,
 )
 
 
@@ -266,6 +271,139 @@ class MemoryCounters:
         self._values[key] = (now + ttl_s, value)
 
 
+@dataclass
+class _Upload:
+    turn: int
+    sample_rate: int
+    expires_at: float  # time.monotonic() after which it is gone
+    next_chunk: int = 0
+    size: int = 0
+    status: UploadStatus = "open"
+    claimed_ms: int = 0
+    result: str = ""
+    audio: bytearray | None = field(default_factory=bytearray)  # None once finished
+
+    def view(self) -> Upload:
+        return Upload(
+            self.turn,
+            self.sample_rate,
+            self.next_chunk,
+            self.size,
+            self.status,
+            self.claimed_ms,
+            self.result,
+        )
+
+
+_UPLOAD_SWEEP_S = 10.0
+
+
+class MemoryUploads:
+    """Uploads in a dict, each expiring ``ttl_s`` after its last write (checked on access;
+    expired ones nobody asks for again are swept out now and then)."""
+
+    def __init__(self) -> None:
+        self._uploads: dict[tuple[str, str], _Upload] = {}
+        self._next_sweep = 0.0
+
+    def _get(self, interview_id: str, upload_id: str) -> _Upload | None:
+        key = (interview_id, upload_id)
+        upload = self._uploads.get(key)
+        if upload is not None and upload.expires_at <= time.monotonic():
+            del self._uploads[key]
+            return None
+        return upload
+
+    def _sweep(self, now: float) -> None:
+        if now >= self._next_sweep:
+            self._next_sweep = now + _UPLOAD_SWEEP_S
+            self._uploads = {k: u for k, u in self._uploads.items() if u.expires_at > now}
+
+    async def open(
+        self, interview_id: str, upload_id: str, *, turn: int, sample_rate: int, ttl_s: int
+    ) -> tuple[Upload, bool]:
+        existing = self._get(interview_id, upload_id)
+        if existing is not None:
+            return existing.view(), False
+        now = time.monotonic()
+        self._sweep(now)
+        upload = _Upload(turn=turn, sample_rate=sample_rate, expires_at=now + ttl_s)
+        self._uploads[(interview_id, upload_id)] = upload
+        return upload.view(), True
+
+    async def append(
+        self,
+        interview_id: str,
+        upload_id: str,
+        index: int,
+        data: bytes,
+        *,
+        max_bytes: int,
+        ttl_s: int,
+    ) -> ChunkAppend:
+        upload = self._get(interview_id, upload_id)
+        if upload is None:
+            return ChunkAppend("missing", 0, 0)
+        if upload.status != "open" or upload.audio is None:
+            return ChunkAppend("closed", upload.next_chunk, upload.size)
+        if index < upload.next_chunk:
+            return ChunkAppend("duplicate", upload.next_chunk, upload.size)
+        if index > upload.next_chunk:
+            return ChunkAppend("gap", upload.next_chunk, upload.size)
+        if upload.size + len(data) > max_bytes:
+            return ChunkAppend("too_large", upload.next_chunk, upload.size)
+        upload.audio += data
+        upload.next_chunk += 1
+        upload.size += len(data)
+        upload.expires_at = time.monotonic() + ttl_s
+        return ChunkAppend("ok", upload.next_chunk, upload.size)
+
+    async def claim(
+        self, interview_id: str, upload_id: str, *, chunks: int, stale_ms: int
+    ) -> Claim:
+        upload = self._get(interview_id, upload_id)
+        if upload is None:
+            return Claim("missing", None)
+        if upload.status == "done":
+            return Claim("done", upload.view())
+        if upload.next_chunk != chunks:
+            return Claim("incomplete", upload.view())
+        now = _now_ms()
+        if upload.status == "transcribing" and now - upload.claimed_ms < stale_ms:
+            return Claim("busy", upload.view())
+        upload.status = "transcribing"
+        upload.claimed_ms = now
+        return Claim("claimed", upload.view())
+
+    async def release(self, interview_id: str, upload_id: str) -> None:
+        upload = self._get(interview_id, upload_id)
+        if upload is not None and upload.status == "transcribing":
+            upload.status = "open"
+            upload.claimed_ms = 0
+
+    async def audio(self, interview_id: str, upload_id: str) -> bytes | None:
+        upload = self._get(interview_id, upload_id)
+        if upload is None or upload.audio is None:
+            return None
+        return bytes(upload.audio)
+
+    async def finish(self, interview_id: str, upload_id: str, result: str, *, ttl_s: int) -> None:
+        upload = self._get(interview_id, upload_id)
+        if upload is None:
+            return
+        upload.status = "done"
+        upload.result = result
+        upload.audio = None
+        upload.expires_at = time.monotonic() + ttl_s
+
+    async def get(self, interview_id: str, upload_id: str) -> Upload | None:
+        upload = self._get(interview_id, upload_id)
+        return None if upload is None else upload.view()
+
+    async def discard(self, interview_id: str, upload_id: str) -> None:
+        self._uploads.pop((interview_id, upload_id), None)
+
+
 def memory_live_store(*, log_cap: int = 10_000) -> LiveStore:
     events = MemoryEventLog(log_cap=log_cap)
 
@@ -278,6 +416,7 @@ def memory_live_store(*, log_cap: int = 10_000) -> LiveStore:
         leases=MemoryLeases(),
         inbox=MemoryInbox(events),
         counters=MemoryCounters(),
+        uploads=MemoryUploads(),
         ping=ping,
         close=events.close,
     )

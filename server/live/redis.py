@@ -4,7 +4,9 @@ Keys of one interview (under the configured prefix) share the hash tag ``{ID}``,
 multi-key script stays on one shard of a Redis Cluster: ``{ID}:s`` state hash (seq,
 active_ms, st = the engine's encoded state), ``{ID}:t`` current turn text, ``{ID}:l`` event
 log (a Stream whose ids are the seqs), ``{ID}:c`` command inbox (a list), ``{ID}:lease``,
-``{ID}:pres``. Channel ``ch:ID`` carries events (``e<seq> <json>``), pokes (``p``) and
+``{ID}:pres``, and per recording ``{ID}:upload:UPLOAD`` (a hash: turn, sample_rate,
+next_chunk, size, status, claimed_ms, result) beside ``{ID}:audio:UPLOAD`` (its audio, one
+APPEND per chunk). Channel ``ch:ID`` carries events (``e<seq> <json>``), pokes (``p``) and
 replies to one connection (``r<connection id> <json>``). One pub/sub connection per
 process, with channels subscribed while a local socket or runner needs them.
 
@@ -19,10 +21,11 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.client import NEVER_DECODE
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
@@ -30,12 +33,18 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.live.base import (
     KEEP_TEXT,
+    AppendOutcome,
+    ChunkAppend,
+    Claim,
+    ClaimOutcome,
     LiveListener,
     LiveStore,
     LogEntry,
     LogRead,
     Snapshot,
     TextUpdate,
+    Upload,
+    UploadStatus,
 )
 from server.live.connect import RedisClient, close_client, connect
 from server.logs import log_throttled
@@ -135,6 +144,141 @@ end
 return {count, ttl}
 """
 
+# Uploads: KEYS[1] the metadata hash, KEYS[2] the audio string. Every write moves both
+# keys' expiry to the same instant (PEXPIREAT from the server's clock), so one never outlives
+# the other. The clock is Redis's TIME, not the caller's: every gateway process judges a
+# claim's age by one clock (the shard's), whatever their own clocks say. Redis 7 replicates
+# scripts by their effects, so TIME may precede writes.
+_UPLOAD_LIB = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function expire_both(ttl_s)
+  local at = string.format('%d', now_ms() + tonumber(ttl_s) * 1000)
+  redis.call('PEXPIREAT', KEYS[1], at)
+  redis.call('PEXPIREAT', KEYS[2], at)
+end
+local function read()
+  return redis.call('HMGET', KEYS[1], 'turn', 'sample_rate', 'next_chunk', 'size', 'status',
+                    'claimed_ms', 'result')
+end
+"""
+
+# -> {created 0/1, turn, sample_rate, next_chunk, size, status, claimed_ms, result}
+_UPLOAD_OPEN = (
+    _UPLOAD_LIB
+    + """
+local u = read()
+if u[5] then
+  return {0, unpack(u)}
+end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'turn', ARGV[1], 'sample_rate', ARGV[2], 'next_chunk', '0',
+           'size', '0', 'status', 'open', 'claimed_ms', '0', 'result', '')
+expire_both(ARGV[3])
+return {1, unpack(read())}
+"""
+)
+
+# ARGV: index, data, max_bytes, ttl_s -> {outcome, next_chunk, size}
+_UPLOAD_APPEND = (
+    _UPLOAD_LIB
+    + """
+local u = redis.call('HMGET', KEYS[1], 'status', 'next_chunk', 'size')
+if not u[1] then
+  return {'missing', 0, 0}
+end
+local next_chunk, size = tonumber(u[2]), tonumber(u[3])
+local index = tonumber(ARGV[1])
+local outcome = nil
+if u[1] ~= 'open' then
+  outcome = 'closed'
+elseif index < next_chunk then
+  outcome = 'duplicate'
+elseif index > next_chunk then
+  outcome = 'gap'
+elseif size + string.len(ARGV[2]) > tonumber(ARGV[3]) then
+  outcome = 'too_large'
+end
+if outcome then
+  return {outcome, next_chunk, size}
+end
+redis.call('APPEND', KEYS[2], ARGV[2])
+next_chunk = next_chunk + 1
+size = size + string.len(ARGV[2])
+redis.call('HSET', KEYS[1], 'next_chunk', string.format('%d', next_chunk),
+           'size', string.format('%d', size))
+expire_both(ARGV[4])
+return {'ok', next_chunk, size}
+"""
+)
+
+# ARGV: chunks, stale_ms -> {outcome, turn, sample_rate, ...} ({'missing'} alone). Keeps the
+# expiry the last append set (a claim is not given a ttl).
+_UPLOAD_CLAIM = (
+    _UPLOAD_LIB
+    + """
+local u = read()
+if not u[5] then
+  return {'missing'}
+end
+if u[5] == 'done' then
+  return {'done', unpack(u)}
+end
+if tonumber(u[3]) ~= tonumber(ARGV[1]) then
+  return {'incomplete', unpack(u)}
+end
+local now = now_ms()
+if u[5] == 'transcribing' and now - tonumber(u[6]) < tonumber(ARGV[2]) then
+  return {'busy', unpack(u)}
+end
+redis.call('HSET', KEYS[1], 'status', 'transcribing', 'claimed_ms', string.format('%d', now))
+return {'claimed', unpack(read())}
+"""
+)
+
+# Gives up a claim: open again (its expiry kept); nothing unless it is being transcribed.
+_UPLOAD_RELEASE = """
+if redis.call('HGET', KEYS[1], 'status') == 'transcribing' then
+  redis.call('HSET', KEYS[1], 'status', 'open', 'claimed_ms', '0')
+  return 1
+end
+return 0
+"""
+
+# The audio, read undecoded; nil when the upload is missing or finished (audio dropped).
+_UPLOAD_AUDIO = """
+local u = redis.call('HMGET', KEYS[1], 'status', 'size')
+if not u[1] or u[1] == 'done' then
+  return false
+end
+local audio = redis.call('GET', KEYS[2])
+if not audio then
+  if tonumber(u[2]) > 0 then
+    return false
+  end
+  return ''
+end
+return audio
+"""
+
+# ARGV: result, ttl_s. Nothing when the upload is missing.
+_UPLOAD_FINISH = (
+    _UPLOAD_LIB
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'status', 'done', 'result', ARGV[1])
+expire_both(ARGV[2])
+return 1
+"""
+)
+
+_UPLOAD_FIELDS = ("turn", "sample_rate", "next_chunk", "size", "status", "claimed_ms", "result")
+
 _MAX_BATCH = 512
 _SUBSCRIBE_TIMEOUT_S = 5.0
 
@@ -193,6 +337,13 @@ class RedisKeys:
 
     def channel(self, interview_id: str) -> str:
         return self.channel_prefix + interview_id
+
+    def upload(self, interview_id: str, upload_id: str) -> list[str]:
+        """An upload's metadata hash and audio string, under the interview's hash tag."""
+        return [
+            self.of(interview_id, f"upload:{upload_id}"),
+            self.of(interview_id, f"audio:{upload_id}"),
+        ]
 
 
 class RedisEventLog:
@@ -612,6 +763,101 @@ class RedisCounters:
         await self.redis.set(f"{self.keys.prefix}v:{key}", value, ex=ttl_s)
 
 
+# What the scripts answer, checked against the protocol's literals (KeyError otherwise).
+_STATUSES: dict[str, UploadStatus] = {s: s for s in get_args(UploadStatus)}
+_APPEND_OUTCOMES: dict[str, AppendOutcome] = {o: o for o in get_args(AppendOutcome)}
+_CLAIM_OUTCOMES: dict[str, ClaimOutcome] = {o: o for o in get_args(ClaimOutcome)}
+
+
+def _parse_upload(fields: Sequence[Any]) -> Upload | None:
+    turn, sample_rate, next_chunk, size, status, claimed_ms, result = fields
+    if status is None:
+        return None
+    return Upload(
+        int(turn),
+        int(sample_rate),
+        int(next_chunk),
+        int(size),
+        _STATUSES[status],
+        int(claimed_ms or 0),
+        str(result or ""),
+    )
+
+
+class RedisUploads:
+    """Recordings, chunk by chunk: every call is one round trip (a script, where it writes)."""
+
+    def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
+        self.redis = client
+        self.keys = keys
+        self._open = client.register_script(_UPLOAD_OPEN)
+        self._append = client.register_script(_UPLOAD_APPEND)
+        self._claim = client.register_script(_UPLOAD_CLAIM)
+        self._release = client.register_script(_UPLOAD_RELEASE)
+        self._audio = client.register_script(_UPLOAD_AUDIO)
+        self._finish = client.register_script(_UPLOAD_FINISH)
+
+    async def open(
+        self, interview_id: str, upload_id: str, *, turn: int, sample_rate: int, ttl_s: int
+    ) -> tuple[Upload, bool]:
+        keys = self.keys.upload(interview_id, upload_id)
+        created, *fields = await self._open(keys=keys, args=[turn, sample_rate, ttl_s])
+        upload = _parse_upload(fields)
+        assert upload is not None
+        return upload, bool(created)
+
+    async def append(
+        self,
+        interview_id: str,
+        upload_id: str,
+        index: int,
+        data: bytes,
+        *,
+        max_bytes: int,
+        ttl_s: int,
+    ) -> ChunkAppend:
+        keys = self.keys.upload(interview_id, upload_id)
+        outcome, next_chunk, size = await self._append(
+            keys=keys, args=[index, data, max_bytes, ttl_s]
+        )
+        return ChunkAppend(_APPEND_OUTCOMES[outcome], int(next_chunk), int(size))
+
+    async def claim(
+        self, interview_id: str, upload_id: str, *, chunks: int, stale_ms: int
+    ) -> Claim:
+        keys = self.keys.upload(interview_id, upload_id)
+        outcome, *fields = await self._claim(keys=keys, args=[chunks, stale_ms])
+        if outcome == "missing":
+            return Claim("missing", None)
+        return Claim(_CLAIM_OUTCOMES[outcome], _parse_upload(fields))
+
+    async def release(self, interview_id: str, upload_id: str) -> None:
+        await self._release(keys=self.keys.upload(interview_id, upload_id)[:1])
+
+    async def audio(self, interview_id: str, upload_id: str) -> bytes | None:
+        # The client decodes replies to str, audio is binary: this reply is read undecoded,
+        # so the script is called by hand (loaded again on NOSCRIPT, as AsyncScript does).
+        keys = self.keys.upload(interview_id, upload_id)
+        command: list[str | int] = ["EVALSHA", self._audio.sha, len(keys), *keys]
+        try:
+            raw = await self.redis.execute_command(*command, **{NEVER_DECODE: True})
+        except NoScriptError:
+            await self.redis.script_load(self._audio.script)
+            raw = await self.redis.execute_command(*command, **{NEVER_DECODE: True})
+        return None if raw is None else bytes(raw)
+
+    async def finish(self, interview_id: str, upload_id: str, result: str, *, ttl_s: int) -> None:
+        keys = self.keys.upload(interview_id, upload_id)
+        await self._finish(keys=keys, args=[result, ttl_s])
+
+    async def get(self, interview_id: str, upload_id: str) -> Upload | None:
+        meta = self.keys.upload(interview_id, upload_id)[0]
+        return _parse_upload(await self.redis.hmget(meta, list(_UPLOAD_FIELDS)))
+
+    async def discard(self, interview_id: str, upload_id: str) -> None:
+        await self.redis.delete(*self.keys.upload(interview_id, upload_id))
+
+
 def redis_live_store(
     url: str, *, prefix: str = "interview:", max_connections: int = 64, log_cap: int = 10_000
 ) -> LiveStore:
@@ -633,6 +879,7 @@ def redis_live_store(
         leases=RedisLeases(client, keys),
         inbox=RedisInbox(client, keys),
         counters=RedisCounters(client, keys),
+        uploads=RedisUploads(client, keys),
         ping=ping,
         close=close,
     )

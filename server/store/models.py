@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -217,6 +218,8 @@ class Turn(Base):
     )
     asked_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A spoken answer's delivery (server.protocol.Delivery as JSON); None for typed answers.
+    delivery: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
     interview: Mapped[Interview] = relationship(back_populates="turns", lazy="raise")
     scores: Mapped[list[Score]] = relationship(
@@ -284,6 +287,27 @@ class ProviderCall(Base):
     latency_ms: Mapped[int] = mapped_column(Integer)
     ttft_ms: Mapped[int | None] = mapped_column(Integer, default=None)
     attempts: Mapped[int] = mapped_column(SmallInteger, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnswerAudio(Base):
+    """A spoken answer's recording, kept only when the operator enables it
+    (INTERVIEW_VOICE_KEEP_AUDIO); deleted with its interview and after the retention period."""
+
+    __tablename__ = "answer_audio"
+    __table_args__ = (
+        UniqueConstraint(
+            "interview_id", "upload_id", name="uq_answer_audio_interview_id_upload_id"
+        ),
+        Index("ix_answer_audio_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    interview_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interview.id", ondelete="CASCADE"))
+    upload_id: Mapped[str] = mapped_column(String(64))
+    turn: Mapped[int] = mapped_column(Integer)
+    sample_rate: Mapped[int] = mapped_column(Integer)
+    pcm: Mapped[bytes] = mapped_column(LargeBinary)  # 16-bit little-endian mono
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

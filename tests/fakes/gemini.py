@@ -92,7 +92,15 @@ class Echo:
     delay_s: float = 0.0
 
 
-Behaviour = Stream | Reply | Fail | Echo | Callable[["RecordedRequest"], Any]
+@dataclass(frozen=True)
+class Blocked:
+    """Answer with no candidates at all, as for a blocked prompt (``promptFeedback``)."""
+
+    reason: str = "OTHER"
+    usage: tuple[int, int] = (120, 0)
+
+
+Behaviour = Stream | Reply | Fail | Echo | Blocked | Callable[["RecordedRequest"], Any]
 
 
 # --- what was asked -------------------------------------------------------------------
@@ -180,6 +188,19 @@ def response_body(
             "totalTokenCount": prompt + output,
         }
     return body
+
+
+def blocked_body(plan: Blocked, model: str) -> dict[str, Any]:
+    prompt, output = plan.usage
+    return {
+        "promptFeedback": {"blockReason": plan.reason},
+        "usageMetadata": {
+            "promptTokenCount": prompt,
+            "candidatesTokenCount": output,
+            "totalTokenCount": prompt + output,
+        },
+        "modelVersion": model,
+    }
 
 
 # --- the server -----------------------------------------------------------------------
@@ -351,8 +372,16 @@ class FakeGemini:
         endpoint: Endpoint = "stream" if action == "streamGenerateContent" else "generate"
         script = self.scripts[endpoint]
         behaviour: Any = script.popleft() if script else self.defaults[endpoint]
-        while not isinstance(behaviour, Stream | Reply | Fail | Echo):
+        while not isinstance(behaviour, Stream | Reply | Fail | Echo | Blocked):
             behaviour = behaviour(record)
+        if isinstance(behaviour, Blocked):
+            body = blocked_body(behaviour, record.model or "")
+            if endpoint == "stream":
+                await self._watching(receive, self._blocked_stream(send, body))
+            else:
+                await _json(send, 200, body)
+                self.completed += 1
+            return
         if isinstance(behaviour, Fail):
             await _json(
                 send,
@@ -434,6 +463,17 @@ class FakeGemini:
             await send(_sse(event, more=not final))
         if not plan.chunks:
             await send(_sse(response_body(None, model, plan.usage, "STOP"), more=False))
+        self.completed += 1
+
+    async def _blocked_stream(self, send: Send, body: dict[str, Any]) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        await send(_sse(body, more=False))
         self.completed += 1
 
     async def _reply(self, send: Send, plan: Reply, model: str) -> None:

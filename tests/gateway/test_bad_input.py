@@ -157,12 +157,12 @@ async def test_a_bad_frame_gets_an_error_and_changes_nothing(
     assert await _state(live, session.interview_id) == before
 
 
-async def test_a_binary_frame_after_hello_gets_an_error(live: LiveServer) -> None:
+async def test_a_binary_frame_outside_a_recording_gets_an_error(live: LiveServer) -> None:
     _, victim = await _victim(live)
     assert victim.ws is not None
     await victim.ws.send(b"\x00\x01")
     error = await victim.recv()
-    assert error["code"] == "malformed_frame" and "binary" in error["message"]
+    assert error["code"] == "audio_not_started" and "audio.start" in error["message"]
 
 
 async def test_an_oversized_frame_closes_with_4413(live: LiveServer) -> None:

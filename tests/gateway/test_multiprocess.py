@@ -18,6 +18,16 @@ import httpx
 import pytest
 
 from tests.conftest import REDIS_URL, TEST_SECRET
+from tests.speech import (
+    SENTENCE,
+    chunks,
+    new_upload_id,
+    pcm_of,
+    record,
+    send_chunks,
+    speak,
+    start_recording,
+)
 from tests.wsclient import STRONG_ANSWER, InterviewClient, answer_everything, new_session
 
 pytestmark = pytest.mark.needs_redis
@@ -300,3 +310,53 @@ async def test_signing_out_on_one_process_closes_the_socket_held_by_another(
     assert response.status_code == 204
     code, reason = await client.closed_with(timeout=5)
     assert (code, reason) == (4401, "your session was signed out; sign in again")
+
+
+async def test_a_recording_dropped_on_one_process_is_finished_on_another(
+    gateways: tuple[Gateway, Gateway], tmp_path: Path
+) -> None:
+    """Chunks of one upload arrive at two processes; the transcript is the same as for an
+    upload that never dropped."""
+    a, b = gateways
+    speech = pcm_of(speak(SENTENCE, tmp_path, pad_s=0.5))
+    frames = chunks(speech)
+
+    whole = await new_session(a.http, question_count=1)
+    client = InterviewClient(a.ws_url(whole.interview_id), whole.token)
+    await client.connect()
+    turn = (await client.until("turn.end"))["turn"]
+    expected = await record(client, speech, turn)
+    await client.close()
+
+    session = await new_session(a.http, question_count=1)
+    client = InterviewClient(a.ws_url(session.interview_id), session.token)
+    await client.connect()
+    turn = (await client.until("turn.end"))["turn"]
+    upload = new_upload_id()
+    await start_recording(client, upload, turn)
+    await client.until("audio.ack")
+    half = len(frames) // 2
+    await send_chunks(client, frames[:half])
+    await client.close()  # dropped mid-answer
+
+    client.url = b.ws_url(session.interview_id)
+    await client.connect()
+    await start_recording(client, upload, turn)
+    ack = await client.until("audio.ack")
+    assert (ack["next_chunk"], ack["complete"]) == (half, False)
+    await send_chunks(client, frames[half:])
+    await client.send({"type": "audio.end", "upload_id": upload, "chunks": len(frames)})
+    final = await client.until("transcript.final", timeout=60)
+    assert (final["text"], final["delivery"]) == (expected["text"], expected["delivery"])
+    await client.send(
+        {
+            "type": "answer",
+            "text": final["text"] or "spoken",
+            "source": "voice",
+            "turn": turn,
+            "upload_id": upload,
+        }
+    )
+    score = await client.until("score")
+    assert score["delivery"] == expected["delivery"]
+    await client.close()

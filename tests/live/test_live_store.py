@@ -6,110 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import TypeVar
 
-import pytest
-from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
-from server.live.base import LiveListener, LiveStore, LogRead, TextUpdate
-from server.live.connect import cluster_seed_url
+from server.live.base import LogRead, TextUpdate
 from server.live.memory import memory_live_store
 from server.live.redis import RedisKeys, redis_live_store
-from tests.conftest import BACKEND, REDIS_URL
+from tests.live.conftest import Live, Recorder, cluster_client, keys_by_node
 
-KINDS = ["memory", "redis", "cluster"] if BACKEND == "services" else ["memory"]
 KINDS_OF_KEY = ("s", "t", "l", "c", "f", "lease", "pres")  # every key of one interview
-T = TypeVar("T")
-
-
-class Recorder:
-    """What the store's one subscription delivered, in arrival order."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, int, str]] = []
-        self.pokes: list[str] = []
-        self.replies: list[tuple[str, str, str]] = []
-        self.stale: list[str] = []
-        self.revoked: list[tuple[str, int]] = []
-        self.arrived = asyncio.Event()
-
-    def _add(self, into: list[T], item: T) -> None:
-        into.append(item)
-        self.arrived.set()
-
-    def listener(self) -> LiveListener:
-        return LiveListener(
-            on_event=lambda iid, seq, payload: self._add(self.events, (iid, seq, payload)),
-            on_poke=lambda iid: self._add(self.pokes, iid),
-            on_reply=lambda iid, conn, payload: self._add(self.replies, (iid, conn, payload)),
-            on_stale=lambda iid: self._add(self.stale, iid),
-            on_reconnect=lambda: None,
-            on_revoked=lambda user_id, version: self._add(self.revoked, (user_id, version)),
-        )
-
-    def events_of(self, interview_id: str) -> list[tuple[int, str]]:
-        return [(seq, payload) for iid, seq, payload in self.events if iid == interview_id]
-
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout):
-            while not predicate():
-                self.arrived.clear()
-                await self.arrived.wait()
-
-    async def quiet(self, seconds: float = 0.2) -> None:
-        """Give anything still in flight time to arrive (before asserting it did not)."""
-        await asyncio.sleep(seconds)
-
-
-@dataclass
-class Live:
-    kind: str
-    store: LiveStore
-    recorder: Recorder
-    url: str | None  # the Redis URL the store uses; None in process
-    prefix: str
-
-    async def new(self, state: str = "s0", *, subscribe: bool = True, facts: str = "") -> str:
-        iid = str(uuid.uuid4())
-        assert await self.store.events.create(iid, state, facts=facts)
-        if subscribe:
-            await self.store.events.subscribe([iid])
-        return iid
-
-
-@asynccontextmanager
-async def open_live(
-    kind: str, request: pytest.FixtureRequest, redis_prefix: str
-) -> AsyncIterator[Live]:
-    """A started store of the backend ``kind`` (memory, redis, cluster), closed afterwards."""
-    prefix = f"{redis_prefix}{uuid.uuid4().hex[:6]}:"
-    url: str | None = None
-    if kind == "redis":
-        url = REDIS_URL
-    elif kind == "cluster":
-        url = str(request.getfixturevalue("redis_cluster_url"))
-    store = (
-        memory_live_store(log_cap=100)
-        if url is None
-        else redis_live_store(url, prefix=prefix, log_cap=100)
-    )
-    recorder = Recorder()
-    await store.events.start(recorder.listener())
-    try:
-        yield Live(kind, store, recorder, url, prefix)
-    finally:
-        await store.close()
-
-
-@pytest.fixture(params=KINDS)
-async def live(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Live]:
-    async with open_live(request.param, request, redis_prefix) as opened:
-        yield opened
 
 
 def _ids(n: int) -> list[str]:
@@ -560,29 +465,6 @@ def test_every_key_of_an_interview_carries_its_hash_tag() -> None:
     assert slots == {key_slot(iid.encode())}
 
 
-@pytest.fixture(params=["redis", "cluster"])
-async def redis_live(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Live]:
-    async with open_live(request.param, request, redis_prefix) as opened:
-        yield opened
-
-
-@pytest.fixture
-async def cluster_live(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Live]:
-    async with open_live("cluster", request, redis_prefix) as opened:
-        yield opened
-
-
-@asynccontextmanager
-async def cluster_client(url: str) -> AsyncIterator[RedisCluster]:
-    seed = cluster_seed_url(url)
-    assert seed is not None
-    client = RedisCluster.from_url(seed, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
 async def _touch_every_key(live: Live, iid: str) -> None:
     live.store.events.append(iid, 1, "e1", None, TextUpdate("s", "text"))
     await live.store.events.flush()
@@ -591,29 +473,11 @@ async def _touch_every_key(live: Live, iid: str) -> None:
     await live.store.leases.touch_presence([iid], 5000)
 
 
-async def _keys_by_node(live: Live) -> dict[str, set[str]]:
-    """Every key under the store's prefix, by the node that holds it."""
-    assert live.url is not None
-    match = f"{live.prefix}*"
-    if live.kind != "cluster":
-        client = Redis.from_url(live.url, decode_responses=True)
-        try:
-            return {"server": {key async for key in client.scan_iter(match=match)}}
-        finally:
-            await client.aclose()
-    async with cluster_client(live.url) as cluster:
-        await cluster.initialize()
-        return {
-            node.name: {str(key) for key in await cluster.keys(match, target_nodes=node)}
-            for node in cluster.get_primaries()
-        }
-
-
 async def test_the_keys_of_an_interview_are_laid_out_under_the_prefix(redis_live: Live) -> None:
     iid = await redis_live.new(facts="f0")
     await _touch_every_key(redis_live, iid)
     keys = RedisKeys(redis_live.prefix)
-    by_node = await _keys_by_node(redis_live)
+    by_node = await keys_by_node(redis_live)
     # All six on one node (one shard of a cluster), and nothing else under the prefix.
     assert [found for found in by_node.values() if found] == [
         {keys.of(iid, kind) for kind in KINDS_OF_KEY}
@@ -631,7 +495,7 @@ async def test_keys_of_one_interview_share_one_slot_on_the_cluster(cluster_live:
             # CLUSTER KEYSLOT asks the server itself, not redis-py's copy of the hash.
             slots = {await client.cluster_keyslot(keys.of(iid, kind)) for kind in KINDS_OF_KEY}
             assert slots == {key_slot(iid.encode())}
-    by_node = await _keys_by_node(cluster_live)
+    by_node = await keys_by_node(cluster_live)
     for iid in ids:
         own = {keys.of(iid, kind) for kind in KINDS_OF_KEY}
         holders = [node for node, found in by_node.items() if own & found]

@@ -475,7 +475,6 @@ async def test_a_permanent_503_makes_exactly_max_attempts_requests_per_call(
         "turn": lambda: collect(provider.stream_turn(BRIEF, [], FIRST)),
         "score": lambda: provider.score_answer(BRIEF, answered()),
         "report": lambda: provider.build_report(BRIEF, [answered()]),
-        "transcribe": lambda: provider.transcribe(b"audio", "audio/webm", interview_id="iv-1"),
     }
 
     for kind, call in calls.items():
@@ -739,24 +738,6 @@ async def test_the_report_has_exactly_three_next_steps(
     assert report.strengths == ["Concrete numbers on latency."]
     assert "<candidate_answer>" in fake.requests[0].contents_text
     assert (usage[0][1].kind, usage[0][1].attempts) == ("report", 3)
-
-
-async def test_transcribe_sends_the_audio_inline_as_base64(
-    fake: FakeGemini, gemini: Factory
-) -> None:
-    """The audio goes as an inline part next to a short instruction; the text comes back."""
-    audio = bytes(range(256)) * 4
-    fake.script("generate", Reply(" I would put a queue in front of it. "))
-
-    text = await gemini().transcribe(audio, "audio/webm")
-
-    assert text == "I would put a queue in front of it."
-    request = fake.requests[0]
-    assert request.inline == [("audio/webm", audio)]
-    parts = request.contents[0]["parts"]
-    assert "Transcribe" in parts[0]["text"]
-    inline = parts[1].get("inlineData") or parts[1]["inline_data"]
-    assert (inline.get("mimeType") or inline["mime_type"]) == "audio/webm"
 
 
 # --- operator check -------------------------------------------------------------------

@@ -6,7 +6,8 @@
 /**
  * A frame the client sends (client → server).
  */
-export type ClientFrame = Hello | Answer | Interrupt | Skip | End | Ping;
+export type ClientFrame =
+  Hello | Answer | Interrupt | Skip | End | Ping | AudioStart | AudioEnd | AudioCancel;
 
 export interface Hello {
   /**
@@ -34,6 +35,10 @@ export interface Answer {
    */
   turn?: number | null;
   type: 'answer';
+  /**
+   * For a spoken answer: the recording it was transcribed from, whose delivery (pace, fillers, pauses) is kept with the answer.
+   */
+  upload_id?: string | null;
 }
 export interface Interrupt {
   type: 'interrupt';
@@ -51,6 +56,50 @@ export interface Ping {
    */
   t?: number | null;
   type: 'ping';
+}
+/**
+ * Open (or resume) a recording of an answer; binary frames follow, then audio.end.
+ */
+export interface AudioStart {
+  channels?: 1;
+  /**
+   * 16-bit signed little-endian PCM.
+   */
+  format: 'pcm_s16le';
+  sample_rate: 16000;
+  /**
+   * The turn the recording answers.
+   */
+  turn: number;
+  type: 'audio.start';
+  /**
+   * Chosen by the client (8-64 of A-Z a-z 0-9 _ -), unique per recording.
+   */
+  upload_id: string;
+}
+/**
+ * The recording is complete: ``chunks`` binary frames were sent; transcribe it.
+ */
+export interface AudioEnd {
+  /**
+   * How many chunks the recording has.
+   */
+  chunks: number;
+  type: 'audio.end';
+  /**
+   * Chosen by the client (8-64 of A-Z a-z 0-9 _ -), unique per recording.
+   */
+  upload_id: string;
+}
+/**
+ * Discard a recording (the candidate re-records or types instead).
+ */
+export interface AudioCancel {
+  type: 'audio.cancel';
+  /**
+   * Chosen by the client (8-64 of A-Z a-z 0-9 _ -), unique per recording.
+   */
+  upload_id: string;
 }
 
 /**
@@ -70,7 +119,9 @@ export type ServerFrame =
   | InterviewerChanged
   | Ended
   | ErrorEvent
-  | Pong;
+  | Pong
+  | AudioAck
+  | TranscriptFinal;
 /**
  * Where the interview is; every logged event carries the phase it leaves it in.
  */
@@ -88,6 +139,15 @@ export type ErrorCode =
   | 'rate_limited'
   | 'slow_consumer'
   | 'provider_failed'
+  | 'audio_not_started'
+  | 'audio_format_unsupported'
+  | 'audio_out_of_order'
+  | 'audio_incomplete'
+  | 'audio_too_long'
+  | 'too_many_uploads'
+  | 'upload_id_reused'
+  | 'upload_not_found'
+  | 'transcription_failed'
   | 'going_away'
   | 'internal';
 
@@ -276,6 +336,10 @@ export interface ScoreEvent {
   average: number;
   criteria: CriterionScore[];
   /**
+   * For a spoken answer: how it was delivered.
+   */
+  delivery: Delivery | null;
+  /**
    * Identity of the event log; a new epoch means a new log.
    */
   epoch: string;
@@ -296,6 +360,39 @@ export interface CriterionScore {
   evidence: string;
   suggestion: string;
   value: number;
+}
+/**
+ * How a spoken answer was delivered (typed answers have none).
+ */
+export interface Delivery {
+  /**
+   * Length of the recording.
+   */
+  duration_ms: number;
+  /**
+   * Fillers such as "um", "uh", "you know".
+   */
+  filler_words: number;
+  /**
+   * Each filler heard and how often.
+   */
+  fillers: {
+    [k: string]: number;
+  };
+  /**
+   * Silences of 2 s or more between words.
+   */
+  long_pauses: number;
+  longest_pause_ms: number;
+  /**
+   * Time with speech in it.
+   */
+  speaking_ms: number;
+  words: number;
+  /**
+   * Words per minute of speaking time.
+   */
+  words_per_minute: number;
 }
 export interface ReportEvent {
   /**
@@ -383,4 +480,60 @@ export interface Pong {
   seq: number;
   t: number | null;
   type: 'pong';
+}
+/**
+ * Chunks of a recording received so far, in order: the client resends from next_chunk.
+ */
+export interface AudioAck {
+  /**
+   * audio.end was accepted: transcribing or transcribed.
+   */
+  complete: boolean;
+  /**
+   * Identity of the event log; a new epoch means a new log.
+   */
+  epoch: string;
+  /**
+   * Index of the first chunk not yet received.
+   */
+  next_chunk: number;
+  /**
+   * Milliseconds of audio received.
+   */
+  received_ms: number;
+  /**
+   * Position in the interview's event log (1, 2, 3, ...); 0 on connection frames (ready, pong, resync, and errors about a client frame), which are not logged.
+   */
+  seq: number;
+  type: 'audio.ack';
+  upload_id: string;
+}
+/**
+ * The recording's transcript, for the candidate to check, edit and send as the answer.
+ */
+export interface TranscriptFinal {
+  delivery: Delivery;
+  /**
+   * Identity of the event log; a new epoch means a new log.
+   */
+  epoch: string;
+  /**
+   * Which recogniser produced it.
+   */
+  recognizer: string;
+  /**
+   * True for the embedded recogniser: the transcript may need corrections.
+   */
+  rough: boolean;
+  /**
+   * Position in the interview's event log (1, 2, 3, ...); 0 on connection frames (ready, pong, resync, and errors about a client frame), which are not logged.
+   */
+  seq: number;
+  /**
+   * What the recogniser heard; may be empty.
+   */
+  text: string;
+  turn: number;
+  type: 'transcript.final';
+  upload_id: string;
 }

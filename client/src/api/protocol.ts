@@ -7,9 +7,9 @@
  * from the same schema. `tests/contract/protocol.test.ts` fails when either file is stale.
  */
 import { close_codes, limits, server } from '../../protocol.schema.json';
-import type { ClientFrame, CriterionScore, ErrorCode, Phase, ServerFrame } from './protocol.gen';
+import type { ClientFrame, CriterionScore, Delivery, ErrorCode, Phase, ServerFrame } from './protocol.gen';
 
-export type { ClientFrame, CriterionScore, ErrorCode, Phase, ServerFrame };
+export type { ClientFrame, CriterionScore, Delivery, ErrorCode, Phase, ServerFrame };
 
 // --- frames by type ------------------------------------------------------------------------
 
@@ -21,8 +21,15 @@ export type ResyncFrame = ServerFrameOf<'resync'>;
 export type ErrorFrame = ServerFrameOf<'error'>;
 /** Connection frames: never logged, always seq 0. */
 export type ConnectionFrame = ServerFrameOf<'ready' | 'resync' | 'pong'>;
+/** Frames about a recording, sent to the socket that uploads it: never logged, always seq 0. */
+export type RecordingFrame = ServerFrameOf<'audio.ack' | 'transcript.final'>;
+export type AudioAckFrame = ServerFrameOf<'audio.ack'>;
+export type TranscriptFinalFrame = ServerFrameOf<'transcript.final'>;
 /** Frames that are written to the interview's event log (seq > 0 when they come from it). */
-export type LoggedFrame = Exclude<ServerFrame, ConnectionFrame>;
+export type LoggedFrame = Exclude<ServerFrame, ConnectionFrame | RecordingFrame>;
+
+export type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
+export type AudioControlFrame = ClientFrameOf<'audio.start' | 'audio.end' | 'audio.cancel'>;
 
 export type TurnKind = ServerFrameOf<'turn.start'>['kind'];
 export type AnswerSource = ServerFrameOf<'answer.accepted'>['source'];
@@ -32,6 +39,12 @@ export type AnswerSource = ServerFrameOf<'answer.accepted'>['source'];
 export const PROTOCOL_VERSION: number = limits.protocol;
 export const MAX_FRAME_BYTES: number = limits.max_frame_bytes;
 export const MAX_ANSWER_CHARS: number = limits.max_answer_chars;
+/** Spoken answers: 16-bit little-endian mono PCM at this rate. */
+export const AUDIO_SAMPLE_RATE = limits.audio_sample_rate as 16000;
+/** Each binary frame starts with the chunk's index, unsigned big-endian, in this many bytes. */
+export const AUDIO_CHUNK_HEADER_BYTES: number = limits.audio_chunk_header_bytes;
+/** PCM bytes one binary frame may carry after its header. */
+export const MAX_CHUNK_AUDIO_BYTES: number = limits.max_chunk_audio_bytes;
 
 /** WebSocket close codes the server uses (what a client should do: docs/protocol.md). */
 export const CloseCode: Readonly<typeof close_codes> = close_codes;
@@ -40,6 +53,22 @@ export const CloseCode: Readonly<typeof close_codes> = close_codes;
 // types, and the contract test keeps the two files in step.
 export const PHASES = server.$defs.Phase.enum as readonly Phase[];
 export const ERROR_CODES = server.$defs.ErrorCode.enum as readonly ErrorCode[];
+
+/**
+ * The errors about a recording (they name no upload: one recording is open per socket, so they
+ * are about the open one). Every member must be one of the schema's codes, or this fails to compile.
+ */
+export const RECORDING_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'audio_not_started',
+  'audio_format_unsupported',
+  'audio_out_of_order',
+  'audio_incomplete',
+  'audio_too_long',
+  'too_many_uploads',
+  'upload_id_reused',
+  'upload_not_found',
+  'transcription_failed',
+]);
 
 /** The frame types the server sends (the discriminator of the server's union). */
 export const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set<ServerFrameType>(

@@ -347,6 +347,75 @@ export interface components {
             /** New Password */
             new_password: string;
         };
+        /**
+         * Delivery
+         * @description How a spoken answer was delivered (typed answers have none).
+         */
+        Delivery: {
+            /**
+             * Duration Ms
+             * @description Length of the recording.
+             */
+            duration_ms: number;
+            /**
+             * Speaking Ms
+             * @description Time with speech in it.
+             */
+            speaking_ms: number;
+            /** Words */
+            words: number;
+            /**
+             * Words Per Minute
+             * @description Words per minute of speaking time.
+             */
+            words_per_minute: number;
+            /**
+             * Filler Words
+             * @description Fillers such as "um", "uh", "you know".
+             */
+            filler_words: number;
+            /**
+             * Fillers
+             * @description Each filler heard and how often.
+             */
+            fillers: {
+                [key: string]: number;
+            };
+            /**
+             * Long Pauses
+             * @description Silences of 2 s or more between words.
+             */
+            long_pauses: number;
+            /** Longest Pause Ms */
+            longest_pause_ms: number;
+        };
+        /**
+         * DeliverySummary
+         * @description How the spoken answers of one interview were delivered, taken together.
+         */
+        DeliverySummary: {
+            /**
+             * Answers
+             * @description Spoken answers measured.
+             */
+            answers: number;
+            /**
+             * Words Per Minute
+             * @description Words over speaking time, all answers.
+             */
+            words_per_minute: number;
+            /** Filler Words */
+            filler_words: number;
+            /**
+             * Fillers Per Minute
+             * @description Filler words per minute of speaking.
+             */
+            fillers_per_minute: number;
+            /** Long Pauses */
+            long_pauses: number;
+            /** Speaking Ms */
+            speaking_ms: number;
+        };
         /** DependencyStatus */
         DependencyStatus: {
             /** Ok */
@@ -447,6 +516,8 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /** @description Over the spoken answers, when there were any (for the dashboard's trend). */
+            delivery: components["schemas"]["DeliverySummary"] | null;
             /** Turns */
             turns: components["schemas"]["TurnPublic"][];
             report: components["schemas"]["ReportPublic"] | null;
@@ -500,6 +571,8 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /** @description Over the spoken answers, when there were any (for the dashboard's trend). */
+            delivery: components["schemas"]["DeliverySummary"] | null;
         };
         /**
          * InterviewStatus
@@ -663,6 +736,8 @@ export interface components {
             started_at: string | null;
             /** Finished At */
             finished_at: string | null;
+            /** @description Over the spoken answers, when there were any (for the dashboard's trend). */
+            delivery: components["schemas"]["DeliverySummary"] | null;
             /** Turns */
             turns: components["schemas"]["TurnPublic"][];
             report: components["schemas"]["ReportPublic"] | null;
@@ -702,6 +777,8 @@ export interface components {
             answered_at: string | null;
             /** Scores */
             scores: components["schemas"]["ScorePublic"][];
+            /** @description For a spoken answer: how it was delivered. */
+            delivery: components["schemas"]["Delivery"] | null;
         };
         /** UserPublic */
         UserPublic: {

@@ -12,6 +12,7 @@ import {
   CloseCode,
   type AnswerSource,
   type CriterionScore,
+  type Delivery,
   type LoggedFrame,
   type Phase,
   type ReadyFrame,
@@ -45,6 +46,13 @@ export interface TranscriptTurn {
   rubricVersion: string | null;
   /** Scoring failed for this answer (it is saved; the interview went on). */
   scoreFailed: boolean;
+  /** How a spoken answer was delivered (pace, fillers, pauses); null for a typed one. */
+  delivery: Delivery | null;
+  /**
+   * How many times the interviewer has started this turn: a turn.start for a turn already seen
+   * (a regenerated turn) makes it 2, 3, … so whoever reads the words aloud knows to start over.
+   */
+  take: number;
 }
 
 export interface LiveReport {
@@ -229,6 +237,9 @@ function onFrame(state: InterviewState, frame: ServerFrame): InterviewState {
     case 'resync':
       return { ...state, resyncing: true, buffered: [] };
     case 'pong':
+    case 'audio.ack':
+    case 'transcript.final':
+      // About this socket's recording: the voice controller's business, not the transcript's.
       return state;
     default:
       break;
@@ -292,6 +303,8 @@ function blankTurn(index: number, kind: TurnKind, questionNumber: number): Trans
     average: null,
     rubricVersion: null,
     scoreFailed: false,
+    delivery: null,
+    take: 1,
   };
 }
 
@@ -334,6 +347,7 @@ function applyEvent(state: InterviewState, frame: LoggedFrame): InterviewState {
         question: '',
         streaming: true,
         interrupted: false,
+        take: turn ? turn.take + 1 : 1,
       }));
       return {
         ...state,
@@ -399,6 +413,7 @@ function applyEvent(state: InterviewState, frame: LoggedFrame): InterviewState {
               average: frame.average,
               rubricVersion: frame.rubric_version,
               scoreFailed: false,
+              delivery: frame.delivery ?? turn.delivery,
             }
           : null,
       );
@@ -492,6 +507,8 @@ export function turnsFromDetail(detail: InterviewDetail): TranscriptTurn[] {
         average: average(scores.map((s) => s.value)),
         rubricVersion: t.scores[0]?.rubric_version ?? null,
         scoreFailed: t.outcome === 'answered' && scores.length === 0,
+        delivery: t.delivery ?? null,
+        take: 1,
       };
     });
 }
@@ -635,7 +652,8 @@ export function fromPersisted(interviewId: string, raw: unknown): InterviewState
     ...base,
     lastSeq: saved.lastSeq,
     epoch: saved.epoch ?? null,
-    turns: saved.turns,
+    // Saved by an older client: fields added since get their defaults.
+    turns: saved.turns.map((t) => ({ ...t, delivery: t.delivery ?? null, take: t.take ?? 1 })),
     report: saved.report ?? null,
     ended: saved.ended ?? null,
     questionNumber: saved.questionNumber ?? 0,

@@ -15,8 +15,12 @@ import type { InterviewDetail } from '../api/client';
 import {
   MAX_ANSWER_CHARS,
   CloseCode,
+  RECORDING_ERROR_CODES,
   SERVER_FRAME_TYPES,
+  type AudioControlFrame,
   type ClientFrame,
+  type ErrorFrame,
+  type RecordingFrame,
   type ServerFrame,
 } from '../api/protocol';
 import { backoffDelay, RATE_LIMITED_PAUSE_MS } from './backoff';
@@ -34,7 +38,8 @@ import {
 /** The parts of a WebSocket this code uses (a real one, or a fake in tests). */
 export interface SocketLike {
   readonly readyState: number;
-  send(data: string): void;
+  /** Text frames (JSON) and binary frames (audio chunks). */
+  send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
   onopen: ((event: Event) => void) | null;
   onmessage: ((event: MessageEvent) => void) | null;
@@ -43,6 +48,31 @@ export interface SocketLike {
 }
 
 const OPEN = 1;
+
+/**
+ * Whoever uploads recordings over this connection (the voice controller). Recording frames are
+ * not logged and go to the socket that uploads, so after every reconnect the upload must be
+ * resumed on the new socket: `linkUp` comes with every `ready`, `linkDown` when a socket is gone.
+ */
+export interface RecordingListener {
+  linkUp(): void;
+  linkDown(): void;
+  /** audio.ack, transcript.final, and the errors about a recording. */
+  frame(frame: RecordingFrame | ErrorFrame): void;
+}
+
+/** What the voice controller may send on the connection. */
+export interface RecordingLink {
+  /** A socket is open and the handshake is done: frames sent now reach the server. */
+  readonly ready: boolean;
+  sendAudioControl(frame: AudioControlFrame): boolean;
+  /** One binary frame (a chunk's header and PCM). */
+  sendAudioChunk(frame: Uint8Array): boolean;
+}
+
+export function isRecordingError(frame: ServerFrame): frame is ErrorFrame {
+  return frame.type === 'error' && frame.seq === 0 && RECORDING_ERROR_CODES.has(frame.code);
+}
 
 export interface InterviewSocketOptions {
   url: string;
@@ -98,8 +128,9 @@ export function storageKey(interviewId: string): string {
   return `interview.live.${interviewId}`;
 }
 
-export class InterviewSocket {
+export class InterviewSocket implements RecordingLink {
   private state: InterviewState;
+  private recorder: RecordingListener | null = null;
   private readonly listeners = new Set<() => void>();
   private socket: SocketLike | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
@@ -264,6 +295,7 @@ export class InterviewSocket {
     socket.onclose = (event: CloseEvent) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      this.recorder?.linkDown();
       this.onSocketClosed(event.code || WS_ABNORMAL_CLOSURE);
     };
     socket.onerror = () => {
@@ -272,10 +304,17 @@ export class InterviewSocket {
   }
 
   private onFrame(frame: ServerFrame): void {
+    if (this.recorder && (frame.type === 'audio.ack' || frame.type === 'transcript.final' || isRecordingError(frame))) {
+      // About this socket's recording: the voice controller shows it, not the error bar.
+      this.recorder.frame(frame);
+      return;
+    }
     this.dispatch({ type: 'frame', frame });
     if (frame.type === 'ready') {
       this.triedRefresh = false;
       if (this.state.connection === 'resumed') this.scheduleSettle();
+      // A recording in progress carries on over this socket (resumed where the server is).
+      this.recorder?.linkUp();
     } else if (frame.type === 'resync') {
       void this.resync(frame.head_seq, frame.epoch);
     } else if (frame.type === 'ended' && !this.state.resyncing) {
@@ -358,6 +397,7 @@ export class InterviewSocket {
     const socket = this.socket;
     if (!socket) return;
     this.socket = null;
+    this.recorder?.linkDown();
     detach(socket);
     try {
       socket.close(code, 'reconnecting');
@@ -376,6 +416,7 @@ export class InterviewSocket {
     const socket = this.socket;
     this.socket = null;
     if (!socket) return;
+    this.recorder?.linkDown();
     detach(socket);
     try {
       socket.close(code, reason);
@@ -473,7 +514,8 @@ export class InterviewSocket {
     return phase === 'asking' || phase === 'listening' ? currentTurn : null;
   }
 
-  answer(text: string): boolean {
+  /** Sends the answer to the open turn; `voice`: it was spoken (with its recording, if the server has it). */
+  answer(text: string, voice?: { uploadId: string | null }): boolean {
     const trimmed = text.trim();
     if (!trimmed) return false;
     if (trimmed.length > MAX_ANSWER_CHARS) {
@@ -486,9 +528,49 @@ export class InterviewSocket {
     }
     const turn = this.openTurn();
     if (turn === null) return false;
-    const ok = this.sendAction({ type: 'answer', text: trimmed, source: 'typed', turn });
+    const ok = this.sendAction(
+      voice
+        ? { type: 'answer', text: trimmed, source: 'voice', turn, ...(voice.uploadId ? { upload_id: voice.uploadId } : {}) }
+        : { type: 'answer', text: trimmed, source: 'typed', turn },
+    );
     if (ok) this.dispatch({ type: 'sent', kind: 'answer', turn });
     return ok;
+  }
+
+  // --- recordings ------------------------------------------------------------------------------
+
+  /** Routes recording frames to `listener` (one at a time); returns a function that detaches it. */
+  attachRecorder(listener: RecordingListener): () => void {
+    this.recorder = listener;
+    if (this.ready) listener.linkUp();
+    return () => {
+      if (this.recorder === listener) this.recorder = null;
+    };
+  }
+
+  get ready(): boolean {
+    const { connection } = this.state;
+    return (
+      (connection === 'connected' || connection === 'resumed') &&
+      !this.state.resyncing &&
+      this.socket !== null &&
+      this.socket.readyState === OPEN
+    );
+  }
+
+  sendAudioControl(frame: AudioControlFrame): boolean {
+    return this.ready && this.sendRaw(frame);
+  }
+
+  sendAudioChunk(frame: Uint8Array): boolean {
+    const socket = this.socket;
+    if (!socket || !this.ready) return false;
+    try {
+      socket.send(frame);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   interrupt(): boolean {
@@ -556,12 +638,14 @@ export interface UseInterviewSocket {
   offline: boolean;
   report: InterviewState['report'];
   lastError: InterviewState['lastError'];
-  answer: (text: string) => boolean;
+  answer: (text: string, voice?: { uploadId: string | null }) => boolean;
   interrupt: () => boolean;
   skipQuestion: () => boolean;
   end: () => boolean;
   reconnectNow: () => void;
   dismissError: () => void;
+  /** The connection itself, for the voice controller (null until it exists). */
+  socket: InterviewSocket | null;
 }
 
 export function useInterviewSocket(
@@ -610,11 +694,12 @@ export function useInterviewSocket(
     offline: state.offline,
     report: state.report,
     lastError: state.lastError,
-    answer: (text) => socket?.answer(text) ?? false,
+    answer: (text, voice) => socket?.answer(text, voice) ?? false,
     interrupt: () => socket?.interrupt() ?? false,
     skipQuestion: () => socket?.skipQuestion() ?? false,
     end: () => socket?.end() ?? false,
     reconnectNow: () => socket?.reconnectNow(),
     dismissError: () => socket?.dismissError(),
+    socket: socket && socket.interviewId === interviewId ? socket : null,
   };
 }

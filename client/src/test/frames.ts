@@ -129,7 +129,7 @@ export function firstTurnEvents(): ServerFrame[] {
       text: 'I would add an index on user_id. Our p99 went from 800ms to 120ms.',
       source: 'typed',
     },
-    { type: 'score', phase: 'asking', turn: 0, criteria, average: 3.5, rubric_version: 'r1' },
+    { type: 'score', phase: 'asking', turn: 0, criteria, average: 3.5, rubric_version: 'r1', delivery: null },
   ]);
 }
 
@@ -161,6 +161,7 @@ export function detail(over: Partial<InterviewDetail> = {}): InterviewDetail {
     tokens_out: 0,
     cost_usd: 0,
     share_token: null,
+    delivery: null,
     turns: [
       {
         index: 0,
@@ -172,6 +173,7 @@ export function detail(over: Partial<InterviewDetail> = {}): InterviewDetail {
         asked_at: '2026-01-05T10:00:02Z',
         answered_at: '2026-01-05T10:01:00Z',
         scores: criteria.map((c) => ({ ...c, rubric_version: 'r1' })),
+        delivery: null,
       },
     ],
     report: null,

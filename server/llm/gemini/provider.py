@@ -1,4 +1,4 @@
-"""The Gemini interviewer: streamed turns, rubric scoring, reports and transcription.
+"""The Gemini interviewer: streamed turns, rubric scoring and reports.
 
 The only retry layer for Gemini calls (the SDK's own retries stay off): one policy per call.
 """
@@ -31,7 +31,6 @@ from server.llm.base import (
 )
 from server.llm.gemini import check as operator_check
 from server.llm.gemini.prompts import (
-    TRANSCRIBE_INSTRUCTION,
     repair_evidence,
     report_prompt,
     report_system_instruction,
@@ -340,21 +339,6 @@ class GeminiInterviewer(Interviewer):
                 response_schema=_ReportOut,
             ),
             accept,
-        )
-
-    async def transcribe(self, audio: bytes, mime_type: str, *, interview_id: str = "") -> str:
-        """The words spoken in ``audio`` (e.g. ``audio/webm``), as plain text."""
-        contents = [
-            types.Content(
-                role="user",
-                parts=[
-                    types.Part(text=TRANSCRIBE_INSTRUCTION),
-                    types.Part.from_bytes(data=audio, mime_type=mime_type),
-                ],
-            )
-        ]
-        return await self._structured(
-            "transcribe", interview_id, contents, None, lambda r: _chunk_text(r).strip()
         )
 
     async def _structured(

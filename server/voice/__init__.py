@@ -1,0 +1,2 @@
+"""Spoken answers: recordings arrive in chunks, a recogniser transcribes them, and their
+delivery (pace, fillers, pauses) is measured."""
