@@ -29,6 +29,7 @@ from server.app import create_app
 from server.auth import service as auth_service
 from server.auth import tokens
 from server.config import Settings
+from server.store.models import AnswerAudio
 from tests.conftest import TEST_SECRET, make_settings, unique_email
 
 PASSWORD = "matrix-password-long"
@@ -179,6 +180,23 @@ async def _interview_share(world: World, _caller: Identity) -> Call:
     return Call(f"/api/interviews/{await world.owned_interview(shared=True)}/share")
 
 
+async def _answer_audio(world: World, _caller: Identity) -> Call:
+    """An interview with a kept recording of its first answer."""
+    interview_id = await world.owned_interview()
+    async with world.app.state.services.sessionmaker() as session:
+        session.add(
+            AnswerAudio(
+                interview_id=uuid.UUID(interview_id),
+                upload_id="matrix-recording",
+                turn=0,
+                sample_rate=16000,
+                pcm=b"\x00\x00" * 1600,
+            )
+        )
+        await session.commit()
+    return Call(f"/api/interviews/{interview_id}/turns/0/audio")
+
+
 async def _shared_report(world: World, _caller: Identity) -> Call:
     interview_id = await world.owned_interview(shared=True)
     detail = await world.client.get(f"/api/interviews/{interview_id}", headers=world.owner.headers)
@@ -222,6 +240,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/interviews/{interview_id}"): Rule("owner", 204, _interview),
     ("POST", "/api/interviews/{interview_id}/share"): Rule("owner", 200, _unshared_interview),
     ("DELETE", "/api/interviews/{interview_id}/share"): Rule("owner", 204, _interview_share),
+    ("GET", "/api/interviews/{interview_id}/turns/{index}/audio"): Rule(
+        "owner", 200, _answer_audio
+    ),
     ("GET", "/api/shared/{token}"): Rule("public", 200, _shared_report),
     # The web app, when client/dist is present (it is, in this test).
     ("GET", "/assets"): Rule("public", 200, fixed("/assets/app.js")),

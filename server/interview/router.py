@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from server.auth.deps import CurrentUser
 from server.deps import InterviewerDep, SessionDep, SessionsDep, SettingsDep
@@ -20,6 +20,7 @@ from server.interview.schemas import (
     SharedInterview,
     ShareLink,
 )
+from server.protocol import MAX_TURN
 
 # Bounds the schema shows: an offset past this is no page anyone reaches, and one past
 # 2**63 overflowed the database's integer (a 500).
@@ -97,6 +98,26 @@ async def delete_interview(
     """
     await service.delete_owned(session, user, interview_id)
     await sessions.submit(str(interview_id), Envelope(command=DeleteInterview()))
+
+
+@router.get(
+    "/{interview_id}/turns/{index}/audio",
+    response_class=Response,
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "16 kHz 16-bit mono WAV"},
+        **error_responses(401, 404),
+    },
+)
+async def get_answer_audio(
+    interview_id: uuid.UUID,
+    index: Annotated[int, Path(ge=0, le=MAX_TURN)],
+    user: CurrentUser,
+    session: SessionDep,
+) -> Response:
+    """The last recording made for a spoken answer, as WAV: kept only when the operator
+    keeps recordings (INTERVIEW_VOICE_KEEP_AUDIO), and deleted with the interview."""
+    wav = await service.answer_audio(session, user.id, interview_id, index)
+    return Response(wav, media_type="audio/wav", headers={"Cache-Control": "private, no-store"})
 
 
 @router.post("/{interview_id}/share", response_model=ShareLink, responses=error_responses(401, 404))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 import uuid
+import wave
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
@@ -23,7 +25,7 @@ from server.interview.schemas import (
 )
 from server.payments import ledger
 from server.protocol import Delivery
-from server.store.models import Interview, Report, Turn, User
+from server.store.models import AnswerAudio, Interview, Report, Turn, User
 
 
 class InterviewNotFound(NotFound):
@@ -162,6 +164,28 @@ async def delete_owned(session: AsyncSession, owner: User, interview_id: uuid.UU
         await session.rollback()
         raise InterviewNotFound()
     await session.commit()
+
+
+async def answer_audio(
+    session: AsyncSession, owner_id: uuid.UUID, interview_id: uuid.UUID, index: int
+) -> bytes:
+    """The last recording kept for a turn of the owner's interview, as a WAV file."""
+    await get_owned(session, owner_id, interview_id)
+    audio = await session.scalar(
+        select(AnswerAudio)
+        .where(AnswerAudio.interview_id == interview_id, AnswerAudio.turn == index)
+        .order_by(AnswerAudio.created_at.desc(), AnswerAudio.id.desc())
+        .limit(1)
+    )
+    if audio is None:
+        raise NotFound("No recording is kept for this answer.")
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(audio.sample_rate)
+        wav.writeframes(audio.pcm)
+    return out.getvalue()
 
 
 def public(

@@ -4,10 +4,13 @@ delivery; and every bad input gets its documented code without touching anyone e
 
 from __future__ import annotations
 
+import io
+import wave
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from pocketsphinx import Decoder
 from pydantic import SecretStr
@@ -450,6 +453,18 @@ async def test_kept_recordings_go_with_their_interview_and_after_the_retention_p
             speech,
         )
         assert len(kept) == 2
+        # The candidate can play it back; nobody else can.
+        async with httpx.AsyncClient(base_url=live.http, timeout=10) as http:
+            path = f"/api/interviews/{first.interview_id}/turns/{turn}/audio"
+            played = await http.get(path, headers=first.headers)
+            assert played.status_code == 200
+            assert played.headers["content-type"] == "audio/wav"
+            with wave.open(io.BytesIO(played.content)) as wav:
+                assert wav.getframerate() == 16000
+                assert wav.readframes(wav.getnframes()) == speech
+            assert (await http.get(path, headers=second.headers)).status_code == 404
+            missing = f"/api/interviews/{first.interview_id}/turns/{turn + 1}/audio"
+            assert (await http.get(missing, headers=first.headers)).status_code == 404
 
         await first.request("DELETE", f"/api/interviews/{first.interview_id}")
         async with sessionmaker() as db:
@@ -474,6 +489,9 @@ async def test_without_keeping_the_recording_is_dropped_once_transcribed(
     assert await uploads.audio(session.interview_id, upload_id) is None
     async with live.app.state.services.sessionmaker() as db:
         assert (await db.scalars(select(AnswerAudio))).all() == []
+    async with httpx.AsyncClient(base_url=live.http, timeout=10) as http:
+        path = f"/api/interviews/{session.interview_id}/turns/{turn}/audio"
+        assert (await http.get(path, headers=session.headers)).status_code == 404
     await client.close()
 
 

@@ -1,16 +1,18 @@
 """Recordings for the recogniser tests: flite speaks, sox makes 16 kHz mono 16-bit WAVs.
 
-A missing flite or sox fails the tests (tests/speech.py), never skips them.
+sox runs in repeatable mode (``-R``: its dither is seeded), so each run decodes the very
+same samples. A missing flite or sox fails the tests, never skips them.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from tests.speech import pcm_of, speak
 
 SENTENCES = {
     "index": "I would add an index on the user id column and check the query plan before and after",
@@ -32,11 +34,22 @@ class Spoken:
 @pytest.fixture(scope="session")
 def spoken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Spoken]:
     """Each sentence of ``SENTENCES`` as flite says it, with 0.3 s of silence either side."""
+    for tool in ("flite", "sox"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is needed for the voice tests: apt-get install flite sox")
     directory = tmp_path_factory.mktemp("voice")
     made = {}
     for name, text in SENTENCES.items():
-        path = speak(text, directory, pad_s=0.3)
-        made[name] = Spoken(text, path, pcm_of(path))
+        raw, path = directory / f"{name}-8k.wav", directory / f"{name}.wav"
+        subprocess.run(["flite", "-t", text, "-o", str(raw)], check=True)
+        subprocess.run(
+            ["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path)]
+            + ["pad", "0.3", "0.3"],
+            check=True,
+        )
+        with wave.open(str(path)) as wav:
+            assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)
+            made[name] = Spoken(text, path, wav.readframes(wav.getnframes()))
     return made
 
 

@@ -144,7 +144,7 @@ export function int16ToLittleEndian(samples: Int16Array): Uint8Array {
 }
 
 /** Little-endian 16-bit PCM bytes back to float samples (for playing a test clip). */
-export function littleEndianToFloat(bytes: Uint8Array): Float32Array {
+export function littleEndianToFloat(bytes: Uint8Array): Float32Array<ArrayBuffer> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(Math.floor(bytes.byteLength / 2));
   for (let i = 0; i < out.length; i++) out[i] = view.getInt16(i * 2, true) / 0x8000;

@@ -193,7 +193,9 @@ export class Upload {
   }
 
   cancel(): UploadOutput[] {
-    const wasOpen = isUploadActive(this.stage) || this.stage === 'failed' || this.stage === 'transcribed';
+    // A transcribed upload is not cancelled: the server lets it expire, and an error about it
+    // (errors name no upload) could be taken for one about the next recording.
+    const wasOpen = isUploadActive(this.stage) || this.stage === 'failed';
     const tell = wasOpen && this.linked && this.started;
     this.stage = 'cancelled';
     this.chunks = [];
