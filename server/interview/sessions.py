@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 JANITOR_INTERVAL_S = 30.0
 STATE_WAIT_S = 5.0
+CLEANUP_STEP_S = 5.0  # each step of a finished runner's clean-up
 # A prepared interview nobody starts leaves the live store after this; one started later
 # is rebuilt from the database.
 PREPARED_TTL_S = 24 * 3600
@@ -323,15 +324,19 @@ class SessionManager:
         # Settle our queued appends while the entry is still ours, so a refusal
         # (on_stale) cannot reach a runner started after this one.
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(CLEANUP_STEP_S):
                 await self.live.events.flush()
         current = self._running.get(interview_id)
         if current is not None and current.runner is runner:
             del self._running[interview_id]
+            # Bounded like the flush: while Redis restarts, a step can wait on a reconnect,
+            # and a clean-up that never returns would hold its task (and the lease) forever.
             with contextlib.suppress(Exception):
-                await self.fanout.unwatch(interview_id)
+                async with asyncio.timeout(CLEANUP_STEP_S):
+                    await self.fanout.unwatch(interview_id)
             with contextlib.suppress(Exception):
-                await self.live.leases.release(interview_id, self.holder)
+                async with asyncio.timeout(CLEANUP_STEP_S):
+                    await self.live.leases.release(interview_id, self.holder)
 
     def _lost(self, interview_id: str) -> None:
         running = self._running.get(interview_id)
@@ -417,5 +422,5 @@ class SessionManager:
         if tasks:
             await asyncio.wait(tasks, timeout=5)
         with contextlib.suppress(Exception):
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(CLEANUP_STEP_S):
                 await self.live.events.flush()

@@ -286,9 +286,6 @@ export class VoiceController implements RecordingListener {
       if (this.upload && this.upload.turn !== openTurn) this.discardRecording();
       if (this.draft && this.draft.turn !== openTurn) this.setDraft(null);
     }
-    const upload = this.upload;
-    if (upload && phase === 'listening' && upload.turn === openTurn) this.run(upload, upload.release());
-
     // Hands-free: record as soon as the question has been asked (and read aloud).
     if (
       room.settings.handsFree &&
@@ -322,7 +319,8 @@ export class VoiceController implements RecordingListener {
     this.setDraft(null);
     this.notice = null;
     this.take += 1;
-    const upload = new Upload(newUploadId(), turn, { held: this.room.phase !== 'listening' });
+    // The server takes audio.start while the question is still being asked (barge-in).
+    const upload = new Upload(newUploadId(), turn);
     this.upload = upload;
     this.recording = true;
     this.reason = reason;

@@ -72,8 +72,6 @@ export class Upload {
   /** audio.start has gone out before, so the server may hold part of the upload. */
   private everStarted = false;
   private everStartedBeforeThisStart = false;
-  /** audio.start waits until `release` (the question is still being asked). */
-  private held: boolean;
   /** An error said the server is behind: the next ack (or the rewind timer) says where to resend from. */
   rewindPending = false;
   /** Where the last rewind resent from; acks at that point with no progress since are stale. */
@@ -85,10 +83,7 @@ export class Upload {
   constructor(
     readonly uploadId: string,
     readonly turn: number,
-    options: { held?: boolean } = {},
-  ) {
-    this.held = options.held ?? false;
-  }
+  ) {}
 
   get chunkCount(): number {
     return this.chunks.length;
@@ -123,13 +118,6 @@ export class Upload {
     this.resetLink();
   }
 
-  /** The question has ended: audio.start may go out. */
-  release(): UploadOutput[] {
-    if (!this.held) return [];
-    this.held = false;
-    return this.open();
-  }
-
   private resetLink(): void {
     this.started = false;
     this.streaming = false;
@@ -139,7 +127,7 @@ export class Upload {
   }
 
   private open(): UploadOutput[] {
-    if (!this.linked || this.held || this.started || !isUploadActive(this.stage)) return [];
+    if (!this.linked || this.started || !isUploadActive(this.stage)) return [];
     this.started = true;
     this.everStartedBeforeThisStart = this.everStarted;
     // A fresh upload streams at once; one the server may already hold waits for the ack that
