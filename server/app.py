@@ -97,7 +97,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     sessions = SessionManager(deps, fanout)
     await sessions.start()
     voice = VoiceService(
-        settings, live.uploads, live.events, make_recognizer(settings), sessionmaker
+        settings,
+        live.uploads,
+        live.events,
+        make_recognizer(settings, usage_sink=usage.record),
+        sessionmaker,
     )
     voice.start()
     gateway = InterviewGateway(settings, sessionmaker, live, fanout, sessions, voice)

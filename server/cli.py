@@ -231,10 +231,28 @@ def bench(
             help="Interpreter that runs the gateway (e.g. another checkout's .venv/bin/python)."
         ),
     ] = None,
+    recognition: Annotated[
+        bool,
+        typer.Option(
+            "--recognition",
+            help="Instead of the load runs: the embedded recogniser's real-time factor, "
+            "alone and with 1, 2 and 4 transcriptions at once (INTERVIEW_VOICE_WORKERS "
+            "workers; needs flite and sox).",
+        ),
+    ] = False,
 ) -> None:
     """Load benchmark: stub-interviewer streams through the gateway vs the bare Redis relay."""
     from pathlib import Path
 
+    if recognition:
+        from server.bench.voice import RecognitionBenchError, recognition_rtf
+
+        try:
+            recognition_rtf(workers=_settings().voice_workers)
+        except RecognitionBenchError as exc:
+            typer.secho(str(exc), fg="red", err=True)
+            raise typer.Exit(1) from exc
+        return
     from server.bench.run import BenchOptions, run_bench
 
     try:

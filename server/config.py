@@ -119,7 +119,8 @@ class Settings(BaseSettings):
     # auto: Gemini's speech-to-text model when a key is set, else the embedded pocketsphinx.
     voice_recognizer: Literal["auto", "pocketsphinx", "gemini"] = "auto"
     gemini_transcribe_model: str = "gemini-3.5-transcribe"
-    voice_max_seconds: int = Field(default=180, ge=5, le=1800)  # per answer
+    # Per answer. At most 480: Gemini takes up to 20 MB inline, about 490 s of this audio.
+    voice_max_seconds: int = Field(default=180, ge=5, le=480)
     # Recordings being uploaded at once per process; more are refused (too_many_uploads).
     voice_max_uploads: int = Field(default=50, ge=1)
     # Transcriptions run at once per process by the embedded recogniser (one worker process
@@ -144,6 +145,9 @@ class Settings(BaseSettings):
         default_factory=lambda: {
             "gemini-3.5-flash": (0.30, 2.50),
             "gemini-3.5-flash-lite": (0.10, 0.40),
+            # Audio is billed per input token (32 a second): the Flash audio-input rate, until
+            # a price is listed for this model (override with JSON).
+            "gemini-3.5-transcribe": (1.00, 2.50),
         }
     )
     # auto: Gemini when a key is set, else offline. stub: a synthetic token stream for benchmarks.

@@ -34,7 +34,8 @@ def speak(text: str, directory: Path, *, pad_s: float = 0.0) -> Path:
         subprocess.run(["flite", "-t", text, "-o", str(raw)], check=True)
         pad = ["pad", str(pad_s), str(pad_s)] if pad_s else []
         subprocess.run(
-            ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out), *pad], check=True
+            ["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out), *pad],
+            check=True,
         )
     return out
 

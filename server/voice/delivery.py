@@ -2,10 +2,10 @@
 the transcript.
 
 Voice activity is energy against the recording's own noise floor: each 10 ms step is speech
-when the mean power of the 30 ms window around it is 10 dB above the floor (the quietest
-tenth of the recording) and above -55 dBFS. Gaps under 300 ms are bridged (the breaks
-between words count as speaking time) and bursts under 50 ms (clicks) are dropped. The
-numbers do not depend on which recogniser made the transcript.
+when the mean power of the 30 ms window around it, and its own, are 10 dB above the floor
+(the level of the quietest tenth of the recording) and above -55 dBFS. Gaps under 300 ms
+are bridged (the breaks between words count as speaking time) and bursts under 50 ms
+(clicks) are dropped. The numbers do not depend on which recogniser made the transcript.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from server.protocol import Delivery
 from server.voice.base import Transcript
 
 HOP_MS = 10
-FLOOR_PERCENTILE = 10.0  # the noise floor: any answer has at least this share of pauses
+FLOOR_PERCENTILE = 10.0  # the floor: assumes a tenth of any answer falls between words
 SPEECH_ABOVE_FLOOR_DB = 10.0
 QUIETEST_SPEECH_DBFS = -55.0  # never speech below this, whatever the floor (digital silence)
 BRIDGE_GAP_MS = 300
@@ -28,8 +28,8 @@ LONG_PAUSE_MS = 2000
 _SILENT_POWER = 1e-10  # -100 dBFS: keeps log10 finite on digital silence
 
 # Fillers counted in a transcript, matched as whole words ignoring case. Drawn-out spellings
-# (umm, uhh, hmmm, ahh) count as the filler they stretch. "kind of" and "sort of" count
-# wherever they occur, including as plain words ("what kind of index"): a rough measure.
+# (umm, uhh, hmmm, ahh) count as the filler they stretch. Hedges such as "kind of" are left
+# out: a transcript cannot tell them from plain use ("what kind of index").
 FILLERS: tuple[str, ...] = (
     "um",
     "uh",
@@ -40,8 +40,6 @@ FILLERS: tuple[str, ...] = (
     "mm",
     "you know",
     "i mean",
-    "kind of",
-    "sort of",
     "basically",
     "literally",
 )
@@ -54,9 +52,7 @@ _STRETCHED = (
     (re.compile(r"h+m+"), "hmm"),
     (re.compile(r"m{2,}"), "mm"),
 )
-_PHRASES = sorted(
-    (tuple(filler.split()) for filler in FILLERS), key=lambda words: len(words), reverse=True
-)
+_PHRASES = sorted((tuple(filler.split()) for filler in FILLERS), key=len, reverse=True)
 # A word: letters and digits, with inner apostrophes or hyphens ("don't", "read-only").
 _WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
 
@@ -67,7 +63,7 @@ def measure(pcm: bytes, sample_rate: int, transcript: Transcript) -> Delivery:
     """The delivery of ``pcm`` (16-bit little-endian mono at ``sample_rate``) and its
     ``transcript``."""
     samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2")
-    duration_ms = round(len(samples) * 1000 / sample_rate) if sample_rate > 0 else 0
+    duration_ms = len(samples) * 1000 // sample_rate if sample_rate > 0 else 0
     runs = _speech_runs(samples, sample_rate)
     speaking_ms = sum(end - start for start, end in runs) * HOP_MS
     pauses = [(runs[i + 1][0] - runs[i][1]) * HOP_MS for i in range(len(runs) - 1)]
@@ -99,7 +95,10 @@ def _speech_runs(samples: npt.NDArray[np.int16], sample_rate: int) -> list[tuple
     level_db = 10.0 * np.log10(window + _SILENT_POWER)
     floor_db = float(np.percentile(level_db, FLOOR_PERCENTILE))
     threshold_db = max(floor_db + SPEECH_ABOVE_FLOOR_DB, QUIETEST_SPEECH_DBFS)
-    runs = _runs(level_db > threshold_db)
+    # The hop itself must be loud too: the window alone would widen each burst by a hop
+    # on either side.
+    own_db = 10.0 * np.log10(power + _SILENT_POWER)
+    runs = _runs((level_db > threshold_db) & (own_db > threshold_db))
     runs = _bridge(runs, BRIDGE_GAP_MS // HOP_MS)
     shortest = -(-MIN_BURST_MS // HOP_MS)
     return [(start, end) for start, end in runs if end - start >= shortest]

@@ -18,6 +18,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from server.voice.base import RecognitionFailed, Transcript, Word
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ class Decoded:
 
 def _start_worker() -> None:
     global _decoder
-    from pocketsphinx import Decoder  # type: ignore[import-untyped]
+    from pocketsphinx import Decoder
 
     _decoder = Decoder(samprate=SAMPLE_RATE, loglevel="ERROR")
 
@@ -79,8 +81,6 @@ def _decode(pcm: bytes) -> Decoded:
 
 
 def _is_digital_silence(pcm: bytes) -> bool:
-    import numpy as np
-
     samples = np.frombuffer(pcm, dtype="<i2")
     return int(np.abs(samples.astype(np.int32)).max()) <= SILENT_PEAK
 
@@ -158,10 +158,11 @@ class PocketsphinxRecognizer:
     def _discard(self, pool: ProcessPoolExecutor) -> None:
         if self._pool is pool:
             self._pool = None
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=False)  # its jobs have all failed already
 
     async def close(self) -> None:
-        """Stop the workers; a later transcription starts new ones."""
+        """Stop the workers once their current decodes end (queued ones are cancelled); a
+        later transcription starts new ones."""
         pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)

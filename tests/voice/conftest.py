@@ -42,10 +42,9 @@ def spoken(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Spoken]:
     for name, text in SENTENCES.items():
         raw, path = directory / f"{name}-8k.wav", directory / f"{name}.wav"
         subprocess.run(["flite", "-t", text, "-o", str(raw)], check=True)
+        resample = ["-r", "16000", "-c", "1", "-b", "16"]
         subprocess.run(
-            ["sox", "-R", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(path)]
-            + ["pad", "0.3", "0.3"],
-            check=True,
+            ["sox", "-R", str(raw), *resample, str(path), "pad", "0.3", "0.3"], check=True
         )
         with wave.open(str(path)) as wav:
             assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16000, 1, 2)

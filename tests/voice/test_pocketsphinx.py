@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
-from pocketsphinx import Decoder
+from pocketsphinx import Decoder  # type: ignore[import-untyped]
 
 from server.voice.base import RecognitionFailed, Transcript
 from server.voice.pocketsphinx import PocketsphinxRecognizer, spoken_word

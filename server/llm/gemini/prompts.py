@@ -187,13 +187,6 @@ def report_prompt(brief: InterviewBrief, history: Sequence[TurnRecord]) -> str:
     return "\n".join(lines)
 
 
-TRANSCRIBE_INSTRUCTION = (
-    "Transcribe this recording of a candidate answering an interview question. Return only "
-    "the words spoken, as plain text: no timestamps, speaker labels or comments. Return "
-    "nothing if there is no intelligible speech."
-)
-
-
 # --- evidence ---------------------------------------------------------------------------
 
 _WORD = re.compile(r"[\w'\u2019-]+")
