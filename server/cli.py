@@ -240,6 +240,15 @@ def bench(
             "workers; needs flite and sox).",
         ),
     ] = False,
+    voice: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Repeat each engine run with this many spoken answers (about 10 s each) "
+            "transcribed at once by the gateway's embedded recogniser while the interviews "
+            "stream, and compare (needs flite and sox).",
+        ),
+    ] = 0,
 ) -> None:
     """Load benchmark: stub-interviewer streams through the gateway vs the bare Redis relay."""
     from pathlib import Path
@@ -277,6 +286,7 @@ def bench(
         json_path=Path(json_path) if json_path else None,
         profile_starts=profile_starts,
         engine_python=engine_python,
+        voice=voice,
     )
     raise typer.Exit(run_bench(options))
 

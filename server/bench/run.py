@@ -20,7 +20,7 @@ import tempfile
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ import typer
 
 from server.bench.loadgen import LoadGen, StreamStats, percentiles
 from server.bench.probe import ENV as PROBE_ENV
+from server.bench.voice import VOICE_SENTENCE, VoiceLoad, read_pcm, synthesise
 from server.config import PROJECT_ROOT, Settings
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -72,6 +73,9 @@ class BenchOptions:
     profile_starts: int = 0
     # The interpreter that runs the gateway (another checkout's venv, to compare versions).
     engine_python: str | None = None
+    # > 0: each engine run is repeated with this many spoken answers transcribed at once
+    # while the interviews stream (the embedded recogniser, on the gateway under test).
+    voice: int = 0
 
 
 # --- processes and /proc -------------------------------------------------------------
@@ -498,6 +502,7 @@ class Bench:
             baseline.resolve() if (baseline / "server_redis.py").is_file() else None
         )
         self.baseline_asked = baseline
+        self._voice_audio: bytes | None = None
         self.flush_ms = opts.flush_ms
         if self.flush_ms is None:
             # Default: what the server would use (its env, else its built-in default).
@@ -564,7 +569,15 @@ class Bench:
         designs: list[tuple[str, Callable[[int], Any]]] = [
             (f"engine {self.opts.processes}p", self.engine_run)
         ]
-        if self.opts.profile_starts:
+        if self.opts.voice:
+            # The comparison is the same engine run with and without voice, not the relay.
+            designs.append(
+                (
+                    f"engine {self.opts.processes}p +{self.opts.voice} voice",
+                    lambda n: self.engine_run(n, voice=self.opts.voice),
+                )
+            )
+        elif self.opts.profile_starts:
             pass  # the start profile has no relay counterpart (the relay has no start)
         elif self.baseline_dir is not None:
             designs.append(("bare relay", self.relay_run))
@@ -629,16 +642,16 @@ class Bench:
             "PYTHONUNBUFFERED": "1",
         }
 
-    async def engine_run(self, n: int) -> dict[str, Any]:
+    async def engine_run(self, n: int, voice: int = 0) -> dict[str, Any]:
         o = self.opts
-        design = f"engine {o.processes}p"
+        design = f"engine {o.processes}p" + (f" +{voice} voice" if voice else "")
         result = self._base_result(design, n)
         deadline = time.monotonic() + o.duration_cap
         run_dir = Path(tempfile.mkdtemp(prefix=f"engine-{o.processes}p-{n}-", dir=self.workdir))
         db_url = o.database_url or f"sqlite+aiosqlite:///{run_dir / 'bench.db'}"
         prefix = f"bench-{secrets.token_hex(5)}:"
         email = f"bench-{secrets.token_hex(5)}@example.com"
-        env = self._engine_env(run_dir, db_url, prefix, n + o.idle + 10)
+        env = self._engine_env(run_dir, db_url, prefix, n + o.idle + voice + 10)
         python = o.engine_python or sys.executable
         cli = [python, "-m", "server.cli"]
         procs: list[Process] = []
@@ -672,7 +685,7 @@ class Bench:
             t_create = time.monotonic()
             token = await _register(ports[0], email)
             # One process creates them all: on SQLite, two writers would only queue anyway.
-            ids = await _create_interviews(ports[0], token, n + o.idle, deadline)
+            ids = await _create_interviews(ports[0], token, n + o.idle + voice, deadline)
             result["create_s"] = round(time.monotonic() - t_create, 2)
             urls = [
                 f"ws://127.0.0.1:{ports[i % len(ports)]}/ws/interviews/{iid}"
@@ -681,6 +694,21 @@ class Bench:
             gen = LoadGen("engine", tokens=o.tokens, interval_ms=o.interval_ms, access_token=token)
             if o.profile_starts:
                 await self._profile(gen, result, procs, probes, urls, db_url, deadline)
+            elif voice:
+                speaking = VoiceLoad(urls[len(urls) - voice :], token, self._voice_pcm())
+                try:
+                    await speaking.prepare()
+                    await self._measure(
+                        gen,
+                        result,
+                        [p.pid for p in procs],
+                        urls[: len(urls) - voice],
+                        deadline,
+                        during=speaking.transcribe_all(),
+                    )
+                finally:
+                    await speaking.close()
+                _voice_result(result, speaking, voice)
             else:
                 await self._measure(gen, result, [p.pid for p in procs], urls, deadline)
         except BenchError as exc:
@@ -736,6 +764,13 @@ class Bench:
             self._tidy(run_dir, result)
         return result
 
+    def _voice_pcm(self) -> bytes:
+        """One spoken answer (about 10 s), made once per bench."""
+        if self._voice_audio is None:
+            (path,) = synthesise([VOICE_SENTENCE], self.workdir)
+            self._voice_audio = read_pcm(path)
+        return self._voice_audio
+
     async def _measure(
         self,
         gen: LoadGen,
@@ -743,8 +778,10 @@ class Bench:
         pids: list[int],
         urls: list[str],
         deadline: float,
+        during: Coroutine[Any, Any, None] | None = None,
     ) -> None:
-        """Idle interviews first, then the streaming ones, measured until the last turn.end."""
+        """Idle interviews first, then the streaming ones, measured until the last turn.end;
+        ``during`` starts when the streams start (and is awaited before returning)."""
         o = self.opts
         idle_urls, stream_urls = urls[: o.idle], urls[o.idle :]
         rss_before = _total([rss_mib(pid) for pid in pids])
@@ -769,7 +806,10 @@ class Bench:
             }
 
         start = sample()
+        side = asyncio.create_task(during) if during is not None else None
         st = await gen.stream(stream_urls, deadline, lambda: marks.update(sample()))
+        if side is not None:
+            await side
         rss_end = _total([rss_mib(pid) for pid in pids])
         wall = marks["t"] - start["t"]
         result.update(stream_metrics(st, gen.mode, wall))
@@ -1081,6 +1121,7 @@ def render(results: Sequence[dict[str, Any]], sweep: bool) -> str:
                 + (str(best) if best is not None else "none of the tried N")
             )
     lines += _ratios(results, designs, sweep)
+    lines += _voice_lines(results)
     return "\n".join(lines)
 
 
@@ -1112,6 +1153,42 @@ def _ratios(results: Sequence[dict[str, Any]], designs: list[str], sweep: bool) 
             theirs = _largest_ok(results, "bare relay")
             if mine and theirs:
                 lines.append(f"{design} / bare relay, largest N within target: {mine / theirs:.2f}")
+    return lines
+
+
+def _voice_result(result: dict[str, Any], speaking: VoiceLoad, voice: int) -> None:
+    waits = sorted(speaking.waits_s)
+    result["voice_answers"] = voice
+    result["voice_transcribed"] = len(waits)
+    result["voice_wait_p50_s"] = round(waits[len(waits) // 2], 2) if waits else None
+    result["voice_wait_max_s"] = round(waits[-1], 2) if waits else None
+    if speaking.errors:
+        result["errors"] = {**result.get("errors", {}), **speaking.errors}
+
+
+def _voice_lines(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Each run with voice against the same N without it."""
+    plain = {
+        r["n"]: r
+        for r in results
+        if r["design"].startswith("engine") and "voice" not in r["design"]
+    }
+    lines = []
+    for r in results:
+        if "voice_answers" not in r:
+            continue
+        line = (
+            f"{r['design']} N={r['n']}: {r['voice_transcribed']}/{r['voice_answers']} "
+            f"transcribed, wait for a transcript p50 {r['voice_wait_p50_s']} s, "
+            f"max {r['voice_wait_max_s']} s"
+        )
+        base = plain.get(r["n"])
+        if base is not None:
+            for label, key in (("lat p99", "lat_p99_ms"), ("steady p99", "steady_lat_p99_ms")):
+                a, b = r.get(key), base.get(key)
+                if a is not None and b:
+                    line += f"; {label} {a} vs {b} ms without voice (x{a / b:.2f})"
+        lines.append(line)
     return lines
 
 

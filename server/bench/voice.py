@@ -1,24 +1,34 @@
-"""``interview bench --recognition``: how fast the embedded recogniser transcribes.
+"""Voice benchmarks.
 
-Speaks a few sentences with flite (or takes WAV files), transcribes each through
+``interview bench --recognition``: how fast the embedded recogniser transcribes. Speaks a
+few sentences with flite (or takes WAV files), transcribes each through
 ``PocketsphinxRecognizer`` and prints, per recording, its length, the worker's CPU seconds
 (measured inside the worker, around the decode), the wall seconds and the real-time factors;
 then the same with N transcriptions at once.
+
+``interview bench --voice N``: ``VoiceLoad`` records N spoken answers on the gateway under
+test and ends them all at once while its streaming interviews run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import secrets
 import shutil
 import subprocess
 import tempfile
 import time
 import wave
+from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import orjson
 import typer
+from websockets.asyncio.client import ClientConnection, connect
 
 from server.voice.pocketsphinx import SAMPLE_RATE, PocketsphinxRecognizer
 
@@ -156,3 +166,82 @@ def render(rows: Sequence[Row], workers: int) -> str:
         "last transcript). Below 1 is faster than real time."
     )
     return "\n".join(lines)
+
+
+# --- spoken answers beside streaming interviews (interview bench --voice N) ---------------
+
+VOICE_SENTENCE = SENTENCES[2]
+CHUNK_BYTES = 8000  # 250 ms, what the browser sends
+
+
+@dataclass
+class VoiceLoad:
+    """Interviews that each record one spoken answer, then all end their recordings at
+    once: ``count`` transcriptions in flight while the streaming interviews run."""
+
+    urls: Sequence[str]
+    access_token: str
+    pcm: bytes
+    waits_s: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    _sockets: list[tuple[ClientConnection, str]] = field(default_factory=list)
+
+    async def prepare(self) -> None:
+        """Connect, wait for the first question, upload the recording (not yet ended)."""
+        await asyncio.gather(*(self._prepare_one(url) for url in self.urls))
+
+    async def _prepare_one(self, url: str) -> None:
+        try:
+            ws = await connect(url, compression=None, open_timeout=30, max_size=2**22)
+            hello = {"type": "hello", "token": self.access_token, "last_seq": 0}
+            await ws.send(orjson.dumps(hello).decode())
+            async with asyncio.timeout(60):
+                turn = await _until(ws, "turn.end")
+            upload_id = secrets.token_urlsafe(12)
+            start = {
+                "type": "audio.start",
+                "upload_id": upload_id,
+                "turn": turn["turn"],
+                "format": "pcm_s16le",
+                "sample_rate": SAMPLE_RATE,
+                "channels": 1,
+            }
+            await ws.send(orjson.dumps(start).decode())
+            await _until(ws, "audio.ack")
+            for index, offset in enumerate(range(0, len(self.pcm), CHUNK_BYTES)):
+                await ws.send(index.to_bytes(4, "big") + self.pcm[offset : offset + CHUNK_BYTES])
+                await _until(ws, "audio.ack")
+            self._sockets.append((ws, upload_id))
+        except Exception as exc:
+            self.errors[f"voice set-up: {type(exc).__name__}: {exc}"[:120]] += 1
+
+    async def transcribe_all(self) -> None:
+        """End every recording at the same moment; wait for each transcript."""
+        chunks = -(-len(self.pcm) // CHUNK_BYTES)
+
+        async def one(ws: ClientConnection, upload_id: str) -> None:
+            began = time.perf_counter()
+            end = {"type": "audio.end", "upload_id": upload_id, "chunks": chunks}
+            try:
+                await ws.send(orjson.dumps(end).decode())
+                async with asyncio.timeout(120):
+                    await _until(ws, "transcript.final")
+                self.waits_s.append(time.perf_counter() - began)
+            except Exception as exc:
+                self.errors[f"voice: {type(exc).__name__}: {exc}"[:120]] += 1
+
+        await asyncio.gather(*(one(ws, upload_id) for ws, upload_id in self._sockets))
+
+    async def close(self) -> None:
+        for ws, _ in self._sockets:
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+
+async def _until(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    while True:
+        frame: dict[str, Any] = orjson.loads(await ws.recv())
+        if frame.get("type") == kind:
+            return frame
+        if frame.get("type") == "error":
+            raise RuntimeError(f"{frame.get('code')}: {frame.get('message')}")

@@ -32,6 +32,9 @@ MIN_AUDIO_BYTES = SAMPLE_RATE * 2 // 10
 SILENT_PEAK = 2
 
 NOTHING = Transcript("", ())
+# Workers run at a lower CPU priority than the gateway: a transcript may take longer when
+# the machine is busy, but the interviews streaming beside it keep their latency.
+WORKER_NICENESS = 10
 
 # The worker process's own decoder: built by the pool initializer, reused by every job.
 _decoder: Any = None
@@ -50,6 +53,7 @@ def _start_worker() -> None:
     global _decoder
     from pocketsphinx import Decoder
 
+    os.nice(WORKER_NICENESS)
     _decoder = Decoder(samprate=SAMPLE_RATE, loglevel="ERROR")
 
 

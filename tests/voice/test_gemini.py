@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import socket
-import time
 import wave
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -161,15 +160,14 @@ async def test_a_429_that_never_ends_fails_as_retryable_after_max_attempts(
 async def test_a_stalled_call_times_out_and_fails_as_retryable(
     fake: FakeGemini, gemini: Factory, usage: list[tuple[str, CallRecord]]
 ) -> None:
+    # A reply after 10 s would succeed: only the timeout makes these calls fail.
     fake.forever("generate", Reply("too late", delay_s=10.0))
-    started = time.monotonic()
 
     with pytest.raises(RecognitionFailed) as raised:
         await gemini(call_timeout_s=0.2, max_attempts=2).transcribe(
             b"\x01\x00" * 16000, sample_rate=16000
         )
 
-    assert time.monotonic() - started < 2.0
     assert raised.value.retryable is True
     assert "in time" in raised.value.message
     assert len(fake.requests) == 2
@@ -178,15 +176,14 @@ async def test_a_stalled_call_times_out_and_fails_as_retryable(
 
 async def test_the_deadline_bounds_all_attempts_together(fake: FakeGemini, gemini: Factory) -> None:
     """Retries stop once the next attempt would start past the deadline."""
+    # A reply after 10 s would succeed: only the timeout makes these calls fail.
     fake.forever("generate", Reply("too late", delay_s=10.0))
-    started = time.monotonic()
 
     with pytest.raises(RecognitionFailed):
         await gemini(call_timeout_s=0.3, deadline_s=0.5, max_attempts=10).transcribe(
             b"\x01\x00" * 16000, sample_rate=16000
         )
 
-    assert time.monotonic() - started < 1.5
     assert len(fake.requests) <= 2
 
 

@@ -14,7 +14,7 @@ import pytest
 from pocketsphinx import Decoder  # type: ignore[import-untyped]
 
 from server.voice.base import RecognitionFailed, Transcript
-from server.voice.pocketsphinx import PocketsphinxRecognizer, spoken_word
+from server.voice.pocketsphinx import WORKER_NICENESS, PocketsphinxRecognizer, spoken_word
 from tests.voice.conftest import Spoken, word_error_rate
 
 
@@ -141,11 +141,16 @@ async def test_decoding_runs_in_worker_processes_and_leaves_the_event_loop_free(
         ticker.cancel()
 
     pids = {result.pid for result in results}
+    # pocketsphinx holds the GIL: in a thread of this process it would stall the loop ~0.5 s,
+    # so it must run elsewhere (the stall is printed, not asserted: timing is not a test).
     assert os.getpid() not in pids and 1 <= len(pids) <= 2
     assert all(result.cpu_s > 0.1 for result in results)
     print(f"\nlongest event-loop stall while decoding: {max(gaps) * 1000:.0f} ms")
-    # pocketsphinx holds the GIL: in a thread of this process it would stall the loop ~0.5 s.
-    assert max(gaps) < 0.2
+    # Workers yield the CPU to the gateway: streams keep their latency on a busy machine.
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in pids} == {
+        min(19, mine + WORKER_NICENESS)
+    }
 
 
 async def test_close_stops_the_workers_and_the_next_transcription_starts_new_ones(
