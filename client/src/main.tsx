@@ -5,6 +5,7 @@ import './styles/tokens.css';
 import './styles/base.css';
 import './styles/components.css';
 import './styles/pages.css';
+import './styles/voice.css';
 import './styles/print.css';
 
 createRoot(document.getElementById('root')!).render(

@@ -4,6 +4,7 @@ import {
   BarChart,
   CartesianGrid,
   Cell,
+  ComposedChart,
   LabelList,
   Legend,
   Line,
@@ -13,6 +14,7 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
+import type { DeliveryPoint } from '../lib/delivery';
 import type { CriterionAverage, ProgressPoint } from '../lib/progress';
 import { criterionLabel, seriesCriteria } from '../lib/progress';
 import { formatScore, scoreBand, trackLabel } from '../lib/format';
@@ -164,5 +166,121 @@ export function CriteriaChart({ averages }: { averages: CriterionAverage[] }) {
         </tbody>
       </table>
     </figure>
+  );
+}
+
+const PACE_COLOR = '#0f766e';
+const FILLER_COLOR = '#b45309';
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** Words per minute (bars, left axis) and fillers per minute (line, right axis) per spoken answer. */
+export function DeliveryChart({ points, caption }: { points: DeliveryPoint[]; caption: string }) {
+  const data = points.map((p) => ({ name: p.label, wpm: Math.round(p.wordsPerMinute), fillers: round1(p.fillersPerMinute) }));
+  return (
+    <figure className="chart" data-testid="delivery-chart">
+      <figcaption className="chart__caption">{caption}</figcaption>
+      <div className="chart__canvas chart__canvas--short" aria-hidden="true">
+        <ResponsiveContainer width="100%" height="100%">
+          <ComposedChart data={data} margin={{ top: 8, right: 0, bottom: 0, left: -18 }}>
+            <CartesianGrid stroke="#eceef2" vertical={false} />
+            <XAxis dataKey="name" tick={axisTick} tickLine={false} axisLine={{ stroke: '#dfe3e8' }} />
+            <YAxis yAxisId="wpm" tick={axisTick} tickLine={false} axisLine={false} allowDecimals={false} />
+            <YAxis yAxisId="fillers" orientation="right" tick={axisTick} tickLine={false} axisLine={false} width={36} />
+            <Tooltip
+              formatter={(value, name) => (name === 'wpm' ? [`${value} words/min`, 'Pace'] : [`${value} a minute`, 'Fillers'])}
+              contentStyle={{ borderRadius: 10, border: '1px solid #e4e7ec', fontSize: 13 }}
+            />
+            <Legend
+              formatter={(value) => (value === 'wpm' ? 'Words per minute' : 'Fillers per minute')}
+              wrapperStyle={{ fontSize: 12, paddingTop: 6 }}
+            />
+            <Bar yAxisId="wpm" dataKey="wpm" fill={PACE_COLOR} radius={[6, 6, 0, 0]} maxBarSize={36} isAnimationActive={false} />
+            <Line
+              yAxisId="fillers"
+              type="monotone"
+              dataKey="fillers"
+              stroke={FILLER_COLOR}
+              strokeWidth={2.5}
+              dot={{ r: 4, fill: FILLER_COLOR, strokeWidth: 0 }}
+              isAnimationActive={false}
+            />
+          </ComposedChart>
+        </ResponsiveContainer>
+      </div>
+      <DeliveryTable points={points} caption={caption} rowHeader="Answer" />
+    </figure>
+  );
+}
+
+/** Pace and fillers over interviews (the dashboard), oldest first. */
+export function DeliveryTrendChart({ points }: { points: DeliveryPoint[] }) {
+  const data = points.map((p) => ({ name: p.label, wpm: Math.round(p.wordsPerMinute), fillers: round1(p.fillersPerMinute) }));
+  const caption = 'Words and fillers per minute of speaking, per interview, oldest first';
+  return (
+    <figure className="chart" data-testid="delivery-trend">
+      <figcaption className="chart__caption">{caption}</figcaption>
+      <div className="chart__canvas chart__canvas--short" aria-hidden="true">
+        <ResponsiveContainer width="100%" height="100%">
+          <LineChart data={data} margin={{ top: 8, right: 0, bottom: 0, left: -18 }}>
+            <CartesianGrid stroke="#eceef2" vertical={false} />
+            <XAxis dataKey="name" tick={axisTick} tickLine={false} axisLine={{ stroke: '#dfe3e8' }} minTickGap={12} />
+            <YAxis yAxisId="wpm" tick={axisTick} tickLine={false} axisLine={false} allowDecimals={false} />
+            <YAxis yAxisId="fillers" orientation="right" tick={axisTick} tickLine={false} axisLine={false} width={36} />
+            <Tooltip
+              formatter={(value, name) => (name === 'wpm' ? [`${value} words/min`, 'Pace'] : [`${value} a minute`, 'Fillers'])}
+              contentStyle={{ borderRadius: 10, border: '1px solid #e4e7ec', fontSize: 13 }}
+            />
+            <Legend
+              formatter={(value) => (value === 'wpm' ? 'Words per minute' : 'Fillers per minute')}
+              wrapperStyle={{ fontSize: 12, paddingTop: 6 }}
+              iconType="plainline"
+            />
+            <Line
+              yAxisId="wpm"
+              type="monotone"
+              dataKey="wpm"
+              stroke={PACE_COLOR}
+              strokeWidth={3}
+              dot={{ r: 4, fill: PACE_COLOR, strokeWidth: 0 }}
+              isAnimationActive={false}
+            />
+            <Line
+              yAxisId="fillers"
+              type="monotone"
+              dataKey="fillers"
+              stroke={FILLER_COLOR}
+              strokeWidth={2}
+              dot={{ r: 3, fill: FILLER_COLOR, strokeWidth: 0 }}
+              isAnimationActive={false}
+            />
+          </LineChart>
+        </ResponsiveContainer>
+      </div>
+      <DeliveryTable points={points} caption={caption} rowHeader="Interview" />
+    </figure>
+  );
+}
+
+function DeliveryTable({ points, caption, rowHeader }: { points: DeliveryPoint[]; caption: string; rowHeader: string }) {
+  return (
+    <table className="visually-hidden">
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">{rowHeader}</th>
+          <th scope="col">Words per minute</th>
+          <th scope="col">Fillers per minute</th>
+        </tr>
+      </thead>
+      <tbody>
+        {points.map((p) => (
+          <tr key={p.id}>
+            <th scope="row">{p.label}</th>
+            <td>{Math.round(p.wordsPerMinute)}</td>
+            <td>{round1(p.fillersPerMinute)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerFrame } from '../api/protocol';
 import {
+  audioAck,
   criteria,
+  delivery,
   detail,
   EPOCH,
   firstTurnEvents,
@@ -10,6 +12,7 @@ import {
   ready,
   resync,
   serverFrameProblems,
+  transcriptFinal,
 } from '../test/frames';
 import {
   closeDecision,
@@ -113,6 +116,19 @@ describe('interviewReducer: a live interview', () => {
     );
     expect(s.turns).toHaveLength(1);
     expect(s.turns[0]).toMatchObject({ question: 'Tell me about queues.', streaming: true });
+  });
+
+  it('counts the takes of a turn: a repeated turn.start is take 2, and a replay does not count again', () => {
+    let s = run([ready(), ...firstTurnEvents().slice(0, 2)]);
+    expect(s.turns[0].take).toBe(1);
+    const again = logged(
+      [{ type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 }],
+      3,
+    );
+    s = run(again, s);
+    expect(s.turns[0].take).toBe(2);
+    s = run(again, s); // the same event replayed after a resume
+    expect(s.turns[0].take).toBe(2);
   });
 
   it('marks skipped and timed-out turns, in the phase the server moved to', () => {
@@ -664,6 +680,51 @@ describe('interviewReducer: connection', () => {
     s = run([ready({ resumed: true })], s);
     expect(s.connection).toBe('resumed');
     expect(apply(s, { type: 'settled' }).connection).toBe('connected');
+  });
+});
+
+describe('interviewReducer: spoken answers', () => {
+  function spokenAndScored(withDelivery: ReturnType<typeof delivery> | null): ServerFrame[] {
+    return logged([
+      { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+      { type: 'turn.end', phase: 'listening', turn: 0, text: 'Why?', interrupted: false, answer_deadline_ms: 9e12 },
+      { type: 'answer.accepted', phase: 'scoring', turn: 0, text: 'Because um it scales.', source: 'voice' },
+      { type: 'score', phase: 'asking', turn: 0, criteria, average: 3.5, rubric_version: 'r1', delivery: withDelivery },
+    ]);
+  }
+
+  it('keeps the delivery that comes with the score of a spoken answer', () => {
+    const s = run([ready(), ...spokenAndScored(delivery({ words_per_minute: 151, fillers: { um: 4 } }))]);
+    expect(s.turns[0]).toMatchObject({ answerSource: 'voice', outcome: 'answered' });
+    expect(s.turns[0].delivery).toMatchObject({ words_per_minute: 151, fillers: { um: 4 } });
+  });
+
+  it('has no delivery for a typed answer', () => {
+    const s = run([ready(), ...firstTurnEvents()]);
+    expect(s.turns[0].answerSource).toBe('typed');
+    expect(s.turns[0].delivery).toBeNull();
+  });
+
+  it('leaves the transcript and its seq alone on audio.ack and transcript.final (they are for the recorder)', () => {
+    const s = run([ready(), ...firstTurnEvents().slice(0, 5)]);
+    const after = run([audioAck('rec_0123456789', 3), transcriptFinal('rec_0123456789')], s);
+    expect(after).toBe(s);
+  });
+
+  it('takes delivery from the REST transcript, and survives a reload', () => {
+    const s = apply(initialState('iv1'), {
+      type: 'snapshot',
+      detail: detail({
+        turns: [{ ...detail().turns[0], answer_source: 'voice', delivery: delivery({ words: 99 }) }],
+      }),
+    });
+    expect(s.turns[0].delivery?.words).toBe(99);
+    const restored = fromPersisted('iv1', JSON.parse(JSON.stringify(toPersisted(s))));
+    expect(restored.turns[0].delivery?.words).toBe(99);
+    // Saved by a client from before voice answers: defaults filled in.
+    const { delivery: _d, take: _t, ...old } = s.turns[0];
+    const legacy = fromPersisted('iv1', { ...toPersisted(s), turns: [old] });
+    expect(legacy.turns[0]).toMatchObject({ delivery: null, take: 1 });
   });
 });
 

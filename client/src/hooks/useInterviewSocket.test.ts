@@ -1,12 +1,25 @@
 import { act, renderHook } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ClientFrame, ServerFrame } from '../api/protocol';
-import { checked, checkedClientFrame, detail, EPOCH, firstTurnEvents, logged, ready, resync } from '../test/frames';
+import {
+  audioAck,
+  checked,
+  checkedClientFrame,
+  detail,
+  EPOCH,
+  firstTurnEvents,
+  frameError,
+  logged,
+  ready,
+  resync,
+  transcriptFinal,
+} from '../test/frames';
 import {
   InterviewSocket,
   storageKey,
   useInterviewSocket,
   type InterviewSocketOptions,
+  type RecordingListener,
   type SocketLike,
 } from './useInterviewSocket';
 
@@ -14,6 +27,7 @@ class FakeSocket implements SocketLike {
   static all: FakeSocket[] = [];
   readyState = 0;
   sent: ClientFrame[] = [];
+  binary: Uint8Array[] = [];
   closedWith: number | null = null;
   onopen: ((event: Event) => void) | null = null;
   onmessage: ((event: MessageEvent) => void) | null = null;
@@ -28,7 +42,11 @@ class FakeSocket implements SocketLike {
     return FakeSocket.all[FakeSocket.all.length - 1];
   }
 
-  send(data: string) {
+  send(data: string | Uint8Array) {
+    if (typeof data !== 'string') {
+      this.binary.push(data);
+      return;
+    }
     // Every frame the client sends must be one the server's schema accepts.
     this.sent.push(checkedClientFrame(JSON.parse(data) as ClientFrame));
   }
@@ -332,6 +350,92 @@ describe('InterviewSocket', () => {
     expect(socket.answer('again')).toBe(false);
     expect(socket.getState().lastError?.code).toBe('not_connected');
     expect(socket.answer('x'.repeat(8001))).toBe(false);
+    socket.stop();
+  });
+});
+
+describe('InterviewSocket: recordings', () => {
+  function recorder() {
+    const calls: string[] = [];
+    const frames: unknown[] = [];
+    const listener: RecordingListener = {
+      linkUp: () => calls.push('up'),
+      linkDown: () => calls.push('down'),
+      frame: (f) => {
+        calls.push(f.type);
+        frames.push(f);
+      },
+    };
+    return { listener, calls, frames };
+  }
+
+  it('hands audio.ack, transcript.final and recording errors to the recorder, not to the error bar', () => {
+    const { socket } = makeSocket();
+    const { listener, calls } = recorder();
+    socket.attachRecorder(listener);
+    socket.start();
+    FakeSocket.last.open();
+    FakeSocket.last.receive(ready(), ...firstTurnEvents().slice(0, 5));
+    const before = socket.getState();
+    FakeSocket.last.receive(
+      audioAck('rec_0123456789', 2),
+      transcriptFinal('rec_0123456789'),
+      frameError({ code: 'transcription_failed', message: 'could not be transcribed', retryable: true }),
+    );
+    expect(calls).toEqual(['up', 'audio.ack', 'transcript.final', 'error']);
+    expect(socket.getState()).toBe(before);
+    // Errors about other things still show as before.
+    FakeSocket.last.receive(frameError({ code: 'not_listening', message: 'not now', retryable: true }));
+    expect(socket.getState().lastError?.code).toBe('not_listening');
+    socket.stop();
+  });
+
+  it('tells the recorder on every ready (to resume its upload) and when a socket goes', () => {
+    const { socket } = makeSocket({ random: () => 0 });
+    const { listener, calls } = recorder();
+    socket.start();
+    FakeSocket.last.open();
+    FakeSocket.last.receive(ready());
+    socket.attachRecorder(listener); // attached to a ready connection: linked at once
+    expect(calls).toEqual(['up']);
+    FakeSocket.last.drop(1006);
+    expect(calls).toEqual(['up', 'down']);
+    advance(250);
+    FakeSocket.last.open();
+    expect(calls).toEqual(['up', 'down']); // not before the handshake is done
+    FakeSocket.last.receive(ready({ resumed: true }));
+    expect(calls).toEqual(['up', 'down', 'up']);
+    socket.stop();
+    expect(calls.at(-1)).toBe('down');
+  });
+
+  it('sends audio frames only on a ready connection, chunks as binary frames', () => {
+    const { socket } = makeSocket();
+    socket.start();
+    const ws = FakeSocket.last;
+    ws.open();
+    const start = { type: 'audio.start', upload_id: 'rec_0123456789', turn: 0, format: 'pcm_s16le', sample_rate: 16000, channels: 1 } as const;
+    expect(socket.sendAudioControl(start)).toBe(false); // no ready yet
+    ws.receive(ready());
+    expect(socket.sendAudioControl(start)).toBe(true);
+    expect(socket.sendAudioChunk(Uint8Array.from([0, 0, 0, 0, 1, 2]))).toBe(true);
+    expect(ws.sent.at(-1)).toEqual(start);
+    expect([...ws.binary[0]]).toEqual([0, 0, 0, 0, 1, 2]);
+    ws.drop(1006);
+    expect(socket.sendAudioChunk(Uint8Array.from([0, 0, 0, 1, 1, 2]))).toBe(false);
+    socket.stop();
+  });
+
+  it('sends a spoken answer as voice, naming its recording', () => {
+    const { socket } = makeSocket();
+    socket.start();
+    const ws = FakeSocket.last;
+    ws.open();
+    ws.receive(ready(), ...firstTurnEvents().slice(0, 5));
+    expect(socket.answer(' I would shard it ', { uploadId: 'rec_0123456789' })).toBe(true);
+    expect(ws.sent.at(-1)).toEqual({ type: 'answer', text: 'I would shard it', source: 'voice', turn: 0, upload_id: 'rec_0123456789' });
+    expect(socket.answer('typed after all', { uploadId: null })).toBe(true);
+    expect(ws.sent.at(-1)).toEqual({ type: 'answer', text: 'typed after all', source: 'voice', turn: 0 });
     socket.stop();
   });
 });

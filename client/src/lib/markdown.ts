@@ -1,4 +1,5 @@
 import type { SharedInterview } from '../api/client';
+import { deliverySummary } from './delivery';
 import { findEvidence } from './highlight';
 import { criterionAverages, criterionLabel } from './progress';
 import { formatDateTime, formatScore, levelLabel, trackLabel } from './format';
@@ -104,6 +105,9 @@ export function reportToMarkdown(detail: SharedInterview): string {
       if (turn.answer) {
         lines.push(`**Your answer** (${outcome.toLowerCase()}; evidence the scorer quoted is in bold):`, '');
         lines.push(quoteBlock(boldEvidence(turn.answer, turn.scores.map((s) => s.evidence))), '');
+        if (turn.answer_source === 'voice' && turn.delivery) {
+          lines.push(`_Spoken: ${deliverySummary(turn.delivery)}._`, '');
+        }
       } else {
         lines.push(`_${outcome}._`, '');
       }

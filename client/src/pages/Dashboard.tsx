@@ -1,9 +1,10 @@
 import { Link } from 'react-router';
 import { useMemo } from 'react';
 import { useInterviewDetails, useInterviewPage, useMe } from '../api/queries';
-import { ProgressChart } from '../components/charts';
+import { DeliveryTrendChart, ProgressChart } from '../components/charts';
 import { InterviewRow, interviewHref } from '../components/InterviewList';
 import { EmptyState, ErrorState, LoadingBlock, PageHeader, ScoreBadge } from '../components/ui';
+import { deliveryTrend } from '../lib/delivery';
 import { formatScore, levelLabel, plural, trackLabel } from '../lib/format';
 import { criterionLabel, progressSeries, weakestCriteria } from '../lib/progress';
 
@@ -21,6 +22,7 @@ export function Dashboard() {
   const points = useMemo(() => progressSeries(details.data), [details.data]);
   const weak = useMemo(() => weakestCriteria(details.data), [details.data]);
   const inProgress = items.find((i) => i.status === 'live' || i.status === 'created');
+  const spoken = useMemo(() => deliveryTrend(items), [items]);
 
   const recentScores = finished.slice(0, 5).map((i) => i.overall_score as number);
   const recentAvg = recentScores.length ? recentScores.reduce((a, b) => a + b, 0) / recentScores.length : null;
@@ -97,7 +99,7 @@ export function Dashboard() {
           </EmptyState>
         </div>
       ) : (
-        <div className="dash-grid">
+        <div className={`dash-grid${spoken.length ? ' dash-grid--delivery' : ''}`}>
           <section className="card dash-grid__chart" aria-labelledby="progress-title">
             <div className="card__head">
               <h2 id="progress-title" className="card__title">
@@ -150,6 +152,21 @@ export function Dashboard() {
               </ol>
             )}
           </section>
+
+          {spoken.length > 0 && (
+            <section className="card dash-grid__delivery" aria-labelledby="delivery-title" data-testid="dashboard-delivery">
+              <div className="card__head">
+                <h2 id="delivery-title" className="card__title">
+                  How you speak
+                </h2>
+                <span className="muted small">{plural(spoken.length, 'voice interview')}</span>
+              </div>
+              <DeliveryTrendChart points={spoken} />
+              {spoken.length === 1 && (
+                <p className="muted small chart-note">One voice interview so far: answer another by voice to see a trend.</p>
+              )}
+            </section>
+          )}
 
           <section className="card dash-grid__recent" aria-labelledby="recent-title">
             <div className="card__head">

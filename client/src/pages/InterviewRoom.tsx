@@ -10,10 +10,15 @@ import { interviewSocketUrl } from '../config';
 import { ConnectionBadge } from '../components/ConnectionBadge';
 import { CriteriaList } from '../components/Feedback';
 import { Alert, EmptyState, ErrorState, LoadingBlock, ScoreBadge } from '../components/ui';
+import { VoiceComposer } from '../components/voice/VoiceComposer';
 import type { TranscriptTurn } from '../hooks/interviewReducer';
 import { useCountdown } from '../hooks/useCountdown';
 import { useInterviewSocket } from '../hooks/useInterviewSocket';
+import { useVoiceAnswers } from '../hooks/useVoiceAnswers';
+import { deliverySummary } from '../lib/delivery';
 import { formatDuration, formatScore, levelLabel, trackLabel } from '../lib/format';
+import { browserMicEnvironment, micSupportProblem } from '../voice/microphone';
+import { loadInterviewMode, saveInterviewMode, type AnswerMode } from '../voice/settings';
 
 const OUTCOME_TEXT = { skipped: 'Skipped', timed_out: 'Time ran out' } as const;
 
@@ -74,6 +79,7 @@ function Turn({ turn, latest, total }: { turn: TranscriptTurn; latest: boolean; 
         <div className="bubble bubble--candidate">
           <div className="bubble__meta">
             <span className="bubble__who">You</span>
+            {turn.answerSource === 'voice' && <span className="bubble__label">Spoken</span>}
           </div>
           <p className="bubble__text" data-testid="turn-answer">
             {turn.answer}
@@ -93,6 +99,11 @@ function Turn({ turn, latest, total }: { turn: TranscriptTurn; latest: boolean; 
             <ScoreBadge score={turn.average} size="sm" label="Answer score" />
             <span className="feedback__hint muted">{turn.scores.length} criteria</span>
           </summary>
+          {turn.delivery && turn.answerSource === 'voice' && (
+            <p className="feedback__delivery" data-testid="turn-delivery">
+              <span className="feedback__delivery-label">Delivery</span> {deliverySummary(turn.delivery)}
+            </p>
+          )}
           <CriteriaList scores={turn.scores} />
         </details>
       )}
@@ -125,6 +136,13 @@ export function InterviewRoom() {
   );
   const { state } = live;
   const [draft, setDraft] = useDraft(id);
+  const [mode, setModeState] = useState<AnswerMode>(() => loadInterviewMode(id, location.state));
+  const setMode = (next: AnswerMode) => {
+    setModeState(next);
+    saveInterviewMode(id, next);
+  };
+  const voiceSupported = useMemo(() => micSupportProblem(browserMicEnvironment()) === null, []);
+  const recordRef = useRef<HTMLButtonElement>(null);
   const [confirmEnd, setConfirmEnd] = useState(false);
   const textareaRef = useRef<HTMLTextAreaElement>(null);
   const dialogRef = useRef<HTMLDialogElement>(null);
@@ -144,6 +162,23 @@ export function InterviewRoom() {
   const connected = live.connection === 'connected' || live.connection === 'resumed';
   const pending = state.pending;
   const ended = live.phase === 'ended' || state.closeReason === 'finished';
+  const voice = useVoiceAnswers({
+    interviewId: id,
+    socket: live.socket,
+    mode,
+    over: ended || !enabled,
+    phase: live.phase,
+    currentTurn: state.currentTurn,
+    turns,
+    interrupt: live.interrupt,
+    answer: live.answer,
+  });
+  const voiceMode = mode === 'voice';
+  const voiceSnap = voice.snapshot;
+  const voiceText = voiceSnap?.draft?.text ?? '';
+  const voiceStage = voiceSnap?.upload?.stage;
+  const voiceBusy =
+    !!voiceSnap && (voiceSnap.recording || voiceSnap.stopping || voiceStage === 'finishing' || voiceStage === 'transcribing');
 
   // Clear the draft once the server has the answer.
   const acceptedTurn = useRef<number | null>(null);
@@ -183,14 +218,20 @@ export function InterviewRoom() {
   }, [turns.length, lastText, live.phase]);
 
   // When a question has been asked, put the cursor in the answer box (unless the user is elsewhere).
+  // (By voice: on the record button, where Space records.)
   const listeningTurn = live.phase === 'listening' ? state.currentTurn : null;
   useEffect(() => {
     if (listeningTurn === null) return;
     const active = document.activeElement;
     if (!active || active === document.body || active.closest('.composer')) {
-      textareaRef.current?.focus({ preventScroll: true });
+      if (mode === 'voice') {
+        // Not while a recording or its transcript is in hand: the candidate may be editing it.
+        if (!active?.closest('.voice__transcript')) recordRef.current?.focus({ preventScroll: true });
+      } else {
+        textareaRef.current?.focus({ preventScroll: true });
+      }
     }
-  }, [listeningTurn]);
+  }, [listeningTurn, mode]);
 
   useEffect(() => {
     const dialog = dialogRef.current;
@@ -237,8 +278,21 @@ export function InterviewRoom() {
   }
 
   function submit() {
-    if (!canAnswer || !draft.trim() || pending) return;
+    if (!canAnswer || pending) return;
+    if (voiceMode) {
+      if (!voiceText.trim() || voiceBusy || voiceText.length > MAX_ANSWER_CHARS) return;
+      voice.controller?.submit();
+      return;
+    }
+    if (!draft.trim()) return;
     live.answer(draft);
+  }
+
+  function switchToTyping() {
+    // The transcript so far goes with the candidate into the text box.
+    if (voiceText.trim() && !draft.trim()) setDraft(voiceText);
+    setMode('typed');
+    requestAnimationFrame(() => textareaRef.current?.focus({ preventScroll: true }));
   }
 
   function onKeyDown(event: KeyboardEvent<HTMLTextAreaElement>) {
@@ -252,7 +306,8 @@ export function InterviewRoom() {
   const questionNumber = Math.max(live.questionNumber, ended ? questionCount : 0);
   const progress = questionCount ? Math.min(1, (questionNumber - (ended ? 0 : 0.5)) / questionCount) : 0;
   const offline = live.offline || live.state.provider === 'offline';
-  const tooLong = draft.length > MAX_ANSWER_CHARS;
+  const answerText = voiceMode ? voiceText : draft;
+  const tooLong = answerText.length > MAX_ANSWER_CHARS;
   const status =
     live.phase === 'asking'
       ? 'The interviewer is asking…'
@@ -287,6 +342,19 @@ export function InterviewRoom() {
             retryAt={state.retryAt}
             onRetry={live.reconnectNow}
           />
+          {!ended && voiceMode && voice.interviewer.supported && (
+            <button
+              type="button"
+              className={`icon-button voice-mute${voice.settings.muted ? ' voice-mute--off' : ''}`}
+              aria-pressed={!voice.settings.muted}
+              aria-label="Interviewer voice"
+              title={voice.settings.muted ? 'The interviewer is muted' : 'The interviewer reads questions aloud'}
+              onClick={() => voice.updateSettings({ muted: !voice.settings.muted })}
+              data-testid="mute-toggle"
+            >
+              <SpeakerIcon muted={voice.settings.muted} />
+            </button>
+          )}
           {!ended && (
             <button
               type="button"
@@ -379,7 +447,7 @@ export function InterviewRoom() {
         </section>
       ) : (
         <form
-          className="composer"
+          className={`composer${voiceMode ? ' composer--voice' : ''}`}
           onSubmit={(e) => {
             e.preventDefault();
             submit();
@@ -387,9 +455,16 @@ export function InterviewRoom() {
           aria-label="Your answer"
         >
           <div className="composer__top">
-            <label htmlFor={answerId} className="composer__label">
-              Your answer
-            </label>
+            <div className="composer__title">
+              <label htmlFor={answerId} className="composer__label">
+                Your answer
+              </label>
+              {!voiceMode && voiceSupported && (
+                <button type="button" className="link-button small" onClick={() => setMode('voice')} data-testid="switch-to-voice">
+                  Answer by voice
+                </button>
+              )}
+            </div>
             {countdown.remainingMs !== null && canAnswer && (
               <span
                 className={`countdown${countdown.warning ? ' countdown--warning' : ''}`}
@@ -415,29 +490,42 @@ export function InterviewRoom() {
               </span>
             )}
           </div>
-          <textarea
-            id={answerId}
-            ref={textareaRef}
-            className="textarea composer__input"
-            rows={4}
-            value={draft}
-            onChange={(e) => setDraft(e.target.value)}
-            onKeyDown={onKeyDown}
-            placeholder={canAnswer ? 'Type your answer. Think out loud: structure, trade-offs, a concrete example.' : 'Wait for the next question…'}
-            aria-describedby={`${answerId}-hint`}
-            aria-invalid={tooLong || undefined}
-            data-testid="answer-input"
-          />
+          {voiceMode ? (
+            <VoiceComposer
+              voice={voice}
+              inputId={answerId}
+              canAnswer={canAnswer}
+              connected={connected}
+              asking={streaming}
+              recordRef={recordRef}
+              onSwitchToTyping={switchToTyping}
+              onSubmitShortcut={submit}
+            />
+          ) : (
+            <textarea
+              id={answerId}
+              ref={textareaRef}
+              className="textarea composer__input"
+              rows={4}
+              value={draft}
+              onChange={(e) => setDraft(e.target.value)}
+              onKeyDown={onKeyDown}
+              placeholder={canAnswer ? 'Type your answer. Think out loud: structure, trade-offs, a concrete example.' : 'Wait for the next question…'}
+              aria-describedby={`${answerId}-hint`}
+              aria-invalid={tooLong || undefined}
+              data-testid="answer-input"
+            />
+          )}
           <div className="composer__bottom">
             <p id={`${answerId}-hint`} className="composer__hint">
               {tooLong ? (
                 <span className="field__error">
-                  {draft.length.toLocaleString()} / {MAX_ANSWER_CHARS.toLocaleString()} characters: shorten your answer.
+                  {answerText.length.toLocaleString()} / {MAX_ANSWER_CHARS.toLocaleString()} characters: shorten your answer.
                 </span>
               ) : (
                 <>
                   <kbd>{isMac ? '⌘' : 'Ctrl'}</kbd>+<kbd>Enter</kbd> to send
-                  {streaming ? ' · sending now stops the interviewer' : ''}
+                  {streaming && !voiceMode ? ' · sending now stops the interviewer' : ''}
                 </>
               )}
             </p>
@@ -458,7 +546,7 @@ export function InterviewRoom() {
               <button
                 type="submit"
                 className="btn btn--primary"
-                disabled={!canAnswer || !connected || !draft.trim() || !!pending || tooLong}
+                disabled={!canAnswer || !connected || !answerText.trim() || !!pending || tooLong || (voiceMode && voiceBusy)}
                 data-testid="send-answer"
               >
                 {pending?.kind === 'answer' ? 'Sending…' : 'Send answer'}
@@ -498,5 +586,14 @@ export function InterviewRoom() {
         </div>
       </dialog>
     </div>
+  );
+}
+
+function SpeakerIcon({ muted }: { muted: boolean }) {
+  return (
+    <svg viewBox="0 0 20 20" width="18" height="18" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true">
+      <path d="M3.5 8v4h3l4 3.5v-11L6.5 8h-3z" fill="currentColor" fillOpacity="0.12" />
+      {muted ? <path d="M13.5 8l4 4M17.5 8l-4 4" /> : <path d="M13.5 7.5a3.5 3.5 0 0 1 0 5M15.5 5.5a6.4 6.4 0 0 1 0 9" />}
+    </svg>
   );
 }

@@ -4,7 +4,9 @@ import type { Level, Track } from '../api/client';
 import { ApiError, errorMessage } from '../api/errors';
 import { useCreateInterview, useMe } from '../api/queries';
 import { Alert, PageHeader } from '../components/ui';
+import { MicCheck, type MicCheckStatus } from '../components/voice/MicCheck';
 import { formatLimit, LEVELS, plural, TRACKS } from '../lib/format';
+import { loadLastAnswerMode, saveInterviewMode, saveLastAnswerMode, type AnswerMode } from '../voice/settings';
 
 const TEXT_LIMIT = 20_000;
 const MAX_TOPICS = 10;
@@ -122,6 +124,15 @@ function TextSource({
   );
 }
 
+const ANSWER_MODES: { value: AnswerMode; label: string; blurb: string }[] = [
+  {
+    value: 'voice',
+    label: 'Answer by voice',
+    blurb: 'Speak your answers; the interviewer reads its questions aloud. You check each transcript before it is sent.',
+  },
+  { value: 'typed', label: 'Type answers', blurb: 'Write your answers. Good for a quiet room, or to think on the page.' },
+];
+
 export function NewInterview() {
   const navigate = useNavigate();
   const me = useMe();
@@ -133,6 +144,14 @@ export function NewInterview() {
   const [resume, setResume] = useState('');
   const [questionCount, setQuestionCount] = useState(5);
   const [timeLimit, setTimeLimit] = useState(180);
+  const [answerMode, setAnswerModeState] = useState<AnswerMode>(() => loadLastAnswerMode());
+  const [micStatus, setMicStatus] = useState<MicCheckStatus>('idle');
+  const setAnswerMode = (mode: AnswerMode) => {
+    setAnswerModeState(mode);
+    saveLastAnswerMode(mode);
+  };
+  // A voice interview needs a microphone that works here; the check runs before the credit is spent.
+  const needsMicCheck = answerMode === 'voice' && micStatus !== 'passed';
   const topics = parseTopics(topicsRaw);
   const tooManyTopics = topics.length > MAX_TOPICS;
   const credits = me.data?.credits;
@@ -142,7 +161,7 @@ export function NewInterview() {
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
-    if (create.isPending || tooManyTopics) return;
+    if (create.isPending || tooManyTopics || needsMicCheck) return;
     try {
       const interview = await create.mutateAsync({
         track,
@@ -153,7 +172,8 @@ export function NewInterview() {
         question_count: questionCount,
         answer_time_limit_s: timeLimit,
       });
-      navigate(`/interviews/${interview.id}`);
+      saveInterviewMode(interview.id, answerMode);
+      navigate(`/interviews/${interview.id}`, { state: { answerMode } });
     } catch {
       requestAnimationFrame(() => errorRef.current?.focus());
     }
@@ -256,6 +276,36 @@ export function NewInterview() {
           placeholder="Paste your resume here"
         />
 
+        <fieldset className="fieldset">
+          <legend className="fieldset__legend">How you answer</legend>
+          <div className="choice-grid choice-grid--two">
+            {ANSWER_MODES.map((m) => (
+              <label key={m.value} className="choice">
+                <input
+                  type="radio"
+                  name="answer-mode"
+                  value={m.value}
+                  checked={answerMode === m.value}
+                  onChange={() => setAnswerMode(m.value)}
+                  data-testid={`answer-mode-${m.value}`}
+                />
+                <span className="choice__body">
+                  <span className="choice__title">
+                    <span className="choice__icon" aria-hidden="true">
+                      {m.value === 'voice' ? <MicIcon /> : <KeyboardIcon />}
+                    </span>
+                    {m.label}
+                  </span>
+                  <span className="choice__text">{m.blurb}</span>
+                </span>
+              </label>
+            ))}
+          </div>
+          {answerMode === 'voice' && (
+            <MicCheck onStatus={setMicStatus} onUseTyping={() => setAnswerMode('typed')} />
+          )}
+        </fieldset>
+
         <div className="field-pair">
           <div className="field">
             <label className="field__label" htmlFor={countId}>
@@ -304,11 +354,41 @@ export function NewInterview() {
             )}
             .
           </p>
-          <button type="submit" className="btn btn--primary btn--lg" disabled={create.isPending || noCredits || tooManyTopics}>
-            {create.isPending ? 'Starting…' : 'Start interview'}
-          </button>
+          <div className="submit-bar__action">
+            <button
+              type="submit"
+              className="btn btn--primary btn--lg"
+              disabled={create.isPending || noCredits || tooManyTopics || needsMicCheck}
+              aria-describedby={needsMicCheck ? 'start-hint' : undefined}
+            >
+              {create.isPending ? 'Starting…' : 'Start interview'}
+            </button>
+            {needsMicCheck && (
+              <p id="start-hint" className="submit-bar__hint">
+                Check your microphone first, or choose to type your answers.
+              </p>
+            )}
+          </div>
         </div>
       </form>
     </div>
+  );
+}
+
+function MicIcon() {
+  return (
+    <svg viewBox="0 0 20 20" width="16" height="16" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round">
+      <rect x="7" y="2.5" width="6" height="10" rx="3" />
+      <path d="M4.5 9.5a5.5 5.5 0 0 0 11 0M10 15v2.5" />
+    </svg>
+  );
+}
+
+function KeyboardIcon() {
+  return (
+    <svg viewBox="0 0 20 20" width="16" height="16" fill="none" stroke="currentColor" strokeWidth="1.6" strokeLinecap="round">
+      <rect x="2" y="5" width="16" height="10" rx="2" />
+      <path d="M5.5 8.5h1M9.5 8.5h1M13.5 8.5h1M6 12h8" />
+    </svg>
   );
 }

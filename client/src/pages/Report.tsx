@@ -2,9 +2,11 @@ import { Link, useParams } from 'react-router';
 import type { InterviewDetail, SharedInterview } from '../api/client';
 import { ApiError } from '../api/errors';
 import { useInterview, useSharedInterview, useSharing } from '../api/queries';
-import { CriteriaChart } from '../components/charts';
+import { CriteriaChart, DeliveryChart } from '../components/charts';
 import { AnswerWithEvidence, CriteriaList } from '../components/Feedback';
 import { EmptyState, ErrorState, LoadingBlock, PageHeader, ScoreBadge, StatusPill } from '../components/ui';
+import { DeliveryStats } from '../components/voice/DeliveryStats';
+import { fillersPerMinute, formatMs, PACE_TEXT, paceLabel, type DeliveryPoint } from '../lib/delivery';
 import { formatDateTime, formatScore, levelLabel, plural, scoreBand, trackLabel } from '../lib/format';
 import { downloadText, markdownFilename, providerLabel, reportToMarkdown } from '../lib/markdown';
 import { criterionAverages } from '../lib/progress';
@@ -77,6 +79,86 @@ function SharePanel({ detail }: { detail: InterviewDetail }) {
         </div>
       )}
       {failed && <p className="field-error" role="alert">Could not change sharing. Try again.</p>}
+    </section>
+  );
+}
+
+type ReportTurn = (SharedInterview | InterviewDetail)['turns'][number];
+
+/** The label of each turn ("Question 2", "Follow-up to question 2"), by index. */
+function turnLabels(turns: ReportTurn[]): Map<number, { long: string; short: string }> {
+  const labels = new Map<number, { long: string; short: string }>();
+  let number = 0;
+  for (const turn of turns) {
+    if (turn.kind === 'question') number += 1;
+    const n = Math.max(1, number);
+    labels.set(
+      turn.index,
+      turn.kind === 'question'
+        ? { long: `Question ${n}`, short: `Q${n}` }
+        : { long: `Follow-up to question ${n}`, short: `Q${n} follow-up` },
+    );
+  }
+  return labels;
+}
+
+/** Spoken answers with their delivery measured. */
+function spokenTurns(turns: ReportTurn[]): (ReportTurn & { delivery: NonNullable<ReportTurn['delivery']> })[] {
+  return turns.filter(
+    (t): t is ReportTurn & { delivery: NonNullable<ReportTurn['delivery']> } =>
+      t.answer_source === 'voice' && t.answer !== null && !!t.delivery,
+  );
+}
+
+function DeliverySection({ detail, turns }: { detail: SharedInterview | InterviewDetail; turns: ReportTurn[] }) {
+  const spoken = spokenTurns(turns);
+  if (spoken.length === 0) return null;
+  const labels = turnLabels(turns);
+  const points: DeliveryPoint[] = spoken.map((t) => ({
+    id: String(t.index),
+    label: labels.get(t.index)?.short ?? `#${t.index + 1}`,
+    wordsPerMinute: t.delivery.words_per_minute,
+    fillersPerMinute: fillersPerMinute(t.delivery),
+  }));
+  const summary = detail.delivery ?? null;
+  const pace = summary ? paceLabel(summary.words_per_minute) : null;
+  return (
+    <section className="card delivery-card" aria-labelledby="delivery-title" data-testid="delivery-section">
+      <div className="card__head">
+        <h2 id="delivery-title" className="card__title">
+          How you spoke
+        </h2>
+        <span className="muted small">{plural(spoken.length, 'spoken answer')}</span>
+      </div>
+      {summary && pace && (
+        <dl className="stats-inline">
+          <div>
+            <dt>Pace</dt>
+            <dd>
+              {Math.round(summary.words_per_minute)} words/min <span className="muted">({PACE_TEXT[pace]})</span>
+            </dd>
+          </div>
+          <div>
+            <dt>Fillers</dt>
+            <dd>
+              {summary.filler_words} <span className="muted">({summary.fillers_per_minute.toFixed(1)} a minute)</span>
+            </dd>
+          </div>
+          <div>
+            <dt>Long pauses</dt>
+            <dd>{summary.long_pauses}</dd>
+          </div>
+          <div>
+            <dt>Speaking time</dt>
+            <dd>{formatMs(summary.speaking_ms)}</dd>
+          </div>
+        </dl>
+      )}
+      <DeliveryChart points={points} caption="Words and fillers per minute, answer by answer" />
+      <p className="muted small">
+        Conversational English runs at about 120–160 words a minute. Fillers (“um”, “you know”) and long pauses are counted
+        from the transcript, which may miss some.
+      </p>
     </section>
   );
 }
@@ -194,6 +276,8 @@ export function ReportView({ detail, shared = false }: { detail: SharedInterview
         </div>
       )}
 
+      <DeliverySection detail={detail} turns={turns} />
+
       <section aria-labelledby="breakdown-title" className="breakdown">
         <h2 id="breakdown-title" className="section-title">
           Question by question
@@ -212,6 +296,7 @@ export function ReportView({ detail, shared = false }: { detail: SharedInterview
                   <div className="qa__head">
                     <span className="eyebrow">
                       {turn.kind === 'question' ? `Question ${questionNumber}` : `Follow-up to question ${Math.max(1, questionNumber)}`}
+                      {turn.answer && turn.answer_source === 'voice' && <span className="qa__spoken"> · spoken</span>}
                     </span>
                     {avg !== null && <ScoreBadge score={avg} size="sm" label="Answer score" />}
                   </div>
@@ -228,6 +313,9 @@ export function ReportView({ detail, shared = false }: { detail: SharedInterview
                     </div>
                   ) : (
                     <p className="turn__outcome">{turn.outcome ? OUTCOME_TEXT[turn.outcome] ?? 'Not answered' : 'Not answered'}</p>
+                  )}
+                  {turn.answer && turn.answer_source === 'voice' && turn.delivery && (
+                    <DeliveryStats delivery={turn.delivery} title="How you said it" />
                   )}
                   {turn.scores.length > 0 && <CriteriaList scores={turn.scores} />}
                   {turn.outcome === 'answered' && turn.scores.length === 0 && (

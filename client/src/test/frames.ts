@@ -6,12 +6,15 @@
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020';
 import schema from '../../protocol.schema.json';
 import type {
+  AudioAckFrame,
   ClientFrame,
   CriterionScore,
+  Delivery,
   ErrorFrame,
   ReadyFrame,
   ResyncFrame,
   ServerFrame,
+  TranscriptFinalFrame,
 } from '../api/protocol';
 import type { InterviewDetail } from '../api/client';
 
@@ -90,6 +93,48 @@ export function frameError(over: Partial<ErrorFrame> = {}): ErrorFrame {
     message: 'turn 3 is not open',
     retryable: false,
     phase: null,
+    ...over,
+  });
+}
+
+/** How a spoken answer was delivered, as the server measures it. */
+export function delivery(over: Partial<Delivery> = {}): Delivery {
+  return {
+    duration_ms: 42_000,
+    speaking_ms: 36_000,
+    words: 84,
+    words_per_minute: 140,
+    filler_words: 3,
+    fillers: { um: 2, 'you know': 1 },
+    long_pauses: 1,
+    longest_pause_ms: 2_600,
+    ...over,
+  };
+}
+
+export function audioAck(uploadId: string, nextChunk: number, complete = false): AudioAckFrame {
+  return checked<AudioAckFrame>({
+    type: 'audio.ack',
+    seq: 0,
+    epoch: EPOCH,
+    upload_id: uploadId,
+    next_chunk: nextChunk,
+    received_ms: nextChunk * 250,
+    complete,
+  });
+}
+
+export function transcriptFinal(uploadId: string, over: Partial<TranscriptFinalFrame> = {}): TranscriptFinalFrame {
+  return checked<TranscriptFinalFrame>({
+    type: 'transcript.final',
+    seq: 0,
+    epoch: EPOCH,
+    upload_id: uploadId,
+    turn: 0,
+    text: 'I would add an index on user id',
+    recognizer: 'pocketsphinx',
+    rough: true,
+    delivery: delivery(),
     ...over,
   });
 }

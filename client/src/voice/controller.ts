@@ -12,6 +12,7 @@ import type { ErrorFrame, Phase, RecordingFrame, TranscriptFinalFrame } from '..
 import type { RecordingLink, RecordingListener } from '../hooks/useInterviewSocket';
 import { frameChunk } from './framing';
 import { classifyMicError, type MicProblem, type Microphone, type OpenMicrophone } from './microphone';
+import { AudioPacer } from './pacer';
 import { LEVEL_FRAME_MS } from './recorder';
 import { DEFAULT_VOICE_SETTINGS, MAX_RECORDING_MS, type VoiceSettings } from './settings';
 import { isUploadActive, newUploadId, Upload, type UploadOutput, type UploadProblem, type UploadStage } from './upload';
@@ -65,8 +66,11 @@ export interface VoiceSnapshot {
 export interface VoiceControllerOptions {
   link: RecordingLink;
   openMicrophone: OpenMicrophone;
-  /** Sends the answer (the socket's `answer`, as spoken). */
-  submit: (text: string, uploadId: string | null) => boolean;
+  /**
+   * Sends the answer: `spoken` for a transcript (with its recording's id while the server has
+   * it), null for words typed into the box without a recording.
+   */
+  submit: (text: string, spoken: { uploadId: string | null } | null) => boolean;
   /** The candidate spoke over the interviewer: stop its voice and interrupt it. */
   onBargeIn?: () => void;
   /** Where the transcript is kept across reloads (sessionStorage), under `draftKey`. */
@@ -87,7 +91,7 @@ export const START_ACK_WAIT_MS = 4_000;
 /** too_many_uploads: automatic retries, this long apart (then a "Try again" button). */
 export const RETRY_START_DELAYS_MS = [1_500, 3_000, 6_000];
 
-type TimerName = 'rewind' | 'startAck' | 'retryStart' | 'autoSubmit';
+type TimerName = 'rewind' | 'startAck' | 'retryStart' | 'autoSubmit' | 'drain';
 
 const NO_ROOM: VoiceRoomState = { phase: null, openTurn: null, asking: false, speaking: false, settings: DEFAULT_VOICE_SETTINGS };
 
@@ -116,7 +120,11 @@ export class VoiceController implements RecordingListener {
     startAck: null,
     retryStart: null,
     autoSubmit: null,
+    drain: null,
   };
+  /** Frames on their way out, in order (chunks wait here when the pacer says so). */
+  private outbox: { upload: Upload; output: UploadOutput }[] = [];
+  private readonly pacer: AudioPacer;
   private retryStartCount = 0;
   private readonly listeners = new Set<() => void>();
   private readonly levelListeners = new Set<(db: number) => void>();
@@ -126,6 +134,7 @@ export class VoiceController implements RecordingListener {
 
   constructor(private readonly options: VoiceControllerOptions) {
     this.now = options.now ?? Date.now;
+    this.pacer = new AudioPacer(this.now);
     this.draft = this.restoreDraft();
     this.snapshot = this.build();
   }
@@ -375,6 +384,8 @@ export class VoiceController implements RecordingListener {
     this.cancelAutoSubmit();
     if (upload) {
       this.upload = null;
+      // Its chunks still waiting to go are dropped; the server discards what it has.
+      this.outbox = this.outbox.filter((entry) => entry.upload !== upload);
       this.run(upload, upload.cancel());
     }
     this.changed();
@@ -432,7 +443,7 @@ export class VoiceController implements RecordingListener {
     const draft = this.draft;
     this.cancelAutoSubmit();
     if (!draft || !draft.text.trim() || this.recording || this.stopping) return false;
-    return this.options.submit(draft.text, draft.uploadId);
+    return this.options.submit(draft.text, draft.recognizer !== null ? { uploadId: draft.uploadId } : null);
   }
 
   private onTranscript(frame: TranscriptFinalFrame): void {
@@ -499,6 +510,8 @@ export class VoiceController implements RecordingListener {
   // --- the connection (RecordingListener) ------------------------------------------------------
 
   linkUp(): void {
+    // A new socket has a fresh audio allowance on the server.
+    this.pacer.reset();
     const upload = this.upload;
     if (upload) this.run(upload, upload.linkUp());
     this.changed();
@@ -506,6 +519,8 @@ export class VoiceController implements RecordingListener {
 
   linkDown(): void {
     this.upload?.linkDown();
+    this.outbox = [];
+    this.clearTimer('drain');
     this.clearTimer('rewind');
     this.clearTimer('startAck');
     this.changed();
@@ -536,19 +551,41 @@ export class VoiceController implements RecordingListener {
 
   // --- plumbing --------------------------------------------------------------------------------
 
-  /** Sends an upload's frames in order; a failed send means the socket is gone. */
+  /** Sends an upload's frames, in order, as fast as the pacer allows. */
   private run(upload: Upload, outputs: UploadOutput[]): void {
-    for (const output of outputs) {
-      const ok =
-        output.kind === 'control'
-          ? this.options.link.sendAudioControl(output.frame)
-          : this.options.link.sendAudioChunk(frameChunk(output.index, output.pcm));
+    for (const output of outputs) this.outbox.push({ upload, output });
+    this.drain();
+    if (upload === this.upload) this.afterUpload(upload);
+  }
+
+  private drain(): void {
+    this.clearTimer('drain');
+    while (this.outbox.length > 0) {
+      const { upload, output } = this.outbox[0];
+      let ok: boolean;
+      if (output.kind === 'chunk') {
+        const frame = frameChunk(output.index, output.pcm);
+        const wait = this.pacer.waitMs(frame.byteLength);
+        if (wait > 0) {
+          this.timers.drain = setTimeout(() => {
+            this.timers.drain = null;
+            this.drain();
+          }, wait);
+          return;
+        }
+        this.pacer.take(frame.byteLength);
+        ok = this.options.link.sendAudioChunk(frame);
+      } else {
+        ok = this.options.link.sendAudioControl(output.frame);
+      }
+      this.outbox.shift();
       if (!ok) {
+        // The socket is gone: everything queued is resent after the next `ready`.
         upload.linkDown();
-        break;
+        this.outbox = [];
+        return;
       }
     }
-    if (upload === this.upload) this.afterUpload(upload);
   }
 
   /** Timers and capture follow the upload's state. */

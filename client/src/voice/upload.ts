@@ -282,7 +282,9 @@ export class Upload {
         this.problem = { code, message, remedy: retryable ? 'retry-start' : 'record-again' };
         return [];
       case 'audio_not_started':
-        if (!isUploadActive(this.stage)) return [];
+        // Not started on this socket (refused, e.g. too_many_uploads): the chunks that followed
+        // the refused start are refused too; the retry deals with it.
+        if (!isUploadActive(this.stage) || !this.started) return [];
         if (this.notStartedRetries >= 1) return this.lose(code, message);
         // The server does not know our start (it may have lost it): start again, then go on
         // from where its ack says.
