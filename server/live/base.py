@@ -7,6 +7,8 @@
 - ``CommandInbox``: commands for a runner in another process.
 - ``Counters``: fixed-window counters (rate limits) and small cached values.
 - ``Uploads``: recordings of spoken answers, chunk by chunk, until they are transcribed.
+- ``Monitor``: a summary of every live interview for the admin console, kept fresh by the
+  processes that drive them and published to every process (never the token stream).
 
 Every key of one interview shares the hash tag ``{interview_id}`` so the multi-key
 append stays on one shard of a Redis Cluster.
@@ -14,7 +16,7 @@ append stays on one shard of a Redis Cluster.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -65,6 +67,8 @@ class LiveListener:
     on_reconnect: Callable[[], None]  # the subscription was re-established; repair gaps
     # A user's tokens older than this version were revoked: (user id, token version).
     on_revoked: Callable[[str, int], None]
+    # A monitor update published by some process (``Monitor.publish``), as published.
+    on_monitor: Callable[[str], None] = lambda payload: None
 
 
 class EventLog(Protocol):
@@ -279,6 +283,28 @@ class Uploads(Protocol):
         """Forget the upload and its audio (cancelled); nothing if it is missing."""
 
 
+class Monitor(Protocol):
+    """What the admin console's live monitor shows, shared by every process.
+
+    Each process stores the summaries of the interviews it drives (opaque strings keyed by
+    interview id, each carrying its own timestamp) and publishes what changed; every
+    process's listener receives the published payload (``LiveListener.on_monitor``). A
+    summary whose process died is not removed by anyone: readers drop the ones whose
+    timestamp is too old, and ``forget`` them.
+    """
+
+    async def publish(
+        self, entries: Mapping[str, str], removed: Sequence[str], payload: str
+    ) -> None:
+        """Store ``entries``, delete ``removed``, then publish ``payload`` to every process."""
+
+    async def entries(self) -> dict[str, str]:
+        """Every stored summary."""
+
+    async def forget(self, interview_ids: Sequence[str]) -> None:
+        """Delete these summaries (stale ones: their process stopped refreshing them)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LiveStore:
     """The protocols of one backend, and the connection they share."""
@@ -289,5 +315,6 @@ class LiveStore:
     inbox: CommandInbox
     counters: Counters
     uploads: Uploads
+    monitor: Monitor
     ping: Callable[[], Awaitable[None]]  # raises when the store cannot be reached
     close: Callable[[], Awaitable[None]]  # closes every connection (events flushed first)

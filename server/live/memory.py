@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from server.live.base import (
@@ -404,6 +404,29 @@ class MemoryUploads:
         self._uploads.pop((interview_id, upload_id), None)
 
 
+class MemoryMonitor:
+    def __init__(self, events: MemoryEventLog) -> None:
+        self._events = events
+        self._entries: dict[str, str] = {}
+
+    async def publish(
+        self, entries: Mapping[str, str], removed: Sequence[str], payload: str
+    ) -> None:
+        self._entries.update(entries)
+        for interview_id in removed:
+            self._entries.pop(interview_id, None)
+        listener = self._events.listener
+        if listener is not None:
+            asyncio.get_running_loop().call_soon(listener.on_monitor, payload)
+
+    async def entries(self) -> dict[str, str]:
+        return dict(self._entries)
+
+    async def forget(self, interview_ids: Sequence[str]) -> None:
+        for interview_id in interview_ids:
+            self._entries.pop(interview_id, None)
+
+
 def memory_live_store(*, log_cap: int = 10_000) -> LiveStore:
     events = MemoryEventLog(log_cap=log_cap)
 
@@ -417,6 +440,7 @@ def memory_live_store(*, log_cap: int = 10_000) -> LiveStore:
         inbox=MemoryInbox(events),
         counters=MemoryCounters(),
         uploads=MemoryUploads(),
+        monitor=MemoryMonitor(events),
         ping=ping,
         close=events.close,
     )

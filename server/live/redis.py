@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, get_args
 
 from redis.asyncio import Redis
@@ -493,6 +493,8 @@ class RedisEventLog:
                         if data[0] == "v":  # v<user id> <token version>
                             user_id, _, version = data[1:].partition(" ")
                             listener.on_revoked(user_id, int(version))
+                        elif data[0] == "m":  # m<monitor payload>
+                            listener.on_monitor(data[1:])
                         continue
                     interview_id = message["channel"][prefix_len:]
                     kind = data[0]
@@ -858,6 +860,33 @@ class RedisUploads:
         await self.redis.delete(*self.keys.upload(interview_id, upload_id))
 
 
+class RedisMonitor:
+    """Summaries in one hash (``{prefix}monitor``: one slot on a cluster), updates on the
+    control channel every process already listens to."""
+
+    def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
+        self.redis = client
+        self.key = keys.prefix + "monitor"
+        self.channel = keys.prefix + "ctl"
+
+    async def publish(
+        self, entries: Mapping[str, str], removed: Sequence[str], payload: str
+    ) -> None:
+        if entries:
+            await self.redis.hset(self.key, mapping=dict[Any, Any](entries))
+        if removed:
+            await self.redis.hdel(self.key, *removed)
+        await self.redis.publish(self.channel, "m" + payload)
+
+    async def entries(self) -> dict[str, str]:
+        found = await self.redis.hgetall(self.key)
+        return {str(k): str(v) for k, v in found.items()}
+
+    async def forget(self, interview_ids: Sequence[str]) -> None:
+        if interview_ids:
+            await self.redis.hdel(self.key, *interview_ids)
+
+
 def redis_live_store(
     url: str, *, prefix: str = "interview:", max_connections: int = 64, log_cap: int = 10_000
 ) -> LiveStore:
@@ -880,6 +909,7 @@ def redis_live_store(
         inbox=RedisInbox(client, keys),
         counters=RedisCounters(client, keys),
         uploads=RedisUploads(client, keys),
+        monitor=RedisMonitor(client, keys),
         ping=ping,
         close=close,
     )

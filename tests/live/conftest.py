@@ -35,6 +35,7 @@ class Recorder:
         self.replies: list[tuple[str, str, str]] = []
         self.stale: list[str] = []
         self.revoked: list[tuple[str, int]] = []
+        self.monitor: list[str] = []
         self.arrived = asyncio.Event()
 
     def _add(self, into: list[T], item: T) -> None:
@@ -49,6 +50,7 @@ class Recorder:
             on_stale=lambda iid: self._add(self.stale, iid),
             on_reconnect=lambda: None,
             on_revoked=lambda user_id, version: self._add(self.revoked, (user_id, version)),
+            on_monitor=lambda payload: self._add(self.monitor, payload),
         )
 
     def events_of(self, interview_id: str) -> list[tuple[int, str]]:
