@@ -13,13 +13,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from server import __version__, health
+from server.admin.router import router as admin_router
 from server.auth.router import router as auth_router
 from server.config import Settings
 from server.deps import Services
 from server.errors import install_error_handlers
+from server.gateway.admin import AdminGateway
 from server.gateway.gateway import InterviewGateway
 from server.gateway.router import router as gateway_router
 from server.interview.engine import EngineDeps
+from server.interview.monitor import MonitorPublisher
 from server.interview.router import router as interview_router
 from server.interview.router import shared_router
 from server.interview.sessions import SessionManager
@@ -27,8 +30,10 @@ from server.interview.usage import UsageRecorder
 from server.live import create_live_store
 from server.live.fanout import Fanout
 from server.llm import create_interviewer
+from server.llm.base import CallRecord
 from server.llm.offline import OfflineInterviewer
 from server.logs import configure_logging
+from server.metrics import mark_this_process_dead, metrics_router
 from server.middleware import (
     API_POLICY,
     APP_POLICY,
@@ -69,7 +74,7 @@ def content_security_policies(settings: Settings) -> dict[str, Policy]:
     A route that needs a third party gets its own entry here, e.g. the payment page
     ``with_sources(APP_POLICY, RAZORPAY_CHECKOUT)`` (server/middleware.py).
     """
-    policies = {"/": APP_POLICY, **dict.fromkeys(API_PREFIXES, API_POLICY)}
+    policies = {"/": APP_POLICY, "/metrics": API_POLICY, **dict.fromkeys(API_PREFIXES, API_POLICY)}
     if settings.docs_enabled:
         docs = with_sources(APP_POLICY, _DOCS_ASSETS)
         policies.update({"/docs": docs, "/redoc": docs})
@@ -85,7 +90,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.redis_url, settings.redis_key_prefix, log_cap=settings.event_log_cap
     )
     usage = UsageRecorder(sessionmaker)
-    interviewer = create_interviewer(settings, usage_sink=usage.record)
+    monitor = MonitorPublisher(live)
+
+    def usage_sink(interview_id: str, call: CallRecord) -> None:
+        usage.record(interview_id, call)
+        monitor.on_call(interview_id, call)
+
+    interviewer = create_interviewer(settings, usage_sink=usage_sink)
     fanout = Fanout(live.events)
     await live.events.start(fanout.listener())
     fallback = (
@@ -96,6 +107,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     deps = EngineDeps(settings, sessionmaker, live, interviewer, fallback)
     sessions = SessionManager(deps, fanout)
     await sessions.start()
+    monitor.start(sessions)
     voice = VoiceService(
         settings,
         live.uploads,
@@ -105,6 +117,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     voice.start()
     gateway = InterviewGateway(settings, sessionmaker, live, fanout, sessions, voice)
+    admin_gateway = AdminGateway(settings, sessionmaker, live, fanout, sessions)
     app.state.services = Services(
         settings=settings,
         engine=engine,
@@ -113,6 +126,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         interviewer=interviewer,
         sessions=sessions,
         gateway=gateway,
+        admin_gateway=admin_gateway,
     )
     log.info(
         "ready",
@@ -133,11 +147,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await gateway.drain()
         await voice.close()
+        await monitor.close()
         await sessions.close()
         await interviewer.close()
         await usage.drain()
         await live.close()
         await engine.dispose()
+        mark_this_process_dead()  # one of several workers: its live gauges leave the sum
 
 
 def _declare_edge_answers(app: FastAPI) -> None:
@@ -182,8 +198,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(interview_router)
+    app.include_router(admin_router)
     app.include_router(shared_router)
     app.include_router(gateway_router)
+    app.include_router(metrics_router(settings.metrics_token))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -21,6 +21,7 @@ from server.live.base import Counters, LiveStore
 from server.llm.base import Interviewer
 
 if TYPE_CHECKING:
+    from server.gateway.admin import AdminGateway
     from server.gateway.gateway import InterviewGateway
 
 
@@ -35,6 +36,7 @@ class Services:
     interviewer: Interviewer
     sessions: SessionManager
     gateway: InterviewGateway
+    admin_gateway: AdminGateway
 
 
 async def services(connection: HTTPConnection) -> Services:

@@ -245,6 +245,15 @@ class AnswerTimeout(_Logged):
     turn: int
 
 
+class AnswerExtended(_Logged):
+    """The open answer was given more time (by an administrator)."""
+
+    type: Literal["answer.extended"] = "answer.extended"
+    turn: int
+    answer_deadline_ms: int = Field(description="Unix ms when the answer now times out.")
+    seconds: int = Field(description="Seconds added.")
+
+
 class AnswerSkipped(_Logged):
     type: Literal["answer.skipped"] = "answer.skipped"
     turn: int
@@ -352,6 +361,7 @@ class ErrorCode(StrEnum):
     upload_id_reused = "upload_id_reused"
     upload_not_found = "upload_not_found"
     transcription_failed = "transcription_failed"
+    read_only = "read_only"
     going_away = "going_away"
     internal = "internal"
 
@@ -381,6 +391,7 @@ ServerFrame = Annotated[
     | AnswerAccepted
     | AnswerTimeout
     | AnswerSkipped
+    | AnswerExtended
     | ScoreEvent
     | ReportEvent
     | InterviewerChanged
@@ -394,13 +405,117 @@ ServerFrame = Annotated[
 server_frame_adapter: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
 
 
+# --- the admin socket (/ws/admin) ------------------------------------------------------
+# The admin console's live monitor and steering. Same framing as the interview socket: the
+# first frame is ``hello``. An administrator watches one interview on its own socket
+# (/ws/interviews/{id}, read-only), receiving its events exactly as its candidate does.
+
+MAX_NOTE_CHARS = 500
+MAX_EXTEND_S = 1800
+
+
+class SteerNote(_ClientFrame):
+    """A hidden note to the interviewer; it shapes the next turn, the candidate never sees it."""
+
+    type: Literal["steer.note"]
+    interview_id: str = Field(min_length=36, max_length=36)
+    text: NonBlankText = Field(min_length=1, max_length=MAX_NOTE_CHARS)
+
+
+class SteerExtend(_ClientFrame):
+    """More time for the open answer."""
+
+    type: Literal["steer.extend"]
+    interview_id: str = Field(min_length=36, max_length=36)
+    turn: int = Field(ge=0, le=MAX_TURN)
+    seconds: int = Field(ge=10, le=MAX_EXTEND_S)
+
+
+class SteerEnd(_ClientFrame):
+    """End the interview now; the report covers what was answered."""
+
+    type: Literal["steer.end"]
+    interview_id: str = Field(min_length=36, max_length=36)
+
+
+AdminClientFrame = Annotated[
+    Hello | Ping | SteerNote | SteerExtend | SteerEnd,
+    Field(discriminator="type"),
+]
+admin_client_frame_adapter: TypeAdapter[AdminClientFrame] = TypeAdapter(AdminClientFrame)
+SteerCommand = SteerNote | SteerExtend | SteerEnd
+
+
+class SessionSummary(BaseModel):
+    """One live interview as the monitor shows it (a few updates a second at most)."""
+
+    model_config = ConfigDict(frozen=True)
+    interview_id: str
+    owner_id: str
+    candidate: str = Field(default="", description="The candidate's email.")
+    track: str
+    level: str
+    phase: Phase
+    question_number: int
+    question_count: int
+    turn: int
+    connected: bool = Field(description="A candidate socket is open (on any process).")
+    process: str = Field(description="The gateway process driving the interview.")
+    provider: str
+    model: str
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    last_ttft_ms: int | None = Field(description="Time to first token of the latest turn.")
+    last_event_ms: int = Field(description="Unix ms of the interview's latest event.")
+    started_ms: int
+    seen_ms: int = Field(description="Unix ms when its process last refreshed this summary.")
+
+
+class MonitorSnapshot(_Event):
+    """The first frame after hello: every live interview."""
+
+    type: Literal["monitor.snapshot"] = "monitor.snapshot"
+    sessions: list[SessionSummary]
+    at_ms: int
+
+
+class MonitorUpdate(_Event):
+    """What changed: summaries to add or replace, interviews that left."""
+
+    type: Literal["monitor.update"] = "monitor.update"
+    sessions: list[SessionSummary]
+    removed: list[str]
+    at_ms: int
+
+
+SteerAction = Literal["steer.note", "steer.extend", "steer.end"]
+
+
+class SteerAck(_Event):
+    """The interview's runner took a steering command."""
+
+    type: Literal["steer.ack"] = "steer.ack"
+    interview_id: str
+    action: SteerAction
+    message: str
+
+
+AdminServerFrame = Annotated[
+    MonitorSnapshot | MonitorUpdate | SteerAck | ErrorEvent | Pong,
+    Field(discriminator="type"),
+]
+admin_server_frame_adapter: TypeAdapter[AdminServerFrame] = TypeAdapter(AdminServerFrame)
+
+
 def _frame_types(union: object) -> frozenset[str]:
     members = typing.get_args(typing.get_args(union)[0])
     return frozenset(typing.get_args(m.model_fields["type"].annotation)[0] for m in members)
 
 
 CLIENT_FRAME_TYPES = _frame_types(ClientFrame)
-SERVER_FRAME_TYPES = _frame_types(ServerFrame)
+SERVER_FRAME_TYPES = _frame_types(ServerFrame) | _frame_types(AdminServerFrame)
+ADMIN_CLIENT_FRAME_TYPES = _frame_types(AdminClientFrame)
 
 
 class CloseCode(IntEnum):
@@ -410,7 +525,7 @@ class CloseCode(IntEnum):
     malformed_frame = 4400  # the hello frame was not valid
     not_authenticated = 4401  # no hello in time, or a missing/expired/forged token
     origin_not_allowed = 4403  # a browser page from an origin the server does not serve
-    interview_not_found = 4404  # no such interview, or not yours
+    interview_not_found = 4404  # no such interview, or not yours; admin socket: not an admin
     interview_finished = 4409  # the interview has ended: read the report over REST
     frame_too_large = 4413  # a frame above MAX_FRAME_BYTES
     rate_limited = 4429  # too many frames per second
@@ -432,6 +547,10 @@ def json_schema() -> dict[str, Any]:
             "max_chunk_audio_bytes": MAX_CHUNK_AUDIO_BYTES,
         },
         "close_codes": {code.name: code.value for code in CloseCode},
+        "admin": {
+            "client": admin_client_frame_adapter.json_schema(),
+            "server": admin_server_frame_adapter.json_schema(mode="serialization"),
+        },
     }
 
 

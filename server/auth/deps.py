@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from server.auth import mail, service
 from server.deps import SessionDep, SettingsDep
-from server.errors import Forbidden, NotAuthenticated
+from server.errors import NotAuthenticated, NotFound
 from server.store.models import Role, User
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from /api/auth/login")
@@ -31,8 +31,10 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 async def current_admin(user: CurrentUser) -> User:
+    """An administrator; anyone else gets the 404 an unknown path gets, so the admin API
+    does not even show that it exists."""
     if user.role is not Role.admin:
-        raise Forbidden("This page is for administrators.")
+        raise NotFound("Not found.")
     return user
 
 

@@ -46,11 +46,21 @@ async def register(session: AsyncSession, *, email: str, password: str, free_cre
     return user
 
 
+class AccountDisabled(NotAuthenticated):
+    code = "account_disabled"
+
+    def __init__(self) -> None:
+        super().__init__("This account is disabled.")
+
+
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User:
     user = await get_by_email(session, email)
     ok = await passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not ok:
         raise InvalidCredentials()
+    # Only after the password: nobody learns that an account is disabled without it.
+    if user.disabled_at is not None:
+        raise AccountDisabled()
     return user
 
 
@@ -61,6 +71,8 @@ async def user_from_token(
         token, secret=secret.get_secret_value(), expected_type=expected_type
     )
     user = await session.get(User, claims.user_id)
+    if user is not None and user.disabled_at is not None:
+        raise AccountDisabled()
     if user is None or user.token_version != claims.token_version:
         raise NotAuthenticated("Your session is no longer valid; sign in again.")
     return user
@@ -107,11 +119,26 @@ async def remember_token_version(counters: Counters, user: User) -> None:
     await counters.set_int(_token_version_key(user.id), user.token_version, TOKEN_VERSION_CACHE_S)
 
 
+async def is_active_admin(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Whether the account is an administrator's and not disabled."""
+    user = await session.get(User, user_id)
+    return user is not None and user.role is Role.admin and user.disabled_at is None
+
+
 async def revoke_all_tokens(
-    session: AsyncSession, live: LiveStore, user: User, *, reason: str = "logout_all"
+    session: AsyncSession,
+    live: LiveStore,
+    user: User,
+    *,
+    reason: str = "logout_all",
+    close_sockets: bool = True,
 ) -> None:
     """Invalidate every token issued so far, at once in every process: new requests and
-    hellos are refused, and open sockets signed in with them are closed (4401)."""
+    hellos are refused, and open sockets signed in with them are closed (4401).
+
+    With ``close_sockets=False`` the caller closes them later (``close_revoked_sockets``),
+    e.g. once their interviews have told them they ended.
+    """
     user.token_version += 1
     # The cache first: if the commit then fails, old tokens are refused until it expires.
     key = _token_version_key(user.id)
@@ -119,6 +146,12 @@ async def revoke_all_tokens(
     session.add(user)
     await refresh.revoke_all(session, user.id, reason=reason)
     await session.commit()
+    if close_sockets:
+        await close_revoked_sockets(live, user)
+
+
+async def close_revoked_sockets(live: LiveStore, user: User) -> None:
+    """Close, in every process, the user's sockets signed in before their current version."""
     await live.events.announce_revocation(str(user.id), user.token_version)
 
 
@@ -153,6 +186,8 @@ async def reset_password(
     """Spend a reset link, set the new password, end every session and sign in afresh."""
     password_hash = await passwords.hash_password(new_password)  # before the write lock
     user = await resets.spend_reset_token(session, secret)
+    if user.disabled_at is not None:
+        raise AccountDisabled()
     user.password_hash = password_hash
     await revoke_all_tokens(session, live, user, reason="password")
     return await sign_in(session, user, settings)
@@ -193,8 +228,27 @@ async def refresh_session(
     session: AsyncSession, refresh_token: str, settings: Settings
 ) -> AuthSession:
     """Rotate the refresh token: the answer carries its successor (``server/auth/refresh.py``)."""
-    rotated = await refresh.rotate(session, refresh_token, settings)
+    try:
+        rotated = await refresh.rotate(session, refresh_token, settings)
+    except NotAuthenticated:
+        # Disabling revoked every sign-in: say why instead of "no longer valid".
+        if await _disabled(session, refresh_token, settings):
+            raise AccountDisabled() from None
+        raise
+    if rotated.user.disabled_at is not None:
+        raise AccountDisabled()
     return session_with(rotated.user, rotated.refresh_token, settings)
+
+
+async def _disabled(session: AsyncSession, refresh_token: str, settings: Settings) -> bool:
+    try:
+        claims = tokens.decode_token(
+            refresh_token, secret=settings.jwt_secret.get_secret_value(), expected_type="refresh"
+        )
+    except NotAuthenticated:
+        return False
+    disabled_at = await session.scalar(select(User.disabled_at).where(User.id == claims.user_id))
+    return disabled_at is not None
 
 
 async def create_or_promote_admin(

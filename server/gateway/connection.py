@@ -17,12 +17,20 @@ from typing import Final
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.live.base import EventLog
+from server.metrics import FRAMES_OUT, TOKEN_LATENCY
 from server.protocol import CONTROL, CloseCode
 
 log = logging.getLogger(__name__)
 
 _CLOSE: Final = -1
 _REPAIR: Final = -2
+# How a turn.delta is told from other events without parsing it: its type comes right after
+# seq, epoch and phase (the field order of server/protocol.py), before any text. Searching
+# only the head keeps it cheap for large events; an escaped quote inside a string value
+# can never match.
+_DELTA_TYPE: Final = '"type":"turn.delta"'
+_DELTA_TYPE_WITHIN: Final = 128
+_UNTIMED: Final = 0.0
 
 
 class Connection:
@@ -37,8 +45,10 @@ class Connection:
         user_id: str = "",
         token_version: int = 0,
         expires_at: float = float("inf"),
+        observer: bool = False,
     ) -> None:
         self.id = uuid.uuid4().hex  # where the runner sends a refusal of this socket's command
+        self.observer = observer  # an administrator watching: read-only, not the candidate
         self.websocket = websocket
         self.interview_id = interview_id
         self.events = events
@@ -47,7 +57,8 @@ class Connection:
         self.user_id = user_id  # who signed in, with which token version, until when (unix s)
         self.token_version = token_version
         self.expires_at = expires_at
-        self._queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+        # (seq, payload, when a turn.delta arrived here by time.perf_counter(), else 0)
+        self._queue: asyncio.Queue[tuple[int, str, float]] = asyncio.Queue()
         self.close_code: int | None = None
         self.close_reason = ""
         self.connected_at = time.monotonic()
@@ -64,23 +75,24 @@ class Connection:
                 CloseCode.slow_consumer, "too slow reading events; reconnect to resume", urgent=True
             )
             return
-        self._queue.put_nowait((seq, payload))
+        timed = payload.find(_DELTA_TYPE, 0, _DELTA_TYPE_WITHIN) != -1
+        self._queue.put_nowait((seq, payload, time.perf_counter() if timed else _UNTIMED))
 
     def repair(self) -> None:
-        self._queue.put_nowait((_REPAIR, ""))
+        self._queue.put_nowait((_REPAIR, "", _UNTIMED))
 
     # --- fed by the reader ------------------------------------------------------------
 
     def send_control(self, payload: str) -> None:
         if self.close_code is None:
-            self._queue.put_nowait((CONTROL, payload))
+            self._queue.put_nowait((CONTROL, payload, _UNTIMED))
 
     def close(self, code: int, reason: str, *, urgent: bool = False) -> None:
         """Close after what is already queued, or at once when ``urgent``."""
         if self.close_code is None:
             self.close_code = code
             self.close_reason = reason
-            self._queue.put_nowait((_CLOSE, ""))
+            self._queue.put_nowait((_CLOSE, "", _UNTIMED))
             if urgent and self._writer is not None:
                 # Stop at once, even mid-send to a client that does not read.
                 self._writer.cancel()
@@ -98,7 +110,7 @@ class Connection:
             for seq, payload in initial:
                 await self._send(seq, payload)
             while True:
-                seq, payload = await self._queue.get()
+                seq, payload, arrived = await self._queue.get()
                 if seq == _CLOSE:
                     break
                 if seq == _REPAIR:
@@ -106,7 +118,8 @@ class Connection:
                     continue
                 if seq > self.last_sent + 1:
                     await self._fill_gap(seq)
-                await self._send(seq, payload)
+                if await self._send(seq, payload) and arrived:
+                    TOKEN_LATENCY.observe(time.perf_counter() - arrived)
         except (RuntimeError, OSError, WebSocketDisconnect) as exc:  # the peer went away
             log.debug("socket write ended", extra={"error": repr(exc)})
             return
@@ -114,13 +127,17 @@ class Connection:
             with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
                 await ws.close(self.close_code or 1000, self.close_reason[:120])
 
-    async def _send(self, seq: int, payload: str) -> None:
+    async def _send(self, seq: int, payload: str) -> bool:
+        """Whether the frame was written (not one already sent, nor an empty one)."""
         if seq != CONTROL:
             if seq <= self.last_sent:
-                return  # already sent (replay and live overlap)
+                return False  # already sent (replay and live overlap)
             self.last_sent = seq
-        if payload:
-            await self.websocket.send_text(payload)
+        if not payload:
+            return False
+        await self.websocket.send_text(payload)
+        FRAMES_OUT.inc()
+        return True
 
     async def _fill_gap(self, upto_seq: int | None) -> None:
         read = await self.events.read_log(self.interview_id, self.last_sent)

@@ -24,11 +24,12 @@ from server.errors import NotAuthenticated
 from server.gateway.connection import Connection
 from server.interview.commands import Envelope
 from server.interview.service import InterviewNotFound
-from server.interview.sessions import LiveView, SessionManager
+from server.interview.sessions import Attached, LiveView, SessionManager
 from server.live.base import LiveStore
 from server.live.connect import LIVE_STORE_DOWN
 from server.live.fanout import Fanout
 from server.logs import log_throttled
+from server.metrics import ACTIVE_SOCKETS, FRAMES_IN
 from server.protocol import (
     AUDIO_BYTES_PER_SECOND,
     AUDIO_FORMAT,
@@ -135,6 +136,13 @@ class InterviewGateway:
 
     async def serve(self, websocket: WebSocket, interview_id: str) -> None:
         await websocket.accept()  # close codes only reach the client on an accepted socket
+        ACTIVE_SOCKETS.inc()
+        try:
+            await self._serve(websocket, interview_id)
+        finally:
+            ACTIVE_SOCKETS.dec()
+
+    async def _serve(self, websocket: WebSocket, interview_id: str) -> None:
         if not self._origin_allowed(websocket):
             await _close(websocket, CloseCode.origin_not_allowed, "origin not allowed")
             return
@@ -172,6 +180,7 @@ class InterviewGateway:
             ) from None
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
+        FRAMES_IN.inc()
         text = message.get("text")
         if text is None:
             raise _Reject(CloseCode.malformed_frame, "expected a JSON text frame, got binary")
@@ -229,10 +238,14 @@ class InterviewGateway:
             try:
                 attached = await self.sessions.attach(wanted, user_id)
             except InterviewNotFound:
-                raise _Reject(CloseCode.interview_not_found, "no such interview") from None
+                # Not theirs: an administrator may still watch it (read-only), if it is live.
+                if not await self._is_admin(user_id):
+                    raise _Reject(CloseCode.interview_not_found, "no such interview") from None
+                connection.observer = True
+                attached = Attached(live=True, fresh=False)
             view = await self.sessions.view(wanted, fresh=attached.fresh)
             if view is None:
-                if attached.live:
+                if attached.live and not connection.observer:
                     raise _Reject(1011, "the interview is not ready; try again")
                 raise _Reject(CloseCode.interview_finished, "the interview has ended")
             initial = await self._handshake_frames(connection, hello, view)
@@ -240,6 +253,10 @@ class InterviewGateway:
             await self._forget(connection)
             raise
         return connection, initial, not attached.live or view.state.phase is Phase.ended
+
+    async def _is_admin(self, user_id: uuid.UUID) -> bool:
+        async with self.sessionmaker() as session:
+            return await auth_service.is_active_admin(session, user_id)
 
     async def _forget(self, connection: Connection) -> None:
         if connection in self.connections:
@@ -341,6 +358,7 @@ class InterviewGateway:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            FRAMES_IN.inc()
             data = message.get("bytes")
             if data is not None:  # a chunk of a recording: limited by bytes, not frames
                 if not audio.take(len(data)):
@@ -373,6 +391,10 @@ class InterviewGateway:
                 await recorder.end(frame)
             elif isinstance(frame, AudioCancel):
                 await recorder.cancel(frame)
+            elif connection.observer:
+                connection.send_control(
+                    _error(ErrorCode.read_only, "this socket watches the interview; it cannot act")
+                )
             else:
                 # Phase and turn are the runner's to judge; it answers the sender if it refuses.
                 envelope = Envelope(command=frame, origin=connection.id)

@@ -16,8 +16,43 @@ class DeleteInterview(BaseModel):
     type: Literal["delete"] = "delete"
 
 
+class NoteToInterviewer(BaseModel):
+    """An administrator's hidden note (saved as ``note_id``): it shapes the next turn."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["admin.note"] = "admin.note"
+    note_id: int
+    text: str
+
+
+class ExtendAnswer(BaseModel):
+    """An administrator gives the open answer more time."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["admin.extend"] = "admin.extend"
+    turn: int
+    seconds: int
+
+
+class EndByAdmin(BaseModel):
+    """An administrator ends the interview; the report covers what was answered."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["admin.end"] = "admin.end"
+
+
+AdminCommand = NoteToInterviewer | ExtendAnswer | EndByAdmin
+
 RunnerCommand = Annotated[
-    Answer | Interrupt | Skip | End | DeleteInterview, Field(discriminator="type")
+    Answer
+    | Interrupt
+    | Skip
+    | End
+    | DeleteInterview
+    | NoteToInterviewer
+    | ExtendAnswer
+    | EndByAdmin,
+    Field(discriminator="type"),
 ]
 
 

@@ -26,14 +26,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
 from server.interview import records
-from server.interview.commands import DeleteInterview, Envelope, RunnerCommand
+from server.interview.commands import (
+    AdminCommand,
+    DeleteInterview,
+    EndByAdmin,
+    Envelope,
+    ExtendAnswer,
+    NoteToInterviewer,
+    RunnerCommand,
+)
 from server.interview.state import LiveState, PendingAnswer
 from server.live.base import KEEP_TEXT, LiveStore, Snapshot, TextUpdate
 from server.llm.base import Interviewer, ProviderError, TurnRecord, TurnRequest
+from server.metrics import OFFLINE_FALLBACKS
 from server.protocol import (
     CONTROL,
     Answer,
     AnswerAccepted,
+    AnswerExtended,
     AnswerSkipped,
     AnswerTimeout,
     CriterionScore,
@@ -48,6 +58,8 @@ from server.protocol import (
     ReportEvent,
     ScoreEvent,
     Skip,
+    SteerAck,
+    SteerAction,
     TurnDelta,
     TurnEnd,
     TurnStart,
@@ -74,6 +86,7 @@ E = TypeVar(
     AnswerAccepted,
     AnswerSkipped,
     AnswerTimeout,
+    AnswerExtended,
     ScoreEvent,
     ReportEvent,
     InterviewerChanged,
@@ -152,6 +165,8 @@ class InterviewRunner:
         self.plan: list[str | None] = []
         self.answer_time_limit_ms = 0
         self.last_presence_ms = now_ms()
+        self.started_ms = now_ms()  # when this process took the interview
+        self.last_event_ms = now_ms()
         self._next_presence_check = 0.0
         self._presence_interval_s = min(MAX_PRESENCE_CHECK_S, deps.settings.abandon_after_s / 4)
         self._backlog: list[Envelope] = []  # commands that arrived before the state was loaded
@@ -163,6 +178,9 @@ class InterviewRunner:
         self._unscored: records.PendingTurn | None = None  # saved answer the live store lost
         self.failures = 0  # runners that failed on this interview before this one
         self._side_tasks: set[asyncio.Future[None]] = set()
+        # Administrators' notes not yet turned into a turn: (note id, text).
+        self.notes: list[tuple[int, str]] = []
+        self._extend_s = 0  # seconds an administrator added to the open answer, not yet applied
 
     # --- the accept step ------------------------------------------------------------------
 
@@ -172,10 +190,12 @@ class InterviewRunner:
             self._backlog.append(envelope)
             return
         try:
-            self._accept(envelope.command, self.state)
+            acknowledged = self._accept(envelope.command, self.state)
         except _Refused as refused:
             self._refuse(envelope, refused)
             return
+        if acknowledged is not None and envelope.origin:
+            self._spawn(self._reply(envelope.origin, acknowledged))
         self.wake.set()
 
     def _refuse(self, envelope: Envelope, refused: _Refused) -> None:
@@ -190,19 +210,22 @@ class InterviewRunner:
         )
         self._spawn(self._reply(envelope.origin, frame.model_dump_json()))
 
-    def _accept(self, command: RunnerCommand, state: LiveState) -> None:
+    def _accept(self, command: RunnerCommand, state: LiveState) -> str | None:
+        """Take the command or raise _Refused; what to tell an administrator who sent it."""
         if isinstance(command, DeleteInterview):
             self._deleted = True
             self._end_requested = (InterviewStatus.abandoned, "the interview was deleted")
-            return
+            return None
         if self._ended or state.phase is Phase.ended or self._end_requested:
             raise _finished()
+        if isinstance(command, NoteToInterviewer | ExtendAnswer | EndByAdmin):
+            return self._steer(command, state)
         if isinstance(command, End):
             self._end_requested = (InterviewStatus.finished, "ended by the candidate")
-            return
+            return None
         if isinstance(command, Interrupt):
             self._interrupt = state.phase is Phase.asking
-            return
+            return None
         if state.phase not in (Phase.asking, Phase.listening) or self._pending is not None:
             phase = Phase.scoring if self._pending is not None else state.phase
             raise _Refused(
@@ -217,6 +240,41 @@ class InterviewRunner:
                 retryable=False,
             )
         self._pending = command
+        return None
+
+    def _steer(self, command: AdminCommand, state: LiveState) -> str:
+        """An administrator's command: applied like the candidate's, acknowledged to them."""
+        if isinstance(command, EndByAdmin):
+            self._end_requested = (InterviewStatus.finished, "ended by an administrator")
+            return self._ack(
+                "steer.end", "The interview is ending; its report covers what was answered."
+            )
+        if isinstance(command, NoteToInterviewer):
+            self.notes.append((command.note_id, command.text))
+            return self._ack("steer.note", "The note will shape the interviewer's next turn.")
+        if state.phase is not Phase.listening or self._pending is not None:
+            raise _Refused(
+                ErrorCode.not_listening,
+                f"no answer is open to extend (the interview is {state.phase})",
+                retryable=True,
+            )
+        if command.turn != state.turn:
+            raise _Refused(
+                ErrorCode.wrong_turn,
+                f"turn {command.turn} is not open; the open turn is {state.turn}",
+                retryable=False,
+            )
+        self._extend_s += command.seconds
+        return self._ack("steer.extend", f"{command.seconds} s added to the open answer.")
+
+    def _ack(self, action: SteerAction, message: str) -> str:
+        return SteerAck(
+            seq=CONTROL,
+            epoch=self.state.epoch if self.state else "",
+            interview_id=self.interview_id,
+            action=action,
+            message=message,
+        ).model_dump_json()
 
     async def _drain_inbox(self) -> None:
         """Take the commands other processes left for this interview."""
@@ -250,6 +308,7 @@ class InterviewRunner:
             self.state = state
         assert self.state is not None
         self.seq += 1
+        self.last_event_ms = now_ms()
         event = event_type(seq=self.seq, epoch=self.state.epoch, phase=self.state.phase, **fields)
         text = KEEP_TEXT
         if isinstance(event, TurnStart):
@@ -311,6 +370,7 @@ class InterviewRunner:
                 await self._refuse_inbox()
                 return
             facts, self.history, self._unscored = loaded.facts, loaded.history, loaded.pending
+            self.notes = loaded.notes + self.notes
         if facts.status in records.ENDED:
             await self._refuse_inbox()
             return
@@ -471,6 +531,9 @@ class InterviewRunner:
             question_number=number,
             question_id=planned if state.kind == "question" else state.question_id,
             is_first=state.turn == 0,
+            note=" ".join(text for _, text in self.notes)
+            if self.notes and state.kind == "follow_up"
+            else None,
         )
 
     async def _ask(self) -> None:
@@ -504,6 +567,9 @@ class InterviewRunner:
                 self.emit(
                     ErrorEvent, code=ErrorCode.provider_failed, message=message, retryable=True
                 )
+        if request.note is not None:  # spoken: the notes are part of this turn now
+            used, self.notes = [note_id for note_id, _ in self.notes], []
+            self._spawn(records.use_notes(self.deps.sessionmaker, used, request.index))
         deadline = now_ms() + self.answer_time_limit_ms
         self.emit(
             TurnEnd,
@@ -603,6 +669,7 @@ class InterviewRunner:
             return False
         failed = self.interviewer
         self.interviewer = fallback
+        OFFLINE_FALLBACKS.inc()
         self.plan = await fallback.plan(self.brief)
         await records.switch_provider(
             self.deps.sessionmaker, self.uuid, provider=fallback.name, model=fallback.model
@@ -628,6 +695,16 @@ class InterviewRunner:
         deadline = self.state.deadline_ms or now_ms()
         while self.state.phase is Phase.listening and not self._end_requested:
             self.wake.clear()
+            if self._extend_s:
+                added, self._extend_s = self._extend_s, 0
+                deadline += added * 1000
+                self.emit(
+                    AnswerExtended,
+                    self._evolve(deadline_ms=deadline),
+                    turn=self.state.turn,
+                    answer_deadline_ms=deadline,
+                    seconds=added,
+                )
             pending = self._pending
             if isinstance(pending, Answer):
                 await self._keep(pending)
@@ -780,6 +857,8 @@ class InterviewRunner:
         after = {"turn": state.turn + 1, "answer": None, "deadline_ms": None}
         if self._end_requested:
             return self._evolve(phase=Phase.reporting, **after)
+        if self.notes:  # an administrator asked for this topic: it comes first
+            return self._evolve(phase=Phase.asking, kind="follow_up", **after)
         if (
             answered is not None
             and answered.score is not None

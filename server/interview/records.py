@@ -26,6 +26,7 @@ from server.llm.base import (
 )
 from server.protocol import Delivery
 from server.store.models import (
+    AdminNote,
     AnswerSource,
     Interview,
     InterviewStatus,
@@ -107,6 +108,7 @@ class Loaded:
     facts: InterviewFacts
     history: list[TurnRecord]  # finished turns
     pending: PendingTurn | None  # the last turn, when its answer awaits its score
+    notes: list[tuple[int, str]]  # administrators' notes no turn has used yet: (id, text)
 
 
 async def load(
@@ -158,7 +160,21 @@ async def load(
             )
             for turn in turns
         ]
-        return Loaded(facts_of(interview), history, pending)
+        notes = await session.execute(
+            select(AdminNote.id, AdminNote.text)
+            .where(AdminNote.interview_id == interview_id, AdminNote.turn.is_(None))
+            .order_by(AdminNote.id)
+        )
+        return Loaded(facts_of(interview), history, pending, [(i, t) for i, t in notes.all()])
+
+
+async def use_notes(
+    sessionmaker: async_sessionmaker[AsyncSession], note_ids: list[int], turn: int
+) -> None:
+    """Mark administrators' notes as used by ``turn`` (they shaped it)."""
+    async with sessionmaker() as session:
+        await session.execute(update(AdminNote).where(AdminNote.id.in_(note_ids)).values(turn=turn))
+        await session.commit()
 
 
 class LiveMarker:

@@ -25,6 +25,7 @@ from server.interview.service import InterviewNotFound
 from server.interview.state import LiveState
 from server.live.base import Snapshot
 from server.live.fanout import Fanout
+from server.metrics import LIVE_INTERVIEWS
 from server.protocol import Phase
 from server.store.models import Interview, InterviewStatus
 
@@ -87,6 +88,14 @@ class SessionManager:
 
     def running_count(self) -> int:
         return len(self._running)
+
+    def runners(self) -> list[InterviewRunner]:
+        """The runners this process drives that have their state (for the monitor)."""
+        return [
+            running.runner
+            for running in self._running.values()
+            if running.runner.state is not None and not running.task.done()
+        ]
 
     async def start(self) -> None:
         self._tasks = [
@@ -275,6 +284,7 @@ class SessionManager:
             # Its runner ended but the clean-up has not finished (it can hang while the live
             # store is down): start afresh rather than wait behind it.
             del self._running[interview_id]
+            LIVE_INTERVIEWS.dec()
         if self._draining:
             return False
         if not await self.live.leases.acquire(interview_id, self.holder, self.lease_ttl_ms):
@@ -296,6 +306,7 @@ class SessionManager:
         )
         task = asyncio.create_task(self._run(runner), name=f"interview-{interview_id}")
         self._running[interview_id] = _Running(runner, task)
+        LIVE_INTERVIEWS.inc()
         await self.fanout.watch(
             interview_id, on_poke=runner.poked, on_stale=lambda: self._lost(interview_id)
         )
@@ -329,6 +340,7 @@ class SessionManager:
         current = self._running.get(interview_id)
         if current is not None and current.runner is runner:
             del self._running[interview_id]
+            LIVE_INTERVIEWS.dec()
             # Bounded like the flush: while Redis restarts, a step can wait on a reconnect,
             # and a clean-up that never returns would hold its task (and the lease) forever.
             with contextlib.suppress(Exception):

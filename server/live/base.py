@@ -157,6 +157,9 @@ class Leases(Protocol):
 
     async def has_presence(self, interview_id: str) -> bool: ...
 
+    async def present(self, interview_ids: Iterable[str]) -> set[str]:
+        """The interviews among ``interview_ids`` with a client connected (one round trip)."""
+
 
 class CommandInbox(Protocol):
     async def push(self, interview_id: str, command: str) -> None:

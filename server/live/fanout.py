@@ -15,6 +15,8 @@ class EventSink(Protocol):
     """A local consumer of an interview's events (a WebSocket connection)."""
 
     id: str
+    # An administrator watching or steering: not the candidate, so not their presence.
+    observer: bool
 
     def deliver(self, seq: int, payload: str) -> None: ...
 
@@ -38,6 +40,8 @@ class Fanout:
         self._stale_handlers: dict[str, Callable[[], None]] = {}
         # Told when a user's tokens are revoked (the gateway closes that user's sockets).
         self.on_revoked: Callable[[str, int], None] = lambda user_id, token_version: None
+        # Told of every monitor update any process publishes (the admin sockets relay them).
+        self.on_monitor: Callable[[str], None] = lambda payload: None
 
     def listener(self) -> LiveListener:
         return LiveListener(
@@ -47,6 +51,7 @@ class Fanout:
             on_stale=self._on_stale,
             on_reconnect=self._on_reconnect,
             on_revoked=lambda user_id, token_version: self.on_revoked(user_id, token_version),
+            on_monitor=lambda payload: self.on_monitor(payload),
         )
 
     def _on_event(self, interview_id: str, seq: int, payload: str) -> None:
@@ -87,8 +92,8 @@ class Fanout:
             sink.close(code, reason)
 
     def local_interviews(self) -> list[str]:
-        """Interviews with at least one connected socket in this process."""
-        return [iid for iid, sinks in self._sinks.items() if sinks]
+        """Interviews with at least one candidate socket in this process."""
+        return [iid for iid, sinks in self._sinks.items() if any(not s.observer for s in sinks)]
 
     def connection_count(self) -> int:
         return sum(len(sinks) for sinks in self._sinks.values())

@@ -223,6 +223,10 @@ class MemoryLeases:
     async def has_presence(self, interview_id: str) -> bool:
         return self._presence.get(interview_id, 0.0) > time.monotonic()
 
+    async def present(self, interview_ids: Iterable[str]) -> set[str]:
+        now = time.monotonic()
+        return {iid for iid in interview_ids if self._presence.get(iid, 0.0) > now}
+
 
 class MemoryInbox:
     def __init__(self, events: MemoryEventLog) -> None:

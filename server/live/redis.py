@@ -725,6 +725,16 @@ class RedisLeases:
     async def has_presence(self, interview_id: str) -> bool:
         return bool(await self.redis.exists(self.keys.of(interview_id, "pres")))
 
+    async def present(self, interview_ids: Iterable[str]) -> set[str]:
+        ids = list(interview_ids)
+        if not ids:
+            return set()
+        pipe = self.redis.pipeline(transaction=False)
+        for interview_id in ids:
+            pipe.exists(self.keys.of(interview_id, "pres"))
+        found = await pipe.execute()
+        return {iid for iid, exists in zip(ids, found, strict=True) if exists}
+
 
 class RedisInbox:
     def __init__(self, client: RedisClient, keys: RedisKeys) -> None:

@@ -81,6 +81,8 @@ class TurnRequest:
     question_number: int  # 1-based number of the main question this turn belongs to
     question_id: str | None  # for main questions from a plan
     is_first: bool
+    # An administrator's hidden note for this turn (a follow-up on its topic); never quoted.
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

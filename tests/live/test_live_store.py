@@ -366,6 +366,14 @@ class TestLeases:
         await asyncio.sleep(0.3)
         assert not await leases.has_presence(iid)
 
+    async def test_presence_of_many_is_read_at_once(self, live: Live) -> None:
+        leases = live.store.leases
+        here = [str(uuid.uuid4()) for _ in range(3)]
+        gone = [str(uuid.uuid4()) for _ in range(2)]
+        await leases.touch_presence(here, 5000)
+        assert await leases.present([*gone, *here]) == set(here)
+        assert await leases.present([]) == set()
+
     async def test_presence_is_touched_for_many_interviews_and_renewed(self, live: Live) -> None:
         leases = live.store.leases
         ids = _ids(10)

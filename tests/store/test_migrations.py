@@ -26,6 +26,9 @@ APP_TABLES = {
     "refresh_token_family",
     "refresh_token",
     "password_reset_token",
+    "answer_audio",
+    "admin_action",
+    "admin_note",
 }
 
 

@@ -74,9 +74,21 @@ def turn_system_instruction(brief: InterviewBrief) -> str:
 
 
 def turn_instruction(
-    brief: InterviewBrief, history: Sequence[TurnRecord], turn: TurnRequest
+    brief: InterviewBrief,
+    history: Sequence[TurnRecord],
+    turn: TurnRequest,
+    question: str | None = None,
 ) -> str:
+    """The task for ``turn``; ``question`` is the bank question planned for a main turn, which
+    the model poses in its own words (without one, it chooses a question itself)."""
     n, total = turn.question_number, brief.question_count
+    if turn.note:
+        # An operator's steer: it shapes the question, and is never quoted or mentioned.
+        return (
+            f"[Interviewer task] Ask one follow-up on question {n} of {total} about this topic "
+            f"from the interview's supervisor, in your own words and without mentioning that "
+            f"anyone asked for it: {fence('supervisor_note', turn.note)}"
+        )
     if turn.kind == "follow_up":
         previous = next((t for t in reversed(history) if t.answer), None)
         focus = ""
@@ -88,11 +100,22 @@ def turn_instruction(
             "a specific thing the candidate said in their last <candidate_answer> and ask one "
             f"probing question about it. Stay on this topic.{focus}"
         )
+    pose = (
+        " Pose this question in your own words, keeping what it asks and adding nothing to it: "
+        + fence("question", question)
+        if question
+        else ""
+    )
     if turn.is_first:
         return (
             "[Interviewer task] Open the interview: greet the candidate in one sentence, say it "
             f"is a {total}-question {brief.level}-level {_track(brief)} practice interview, "
-            f"then ask question 1 of {total}."
+            f"then ask question 1 of {total}.{pose}"
+        )
+    if question:
+        return (
+            "[Interviewer task] At most one short neutral acknowledgement, then ask main "
+            f"question {n} of {total}.{pose}"
         )
     return (
         "[Interviewer task] At most one short neutral acknowledgement, then ask main question "
@@ -101,7 +124,10 @@ def turn_instruction(
 
 
 def turn_contents(
-    brief: InterviewBrief, history: Sequence[TurnRecord], turn: TurnRequest
+    brief: InterviewBrief,
+    history: Sequence[TurnRecord],
+    turn: TurnRequest,
+    question: str | None = None,
 ) -> list[types.Content]:
     """The conversation so far, strictly alternating user and model, then the task."""
     user: list[types.Part] = [types.Part(text="[The candidate has joined the interview.]")]
@@ -116,7 +142,7 @@ def turn_contents(
             user = [types.Part(text="[The candidate did not answer in time.]")]
         else:
             user = [types.Part(text="[The candidate skipped this question.]")]
-    user.append(types.Part(text=turn_instruction(brief, history, turn)))
+    user.append(types.Part(text=turn_instruction(brief, history, turn, question)))
     contents.append(types.Content(role="user", parts=user))
     return contents
 

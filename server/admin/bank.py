@@ -1,0 +1,7 @@
+"""Admin: bank."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,7 @@
+"""Admin: stats."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,302 @@
+"""The admin socket (/ws/admin): the live monitor of every interview on every process, and
+steering a live interview (a hidden note to the interviewer, more time, end it).
+
+Administrators only: anyone else is closed with 4404, as if the path did not exist. The
+monitor is fed by the live store's ``Monitor`` (summaries published a few times a second by
+the processes driving the interviews), never by the interviews' token streams. Watching one
+interview's words is the interview socket's job (an administrator may open it read-only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from server.admin import audit
+from server.auth import service as auth_service
+from server.config import Settings
+from server.errors import NotAuthenticated
+from server.interview.commands import EndByAdmin, Envelope, ExtendAnswer, NoteToInterviewer
+from server.interview.monitor import fresh, now_ms
+from server.interview.sessions import SessionManager
+from server.live.base import LiveStore
+from server.live.fanout import Fanout
+from server.protocol import (
+    CONTROL,
+    AdminClientFrame,
+    CloseCode,
+    ErrorCode,
+    ErrorEvent,
+    Hello,
+    MonitorSnapshot,
+    MonitorUpdate,
+    Ping,
+    Pong,
+    SessionSummary,
+    SteerCommand,
+    SteerEnd,
+    SteerExtend,
+    SteerNote,
+    admin_client_frame_adapter,
+)
+from server.store.models import AdminNote, Role, User
+
+log = logging.getLogger(__name__)
+
+OUTBOX_MAX = 1000
+
+
+class AdminConnection:
+    """One admin socket: an outbox and its writer. It also stands in the fan-out of the
+    interviews it steers (as an observer), so their runners' answers reach it."""
+
+    observer = True
+
+    def __init__(self, websocket: WebSocket, admin: User) -> None:
+        self.id = uuid.uuid4().hex
+        self.websocket = websocket
+        self.admin_id = admin.id
+        self.steering: set[str] = set()
+        self._outbox: asyncio.Queue[str] = asyncio.Queue()
+        self.closed = False
+
+    def send(self, payload: str) -> None:
+        if self.closed:
+            return
+        if self._outbox.qsize() >= OUTBOX_MAX:
+            self.close(CloseCode.slow_consumer, "too slow reading the monitor; reconnect")
+            return
+        self._outbox.put_nowait(payload)
+
+    # EventSink: runners' replies arrive as control frames; events of steered interviews
+    # are not wanted here (the interview socket watches them).
+    def send_control(self, payload: str) -> None:
+        self.send(payload)
+
+    def deliver(self, seq: int, payload: str) -> None:
+        return None
+
+    def repair(self) -> None:
+        return None
+
+    def close(self, code: int, reason: str, *, urgent: bool = False) -> None:
+        if not self.closed:
+            self.closed = True
+            self._outbox.put_nowait(f"\0{code} {reason}")
+
+    async def write(self) -> None:
+        while True:
+            payload = await self._outbox.get()
+            if payload.startswith("\0"):
+                code, _, reason = payload[1:].partition(" ")
+                await _close(self.websocket, int(code), reason)
+                return
+            await self.websocket.send_text(payload)
+
+
+class AdminGateway:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        live: LiveStore,
+        fanout: Fanout,
+        sessions: SessionManager,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.live = live
+        self.fanout = fanout
+        self.sessions = sessions
+        self.connections: set[AdminConnection] = set()
+        self._emails: dict[str, str] = {}
+        self._updates: asyncio.Queue[str] = asyncio.Queue()
+        self._relay: asyncio.Task[None] | None = None
+        fanout.on_monitor = self._on_monitor
+
+    # --- the monitor ----------------------------------------------------------------------
+
+    def _on_monitor(self, payload: str) -> None:
+        if self.connections:  # nobody watching here: the update is not even parsed
+            self._updates.put_nowait(payload)
+
+    async def _relay_updates(self) -> None:
+        """Relay published updates in order, with each candidate's email filled in."""
+        while True:
+            payload = await self._updates.get()
+            try:
+                update = MonitorUpdate.model_validate_json(payload)
+                sessions = await self._with_emails(update.sessions)
+                frame = update.model_copy(update={"sessions": sessions}).model_dump_json()
+            except Exception as exc:
+                log.warning("monitor update not relayed", extra={"error": repr(exc)})
+                continue
+            for connection in list(self.connections):
+                connection.send(frame)
+
+    async def snapshot(self) -> list[SessionSummary]:
+        """Every live interview, as the monitor shows it (also /api/admin/monitor)."""
+        live, stale = fresh(await self.live.monitor.entries(), now_ms())
+        if stale:
+            await self.live.monitor.forget(stale)
+        ordered = sorted(live.values(), key=lambda s: s.started_ms)
+        return await self._with_emails(ordered)
+
+    async def _with_emails(self, summaries: list[SessionSummary]) -> list[SessionSummary]:
+        unknown = {s.owner_id for s in summaries if s.owner_id not in self._emails}
+        if unknown:
+            async with self.sessionmaker() as session:
+                rows = await session.execute(
+                    select(User.id, User.email).where(User.id.in_([uuid.UUID(u) for u in unknown]))
+                )
+                self._emails.update({str(user_id): email for user_id, email in rows.all()})
+        return [
+            s.model_copy(update={"candidate": self._emails.get(s.owner_id, "")}) for s in summaries
+        ]
+
+    # --- a socket -------------------------------------------------------------------------
+
+    async def serve(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        try:
+            admin = await self._authenticate(websocket)
+        except WebSocketDisconnect:
+            return
+        if admin is None:
+            return
+        connection = AdminConnection(websocket, admin)
+        snapshot = MonitorSnapshot(
+            seq=CONTROL, epoch="", sessions=await self.snapshot(), at_ms=now_ms()
+        )
+        connection.send(snapshot.model_dump_json())
+        self.connections.add(connection)
+        if self._relay is None or self._relay.done():
+            self._relay = asyncio.create_task(self._relay_updates(), name="admin-monitor")
+        writer = asyncio.create_task(connection.write())
+        reader = asyncio.create_task(self._read(connection))
+        try:
+            await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.connections.discard(connection)
+            for task in (reader, writer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for interview_id in connection.steering:
+                with contextlib.suppress(Exception):
+                    await self.fanout.leave(interview_id, connection)
+            await _close(websocket, 1000, "")
+
+    async def _authenticate(self, websocket: WebSocket) -> User | None:
+        try:
+            async with asyncio.timeout(self.settings.ws_hello_timeout_s):
+                message = await websocket.receive()
+        except TimeoutError:
+            await _close(websocket, CloseCode.not_authenticated, "expected a hello frame")
+            return None
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        try:
+            hello = admin_client_frame_adapter.validate_json(message.get("text") or "")
+        except ValidationError:
+            await _close(websocket, CloseCode.malformed_frame, "expected a hello frame")
+            return None
+        if not isinstance(hello, Hello):
+            await _close(websocket, CloseCode.not_authenticated, 'expected "hello" first')
+            return None
+        try:
+            claims = await auth_service.access_claims(
+                self.live.counters, self.sessionmaker, hello.token, secret=self.settings.jwt_secret
+            )
+        except NotAuthenticated as exc:
+            await _close(websocket, CloseCode.not_authenticated, exc.message)
+            return None
+        async with self.sessionmaker() as session:
+            user = await session.get(User, claims.user_id)
+        if user is None or user.role is not Role.admin or user.disabled_at is not None:
+            await _close(websocket, CloseCode.interview_not_found, "not found")
+            return None
+        return user
+
+    async def _read(self, connection: AdminConnection) -> None:
+        while True:
+            message = await connection.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            try:
+                frame: AdminClientFrame = admin_client_frame_adapter.validate_json(
+                    message.get("text") or ""
+                )
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
+                connection.send(_error(ErrorCode.malformed_frame, f"{where}: {first['msg']}"))
+                continue
+            if isinstance(frame, Ping):
+                connection.send(Pong(seq=CONTROL, epoch="", t=frame.t).model_dump_json())
+            elif isinstance(frame, Hello):
+                connection.send(_error(ErrorCode.malformed_frame, "already said hello"))
+            else:
+                await self._steer(connection, frame)
+
+    async def _steer(self, connection: AdminConnection, frame: SteerCommand) -> None:
+        """Record the action, then hand it to the interview's runner, wherever it runs;
+        the runner answers this socket (steer.ack, or an error if it cannot apply now)."""
+        interview_id = frame.interview_id
+        snapshot = await self.live.events.snapshot(interview_id)
+        if snapshot is None:
+            connection.send(_error(ErrorCode.interview_not_found, "no live interview with that id"))
+            return
+        async with self.sessionmaker() as session:
+            admin = await session.get(User, connection.admin_id)
+            assert admin is not None
+            command: NoteToInterviewer | ExtendAnswer | EndByAdmin
+            detail: dict[str, object]
+            if isinstance(frame, SteerNote):
+                note = AdminNote(
+                    interview_id=uuid.UUID(interview_id), admin_id=admin.id, text=frame.text
+                )
+                session.add(note)
+                await session.flush()
+                command = NoteToInterviewer(note_id=note.id, text=frame.text)
+                detail = {"text": frame.text}
+            elif isinstance(frame, SteerExtend):
+                command = ExtendAnswer(turn=frame.turn, seconds=frame.seconds)
+                detail = {"turn": frame.turn, "seconds": frame.seconds}
+            else:
+                assert isinstance(frame, SteerEnd)
+                command = EndByAdmin()
+                detail = {}
+            audit.record(
+                session,
+                admin,
+                f"interview.{frame.type.removeprefix('steer.')}",
+                target_type="interview",
+                target_id=interview_id,
+                detail=detail,
+            )
+            await session.commit()
+        if interview_id not in connection.steering:
+            connection.steering.add(interview_id)
+            await self.fanout.join(interview_id, connection)
+        await self.sessions.submit(interview_id, Envelope(command=command, origin=connection.id))
+
+
+def _error(code: ErrorCode, message: str) -> str:
+    return ErrorEvent(
+        seq=CONTROL, epoch="", code=code, message=message, retryable=False
+    ).model_dump_json()
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    if websocket.application_state is WebSocketState.CONNECTED:
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
+            async with asyncio.timeout(2):
+                await websocket.close(code, reason[:120])

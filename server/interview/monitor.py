@@ -1,0 +1,169 @@
+"""What the admin console's live monitor shows: each process summarises the interviews it
+drives, a few times a second, into the live store's ``Monitor`` (never the token stream).
+
+- Every ``INTERVAL_S`` the summaries that changed are stored and published; every
+  ``HEARTBEAT_S`` all of them are (their ``seen_ms`` is the heartbeat). An interview this
+  process stopped driving is removed in the same publication.
+- A process that dies stops refreshing its summaries: readers drop any not seen for
+  ``STALE_MS`` (``fresh``), so an interview moves to its new process within a few seconds.
+- Tokens and cost come from the provider calls this process made for the interview (the
+  usage sink is teed here): after a takeover they count from the takeover (the interview's
+  row has the full totals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+
+from server.interview.engine import InterviewRunner
+from server.interview.sessions import SessionManager
+from server.live.base import LiveStore
+from server.llm.base import CallRecord
+from server.protocol import CONTROL, MonitorUpdate, SessionSummary
+
+log = logging.getLogger(__name__)
+
+INTERVAL_S = 0.5
+HEARTBEAT_S = 2.0
+STALE_MS = 6_000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(slots=True)
+class _Usage:
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_micro_usd: int = 0
+    last_ttft_ms: int | None = None
+
+
+def fresh(summaries: dict[str, str], now: int) -> tuple[dict[str, SessionSummary], list[str]]:
+    """Decode stored summaries: (the live ones by interview id, the ids of stale ones)."""
+    live: dict[str, SessionSummary] = {}
+    stale: list[str] = []
+    for interview_id, encoded in summaries.items():
+        try:
+            summary = SessionSummary.model_validate_json(encoded)
+        except ValueError:
+            stale.append(interview_id)
+            continue
+        if now - summary.seen_ms > STALE_MS:
+            stale.append(interview_id)
+        else:
+            live[interview_id] = summary
+    return live, stale
+
+
+class MonitorPublisher:
+    """Built before the interviewer (its ``on_call`` is part of the usage sink), started
+    with the session manager whose runners it summarises."""
+
+    def __init__(self, live: LiveStore) -> None:
+        self.live = live
+        self.sessions: SessionManager | None = None
+        self._usage: dict[str, _Usage] = {}
+        self._published: dict[str, SessionSummary] = {}  # as last stored, seen_ms aside
+        self._last_heartbeat = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def on_call(self, interview_id: str, call: CallRecord) -> None:
+        """The usage sink's tee: a provider call made for an interview this process drives."""
+        if not interview_id:
+            return
+        usage = self._usage.setdefault(interview_id, _Usage())
+        usage.tokens_in += call.prompt_tokens
+        usage.tokens_out += call.output_tokens
+        usage.cost_micro_usd += call.cost_micro_usd
+        if call.kind == "turn" and call.ttft_ms is not None:
+            usage.last_ttft_ms = call.ttft_ms
+
+    def start(self, sessions: SessionManager) -> None:
+        self.sessions = sessions
+        self._task = asyncio.create_task(self._run(), name="monitor-publish")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        # Leave nothing behind for the monitor to show until it goes stale.
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await self.live.monitor.publish({}, list(self._published), self._removal())
+
+    def _removal(self) -> str:
+        return MonitorUpdate(
+            seq=CONTROL, epoch="", sessions=[], removed=list(self._published), at_ms=now_ms()
+        ).model_dump_json()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(INTERVAL_S)
+            try:
+                await self.publish_once()
+            except Exception as exc:  # the live store may be restarting: next round
+                log.debug("monitor publish failed", extra={"error": repr(exc)})
+
+    async def publish_once(self) -> None:
+        assert self.sessions is not None
+        runners = self.sessions.runners()
+        # Presence is refreshed every few seconds; a socket on this process counts at once.
+        present = await self.live.leases.present(r.interview_id for r in runners)
+        present.update(self.sessions.fanout.local_interviews())
+        now = now_ms()
+        heartbeat = time.monotonic() - self._last_heartbeat >= HEARTBEAT_S
+        current: dict[str, SessionSummary] = {}
+        changed: list[SessionSummary] = []
+        for runner in runners:
+            summary = self._summary(runner, runner.interview_id in present, now)
+            current[runner.interview_id] = summary
+            before = self._published.get(runner.interview_id)
+            if heartbeat or before is None or before.model_copy(update={"seen_ms": now}) != summary:
+                changed.append(summary)
+        removed = [iid for iid in self._published if iid not in current]
+        for interview_id in removed:
+            self._usage.pop(interview_id, None)
+        if not changed and not removed:
+            return
+        if heartbeat:
+            self._last_heartbeat = time.monotonic()
+        update = MonitorUpdate(seq=CONTROL, epoch="", sessions=changed, removed=removed, at_ms=now)
+        await self.live.monitor.publish(
+            {s.interview_id: s.model_dump_json() for s in changed},
+            removed,
+            update.model_dump_json(),
+        )
+        self._published = current
+
+    def _summary(self, runner: InterviewRunner, connected: bool, now: int) -> SessionSummary:
+        state = runner.state
+        assert state is not None and self.sessions is not None
+        usage = self._usage.get(runner.interview_id) or _Usage()
+        return SessionSummary(
+            interview_id=runner.interview_id,
+            owner_id=state.owner_id,
+            track=runner.brief.track,
+            level=runner.brief.level,
+            phase=state.phase,
+            question_number=state.question_number,
+            question_count=state.question_count,
+            turn=state.turn,
+            connected=connected,
+            process=self.sessions.holder,
+            provider=state.provider,
+            model=state.model,
+            tokens_in=usage.tokens_in,
+            tokens_out=usage.tokens_out,
+            cost_usd=usage.cost_micro_usd / 1_000_000,
+            last_ttft_ms=usage.last_ttft_ms,
+            last_event_ms=runner.last_event_ms,
+            started_ms=runner.started_ms,
+            seen_ms=now,
+        )

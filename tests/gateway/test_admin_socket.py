@@ -1,0 +1,273 @@
+"""The admin socket: the live monitor of every interview, and steering one (a hidden note,
+more time, ending it); and an administrator watching an interview read-only."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import select
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from server.auth import service as auth_service
+from server.config import Settings
+from server.protocol import admin_server_frame_adapter
+from server.store.models import AdminAction, AdminNote
+from tests.wsclient import InterviewClient, LiveServer, Session, new_session
+
+PASSWORD = "admin-password-123"
+
+
+@pytest.fixture
+async def live(settings: Settings) -> AsyncIterator[LiveServer]:
+    tuned = settings.model_copy(update={"offline_pace_ms": 5, "max_follow_ups": 0})
+    async with LiveServer(tuned).running() as server:
+        yield server
+
+
+async def _admin_token(live: LiveServer) -> str:
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+    async with live.app.state.services.sessionmaker() as session:
+        await auth_service.create_or_promote_admin(session, email=email, password=PASSWORD)
+        await session.commit()
+    async with httpx.AsyncClient(base_url=live.http, timeout=10) as http:
+        login = await http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        token: str = login.json()["access_token"]
+        return token
+
+
+class AdminClient:
+    def __init__(self, live: LiveServer, token: str) -> None:
+        self.url = f"ws://127.0.0.1:{live.port}/ws/admin"
+        self.token = token
+        self.ws: ClientConnection | None = None
+        self.sessions: dict[str, dict[str, Any]] = {}
+
+    async def connect(self) -> dict[str, Any]:
+        self.ws = await connect(self.url)
+        await self.ws.send(orjson.dumps({"type": "hello", "token": self.token}).decode())
+        snapshot = await self.recv()
+        assert snapshot["type"] == "monitor.snapshot", snapshot
+        self.sessions = {s["interview_id"]: s for s in snapshot["sessions"]}
+        return snapshot
+
+    async def recv(self, timeout: float = 10) -> dict[str, Any]:
+        assert self.ws is not None
+        frame: dict[str, Any] = orjson.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        admin_server_frame_adapter.validate_python(frame)  # every frame is the protocol's
+        if frame["type"] == "monitor.update":
+            for summary in frame["sessions"]:
+                self.sessions[summary["interview_id"]] = summary
+            for gone in frame["removed"]:
+                self.sessions.pop(gone, None)
+        return frame
+
+    async def until(self, kind: str, timeout: float = 10) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = await self.recv(max(0.01, deadline - time.monotonic()))
+            if frame["type"] == kind:
+                return frame
+
+    async def watch_until(self, done: Any, timeout: float = 10) -> None:
+        """Read monitor frames until ``done()`` holds for the sessions shown."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            await self.recv(max(0.01, deadline - time.monotonic()))
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        assert self.ws is not None
+        await self.ws.send(orjson.dumps(frame).decode())
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+
+async def _candidate(live: LiveServer, questions: int = 2) -> tuple[Session, InterviewClient]:
+    session = await new_session(live.http, question_count=questions)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    return session, client
+
+
+async def _closed_with(url: str, hello: dict[str, Any]) -> tuple[int | None, str]:
+    async with connect(url) as ws:
+        await ws.send(orjson.dumps(hello).decode())
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        except ConnectionClosed as closed:
+            assert closed.rcvd is not None
+            return closed.rcvd.code, closed.rcvd.reason
+
+
+async def test_only_an_administrator_opens_the_admin_socket(live: LiveServer) -> None:
+    url = f"ws://127.0.0.1:{live.port}/ws/admin"
+    session, client = await _candidate(live)
+    assert await _closed_with(url, {"type": "hello", "token": session.token}) == (4404, "not found")
+    code, _ = await _closed_with(url, {"type": "hello", "token": "forged"})
+    assert code == 4401
+    admin = AdminClient(live, await _admin_token(live))
+    await admin.connect()
+    await admin.close()
+    await client.close()
+
+
+async def test_the_monitor_lists_live_interviews_as_they_start_and_drops_them_as_they_end(
+    live: LiveServer,
+) -> None:
+    admin = AdminClient(live, await _admin_token(live))
+    await admin.connect()
+    candidates = [await _candidate(live, questions=1) for _ in range(3)]
+    ids = {session.interview_id for session, _ in candidates}
+    await admin.watch_until(lambda: ids <= admin.sessions.keys())
+    shown = admin.sessions[candidates[0][0].interview_id]
+    assert shown["candidate"].endswith("@example.com")
+    assert (shown["track"], shown["question_count"], shown["connected"]) == ("backend", 1, True)
+    assert shown["process"] == live.app.state.services.sessions.holder
+
+    async with httpx.AsyncClient(base_url=live.http, timeout=10) as http:
+        listed = await http.get(
+            "/api/admin/monitor", headers={"Authorization": f"Bearer {admin.token}"}
+        )
+        assert listed.status_code == 200
+        assert ids <= {s["interview_id"] for s in listed.json()["sessions"]}
+        # A candidate does not even see that the monitor exists.
+        refused = await http.get("/api/admin/monitor", headers=candidates[0][0].headers)
+        assert refused.status_code == 404
+
+    session, client = candidates[0]
+    await client.send({"type": "end"})
+    await client.until("ended")
+    await admin.watch_until(lambda: session.interview_id not in admin.sessions)
+    for _, other in candidates:
+        await other.close()
+    await admin.close()
+
+
+async def test_a_hidden_note_shapes_the_next_turn_and_the_candidate_never_sees_it(
+    live: LiveServer,
+) -> None:
+    session, client = await _candidate(live, questions=2)
+    admin = AdminClient(live, await _admin_token(live))
+    await admin.connect()
+    end = await client.until("turn.end")
+    note = "probe deeper on connection pooling"
+    await admin.send({"type": "steer.note", "interview_id": session.interview_id, "text": note})
+    ack = await admin.until("steer.ack")
+    assert (ack["interview_id"], ack["action"]) == (session.interview_id, "steer.note")
+
+    await client.send({"type": "answer", "text": "I would cache the results.", "turn": end["turn"]})
+    start = await client.until("turn.start")
+    assert start["kind"] == "follow_up"
+    shaped = await client.until("turn.end")
+    assert "connection pooling" in shaped["text"]
+    assert all(note not in orjson.dumps(frame).decode() for frame in client.frames)
+
+    async with live.app.state.services.sessionmaker() as db:
+        (saved,) = (await db.scalars(select(AdminNote))).all()
+        assert (saved.text, saved.turn) == (note, shaped["turn"])
+        actions = (await db.scalars(select(AdminAction))).all()
+        assert [(a.action, a.target_id) for a in actions] == [
+            ("interview.note", session.interview_id)
+        ]
+    detail = await session.detail()
+    assert note not in orjson.dumps(detail).decode()
+    await client.close()
+    await admin.close()
+
+
+async def test_more_time_for_the_open_answer_reaches_the_candidate(live: LiveServer) -> None:
+    session, client = await _candidate(live)
+    admin = AdminClient(live, await _admin_token(live))
+    await admin.connect()
+    end = await client.until("turn.end")
+    await admin.send(
+        {
+            "type": "steer.extend",
+            "interview_id": session.interview_id,
+            "turn": end["turn"],
+            "seconds": 120,
+        }
+    )
+    assert (await admin.until("steer.ack"))["action"] == "steer.extend"
+    extended = await client.until("answer.extended")
+    assert extended["seconds"] == 120
+    assert extended["answer_deadline_ms"] == end["answer_deadline_ms"] + 120_000
+    assert extended["phase"] == "listening"
+
+    # Not while no answer is open, nor for another turn: refused, nothing changes.
+    await admin.send(
+        {
+            "type": "steer.extend",
+            "interview_id": session.interview_id,
+            "turn": end["turn"] + 5,
+            "seconds": 60,
+        }
+    )
+    refused = await admin.until("error")
+    assert refused["code"] == "wrong_turn"
+    await client.close()
+    await admin.close()
+
+
+async def test_an_administrator_ends_an_interview_with_a_report_on_what_was_answered(
+    live: LiveServer,
+) -> None:
+    session, client = await _candidate(live, questions=3)
+    admin = AdminClient(live, await _admin_token(live))
+    await admin.connect()
+    end = await client.until("turn.end")
+    await client.send({"type": "answer", "text": "A thorough answer.", "turn": end["turn"]})
+    await client.until("score")
+    await admin.send({"type": "steer.end", "interview_id": session.interview_id})
+    assert (await admin.until("steer.ack"))["action"] == "steer.end"
+    ended = await client.until("ended")
+    assert (ended["status"], ended["reason"]) == ("finished", "ended by an administrator")
+    detail = await session.detail()
+    assert detail["status"] == "finished" and detail["report"] is not None
+    await admin.send({"type": "steer.end", "interview_id": str(uuid.uuid4())})
+    assert (await admin.until("error"))["code"] == "interview_not_found"
+    await client.close()
+    await admin.close()
+
+
+async def test_an_administrator_watches_an_interview_read_only(live: LiveServer) -> None:
+    session, client = await _candidate(live)
+    token = await _admin_token(live)
+    watcher = InterviewClient(live.ws_url(session.interview_id), token)
+    ready = await watcher.connect()
+    assert ready["interview_id"] == session.interview_id
+    end = await watcher.until("turn.end")
+    assert watcher.turn_texts()[end["turn"]] == end["text"]
+    await watcher.send({"type": "answer", "text": "not mine to give", "turn": end["turn"]})
+    refused = await watcher.until("error")
+    assert refused["code"] == "read_only"
+    # The candidate answers; the watcher sees it as it happens.
+    await client.send({"type": "answer", "text": "The candidate's answer.", "turn": end["turn"]})
+    accepted = await watcher.until("answer.accepted")
+    assert accepted["text"] == "The candidate's answer."
+    # Watching is not being there: the interview counts as connected by its candidate only.
+    fanout = live.app.state.services.gateway.fanout
+    await client.close()
+    deadline = time.monotonic() + 5
+    while session.interview_id in fanout.local_interviews():
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    await watcher.close()
+
+    # A candidate cannot watch someone else's interview.
+    _, other = await _candidate(live)
+    stranger = InterviewClient(live.ws_url(session.interview_id), other.token)
+    with pytest.raises(ConnectionClosed):
+        await stranger.connect()
+    await other.close()
