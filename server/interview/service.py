@@ -130,7 +130,8 @@ async def list_owned(
             )
         )
         for interview_id, delivery in deliveries.all():
-            spoken.setdefault(interview_id, []).append(Delivery.model_validate(delivery))
+            if delivery is not None:  # a JSON null written before the column kept SQL NULLs
+                spoken.setdefault(interview_id, []).append(Delivery.model_validate(delivery))
     items = [
         public(interview, score, summarize(spoken.get(interview.id, [])))
         for interview, score in rows

@@ -13,13 +13,13 @@ import httpx
 import orjson
 import pytest
 from sqlalchemy import select
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from server.auth import service as auth_service
 from server.config import Settings
-from server.protocol import admin_server_frame_adapter
 from server.store.models import AdminAction, AdminNote
+from tests.adminclient import AdminClient
 from tests.wsclient import InterviewClient, LiveServer, Session, new_session
 
 PASSWORD = "admin-password-123"
@@ -44,52 +44,8 @@ async def _admin_token(live: LiveServer) -> str:
         return token
 
 
-class AdminClient:
-    def __init__(self, live: LiveServer, token: str) -> None:
-        self.url = f"ws://127.0.0.1:{live.port}/ws/admin"
-        self.token = token
-        self.ws: ClientConnection | None = None
-        self.sessions: dict[str, dict[str, Any]] = {}
-
-    async def connect(self) -> dict[str, Any]:
-        self.ws = await connect(self.url)
-        await self.ws.send(orjson.dumps({"type": "hello", "token": self.token}).decode())
-        snapshot = await self.recv()
-        assert snapshot["type"] == "monitor.snapshot", snapshot
-        self.sessions = {s["interview_id"]: s for s in snapshot["sessions"]}
-        return snapshot
-
-    async def recv(self, timeout: float = 10) -> dict[str, Any]:
-        assert self.ws is not None
-        frame: dict[str, Any] = orjson.loads(await asyncio.wait_for(self.ws.recv(), timeout))
-        admin_server_frame_adapter.validate_python(frame)  # every frame is the protocol's
-        if frame["type"] == "monitor.update":
-            for summary in frame["sessions"]:
-                self.sessions[summary["interview_id"]] = summary
-            for gone in frame["removed"]:
-                self.sessions.pop(gone, None)
-        return frame
-
-    async def until(self, kind: str, timeout: float = 10) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            frame = await self.recv(max(0.01, deadline - time.monotonic()))
-            if frame["type"] == kind:
-                return frame
-
-    async def watch_until(self, done: Any, timeout: float = 10) -> None:
-        """Read monitor frames until ``done()`` holds for the sessions shown."""
-        deadline = time.monotonic() + timeout
-        while not done():
-            await self.recv(max(0.01, deadline - time.monotonic()))
-
-    async def send(self, frame: dict[str, Any]) -> None:
-        assert self.ws is not None
-        await self.ws.send(orjson.dumps(frame).decode())
-
-    async def close(self) -> None:
-        if self.ws is not None:
-            await self.ws.close()
+def _admin_url(live: LiveServer) -> str:
+    return f"ws://127.0.0.1:{live.port}/ws/admin"
 
 
 async def _candidate(live: LiveServer, questions: int = 2) -> tuple[Session, InterviewClient]:
@@ -116,7 +72,7 @@ async def test_only_an_administrator_opens_the_admin_socket(live: LiveServer) ->
     assert await _closed_with(url, {"type": "hello", "token": session.token}) == (4404, "not found")
     code, _ = await _closed_with(url, {"type": "hello", "token": "forged"})
     assert code == 4401
-    admin = AdminClient(live, await _admin_token(live))
+    admin = AdminClient(_admin_url(live), await _admin_token(live))
     await admin.connect()
     await admin.close()
     await client.close()
@@ -125,7 +81,7 @@ async def test_only_an_administrator_opens_the_admin_socket(live: LiveServer) ->
 async def test_the_monitor_lists_live_interviews_as_they_start_and_drops_them_as_they_end(
     live: LiveServer,
 ) -> None:
-    admin = AdminClient(live, await _admin_token(live))
+    admin = AdminClient(_admin_url(live), await _admin_token(live))
     await admin.connect()
     candidates = [await _candidate(live, questions=1) for _ in range(3)]
     ids = {session.interview_id for session, _ in candidates}
@@ -158,7 +114,7 @@ async def test_a_hidden_note_shapes_the_next_turn_and_the_candidate_never_sees_i
     live: LiveServer,
 ) -> None:
     session, client = await _candidate(live, questions=2)
-    admin = AdminClient(live, await _admin_token(live))
+    admin = AdminClient(_admin_url(live), await _admin_token(live))
     await admin.connect()
     end = await client.until("turn.end")
     note = "probe deeper on connection pooling"
@@ -188,7 +144,7 @@ async def test_a_hidden_note_shapes_the_next_turn_and_the_candidate_never_sees_i
 
 async def test_more_time_for_the_open_answer_reaches_the_candidate(live: LiveServer) -> None:
     session, client = await _candidate(live)
-    admin = AdminClient(live, await _admin_token(live))
+    admin = AdminClient(_admin_url(live), await _admin_token(live))
     await admin.connect()
     end = await client.until("turn.end")
     await admin.send(
@@ -224,7 +180,7 @@ async def test_an_administrator_ends_an_interview_with_a_report_on_what_was_answ
     live: LiveServer,
 ) -> None:
     session, client = await _candidate(live, questions=3)
-    admin = AdminClient(live, await _admin_token(live))
+    admin = AdminClient(_admin_url(live), await _admin_token(live))
     await admin.connect()
     end = await client.until("turn.end")
     await client.send({"type": "answer", "text": "A thorough answer.", "turn": end["turn"]})

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.adminclient import AdminClient
 from tests.conftest import REDIS_URL, TEST_SECRET
 from tests.speech import (
     SENTENCE,
@@ -360,3 +361,78 @@ async def test_a_recording_dropped_on_one_process_is_finished_on_another(
     score = await client.until("score")
     assert score["delivery"] == expected["delivery"]
     await client.close()
+
+
+async def _admin(gateway: Gateway, env: dict[str, str], cwd: Path) -> str:
+    """An administrator's access token (created with the real CLI)."""
+    email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
+    created = await asyncio.to_thread(
+        subprocess.run,
+        [INTERVIEW, "create-admin", email, "--password", "admin-password-123"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    async with httpx.AsyncClient(base_url=gateway.http, timeout=10) as http:
+        login = await http.post(
+            "/api/auth/login", json={"email": email, "password": "admin-password-123"}
+        )
+        assert login.status_code == 200, login.text
+        token: str = login.json()["access_token"]
+        return token
+
+
+async def test_the_admin_monitor_sees_every_process_and_watching_survives_a_move(
+    gateways: tuple[Gateway, Gateway], env: dict[str, str], tmp_path: Path
+) -> None:
+    """20 live interviews over two processes: one admin socket lists them all, follows an
+    ended one out, and a watched interview keeps streaming to its watcher when its
+    candidate reconnects to the other process."""
+    a, b = gateways
+    admin = AdminClient(f"ws://127.0.0.1:{a.port}/ws/admin", await _admin(a, env, tmp_path))
+    await admin.connect()
+    sessions, clients = [], []
+    for i in range(20):
+        gateway = (a, b)[i % 2]
+        session = await new_session(gateway.http, question_count=2)
+        client = InterviewClient(gateway.ws_url(session.interview_id), session.token)
+        await client.connect()
+        sessions.append(session)
+        clients.append(client)
+    began = time.monotonic()
+    ids = {s.interview_id for s in sessions}
+    await admin.watch_until(lambda: ids <= admin.sessions.keys())
+    print(f"\nall 20 listed {time.monotonic() - began:.2f} s after the last one started")
+    assert {admin.sessions[i]["process"] for i in ids} == {
+        admin.sessions[sessions[0].interview_id]["process"],
+        admin.sessions[sessions[1].interview_id]["process"],
+    }
+    assert len({admin.sessions[i]["process"] for i in ids}) == 2
+
+    # The watcher (an administrator, on process A) follows interview 1, driven by B.
+    watched, candidate = sessions[1], clients[1]
+    watcher = InterviewClient(a.ws_url(watched.interview_id), admin.token)
+    await watcher.connect()
+    end = await watcher.until("turn.end")
+    # Its candidate drops and comes back on the other process; the watcher streams on.
+    await candidate.until("turn.end")
+    await candidate.close()
+    candidate.url = a.ws_url(watched.interview_id)
+    await candidate.connect()
+    await candidate.send({"type": "answer", "text": STRONG_ANSWER, "turn": end["turn"]})
+    accepted = await watcher.until("answer.accepted")
+    assert accepted["text"] == STRONG_ANSWER
+    nxt = await watcher.until("turn.end")
+    assert watcher.turn_texts()[nxt["turn"]] == nxt["text"]
+
+    # An interview that ends leaves the monitor.
+    leaving = clients[2]
+    await leaving.send({"type": "end"})
+    await leaving.until("ended")
+    await admin.watch_until(lambda: sessions[2].interview_id not in admin.sessions)
+
+    # Together: a client that never read its frames waits for its close handshake.
+    await asyncio.gather(watcher.close(), admin.close(), *(c.close() for c in clients))

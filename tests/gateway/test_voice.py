@@ -138,6 +138,8 @@ async def test_a_typed_answer_and_a_spoken_one_naming_no_recording_have_no_deliv
     detail = await session.detail()
     assert [t["delivery"] for t in detail["turns"] if t["answer"]] == [None, None]
     assert detail["delivery"] is None
+    listed = await session.request("GET", "/api/interviews")  # once a 500 on SQLite
+    assert listed["items"][0]["delivery"] is None
     await client.close()
 
 

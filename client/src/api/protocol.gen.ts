@@ -114,6 +114,7 @@ export type ServerFrame =
   | AnswerAccepted
   | AnswerTimeout
   | AnswerSkipped
+  | AnswerExtended
   | ScoreEvent
   | ReportEvent
   | InterviewerChanged
@@ -148,6 +149,7 @@ export type ErrorCode =
   | 'upload_id_reused'
   | 'upload_not_found'
   | 'transcription_failed'
+  | 'read_only'
   | 'going_away'
   | 'internal';
 
@@ -331,6 +333,33 @@ export interface AnswerSkipped {
   seq: number;
   turn: number;
   type: 'answer.skipped';
+}
+/**
+ * The open answer was given more time (by an administrator).
+ */
+export interface AnswerExtended {
+  /**
+   * Unix ms when the answer now times out.
+   */
+  answer_deadline_ms: number;
+  /**
+   * Identity of the event log; a new epoch means a new log.
+   */
+  epoch: string;
+  /**
+   * The interview's phase once this event is applied.
+   */
+  phase: Phase;
+  /**
+   * Seconds added.
+   */
+  seconds: number;
+  /**
+   * Position in the interview's event log (1, 2, 3, ...); 0 on connection frames (ready, pong, resync, and errors about a client frame), which are not logged.
+   */
+  seq: number;
+  turn: number;
+  type: 'answer.extended';
 }
 export interface ScoreEvent {
   average: number;

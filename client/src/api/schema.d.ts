@@ -313,6 +313,338 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Users
+         * @description Accounts, newest first; ``email`` keeps those whose address contains it.
+         */
+        get: operations["admin-list_users"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get User
+         * @description One account with its newest interviews (status and overall score).
+         */
+        get: operations["admin-get_user"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/interviews/{interview_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get User Interview
+         * @description One of the account's interviews as its owner sees it: transcript, scores, report.
+         */
+        get: operations["admin-get_user_interview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change Role
+         * @description Make the account an administrator or a candidate. Your own role cannot be lowered (409).
+         */
+        patch: operations["admin-change_role"];
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adjust Credits
+         * @description Grant or remove credits (a ledger entry). A removal below zero is refused (409).
+         */
+        post: operations["admin-adjust_credits"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable User
+         * @description Disable the account: sign-in is refused and every token stops working at once. Its
+         *     live interviews end (reported on what was answered) and its sockets close (4401).
+         *     Your own account cannot be disabled (409).
+         */
+        post: operations["admin-disable_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enable User
+         * @description Let a disabled account sign in again; tokens from before stay revoked.
+         */
+        post: operations["admin-enable_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audit
+         * @description What administrators did, newest first, filtered by action prefix, admin or target.
+         */
+        get: operations["admin-list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Questions
+         * @description Questions by track and id; retired ones only with ``include_retired``.
+         */
+        get: operations["admin-list_questions"];
+        put?: never;
+        /**
+         * Create Question
+         * @description Add a question (checked by the bank's rules); an id that exists already is a 409.
+         */
+        post: operations["admin-create_question"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/questions/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Questions
+         * @description A track's questions in the shipped files' shape, ready to import again.
+         */
+        get: operations["admin-export_questions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/questions/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import Questions
+         * @description Create or update a track's questions by id, all or nothing: one question that breaks
+         *     the bank's rules (named, with its field, in the 422) and nothing is written.
+         */
+        post: operations["admin-import_questions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/questions/{question_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Question
+         * @description One question, retired or not.
+         */
+        get: operations["admin-get_question"];
+        /**
+         * Update Question
+         * @description Replace a question's content; a change bumps its version. With ``version``, an edit
+         *     made from an older version is refused (409). Running interviews keep what they had.
+         */
+        put: operations["admin-update_question"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/questions/{question_id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retire Question
+         * @description Stop planning the question for new interviews (it stays readable by id).
+         */
+        post: operations["admin-retire_question"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/questions/{question_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore Question
+         * @description Plan a retired question for new interviews again.
+         */
+        post: operations["admin-restore_question"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Stats
+         * @description Interviews, sign-ups, scores, model latency, errors and cost, per UTC day and in total.
+         */
+        get: operations["admin-get_stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/monitor": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Monitor Snapshot
+         * @description Every live interview on every gateway process, as the live monitor shows it.
+         */
+        get: operations["admin-monitor_snapshot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/shared/{token}": {
         parameters: {
             query?: never;
@@ -337,11 +669,156 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AdminStats */
+        AdminStats: {
+            /**
+             * Start
+             * Format: date
+             * @description First day (UTC), inclusive.
+             */
+            start: string;
+            /**
+             * End
+             * Format: date
+             * @description Last day (UTC), inclusive.
+             */
+            end: string;
+            /**
+             * Days
+             * @description Every day of the range, oldest first.
+             */
+            days: components["schemas"]["DayStats"][];
+            totals: components["schemas"]["StatsTotals"];
+            /** Scores By Track */
+            scores_by_track: components["schemas"]["TrackScore"][];
+            /** Latency */
+            latency: components["schemas"]["CallLatency"][];
+            /** Models */
+            models: components["schemas"]["ModelUsage"][];
+            /**
+             * Top Users
+             * @description The 10 costliest, by interviews created in the range.
+             */
+            top_users: components["schemas"]["TopUser"][];
+        };
+        /**
+         * AdminUser
+         * @description An account as the admin console lists it.
+         */
+        AdminUser: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Email */
+            email: string;
+            role: components["schemas"]["Role"];
+            /** Credit Balance */
+            credit_balance: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Disabled At
+             * @description Set while the account is disabled.
+             */
+            disabled_at: string | null;
+            /** Interview Count */
+            interview_count: number;
+        };
+        /** AdminUserDetail */
+        AdminUserDetail: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Email */
+            email: string;
+            role: components["schemas"]["Role"];
+            /** Credit Balance */
+            credit_balance: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Disabled At
+             * @description Set while the account is disabled.
+             */
+            disabled_at: string | null;
+            /** Interview Count */
+            interview_count: number;
+            /**
+             * Interviews
+             * @description The newest 100 interviews (interview_count has them all).
+             */
+            interviews: components["schemas"]["InterviewPublic"][];
+        };
+        /** AdminUsers */
+        AdminUsers: {
+            /** Items */
+            items: components["schemas"]["AdminUser"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
         /**
          * AnswerSource
          * @enum {string}
          */
         AnswerSource: "typed" | "voice";
+        /** AuditEntries */
+        AuditEntries: {
+            /** Items */
+            items: components["schemas"]["AuditEntry"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /** AuditEntry */
+        AuditEntry: {
+            /** Id */
+            id: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Admin Id
+             * @description None once that account was deleted.
+             */
+            admin_id: string | null;
+            /** Admin Email */
+            admin_email: string | null;
+            /**
+             * Action
+             * @example credits.grant
+             */
+            action: string;
+            /**
+             * Target Type
+             * @example user
+             */
+            target_type: string;
+            /** Target Id */
+            target_id: string;
+            /** Detail */
+            detail: {
+                [key: string]: unknown;
+            };
+        };
         /** AuthSession */
         AuthSession: {
             user: components["schemas"]["UserPublic"];
@@ -361,12 +838,147 @@ export interface components {
              */
             expires_in: number;
         };
+        /**
+         * BankFile
+         * @description A track's questions in the shipped files' shape (``server/llm/bank/<track>.toml``).
+         */
+        BankFile: {
+            track: components["schemas"]["Track"];
+            /**
+             * Version
+             * @description The file format's version.
+             * @default 1
+             * @constant
+             */
+            version: 1;
+            /** Question */
+            question: components["schemas"]["BankFileQuestion"][];
+        };
+        /**
+         * BankFileQuestion
+         * @description One ``[[question]]`` of a bank file.
+         */
+        BankFileQuestion: {
+            level: components["schemas"]["Level"];
+            /** Topics */
+            topics: string[];
+            /** Text */
+            text: string;
+            /**
+             * Points
+             * @description What a strong answer covers; for behavioral questions each starts with its STAR element (Situation, Task, Action, Result, Reflection or Learning).
+             */
+            points: components["schemas"]["BankPointBody"][];
+            /** Follow Up */
+            follow_up: string;
+            /**
+             * Id
+             * @description Lower-case letters, digits and _, in parts joined by hyphens.
+             * @example backend-junior-01
+             */
+            id: string;
+        };
+        /** BankPointBody */
+        BankPointBody: {
+            /** Point */
+            point: string;
+            /**
+             * Keywords
+             * @description Matched as lower-case substrings of an answer (stored lower-cased).
+             */
+            keywords: string[];
+        };
+        /** BankPointPublic */
+        BankPointPublic: {
+            /** Point */
+            point: string;
+            /** Keywords */
+            keywords: string[];
+        };
+        /** CallLatency */
+        CallLatency: {
+            /** Model */
+            model: string;
+            /**
+             * Kind
+             * @description turn, score, report, transcribe, check
+             * @example turn
+             */
+            kind: string;
+            /**
+             * Calls
+             * @description Calls that succeeded (the percentiles are over these).
+             */
+            calls: number;
+            latency_ms: components["schemas"]["Percentiles"];
+            /** @description Time to first token, for streamed calls. */
+            ttft_ms: components["schemas"]["Percentiles"] | null;
+        };
         /** ChangePasswordRequest */
         ChangePasswordRequest: {
             /** Current Password */
             current_password: string;
             /** New Password */
             new_password: string;
+        };
+        /** CreditAdjustment */
+        CreditAdjustment: {
+            /**
+             * Delta
+             * @description Credits to add (positive) or remove (negative); not zero.
+             */
+            delta: number;
+            /**
+             * Reason
+             * @description Kept in the audit log.
+             */
+            reason: string;
+        };
+        /** DayStats */
+        DayStats: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Created
+             * @description Interviews created.
+             */
+            created: number;
+            /**
+             * Started
+             * @description Interviews started (first hello).
+             */
+            started: number;
+            /**
+             * Finished
+             * @description Interviews that ended finished.
+             */
+            finished: number;
+            /**
+             * Abandoned
+             * @description Interviews that ended abandoned.
+             */
+            abandoned: number;
+            /** Signups */
+            signups: number;
+            /**
+             * Active Users
+             * @description Users who created an interview that day.
+             */
+            active_users: number;
+            /**
+             * Calls
+             * @description Calls to interviewer or recogniser models.
+             */
+            calls: number;
+            /** Tokens In */
+            tokens_in: number;
+            /** Tokens Out */
+            tokens_out: number;
+            /** Cost Usd */
+            cost_usd: number;
         };
         /**
          * Delivery
@@ -474,6 +1086,22 @@ export interface components {
              * Format: email
              */
             email: string;
+        };
+        /**
+         * ImportResult
+         * @description What an import did: every question is created, updated or unchanged.
+         */
+        ImportResult: {
+            /** Created */
+            created: number;
+            /** Updated */
+            updated: number;
+            /** Unchanged */
+            unchanged: number;
+            /** Created Ids */
+            created_ids: string[];
+            /** Updated Ids */
+            updated_ids: string[];
         };
         /** InterviewCreate */
         InterviewCreate: {
@@ -633,6 +1261,44 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** ModelUsage */
+        ModelUsage: {
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Calls */
+            calls: number;
+            /** Errors */
+            errors: number;
+            /** Cancelled */
+            cancelled: number;
+            /**
+             * Error Rate
+             * @description errors / calls
+             */
+            error_rate: number;
+            /**
+             * Errors By Code
+             * @description e.g. {"rate_limited": 3}
+             */
+            errors_by_code: {
+                [key: string]: number;
+            };
+            /** Tokens In */
+            tokens_in: number;
+            /** Tokens Out */
+            tokens_out: number;
+            /** Cost Usd */
+            cost_usd: number;
+        };
+        /** MonitorSnapshotPublic */
+        MonitorSnapshotPublic: {
+            /** Sessions */
+            sessions: components["schemas"]["SessionSummary"][];
+            /** At Ms */
+            at_ms: number;
+        };
         /**
          * PasswordResetRequested
          * @description The same answer whether or not an account has this email.
@@ -640,6 +1306,115 @@ export interface components {
         PasswordResetRequested: {
             /** Detail */
             detail: string;
+        };
+        /**
+         * Percentiles
+         * @description Milliseconds, interpolated like PostgreSQL's ``percentile_cont``.
+         */
+        Percentiles: {
+            /** P50 */
+            p50: number;
+            /** P95 */
+            p95: number;
+        };
+        /**
+         * Phase
+         * @description Where the interview is; every logged event carries the phase it leaves it in.
+         * @enum {string}
+         */
+        Phase: "waiting" | "asking" | "listening" | "scoring" | "reporting" | "ended";
+        /** QuestionCreate */
+        QuestionCreate: {
+            level: components["schemas"]["Level"];
+            /** Topics */
+            topics: string[];
+            /** Text */
+            text: string;
+            /**
+             * Points
+             * @description What a strong answer covers; for behavioral questions each starts with its STAR element (Situation, Task, Action, Result, Reflection or Learning).
+             */
+            points: components["schemas"]["BankPointBody"][];
+            /** Follow Up */
+            follow_up: string;
+            track: components["schemas"]["Track"];
+            /**
+             * Id
+             * @description Generated as "<track>-<nnn>" when left out.
+             */
+            id?: string | null;
+        };
+        /** QuestionPublic */
+        QuestionPublic: {
+            /** Id */
+            id: string;
+            track: components["schemas"]["Track"];
+            level: components["schemas"]["Level"];
+            /** Topics */
+            topics: string[];
+            /** Text */
+            text: string;
+            /** Points */
+            points: components["schemas"]["BankPointPublic"][];
+            /** Follow Up */
+            follow_up: string;
+            /**
+             * Version
+             * @description Goes up by one with every change.
+             */
+            version: number;
+            /**
+             * Retired At
+             * @description Set while retired: not planned any more.
+             */
+            retired_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /**
+             * Updated By
+             * @description The admin who changed it last.
+             */
+            updated_by: string | null;
+        };
+        /** QuestionUpdate */
+        QuestionUpdate: {
+            level: components["schemas"]["Level"];
+            /** Topics */
+            topics: string[];
+            /** Text */
+            text: string;
+            /**
+             * Points
+             * @description What a strong answer covers; for behavioral questions each starts with its STAR element (Situation, Task, Action, Result, Reflection or Learning).
+             */
+            points: components["schemas"]["BankPointBody"][];
+            /** Follow Up */
+            follow_up: string;
+            track: components["schemas"]["Track"];
+            /**
+             * Version
+             * @description The version this edit was made from: 409 if the question changed since.
+             */
+            version?: number | null;
+        };
+        /** QuestionsPublic */
+        QuestionsPublic: {
+            /** Items */
+            items: components["schemas"]["QuestionPublic"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
         };
         /** Readiness */
         Readiness: {
@@ -697,6 +1472,10 @@ export interface components {
          * @enum {string}
          */
         Role: "candidate" | "admin";
+        /** RoleChange */
+        RoleChange: {
+            role: components["schemas"]["Role"];
+        };
         /** ScorePublic */
         ScorePublic: {
             /** Criterion */
@@ -709,6 +1488,70 @@ export interface components {
             suggestion: string;
             /** Rubric Version */
             rubric_version: string;
+        };
+        /**
+         * SessionSummary
+         * @description One live interview as the monitor shows it (a few updates a second at most).
+         */
+        SessionSummary: {
+            /** Interview Id */
+            interview_id: string;
+            /** Owner Id */
+            owner_id: string;
+            /**
+             * Candidate
+             * @description The candidate's email.
+             * @default
+             */
+            candidate: string;
+            /** Track */
+            track: string;
+            /** Level */
+            level: string;
+            phase: components["schemas"]["Phase"];
+            /** Question Number */
+            question_number: number;
+            /** Question Count */
+            question_count: number;
+            /** Turn */
+            turn: number;
+            /**
+             * Connected
+             * @description A candidate socket is open (on any process).
+             */
+            connected: boolean;
+            /**
+             * Process
+             * @description The gateway process driving the interview.
+             */
+            process: string;
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Tokens In */
+            tokens_in: number;
+            /** Tokens Out */
+            tokens_out: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /**
+             * Last Ttft Ms
+             * @description Time to first token of the latest turn.
+             */
+            last_ttft_ms: number | null;
+            /**
+             * Last Event Ms
+             * @description Unix ms of the interview's latest event.
+             */
+            last_event_ms: number;
+            /** Started Ms */
+            started_ms: number;
+            /**
+             * Seen Ms
+             * @description Unix ms when its process last refreshed this summary.
+             */
+            seen_ms: number;
         };
         /** ShareLink */
         ShareLink: {
@@ -763,11 +1606,70 @@ export interface components {
             turns: components["schemas"]["TurnPublic"][];
             report: components["schemas"]["ReportPublic"] | null;
         };
+        /** StatsTotals */
+        StatsTotals: {
+            /** Created */
+            created: number;
+            /** Started */
+            started: number;
+            /** Finished */
+            finished: number;
+            /** Abandoned */
+            abandoned: number;
+            /**
+             * Completion Rate
+             * @description finished / (finished + abandoned) over interviews that ended in the range; None when none did.
+             */
+            completion_rate: number | null;
+            /**
+             * Offline Fallbacks
+             * @description Interviews created in the range that switched to the offline interviewer after their model failed.
+             */
+            offline_fallbacks: number;
+            /** Signups */
+            signups: number;
+            /**
+             * Active Users
+             * @description Users who created an interview in the range.
+             */
+            active_users: number;
+            /** Tokens In */
+            tokens_in: number;
+            /** Tokens Out */
+            tokens_out: number;
+            /** Cost Usd */
+            cost_usd: number;
+        };
+        /** TopUser */
+        TopUser: {
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /** Email */
+            email: string;
+            /** Interviews */
+            interviews: number;
+            /** Cost Usd */
+            cost_usd: number;
+        };
         /**
          * Track
          * @enum {string}
          */
         Track: "backend" | "frontend" | "data_ml" | "product" | "behavioral";
+        /** TrackScore */
+        TrackScore: {
+            track: components["schemas"]["Track"];
+            /**
+             * Reports
+             * @description Reports of interviews that ended in the range.
+             */
+            reports: number;
+            /** Average Score */
+            average_score: number;
+        };
         /**
          * TurnKind
          * @enum {string}
@@ -1247,6 +2149,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Request body too large */
             413: {
                 headers: {
@@ -1636,6 +2547,1025 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-list_users": {
+        parameters: {
+            query?: {
+                /** @description Part of the email, any case. */
+                email?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUsers"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-get_user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserDetail"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-get_user_interview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+                interview_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InterviewDetail"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-change_role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with existing data */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-adjust_credits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditAdjustment"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with existing data */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-disable_user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with existing data */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-enable_user": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUser"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-list_audit": {
+        parameters: {
+            query?: {
+                /** @description Actions starting with this, e.g. "credits" or "user.disable". */
+                action?: string | null;
+                admin_id?: string | null;
+                target_type?: string | null;
+                target_id?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEntries"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-list_questions": {
+        parameters: {
+            query?: {
+                track?: components["schemas"]["Track"] | null;
+                level?: components["schemas"]["Level"] | null;
+                /** @description One topic. */
+                tag?: string | null;
+                /** @description Part of the question's text or id, any case. */
+                q?: string | null;
+                include_retired?: boolean;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionsPublic"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-create_question": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuestionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionPublic"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with existing data */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-export_questions": {
+        parameters: {
+            query: {
+                track: components["schemas"]["Track"];
+                format?: "json" | "toml";
+                include_retired?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The track's questions as a bank file (JSON, or TOML with format=toml). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BankFile"];
+                    "application/toml": string;
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-import_questions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BankFile"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with existing data */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-get_question": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                question_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionPublic"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-update_question": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                question_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuestionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionPublic"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with existing data */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-retire_question": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                question_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionPublic"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-restore_question": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                question_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuestionPublic"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-get_stats": {
+        parameters: {
+            query?: {
+                /** @description First UTC day (default: 29 days before to). */
+                from?: string | null;
+                /** @description Last UTC day (default: today); at most 366 days after from. */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminStats"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-monitor_snapshot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonitorSnapshotPublic"];
+                };
             };
             /** @description Not signed in, or the token is missing, expired or revoked */
             401: {

@@ -29,6 +29,8 @@ const BAND_COLORS: Record<ReturnType<typeof scoreBand>, string> = {
 };
 
 const axisTick = { fill: '#5b6472', fontSize: 12 };
+// The tables for screen readers sit in a clipped box: a table ignores the 1px width of
+// .visually-hidden, and a wide one would widen the page on a phone.
 
 /** Overall score over time, with one thinner line per criterion that can be switched on. */
 export function ProgressChart({ points }: { points: ProgressPoint[] }) {
@@ -102,33 +104,35 @@ export function ProgressChart({ points }: { points: ProgressPoint[] }) {
           </LineChart>
         </ResponsiveContainer>
       </div>
-      <table className="visually-hidden">
-        <caption>Scores per interview</caption>
-        <thead>
-          <tr>
-            <th scope="col">Interview</th>
-            <th scope="col">Overall</th>
-            {criteria.map((c) => (
-              <th scope="col" key={c}>
-                {criterionLabel(c)}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {points.map((p) => (
-            <tr key={p.id}>
-              <th scope="row">
-                {p.label}, {trackLabel(p.track)}
-              </th>
-              <td>{formatScore(p.overall)}</td>
+      <div className="visually-hidden">
+        <table>
+          <caption>Scores per interview</caption>
+          <thead>
+            <tr>
+              <th scope="col">Interview</th>
+              <th scope="col">Overall</th>
               {criteria.map((c) => (
-                <td key={c}>{formatScore(p.criteria[c])}</td>
+                <th scope="col" key={c}>
+                  {criterionLabel(c)}
+                </th>
               ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {points.map((p) => (
+              <tr key={p.id}>
+                <th scope="row">
+                  {p.label}, {trackLabel(p.track)}
+                </th>
+                <td>{formatScore(p.overall)}</td>
+                {criteria.map((c) => (
+                  <td key={c}>{formatScore(p.criteria[c])}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }
@@ -154,17 +158,19 @@ export function CriteriaChart({ averages }: { averages: CriterionAverage[] }) {
           </BarChart>
         </ResponsiveContainer>
       </div>
-      <table className="visually-hidden">
-        <caption>Average score per criterion, out of 5</caption>
-        <tbody>
-          {averages.map((a) => (
-            <tr key={a.criterion}>
-              <th scope="row">{criterionLabel(a.criterion)}</th>
-              <td>{formatScore(a.average)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <div className="visually-hidden">
+        <table>
+          <caption>Average score per criterion, out of 5</caption>
+          <tbody>
+            {averages.map((a) => (
+              <tr key={a.criterion}>
+                <th scope="row">{criterionLabel(a.criterion)}</th>
+                <td>{formatScore(a.average)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </figure>
   );
 }
@@ -184,8 +190,8 @@ export function DeliveryChart({ points, caption }: { points: DeliveryPoint[]; ca
           <ComposedChart data={data} margin={{ top: 8, right: 0, bottom: 0, left: -18 }}>
             <CartesianGrid stroke="#eceef2" vertical={false} />
             <XAxis dataKey="name" tick={axisTick} tickLine={false} axisLine={{ stroke: '#dfe3e8' }} />
-            <YAxis yAxisId="wpm" tick={axisTick} tickLine={false} axisLine={false} allowDecimals={false} />
-            <YAxis yAxisId="fillers" orientation="right" tick={axisTick} tickLine={false} axisLine={false} width={36} />
+            <YAxis yAxisId="wpm" tick={{ ...axisTick, fill: PACE_COLOR }} tickLine={false} axisLine={false} allowDecimals={false} />
+            <YAxis yAxisId="fillers" orientation="right" tick={{ ...axisTick, fill: FILLER_COLOR }} tickLine={false} axisLine={false} width={36} />
             <Tooltip
               formatter={(value, name) => (name === 'wpm' ? [`${value} words/min`, 'Pace'] : [`${value} a minute`, 'Fillers'])}
               contentStyle={{ borderRadius: 10, border: '1px solid #e4e7ec', fontSize: 13 }}
@@ -193,6 +199,7 @@ export function DeliveryChart({ points, caption }: { points: DeliveryPoint[]; ca
             <Legend
               formatter={(value) => (value === 'wpm' ? 'Words per minute' : 'Fillers per minute')}
               wrapperStyle={{ fontSize: 12, paddingTop: 6 }}
+              itemSorter={(item) => (item.dataKey === 'wpm' ? 'a' : 'b')}
             />
             <Bar yAxisId="wpm" dataKey="wpm" fill={PACE_COLOR} radius={[6, 6, 0, 0]} maxBarSize={36} isAnimationActive={false} />
             <Line
@@ -224,8 +231,8 @@ export function DeliveryTrendChart({ points }: { points: DeliveryPoint[] }) {
           <LineChart data={data} margin={{ top: 8, right: 0, bottom: 0, left: -18 }}>
             <CartesianGrid stroke="#eceef2" vertical={false} />
             <XAxis dataKey="name" tick={axisTick} tickLine={false} axisLine={{ stroke: '#dfe3e8' }} minTickGap={12} />
-            <YAxis yAxisId="wpm" tick={axisTick} tickLine={false} axisLine={false} allowDecimals={false} />
-            <YAxis yAxisId="fillers" orientation="right" tick={axisTick} tickLine={false} axisLine={false} width={36} />
+            <YAxis yAxisId="wpm" tick={{ ...axisTick, fill: PACE_COLOR }} tickLine={false} axisLine={false} allowDecimals={false} />
+            <YAxis yAxisId="fillers" orientation="right" tick={{ ...axisTick, fill: FILLER_COLOR }} tickLine={false} axisLine={false} width={36} />
             <Tooltip
               formatter={(value, name) => (name === 'wpm' ? [`${value} words/min`, 'Pace'] : [`${value} a minute`, 'Fillers'])}
               contentStyle={{ borderRadius: 10, border: '1px solid #e4e7ec', fontSize: 13 }}
@@ -234,6 +241,7 @@ export function DeliveryTrendChart({ points }: { points: DeliveryPoint[] }) {
               formatter={(value) => (value === 'wpm' ? 'Words per minute' : 'Fillers per minute')}
               wrapperStyle={{ fontSize: 12, paddingTop: 6 }}
               iconType="plainline"
+              itemSorter={(item) => (item.dataKey === 'wpm' ? 'a' : 'b')}
             />
             <Line
               yAxisId="wpm"
@@ -263,24 +271,26 @@ export function DeliveryTrendChart({ points }: { points: DeliveryPoint[] }) {
 
 function DeliveryTable({ points, caption, rowHeader }: { points: DeliveryPoint[]; caption: string; rowHeader: string }) {
   return (
-    <table className="visually-hidden">
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">{rowHeader}</th>
-          <th scope="col">Words per minute</th>
-          <th scope="col">Fillers per minute</th>
-        </tr>
-      </thead>
-      <tbody>
-        {points.map((p) => (
-          <tr key={p.id}>
-            <th scope="row">{p.label}</th>
-            <td>{Math.round(p.wordsPerMinute)}</td>
-            <td>{round1(p.fillersPerMinute)}</td>
+    <div className="visually-hidden">
+      <table>
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{rowHeader}</th>
+            <th scope="col">Words per minute</th>
+            <th scope="col">Fillers per minute</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {points.map((p) => (
+            <tr key={p.id}>
+              <th scope="row">{p.label}</th>
+              <td>{Math.round(p.wordsPerMinute)}</td>
+              <td>{round1(p.fillersPerMinute)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -341,6 +341,21 @@ describe("interviewReducer: the server's phase", () => {
   });
 });
 
+describe('interviewReducer: more time for the answer', () => {
+  it('moves the answer clock when an administrator extends the open answer', () => {
+    const s = run([
+      ready(),
+      ...logged([
+        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+        { type: 'turn.end', phase: 'listening', turn: 0, text: 'Why?', interrupted: false, answer_deadline_ms: 5_000 },
+        { type: 'answer.extended', phase: 'listening', turn: 0, answer_deadline_ms: 125_000, seconds: 120 },
+      ]),
+    ]);
+    expect(s.phase).toBe('listening');
+    expect(s.deadlineMs).toBe(125_000);
+  });
+});
+
 describe('interviewReducer: a regenerated turn', () => {
   it('leaves exactly the new text when turn.start repeats after some deltas', () => {
     let s = run([ready()]);

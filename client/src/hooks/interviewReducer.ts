@@ -404,6 +404,11 @@ function applyEvent(state: InterviewState, frame: LoggedFrame): InterviewState {
       );
       return { ...state, turns, deadlineMs: null, pending: null };
     }
+    case 'answer.extended':
+      // An administrator gave the open answer more time: the countdown moves.
+      return state.currentTurn === frame.turn
+        ? { ...state, deadlineMs: frame.answer_deadline_ms }
+        : state;
     case 'score': {
       const turns = upsertTurn(state.turns, frame.turn, (turn) =>
         turn

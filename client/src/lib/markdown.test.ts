@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detail } from '../test/frames';
+import { delivery, detail } from '../test/frames';
 import { boldEvidence, markdownFilename, reportToMarkdown } from './markdown';
 
 const finished = detail({
@@ -39,6 +39,14 @@ describe('reportToMarkdown', () => {
     expect(md).toContain('### Question 1\n\n> How do you handle retries?');
     expect(md).toContain('> **I would add an index on user\\_id**. Our **p99 went from 800ms to 120ms**.');
     expect(md).toContain('- **Coverage: 2/5.** Evidence: “I would add an index on user_id”. Suggestion: Mention idempotency.');
+  });
+
+  it('says how a spoken answer was delivered, and nothing of the kind for a typed one', () => {
+    expect(md).not.toContain('_Spoken:');
+    const turn = { ...finished.turns[0], answer_source: 'voice' as const, delivery: delivery() };
+    expect(reportToMarkdown({ ...finished, turns: [turn] })).toContain(
+      '_Spoken: 140 words/min · 3 fillers (um ×2, you know ×1) · 1 long pause (longest 2.6 s) · spoke 36 s of 42 s._',
+    );
   });
 
   it('names the file after track, level and date', () => {

@@ -459,10 +459,16 @@ export function InterviewRoom() {
               <label htmlFor={answerId} className="composer__label">
                 Your answer
               </label>
-              {!voiceMode && voiceSupported && (
-                <button type="button" className="link-button small" onClick={() => setMode('voice')} data-testid="switch-to-voice">
-                  Answer by voice
+              {voiceMode ? (
+                <button type="button" className="link-button small" onClick={switchToTyping} data-testid="switch-to-typing">
+                  Type instead
                 </button>
+              ) : (
+                voiceSupported && (
+                  <button type="button" className="link-button small" onClick={() => setMode('voice')} data-testid="switch-to-voice">
+                    Answer by voice
+                  </button>
+                )
               )}
             </div>
             {countdown.remainingMs !== null && canAnswer && (

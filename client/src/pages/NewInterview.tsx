@@ -128,7 +128,8 @@ const ANSWER_MODES: { value: AnswerMode; label: string; blurb: string }[] = [
   {
     value: 'voice',
     label: 'Answer by voice',
-    blurb: 'Speak your answers; the interviewer reads its questions aloud. You check each transcript before it is sent.',
+    // (Wording kept clear of other fields' labels: tests find fields by label text.)
+    blurb: 'Speak your answers and hear the interviewer. You check each transcript before it is sent.',
   },
   { value: 'typed', label: 'Type answers', blurb: 'Write your answers. Good for a quiet room, or to think on the page.' },
 ];
@@ -149,6 +150,8 @@ export function NewInterview() {
   const setAnswerMode = (mode: AnswerMode) => {
     setAnswerModeState(mode);
     saveLastAnswerMode(mode);
+    // The check panel starts afresh each time voice is chosen.
+    if (mode === 'voice') setMicStatus('idle');
   };
   // A voice interview needs a microphone that works here; the check runs before the credit is spent.
   const needsMicCheck = answerMode === 'voice' && micStatus !== 'passed';

@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { MemoryRouter } from 'react-router';
 import { describe, expect, it, vi } from 'vitest';
 import { makeQueryClient } from '../App';
-import { detail } from '../test/frames';
+import { criteria, delivery, detail } from '../test/frames';
 import { ReportView } from './Report';
 
 const finished = detail({
@@ -95,6 +95,48 @@ describe('ReportView', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Print / PDF' }));
     expect(print).toHaveBeenCalled();
     vi.unstubAllGlobals();
+  });
+
+  it('shows how a spoken answer was delivered, and nothing about delivery for a typed one', () => {
+    const typed = finished.turns[0];
+    const spoken = {
+      ...typed,
+      index: 1,
+      kind: 'follow_up' as const,
+      question: 'Why that index?',
+      answer: 'Um, because the query filters on user_id, you know.',
+      answer_source: 'voice' as const,
+      delivery: delivery({ words_per_minute: 142.4, filler_words: 3, fillers: { um: 2, 'you know': 1 }, long_pauses: 1, longest_pause_ms: 2600, speaking_ms: 36_000, duration_ms: 42_000 }),
+      scores: criteria.map((c) => ({ ...c, rubric_version: 'r1' })),
+    };
+    renderReport({
+      ...finished,
+      turns: [typed, spoken],
+      delivery: { answers: 1, words_per_minute: 142.4, filler_words: 3, fillers_per_minute: 5, long_pauses: 1, speaking_ms: 36_000 },
+    });
+    const [typedCard, spokenCard] = screen.getAllByTestId('report-turn');
+    expect(within(typedCard).queryByTestId('delivery')).toBeNull();
+    expect(typedCard).not.toHaveTextContent(/spoken|words\/min/i);
+
+    const stats = within(spokenCard).getByTestId('delivery');
+    expect(within(stats).getByTestId('delivery-wpm')).toHaveTextContent('142 words/min');
+    expect(within(stats).getByTestId('delivery-fillers')).toHaveTextContent('3um ×2, you know ×1');
+    expect(within(stats).getByTestId('delivery-pauses')).toHaveTextContent('1longest 2.6 s');
+    expect(within(stats).getByTestId('delivery-speaking')).toHaveTextContent('36 sof 42 s');
+    expect(spokenCard).toHaveTextContent('spoken');
+
+    // One chart over the spoken answers (its table is what a screen reader gets).
+    const section = screen.getByTestId('delivery-section');
+    expect(within(section).getByRole('heading', { name: 'How you spoke' })).toBeInTheDocument();
+    const rows = within(section).getAllByRole('row').slice(1);
+    expect(rows.map((r) => r.textContent)).toEqual(['Q1 follow-up1425']);
+    expect(section).toHaveTextContent('5.0 a minute');
+  });
+
+  it('has no delivery section when every answer was typed', () => {
+    renderReport();
+    expect(screen.queryByTestId('delivery-section')).toBeNull();
+    expect(screen.queryByTestId('delivery')).toBeNull();
   });
 
   it('explains a report that is not ready', () => {

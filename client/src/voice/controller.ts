@@ -232,8 +232,10 @@ export class VoiceController implements RecordingListener {
 
   private onLevel = (db: number): void => {
     if (this.micState === 'suspended') {
+      // Audio flows again (the browser let it): hands-free may start now.
       this.micState = 'on';
       this.changed();
+      this.sync(this.room);
     }
     this.levelListeners.forEach((l) => l(db));
     const answer = this.answerVad.push(db, LEVEL_FRAME_MS);

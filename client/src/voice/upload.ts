@@ -161,7 +161,16 @@ export class Upload {
       out.push({ kind: 'control', frame: { type: 'audio.end', upload_id: this.uploadId, chunks: this.chunks.length } });
       this.endSent = true;
     }
+    this.settle();
     return out;
+  }
+
+  /**
+   * The server has every chunk and audio.end is on its way: it is transcribing (a complete
+   * end gets no ack of its own; the transcript is the answer).
+   */
+  private settle(): void {
+    if (this.stage === 'finishing' && this.endSent && this.acked >= this.chunks.length) this.stage = 'transcribing';
   }
 
   // --- the recording -------------------------------------------------------------------------
@@ -202,6 +211,7 @@ export class Upload {
       this.acked = next;
     }
     if (ack.complete && this.stage === 'finishing') this.stage = 'transcribing';
+    this.settle();
 
     if (this.awaitingAck) {
       // The answer to a (re)start: this is where the server is.
