@@ -18,7 +18,8 @@ mkdirSync(SCREENSHOTS, { recursive: true });
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
-export async function launch(): Promise<Browser> {
+/** Chromium, with `extraArgs` (e.g. a fake microphone) after the usual flags. */
+export async function launch(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
@@ -31,6 +32,7 @@ export async function launch(): Promise<Browser> {
       '--no-first-run',
       '--disable-quic',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

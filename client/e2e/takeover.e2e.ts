@@ -8,14 +8,22 @@
  * With two processes the page talks to them through a TCP proxy written here, standing in for a
  * load balancer: it sends new connections to process B once A is gone.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freePort,
+  kill,
+  scratch,
+  SHARED_STORE,
+  showLogsOnFailure,
+  startServer as startAnyServer,
+  stopAll,
+  unexpected,
+  type ServerProcess,
+} from './servers';
 import {
   ANSWERS,
   answerAll,
@@ -30,93 +38,18 @@ import {
   type RestInterview,
 } from './support';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const INTERVIEW_BIN = process.env.E2E_INTERVIEW_BIN ?? join(repo, '.venv/bin/interview');
-/** PostgreSQL + Redis (shared by every process) when scripts/e2e.sh found them. */
-const SHARED_STORE = !!process.env.INTERVIEW_DATABASE_URL && !!process.env.INTERVIEW_REDIS_URL;
 /** Per word: a question of ~30 words streams for ~4 s. */
 const PACE_MS = '120';
 /** A dead process's interviews are taken over once its lease expires. */
 const LEASE_TTL_MS = '1500';
 
-// --- processes ---------------------------------------------------------------------------------
-
-interface ServerProcess {
-  name: string;
-  port: number;
-  url: string;
-  child: ChildProcess;
-  log: string;
-}
-
-const scratch = mkdtempSync(join(tmpdir(), 'e2e-takeover-'));
-const started: ServerProcess[] = [];
-// Never leave a server behind, even if the test run itself dies.
-process.once('exit', () => {
-  for (const proc of started) if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
-});
-
-/** On failure, print the logs of the servers the test started. */
-function showLogsOnFailure(): void {
-  const from = started.length;
-  onTestFailed(() => {
-    for (const proc of started.slice(from)) console.error(tail(proc));
+/** A server with a slow offline interviewer and a short lease. */
+function startServer(name: string, port: number, env: Record<string, string> = {}): Promise<ServerProcess> {
+  return startAnyServer(name, port, {
+    INTERVIEW_OFFLINE_PACE_MS: PACE_MS,
+    INTERVIEW_LEASE_TTL_MS: LEASE_TTL_MS,
+    ...env,
   });
-}
-
-/** Console errors, less the failed connection attempts while no server was listening. */
-function unexpected(errors: string[]): string[] {
-  return errors.filter((e) => !/WebSocket connection to .* failed/.test(e));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
-/** Starts `interview serve` on `port` and waits until it is ready. */
-async function startServer(name: string, port: number, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const log = join(scratch, `${name}.log`);
-  const out = openSync(log, 'a');
-  const child = spawn(INTERVIEW_BIN, ['serve', '--host', '127.0.0.1', '--port', String(port)], {
-    cwd: scratch,
-    env: {
-      ...process.env,
-      INTERVIEW_OFFLINE_PACE_MS: PACE_MS,
-      INTERVIEW_LEASE_TTL_MS: LEASE_TTL_MS,
-      ...env,
-    },
-    stdio: ['ignore', out, out],
-  });
-  closeSync(out);
-  const proc = { name, port, url: `http://127.0.0.1:${port}`, child, log };
-  started.push(proc);
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    try {
-      if ((await fetch(`${proc.url}/readyz`)).ok) return proc;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${name} did not become ready:\n${tail(proc)}`);
-}
-
-async function kill(proc: ServerProcess): Promise<void> {
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  const exited = new Promise((done) => proc.child.once('exit', done));
-  proc.child.kill('SIGKILL');
-  await exited;
-}
-
-function tail(proc: ServerProcess, lines = 40): string {
-  if (!existsSync(proc.log)) return '';
-  return `--- ${proc.name} (${proc.log}) ---\n${readFileSync(proc.log, 'utf8').split('\n').slice(-lines).join('\n')}`;
 }
 
 // --- a load balancer: a TCP proxy whose upstream can be switched -------------------------------
@@ -332,8 +265,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  for (const proc of started) await kill(proc);
-  rmSync(scratch, { recursive: true, force: true });
+  await stopAll();
 });
 
 describe('the process driving an interview dies mid-question', () => {
