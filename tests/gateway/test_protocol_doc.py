@@ -18,12 +18,23 @@ def _frame_models(union: object) -> list[type[BaseModel]]:
 
 
 def test_every_frame_type_and_field_is_documented() -> None:
-    for union in (protocol.ClientFrame, protocol.ServerFrame):
+    unions = (
+        protocol.ClientFrame,
+        protocol.ServerFrame,
+        protocol.AdminClientFrame,
+        protocol.AdminServerFrame,
+    )
+    for union in unions:
         for model in _frame_models(union):
             (frame_type,) = typing.get_args(model.model_fields["type"].annotation)
             assert f"`{frame_type}`" in DOC, frame_type
             for field in model.model_fields:
                 assert f"`{field}`" in DOC, f"{frame_type}.{field}"
+
+
+def test_every_field_of_a_session_summary_is_documented() -> None:
+    for field in protocol.SessionSummary.model_fields:
+        assert f"`{field}`" in DOC, field
 
 
 def test_every_error_and_close_code_is_documented() -> None:
