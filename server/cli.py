@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -62,6 +68,13 @@ def serve(
     ] = None,
 ) -> None:
     """Run the API and WebSocket gateway with uvicorn (and the built client, if present)."""
+    with _metrics_dir(workers):
+        _serve(host, port, workers, migrate, forwarded_allow_ips)
+
+
+def _serve(
+    host: str, port: int, workers: int, migrate: bool | None, forwarded_allow_ips: str | None
+) -> None:
     settings = _settings()
     if migrate if migrate is not None else settings.is_sqlite:
         _migrate(settings)
@@ -83,9 +96,60 @@ def serve(
     if workers > 1:
         # uvicorn's worker processes close sockets with 1012 on shutdown (no drain step).
         sock = config.bind_socket()
-        Multiprocess(config, sockets=[sock]).run()
+        _Workers(config, sockets=[sock]).run()
     else:
         GatewayServer(config).run()
+
+
+# prometheus-client's multiprocess mode: every process writes its values to files there,
+# and /metrics adds them up (server/metrics.py).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@contextlib.contextmanager
+def _metrics_dir(workers: int) -> Iterator[None]:
+    """With several workers, the directory their metrics go to, set before any starts.
+
+    The operator's ``PROMETHEUS_MULTIPROC_DIR`` if set (then with one worker too), else a
+    fresh temporary directory, removed at the end. Emptied first: an earlier run's counters
+    would add up with this one's and its live gauges would never leave. Runs before anything
+    here imports prometheus_client, which picks its mode when imported.
+    """
+    given = os.environ.get(METRICS_DIR_ENV)
+    if not given and workers == 1:
+        yield
+        return
+    if given:
+        path = Path(given)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink(missing_ok=True)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="interview-metrics-"))
+        os.environ[METRICS_DIR_ENV] = str(path)  # the workers inherit it
+    try:
+        yield
+    finally:
+        if not given:
+            os.environ.pop(METRICS_DIR_ENV, None)
+            shutil.rmtree(path, ignore_errors=True)
+
+
+class _Workers(Multiprocess):
+    """uvicorn's supervisor of worker processes. A worker that shuts down takes its live
+    gauges (open sockets, interviews) out of /metrics' sums itself; one that died without
+    shutting down (killed, out of memory) has them taken out here when it is replaced."""
+
+    def keep_subprocess_alive(self) -> None:
+        before = {process.pid for process in self.processes}
+        super().keep_subprocess_alive()
+        gone = before - {process.pid for process in self.processes}
+        if gone and os.environ.get(METRICS_DIR_ENV):
+            from prometheus_client.multiprocess import mark_process_dead
+
+            for pid in gone:
+                if pid is not None:
+                    mark_process_dead(pid, os.environ[METRICS_DIR_ENV])
 
 
 def uvicorn_config(
@@ -249,6 +313,14 @@ def bench(
             "stream, and compare (needs flite and sox).",
         ),
     ] = 0,
+    admins: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Repeat each engine run with this many admin monitors open (and one "
+            "administrator watching a streaming interview), and compare.",
+        ),
+    ] = 0,
 ) -> None:
     """Load benchmark: stub-interviewer streams through the gateway vs the bare Redis relay."""
     from pathlib import Path
@@ -287,6 +359,7 @@ def bench(
         profile_starts=profile_starts,
         engine_python=engine_python,
         voice=voice,
+        admins=admins,
     )
     raise typer.Exit(run_bench(options))
 

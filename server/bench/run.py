@@ -32,6 +32,7 @@ import typer
 
 from server.bench.loadgen import LoadGen, StreamStats, percentiles
 from server.bench.probe import ENV as PROBE_ENV
+from server.bench.side import AdminLoad, SideContext, SideLoad
 from server.bench.voice import VOICE_SENTENCE, VoiceLoad, read_pcm, synthesise
 from server.config import PROJECT_ROOT, Settings
 
@@ -76,6 +77,9 @@ class BenchOptions:
     # > 0: each engine run is repeated with this many spoken answers transcribed at once
     # while the interviews stream (the embedded recogniser, on the gateway under test).
     voice: int = 0
+    # > 0: each engine run is repeated with this many admin monitors open, and one
+    # administrator watching a streaming interview.
+    admins: int = 0
 
 
 # --- processes and /proc -------------------------------------------------------------
@@ -569,12 +573,13 @@ class Bench:
         designs: list[tuple[str, Callable[[int], Any]]] = [
             (f"engine {self.opts.processes}p", self.engine_run)
         ]
-        if self.opts.voice:
-            # The comparison is the same engine run with and without voice, not the relay.
+        side = self._side_load()
+        if side is not None:
+            # The comparison is the same engine run with and without the side load.
             designs.append(
                 (
-                    f"engine {self.opts.processes}p +{self.opts.voice} voice",
-                    lambda n: self.engine_run(n, voice=self.opts.voice),
+                    f"engine {self.opts.processes}p {side.label}",
+                    lambda n: self.engine_run(n, side=self._side_load()),
                 )
             )
         elif self.opts.profile_starts:
@@ -642,16 +647,24 @@ class Bench:
             "PYTHONUNBUFFERED": "1",
         }
 
-    async def engine_run(self, n: int, voice: int = 0) -> dict[str, Any]:
+    def _side_load(self) -> SideLoad | None:
+        if self.opts.voice:
+            return VoiceLoad(self.opts.voice, self._voice_pcm)
+        if self.opts.admins:
+            return AdminLoad(self.opts.admins)
+        return None
+
+    async def engine_run(self, n: int, side: SideLoad | None = None) -> dict[str, Any]:
         o = self.opts
-        design = f"engine {o.processes}p" + (f" +{voice} voice" if voice else "")
+        extra = side.interviews if side is not None else 0
+        design = f"engine {o.processes}p" + (f" {side.label}" if side is not None else "")
         result = self._base_result(design, n)
         deadline = time.monotonic() + o.duration_cap
         run_dir = Path(tempfile.mkdtemp(prefix=f"engine-{o.processes}p-{n}-", dir=self.workdir))
         db_url = o.database_url or f"sqlite+aiosqlite:///{run_dir / 'bench.db'}"
         prefix = f"bench-{secrets.token_hex(5)}:"
         email = f"bench-{secrets.token_hex(5)}@example.com"
-        env = self._engine_env(run_dir, db_url, prefix, n + o.idle + voice + 10)
+        env = self._engine_env(run_dir, db_url, prefix, n + o.idle + extra + 10)
         python = o.engine_python or sys.executable
         cli = [python, "-m", "server.cli"]
         procs: list[Process] = []
@@ -685,7 +698,7 @@ class Bench:
             t_create = time.monotonic()
             token = await _register(ports[0], email)
             # One process creates them all: on SQLite, two writers would only queue anyway.
-            ids = await _create_interviews(ports[0], token, n + o.idle + voice, deadline)
+            ids = await _create_interviews(ports[0], token, n + o.idle + extra, deadline)
             result["create_s"] = round(time.monotonic() - t_create, 2)
             urls = [
                 f"ws://127.0.0.1:{ports[i % len(ports)]}/ws/interviews/{iid}"
@@ -694,21 +707,25 @@ class Bench:
             gen = LoadGen("engine", tokens=o.tokens, interval_ms=o.interval_ms, access_token=token)
             if o.profile_starts:
                 await self._profile(gen, result, procs, probes, urls, db_url, deadline)
-            elif voice:
-                speaking = VoiceLoad(urls[len(urls) - voice :], token, self._voice_pcm())
+            elif side is not None:
+                streams = urls[: len(urls) - extra]
+                context = SideContext(
+                    urls=urls[len(urls) - extra :],
+                    token=token,
+                    ports=ports,
+                    watch_url=streams[o.idle] if len(streams) > o.idle else None,
+                    env=env,
+                    cli=cli,
+                    cwd=run_dir,
+                )
                 try:
-                    await speaking.prepare()
+                    await side.prepare(context)
                     await self._measure(
-                        gen,
-                        result,
-                        [p.pid for p in procs],
-                        urls[: len(urls) - voice],
-                        deadline,
-                        during=speaking.transcribe_all(),
+                        gen, result, [p.pid for p in procs], streams, deadline, during=side.during()
                     )
                 finally:
-                    await speaking.close()
-                _voice_result(result, speaking, voice)
+                    await side.close()
+                side.report(result)
             else:
                 await self._measure(gen, result, [p.pid for p in procs], urls, deadline)
         except BenchError as exc:
@@ -765,7 +782,7 @@ class Bench:
         return result
 
     def _voice_pcm(self) -> bytes:
-        """One spoken answer (about 10 s), made once per bench."""
+        """One spoken answer (about 10 s), made once per bench (when first needed)."""
         if self._voice_audio is None:
             (path,) = synthesise([VOICE_SENTENCE], self.workdir)
             self._voice_audio = read_pcm(path)
@@ -1121,7 +1138,7 @@ def render(results: Sequence[dict[str, Any]], sweep: bool) -> str:
                 + (str(best) if best is not None else "none of the tried N")
             )
     lines += _ratios(results, designs, sweep)
-    lines += _voice_lines(results)
+    lines += _side_lines(results)
     return "\n".join(lines)
 
 
@@ -1156,38 +1173,25 @@ def _ratios(results: Sequence[dict[str, Any]], designs: list[str], sweep: bool) 
     return lines
 
 
-def _voice_result(result: dict[str, Any], speaking: VoiceLoad, voice: int) -> None:
-    waits = sorted(speaking.waits_s)
-    result["voice_answers"] = voice
-    result["voice_transcribed"] = len(waits)
-    result["voice_wait_p50_s"] = round(waits[len(waits) // 2], 2) if waits else None
-    result["voice_wait_max_s"] = round(waits[-1], 2) if waits else None
-    if speaking.errors:
-        result["errors"] = {**result.get("errors", {}), **speaking.errors}
-
-
-def _voice_lines(results: Sequence[dict[str, Any]]) -> list[str]:
-    """Each run with voice against the same N without it."""
-    plain = {
-        r["n"]: r
-        for r in results
-        if r["design"].startswith("engine") and "voice" not in r["design"]
-    }
+def _side_lines(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Each run with a side load (voice, admins) against the same N without it."""
+    plain = {r["n"]: r for r in results if r["design"].startswith("engine") and "side" not in r}
     lines = []
     for r in results:
-        if "voice_answers" not in r:
+        side = r.get("side")
+        if side is None:
             continue
-        line = (
-            f"{r['design']} N={r['n']}: {r['voice_transcribed']}/{r['voice_answers']} "
-            f"transcribed, wait for a transcript p50 {r['voice_wait_p50_s']} s, "
-            f"max {r['voice_wait_max_s']} s"
-        )
+        line = f"{r['design']} N={r['n']}: {side}"
         base = plain.get(r["n"])
         if base is not None:
-            for label, key in (("lat p99", "lat_p99_ms"), ("steady p99", "steady_lat_p99_ms")):
+            for label, key, unit in (
+                ("lat p99", "lat_p99_ms", " ms"),
+                ("steady p99", "steady_lat_p99_ms", " ms"),
+                ("srv CPU", "srv_cpu_pct", " %"),
+            ):
                 a, b = r.get(key), base.get(key)
                 if a is not None and b:
-                    line += f"; {label} {a} vs {b} ms without voice (x{a / b:.2f})"
+                    line += f"; {label} {a}{unit} vs {b}{unit} without (x{a / b:.2f})"
         lines.append(line)
     return lines
 

@@ -22,7 +22,7 @@ import time
 import wave
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import orjson
 import typer
 from websockets.asyncio.client import ClientConnection, connect
 
+from server.bench.side import SideContext
 from server.voice.pocketsphinx import SAMPLE_RATE, PocketsphinxRecognizer
 
 SENTENCES = (
@@ -174,21 +175,25 @@ VOICE_SENTENCE = SENTENCES[2]
 CHUNK_BYTES = 8000  # 250 ms, what the browser sends
 
 
-@dataclass
 class VoiceLoad:
     """Interviews that each record one spoken answer, then all end their recordings at
     once: ``count`` transcriptions in flight while the streaming interviews run."""
 
-    urls: Sequence[str]
-    access_token: str
-    pcm: bytes
-    waits_s: list[float] = field(default_factory=list)
-    errors: Counter[str] = field(default_factory=Counter)
-    _sockets: list[tuple[ClientConnection, str]] = field(default_factory=list)
+    def __init__(self, count: int, pcm: Callable[[], bytes]) -> None:
+        self.interviews = count
+        self.label = f"+{count} voice"
+        self._pcm = pcm
+        self.pcm = b""
+        self.access_token = ""
+        self.waits_s: list[float] = []
+        self.errors: Counter[str] = Counter()
+        self._sockets: list[tuple[ClientConnection, str]] = []
 
-    async def prepare(self) -> None:
+    async def prepare(self, context: SideContext) -> None:
         """Connect, wait for the first question, upload the recording (not yet ended)."""
-        await asyncio.gather(*(self._prepare_one(url) for url in self.urls))
+        self.pcm = await asyncio.to_thread(self._pcm)
+        self.access_token = context.token
+        await asyncio.gather(*(self._prepare_one(url) for url in context.urls))
 
     async def _prepare_one(self, url: str) -> None:
         try:
@@ -215,7 +220,7 @@ class VoiceLoad:
         except Exception as exc:
             self.errors[f"voice set-up: {type(exc).__name__}: {exc}"[:120]] += 1
 
-    async def transcribe_all(self) -> None:
+    async def during(self) -> None:
         """End every recording at the same moment; wait for each transcript."""
         chunks = -(-len(self.pcm) // CHUNK_BYTES)
 
@@ -236,6 +241,18 @@ class VoiceLoad:
         for ws, _ in self._sockets:
             with contextlib.suppress(Exception):
                 await ws.close()
+
+    def report(self, result: dict[str, Any]) -> None:
+        waits = sorted(self.waits_s)
+        p50 = f"{waits[len(waits) // 2]:.2f}" if waits else "-"
+        longest = f"{waits[-1]:.2f}" if waits else "-"
+        result["voice_transcribed"] = len(waits)
+        result["side"] = (
+            f"{len(waits)}/{self.interviews} transcribed, wait for a transcript p50 {p50} s, "
+            f"max {longest} s"
+        )
+        if self.errors:
+            result["errors"] = {**result.get("errors", {}), **self.errors}
 
 
 async def _until(ws: ClientConnection, kind: str) -> dict[str, Any]:
