@@ -8,7 +8,8 @@ The routes come from the app's own route table, so a route added without a rule 
   revoked or a refresh token used as an access token: 401;
 - ``owner``: the owner of the resource (candidate A); other users, admins included: 404,
   the same as a missing resource, so ids do not leak; invalid tokens: 401;
-- ``admin``: administrators; other signed-in users 403; invalid tokens 401.
+- ``admin``: administrators; other signed-in users 404 (the admin API does not show that it
+  exists); invalid tokens, and a disabled administrator's, 401.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
+from sqlalchemy import update
 from starlette.routing import Mount, WebSocketRoute
 
 from server.app import create_app
 from server.auth import service as auth_service
 from server.auth import tokens
 from server.config import Settings
-from server.store.models import AnswerAudio
+from server.store.models import AnswerAudio, Level, Question, Track, User, utcnow
 from tests.conftest import TEST_SECRET, make_settings, unique_email
 
 PASSWORD = "matrix-password-long"
@@ -39,6 +41,7 @@ IDENTITIES = [
     "candidate_a",
     "candidate_b",
     "admin",
+    "disabled_admin",
     "expired_token",
     "revoked_token",
     "refresh_as_access",
@@ -47,6 +50,10 @@ IDENTITIES = [
 NOT_COVERED = {
     ("WEBSOCKET", "/ws/interviews/{interview_id}"): "the socket's own authorisation tests "
     "(tests/gateway) cover hello tokens, ownership and close codes",
+    ("WEBSOCKET", "/ws/admin"): "tests/gateway/test_admin_socket.py: anonymous and forged "
+    "tokens 4401, candidates 4404, disabled administrators 4401, administrators served",
+    ("GET", "/metrics"): "no user's route: a scraper's INTERVIEW_METRICS_TOKEN or a loopback "
+    "peer, whatever user token is sent (tests/test_metrics.py)",
 }
 
 
@@ -90,11 +97,16 @@ class World:
 
     async def _new_identity(self, kind: str) -> Identity:
         identity, body = await self.sign_up(kind)
-        if kind == "admin":
+        if kind in ("admin", "disabled_admin"):
             async with self.app.state.services.sessionmaker() as session:
-                await auth_service.create_or_promote_admin(
+                admin, _ = await auth_service.create_or_promote_admin(
                     session, email=identity.email, password=None
                 )
+                if kind == "disabled_admin":  # as the database has it: the token stays current
+                    await session.execute(
+                        update(User).where(User.id == admin.id).values(disabled_at=utcnow())
+                    )
+                    await session.commit()
         elif kind == "expired_token":
             token = tokens.issue_token(
                 secret=TEST_SECRET,
@@ -197,6 +209,77 @@ async def _answer_audio(world: World, _caller: Identity) -> Call:
     return Call(f"/api/interviews/{interview_id}/turns/0/audio")
 
 
+async def _someone(world: World) -> str:
+    """A new candidate's id: what an admin's change is made to, never a caller of the matrix."""
+    _, body = await world.sign_up()
+    user_id: str = body["user"]["id"]
+    return user_id
+
+
+def _admin_user(suffix: str = "", json: Any = None) -> Callable[[World, Identity], Awaitable[Call]]:
+    async def call(world: World, _caller: Identity) -> Call:
+        return Call(f"/api/admin/users/{await _someone(world)}{suffix}", json)
+
+    return call
+
+
+async def _admin_user_interview(world: World, _caller: Identity) -> Call:
+    interview_id = await world.owned_interview()
+    me = await world.client.get("/api/me", headers=world.owner.headers)
+    return Call(f"/api/admin/users/{me.json()['id']}/interviews/{interview_id}")
+
+
+# A question an admin may add: never one the other tests' interviews are planned from changed.
+_QUESTION = {
+    "track": "backend",
+    "level": "mid",
+    "topics": ["authz"],
+    "text": "How would you decide who may call each route of an API?",
+    "points": [
+        {"point": "Authentication first", "keywords": ["token", "authenticat"]},
+        {"point": "Ownership checks", "keywords": ["owner", "404"]},
+        {"point": "A test per route", "keywords": ["matrix", "every route"]},
+    ],
+    "follow_up": "How would you notice a route that was added without a rule?",
+}
+
+
+async def _unchanged_question(world: World, _caller: Identity) -> Call:
+    """An edit that saves a seeded question as it is (it changes nothing)."""
+    async with world.app.state.services.sessionmaker() as session:
+        question = await session.get(Question, "backend-junior-01")
+        assert question is not None
+        body = {
+            "track": question.track.value,
+            "level": question.level.value,
+            "topics": question.topics,
+            "text": question.text,
+            "points": question.points,
+            "follow_up": question.follow_up,
+        }
+    return Call("/api/admin/questions/backend-junior-01", body)
+
+
+async def _retired_question(world: World, _caller: Identity) -> Call:
+    """A question of the matrix's own, retired already (retiring it again changes nothing)."""
+    question_id = f"backend-authz-{uuid.uuid4().hex[:8]}"
+    async with world.app.state.services.sessionmaker() as session:
+        session.add(
+            Question(
+                id=question_id,
+                track=Track.backend,
+                level=Level.mid,
+                topics=_QUESTION["topics"],
+                text=_QUESTION["text"],
+                points=_QUESTION["points"],
+                follow_up=_QUESTION["follow_up"],
+                retired_at=utcnow(),
+            )
+        )
+        await session.commit()
+    return Call(f"/api/admin/questions/{question_id}/retire")
+
+
 async def _shared_report(world: World, _caller: Identity) -> Call:
     interview_id = await world.owned_interview(shared=True)
     detail = await world.client.get(f"/api/interviews/{interview_id}", headers=world.owner.headers)
@@ -244,6 +327,44 @@ RULES: dict[tuple[str, str], Rule] = {
         "owner", 200, _answer_audio
     ),
     ("GET", "/api/shared/{token}"): Rule("public", 200, _shared_report),
+    # The admin console: accounts, the audit log, statistics.
+    ("GET", "/api/admin/users"): Rule("admin", 200, fixed("/api/admin/users")),
+    ("GET", "/api/admin/users/{user_id}"): Rule("admin", 200, _admin_user()),
+    ("GET", "/api/admin/users/{user_id}/interviews/{interview_id}"): Rule(
+        "admin", 200, _admin_user_interview
+    ),
+    ("PATCH", "/api/admin/users/{user_id}/role"): Rule(
+        "admin", 200, _admin_user("/role", {"role": "admin"})
+    ),
+    ("POST", "/api/admin/users/{user_id}/credits"): Rule(
+        "admin", 200, _admin_user("/credits", {"delta": 2, "reason": "matrix"})
+    ),
+    ("POST", "/api/admin/users/{user_id}/disable"): Rule("admin", 200, _admin_user("/disable")),
+    ("POST", "/api/admin/users/{user_id}/enable"): Rule("admin", 200, _admin_user("/enable")),
+    ("GET", "/api/admin/audit"): Rule("admin", 200, fixed("/api/admin/audit?action=user")),
+    ("GET", "/api/admin/stats"): Rule("admin", 200, fixed("/api/admin/stats")),
+    ("GET", "/api/admin/monitor"): Rule("admin", 200, fixed("/api/admin/monitor")),
+    # The question bank: its changes here are no-ops, except one question created.
+    ("GET", "/api/admin/questions"): Rule("admin", 200, fixed("/api/admin/questions")),
+    ("GET", "/api/admin/questions/export"): Rule(
+        "admin", 200, fixed("/api/admin/questions/export?track=backend")
+    ),
+    ("POST", "/api/admin/questions/import"): Rule(
+        "admin", 200, fixed("/api/admin/questions/import", {"track": "product", "question": []})
+    ),
+    ("POST", "/api/admin/questions"): Rule("admin", 201, fixed("/api/admin/questions", _QUESTION)),
+    ("GET", "/api/admin/questions/{question_id:question_id}"): Rule(
+        "admin", 200, fixed("/api/admin/questions/backend-junior-01")
+    ),
+    ("PUT", "/api/admin/questions/{question_id:question_id}"): Rule(
+        "admin", 200, _unchanged_question
+    ),
+    ("POST", "/api/admin/questions/{question_id:question_id}/retire"): Rule(
+        "admin", 200, _retired_question
+    ),
+    ("POST", "/api/admin/questions/{question_id:question_id}/restore"): Rule(
+        "admin", 200, fixed("/api/admin/questions/backend-junior-01/restore")
+    ),
     # The web app, when client/dist is present (it is, in this test).
     ("GET", "/assets"): Rule("public", 200, fixed("/assets/app.js")),
     ("GET", "/{path:path}"): Rule("public", 200, fixed("/interviews/some-client-route")),
@@ -253,13 +374,19 @@ RULES: dict[tuple[str, str], Rule] = {
 def expected_status(rule: Rule, identity: str) -> int:
     if rule.access == "public":
         return rule.success
-    if identity in ("anonymous", "expired_token", "revoked_token", "refresh_as_access"):
+    if identity in (
+        "anonymous",
+        "disabled_admin",
+        "expired_token",
+        "revoked_token",
+        "refresh_as_access",
+    ):
         return 401
     if rule.access == "signed_in":
         return rule.success
     if rule.access == "owner":
         return rule.success if identity == "candidate_a" else 404
-    return rule.success if identity == "admin" else 403
+    return rule.success if identity == "admin" else 404
 
 
 def route_table(app: FastAPI) -> set[tuple[str, str]]:

@@ -48,6 +48,7 @@ class CreditAdjustment(BaseModel):
         ge=-MAX_CREDIT_DELTA,
         le=MAX_CREDIT_DELTA,
         description="Credits to add (positive) or remove (negative); not zero.",
+        json_schema_extra={"not": {"const": 0}},
     )
     reason: NonBlankText = Field(min_length=1, max_length=200, description="Kept in the audit log.")
 
@@ -80,9 +81,7 @@ async def get_user(user_id: uuid.UUID, session: SessionDep) -> AdminUserDetail:
     interviews, total = await interview_service.list_owned(
         session, user, limit=DETAIL_INTERVIEWS, offset=0
     )
-    return AdminUserDetail(
-        **accounts.summary(user, total).model_dump(), interviews=interviews
-    )
+    return AdminUserDetail(**accounts.summary(user, total).model_dump(), interviews=interviews)
 
 
 @router.get("/{user_id}/interviews/{interview_id}", response_model=InterviewDetail)
@@ -107,9 +106,7 @@ async def adjust_credits(
     user_id: uuid.UUID, body: CreditAdjustment, admin: CurrentAdmin, session: SessionDep
 ) -> AdminUser:
     """Grant or remove credits (a ledger entry). A removal below zero is refused (409)."""
-    return await accounts.adjust_credits(
-        session, admin, user_id, body.delta, body.reason.strip()
-    )
+    return await accounts.adjust_credits(session, admin, user_id, body.delta, body.reason.strip())
 
 
 @router.post("/{user_id}/disable", response_model=AdminUser, responses=error_responses(409))
@@ -130,4 +127,3 @@ async def disable_user(
 async def enable_user(user_id: uuid.UUID, admin: CurrentAdmin, session: SessionDep) -> AdminUser:
     """Let a disabled account sign in again; tokens from before stay revoked."""
     return await accounts.enable(session, admin, user_id)
-

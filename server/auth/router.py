@@ -194,7 +194,7 @@ async def forgot_password(
 @router.post(
     "/api/auth/reset-password",
     response_model=AuthSession,
-    responses=error_responses(429) | _error(400, "The reset link is invalid, expired or used"),
+    responses=error_responses(401, 429) | _error(400, "The reset link is invalid, expired or used"),
 )
 async def reset_password(
     body: ResetPasswordRequest,

@@ -51,6 +51,8 @@ from server.store.models import AdminNote, Role, User
 log = logging.getLogger(__name__)
 
 OUTBOX_MAX = 1000
+# An administrator demoted (or disabled) while their socket is open is closed within this.
+RECHECK_S = 30.0
 
 
 class AdminConnection:
@@ -181,11 +183,12 @@ class AdminGateway:
             self._relay = asyncio.create_task(self._relay_updates(), name="admin-monitor")
         writer = asyncio.create_task(connection.write())
         reader = asyncio.create_task(self._read(connection))
+        recheck = asyncio.create_task(self._recheck(connection))
         try:
             await asyncio.wait({writer, reader}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.connections.discard(connection)
-            for task in (reader, writer):
+            for task in (reader, writer, recheck):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
@@ -225,6 +228,20 @@ class AdminGateway:
             return None
         return user
 
+    async def _recheck(self, connection: AdminConnection) -> None:
+        """Close the socket once its account is no longer an active administrator."""
+        while True:
+            await asyncio.sleep(RECHECK_S)
+            if not await self._still_admin(connection):
+                return
+
+    async def _still_admin(self, connection: AdminConnection) -> bool:
+        async with self.sessionmaker() as session:
+            if await auth_service.is_active_admin(session, connection.admin_id):
+                return True
+        connection.close(CloseCode.interview_not_found, "not found")
+        return False
+
     async def _read(self, connection: AdminConnection) -> None:
         while True:
             message = await connection.websocket.receive()
@@ -250,6 +267,8 @@ class AdminGateway:
         """Record the action, then hand it to the interview's runner, wherever it runs;
         the runner answers this socket (steer.ack, or an error if it cannot apply now)."""
         interview_id = frame.interview_id
+        if not await self._still_admin(connection):
+            return
         snapshot = await self.live.events.snapshot(interview_id)
         if snapshot is None:
             connection.send(_error(ErrorCode.interview_not_found, "no live interview with that id"))

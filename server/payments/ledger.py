@@ -10,8 +10,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.errors import InsufficientCredits
+from server.errors import Conflict, InsufficientCredits
 from server.store.models import CreditEntry, User
+
+
+class BalanceTooLow(Conflict):
+    code = "balance_too_low"
+
+    def __init__(self, balance: int, delta: int) -> None:
+        super().__init__(
+            f"Removing {-delta} credits would take the balance below zero: "
+            f"the account has {balance}."
+        )
 
 
 async def grant(
@@ -56,6 +66,29 @@ async def spend_one(
     if new_balance is None:
         raise InsufficientCredits()
     session.add(CreditEntry(user_id=user_id, delta=-1, reason=reason, external_ref=external_ref))
+    return int(new_balance)
+
+
+async def adjust(
+    session: AsyncSession, user_id: uuid.UUID, delta: int, *, reason: str, external_ref: str
+) -> int:
+    """Add ``delta`` credits, of either sign; returns the new balance (not committed).
+
+    One guarded UPDATE, like ``spend_one``: a removal that would take the balance below
+    zero changes nothing and raises ``BalanceTooLow``.
+    """
+    if delta == 0:
+        raise ValueError("an adjustment needs a non-zero delta")
+    new_balance = await session.scalar(
+        update(User)
+        .where(User.id == user_id, User.credit_balance + delta >= 0)
+        .values(credit_balance=User.credit_balance + delta)
+        .returning(User.credit_balance)
+    )
+    if new_balance is None:
+        balance = await session.scalar(select(User.credit_balance).where(User.id == user_id))
+        raise BalanceTooLow(int(balance or 0), delta)
+    session.add(CreditEntry(user_id=user_id, delta=delta, reason=reason, external_ref=external_ref))
     return int(new_balance)
 
 

@@ -74,6 +74,17 @@ async def test_only_an_administrator_opens_the_admin_socket(live: LiveServer) ->
     assert code == 4401
     admin = AdminClient(_admin_url(live), await _admin_token(live))
     await admin.connect()
+    # An administrator disabled by another one: every token stops working at once.
+    other = await _admin_token(live)
+    async with httpx.AsyncClient(base_url=live.http, timeout=10) as http:
+        me = await http.get("/api/me", headers={"Authorization": f"Bearer {other}"})
+        disabled = await http.post(
+            f"/api/admin/users/{me.json()['id']}/disable",
+            headers={"Authorization": f"Bearer {admin.token}"},
+        )
+        assert disabled.status_code == 200, disabled.text
+    code, _ = await _closed_with(url, {"type": "hello", "token": other})
+    assert code == 4401
     await admin.close()
     await client.close()
 
@@ -130,12 +141,18 @@ async def test_a_hidden_note_shapes_the_next_turn_and_the_candidate_never_sees_i
     assert all(note not in orjson.dumps(frame).decode() for frame in client.frames)
 
     async with live.app.state.services.sessionmaker() as db:
-        (saved,) = (await db.scalars(select(AdminNote))).all()
+        (saved,) = (
+            await db.scalars(
+                select(AdminNote).where(AdminNote.interview_id == uuid.UUID(session.interview_id))
+            )
+        ).all()
         assert (saved.text, saved.turn) == (note, shaped["turn"])
-        actions = (await db.scalars(select(AdminAction))).all()
-        assert [(a.action, a.target_id) for a in actions] == [
-            ("interview.note", session.interview_id)
-        ]
+        actions = (
+            await db.scalars(
+                select(AdminAction).where(AdminAction.target_id == session.interview_id)
+            )
+        ).all()
+        assert [a.action for a in actions] == ["interview.note"]
     detail = await session.detail()
     assert note not in orjson.dumps(detail).decode()
     await client.close()
@@ -227,3 +244,26 @@ async def test_an_administrator_watches_an_interview_read_only(live: LiveServer)
     with pytest.raises(ConnectionClosed):
         await stranger.connect()
     await other.close()
+
+
+async def test_a_demoted_administrator_cannot_steer_and_is_closed(live: LiveServer) -> None:
+    session, client = await _candidate(live)
+    admin = AdminClient(_admin_url(live), await _admin_token(live))
+    await admin.connect()
+    boss = await _admin_token(live)
+    async with httpx.AsyncClient(base_url=live.http, timeout=10) as http:
+        me = await http.get("/api/me", headers={"Authorization": f"Bearer {admin.token}"})
+        demoted = await http.patch(
+            f"/api/admin/users/{me.json()['id']}/role",
+            json={"role": "candidate"},
+            headers={"Authorization": f"Bearer {boss}"},
+        )
+        assert demoted.status_code == 200, demoted.text
+    await admin.send({"type": "steer.end", "interview_id": session.interview_id})
+    assert admin.ws is not None
+    with pytest.raises(ConnectionClosed):
+        await admin.until("steer.ack")
+    assert admin.ws.close_code == 4404
+    await client.send({"type": "ping", "t": 1})
+    assert (await client.until("pong"))["t"] == 1  # the interview goes on
+    await client.close()
