@@ -43,6 +43,7 @@ from server.middleware import (
     SecurityHeadersMiddleware,
     with_sources,
 )
+from server.questions.bank import QuestionBank
 from server.spa import API_PREFIXES, mount_client
 from server.store.db import create_engine, create_sessionmaker
 from server.voice.factory import make_recognizer
@@ -96,11 +97,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         usage.record(interview_id, call)
         monitor.on_call(interview_id, call)
 
-    interviewer = create_interviewer(settings, usage_sink=usage_sink)
+    questions = QuestionBank(sessionmaker, live.counters)
+    await questions.start()
+    interviewer = create_interviewer(settings, usage_sink=usage_sink, questions=questions)
     fanout = Fanout(live.events)
     await live.events.start(fanout.listener())
     fallback = (
-        OfflineInterviewer(pace_ms=settings.offline_pace_ms)
+        OfflineInterviewer(pace_ms=settings.offline_pace_ms, questions=questions)
         if settings.gemini_fallback_offline and not interviewer.offline
         else None
     )
@@ -127,6 +130,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         sessions=sessions,
         gateway=gateway,
         admin_gateway=admin_gateway,
+        questions=questions,
     )
     log.info(
         "ready",

@@ -19,6 +19,7 @@ from server.config import Settings
 from server.interview.sessions import SessionManager
 from server.live.base import Counters, LiveStore
 from server.llm.base import Interviewer
+from server.questions.bank import QuestionBank
 
 if TYPE_CHECKING:
     from server.gateway.admin import AdminGateway
@@ -37,6 +38,7 @@ class Services:
     sessions: SessionManager
     gateway: InterviewGateway
     admin_gateway: AdminGateway
+    questions: QuestionBank
 
 
 async def services(connection: HTTPConnection) -> Services:
@@ -77,7 +79,12 @@ async def _interviewer(found: ServicesDep) -> Interviewer:
     return found.interviewer
 
 
+async def _questions(found: ServicesDep) -> QuestionBank:
+    return found.questions
+
+
 CountersDep = Annotated[Counters, Depends(_counters)]
 LiveDep = Annotated[LiveStore, Depends(_live)]
 SessionsDep = Annotated[SessionManager, Depends(_sessions)]
 InterviewerDep = Annotated[Interviewer, Depends(_interviewer)]
+QuestionBankDep = Annotated[QuestionBank, Depends(_questions)]

@@ -41,6 +41,44 @@ def upgrade() -> None:
     with op.batch_alter_table("admin_action", schema=None) as batch_op:
         batch_op.create_index("ix_admin_action_created_at", ["created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_admin_action_admin_id"), ["admin_id"], unique=False)
+    # The admin console's statistics and audit filters (server/admin/stats.py; measured by
+    # server/bench/admin_stats.py). INCLUDE (PostgreSQL) lets a range be read from the index.
+    op.create_index("ix_admin_action_target", "admin_action", ["target_type", "target_id"])
+    op.create_index("ix_user_created_at", "user", ["created_at"])
+    op.create_index(
+        "ix_interview_created_at", "interview", ["created_at"], postgresql_include=["owner_id"]
+    )
+    op.create_index("ix_interview_started_at", "interview", ["started_at"])
+    op.create_index(
+        "ix_interview_finished_at",
+        "interview",
+        ["finished_at"],
+        postgresql_include=["status", "track", "id"],
+    )
+    # Percentiles of successful calls read from the index (see server/admin/stats.py).
+    op.create_index(
+        "ix_provider_call_latency",
+        "provider_call",
+        ["model", "kind", "latency_ms", "created_at"],
+        postgresql_where=sa.text("outcome = 'ok'"),
+        sqlite_where=sa.text("outcome = 'ok'"),
+    )
+    op.create_index(
+        "ix_provider_call_ttft",
+        "provider_call",
+        ["model", "kind", "ttft_ms", "created_at"],
+        postgresql_where=sa.text("outcome = 'ok' AND ttft_ms IS NOT NULL"),
+        sqlite_where=sa.text("outcome = 'ok' AND ttft_ms IS NOT NULL"),
+    )
+    # The few calls that failed or were cancelled (offline fallbacks).
+    op.create_index(
+        "ix_provider_call_failed",
+        "provider_call",
+        ["created_at"],
+        postgresql_include=["interview_id", "provider", "kind", "outcome"],
+        postgresql_where=sa.text("outcome <> 'ok'"),
+        sqlite_where=sa.text("outcome <> 'ok'"),
+    )
 
     op.create_table(
         "admin_note",
@@ -71,6 +109,17 @@ def downgrade() -> None:
     with op.batch_alter_table("admin_note", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_admin_note_interview_id"))
     op.drop_table("admin_note")
+    for table, index in (
+        ("provider_call", "ix_provider_call_failed"),
+        ("provider_call", "ix_provider_call_ttft"),
+        ("provider_call", "ix_provider_call_latency"),
+        ("interview", "ix_interview_finished_at"),
+        ("interview", "ix_interview_started_at"),
+        ("interview", "ix_interview_created_at"),
+        ("user", "ix_user_created_at"),
+        ("admin_action", "ix_admin_action_target"),
+    ):
+        op.drop_index(index, table_name=table)
     with op.batch_alter_table("admin_action", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_admin_action_admin_id"))
         batch_op.drop_index("ix_admin_action_created_at")

@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -125,7 +126,10 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "user"
-    __table_args__ = (CheckConstraint("credit_balance >= 0", name="credit_balance_non_negative"),)
+    __table_args__ = (
+        CheckConstraint("credit_balance >= 0", name="credit_balance_non_negative"),
+        Index("ix_user_created_at", "created_at"),  # sign-ups per day (admin statistics)
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -137,6 +141,8 @@ class User(Base):
     # concurrent requests can never overdraw it. The ledger stays the record.
     credit_balance: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by an admin: the account cannot sign in, its tokens stop working.
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class CreditEntry(Base):
@@ -158,6 +164,12 @@ class Interview(Base):
     __tablename__ = "interview"
     __table_args__ = (
         Index("ix_interview_owner_id_created_at", "owner_id", "created_at"),
+        # The admin statistics read a range of days from these (server/admin/stats.py).
+        Index("ix_interview_created_at", "created_at", postgresql_include=["owner_id"]),
+        Index("ix_interview_started_at", "started_at"),
+        Index(
+            "ix_interview_finished_at", "finished_at", postgresql_include=["status", "track", "id"]
+        ),
         CheckConstraint("question_count BETWEEN 1 AND 20", name="question_count_range"),
     )
 
@@ -219,7 +231,7 @@ class Turn(Base):
     asked_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
     # A spoken answer's delivery (server.protocol.Delivery as JSON); None for typed answers.
-    delivery: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
 
     interview: Mapped[Interview] = relationship(back_populates="turns", lazy="raise")
     scores: Mapped[list[Score]] = relationship(
@@ -270,7 +282,36 @@ class ProviderCall(Base):
     """One call to the interviewer model: what it cost and how it went (model health)."""
 
     __tablename__ = "provider_call"
-    __table_args__ = (Index("ix_provider_call_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_provider_call_created_at", "created_at"),
+        # Percentiles of successful calls, read from the index (server/admin/stats.py).
+        Index(
+            "ix_provider_call_latency",
+            "model",
+            "kind",
+            "latency_ms",
+            "created_at",
+            postgresql_where=text("outcome = 'ok'"),
+            sqlite_where=text("outcome = 'ok'"),
+        ),
+        Index(
+            "ix_provider_call_ttft",
+            "model",
+            "kind",
+            "ttft_ms",
+            "created_at",
+            postgresql_where=text("outcome = 'ok' AND ttft_ms IS NOT NULL"),
+            sqlite_where=text("outcome = 'ok' AND ttft_ms IS NOT NULL"),
+        ),
+        # The few calls that failed or were cancelled (offline fallbacks).
+        Index(
+            "ix_provider_call_failed",
+            "created_at",
+            postgresql_include=["interview_id", "provider", "kind", "outcome"],
+            postgresql_where=text("outcome <> 'ok'"),
+            sqlite_where=text("outcome <> 'ok'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     interview_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -287,6 +328,45 @@ class ProviderCall(Base):
     latency_ms: Mapped[int] = mapped_column(Integer)
     ttft_ms: Mapped[int | None] = mapped_column(Integer, default=None)
     attempts: Mapped[int] = mapped_column(SmallInteger, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminAction(Base):
+    """One thing an admin did (the audit log): who, what, to what, when."""
+
+    __tablename__ = "admin_action"
+    __table_args__ = (
+        Index("ix_admin_action_created_at", "created_at"),
+        Index("ix_admin_action_target", "target_type", "target_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # Kept when the admin's account is deleted: the log outlives who wrote it.
+    admin_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(48))  # e.g. "credits.grant", "interview.note"
+    target_type: Mapped[str] = mapped_column(String(24))  # "user", "interview", "question"
+    target_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminNote(Base):
+    """A hidden note an administrator sent the interviewer; ``turn`` is the turn it shaped
+    (None until then). Part of the transcript for administrators, never shown to candidates."""
+
+    __tablename__ = "admin_note"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    interview_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("interview.id", ondelete="CASCADE"), index=True
+    )
+    admin_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), default=None
+    )
+    text: Mapped[str] = mapped_column(Text)
+    turn: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -355,3 +435,50 @@ class PasswordResetToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Question(Base):
+    """A question of the bank the admins edit (seeded from ``server/llm/bank/*.toml``).
+
+    Never deleted, only retired: a retired question is never planned for a new interview, and
+    its id stays readable. ``version`` goes up by one with every change (edit, retire, restore).
+    """
+
+    __tablename__ = "question"
+    __table_args__ = (Index("ix_question_track_level", "track", "level"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # e.g. "backend-junior-01"
+    track: Mapped[Track] = mapped_column(_enum(Track, "track"))
+    level: Mapped[Level] = mapped_column(_enum(Level, "level"))
+    topics: Mapped[list[str]] = mapped_column(default=list)
+    text: Mapped[str] = mapped_column(Text)
+    # [{"point": str, "keywords": [str, ...]}, ...]: what a strong answer covers (BankPoint).
+    points: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    follow_up: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    retired_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The admin who changed it last; None for the seeded questions (and a deleted admin).
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), default=None
+    )
+
+    # The ORM bumps ``version`` with every UPDATE it makes, guarded by the version it read:
+    # two admins saving the same question at once cannot both win silently.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class InterviewPlan(Base):
+    """The main questions an interview was planned with, as they were then: whichever
+    process runs the interview later asks, scores and reports on exactly these, whatever
+    the admins have edited since."""
+
+    __tablename__ = "interview_plan"
+
+    interview_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("interview.id", ondelete="CASCADE"), primary_key=True
+    )
+    # BankQuestion.as_dict() of each planned question, in the order they are asked.
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

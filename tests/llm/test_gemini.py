@@ -34,6 +34,7 @@ from server.llm.gemini import (
     ModelNotFound,
     repair_evidence,
 )
+from server.llm.offline.bank import FileQuestionSource
 from tests.fakes.gemini import Echo, Fail, FakeGemini, Reply, Stream
 
 BRIEF = InterviewBrief(
@@ -801,9 +802,34 @@ def test_cost_is_computed_from_the_price_table_in_micro_usd() -> None:
     assert cost_micro_usd("gemini-y", 1000, 200, prices) == 0
 
 
-async def test_the_plan_lets_the_model_choose_every_question(gemini: Factory) -> None:
-    """No question bank: one open slot per main question."""
-    assert await gemini().plan(BRIEF) == [None, None, None]
+async def test_the_plan_takes_every_main_question_from_the_question_bank(gemini: Factory) -> None:
+    """Like the offline interviewer: bank questions of the track, chosen the same way."""
+    bank = FileQuestionSource()
+
+    planned = await gemini(questions=bank).plan(BRIEF)
+
+    assert planned == [q.id for q in await bank.plan(BRIEF)]
+    assert len(planned) == 3 and all(str(q).startswith("backend-") for q in planned)
+
+
+async def test_a_planned_question_is_posed_in_the_models_own_words(
+    fake: FakeGemini, gemini: Factory
+) -> None:
+    """The turn's task carries the bank question, fenced, to be asked in the model's words."""
+    provider = gemini()
+    planned = await provider.plan(BRIEF)
+    question = await provider.questions.question(BRIEF.interview_id, planned[1])
+    assert question is not None
+    turn = TurnRequest(
+        index=1, kind="question", question_number=2, question_id=planned[1], is_first=False
+    )
+
+    await collect(provider.stream_turn(BRIEF, [answered(index=0)], turn))
+
+    task = fake.requests[0].contents[-1]["parts"][-1]["text"]
+    assert "ask main question 2 of 3" in task
+    assert "in your own words" in task
+    assert f"<question>\n{question.text}\n</question>" in task
 
 
 @pytest.fixture

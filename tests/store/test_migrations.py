@@ -29,6 +29,8 @@ APP_TABLES = {
     "answer_audio",
     "admin_action",
     "admin_note",
+    "question",
+    "interview_plan",
 }
 
 

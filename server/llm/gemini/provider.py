@@ -52,6 +52,7 @@ from server.llm.gemini.transport import (
     http_transport,
     is_retryable,
 )
+from server.llm.offline.bank import FileQuestionSource, QuestionSource
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +120,12 @@ class GeminiInterviewer(Interviewer):
         prices: Mapping[str, tuple[float, float]] | None = None,
         usage_sink: UsageSink | None = None,
         max_connections: int = 512,
+        questions: QuestionSource | None = None,
     ) -> None:
         self.model = model
+        # The main questions come from the bank (the shipped files unless given the one the
+        # admins edit); the model poses each in its own words and writes the follow-ups.
+        self.questions = questions or FileQuestionSource()
         self.chunk_idle_timeout_s = chunk_idle_timeout_s
         self.first_chunk_timeout_s = first_chunk_timeout_s
         self.turn_deadline_s = turn_deadline_s
@@ -174,7 +179,7 @@ class GeminiInterviewer(Interviewer):
     # --- the interview ----------------------------------------------------------------
 
     async def plan(self, brief: InterviewBrief) -> list[str | None]:
-        return [None] * brief.question_count
+        return [q.id for q in await self.questions.plan(brief)]
 
     async def stream_turn(
         self, brief: InterviewBrief, history: Sequence[TurnRecord], turn: TurnRequest
@@ -186,7 +191,10 @@ class GeminiInterviewer(Interviewer):
         twice. Stop it by cancelling the task that iterates it: that closes the upstream
         request at once.
         """
-        contents = turn_contents(brief, history, turn)
+        planned = None
+        if turn.kind == "question" and turn.question_id:
+            planned = await self.questions.question(brief.interview_id, turn.question_id)
+        contents = turn_contents(brief, history, turn, planned.text if planned else None)
         config = types.GenerateContentConfig(system_instruction=turn_system_instruction(brief))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.turn_deadline_s

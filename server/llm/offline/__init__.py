@@ -9,7 +9,10 @@ from server.llm.offline.bank import (
     BankError,
     BankPoint,
     BankQuestion,
+    FileQuestionSource,
+    QuestionSource,
     load_bank,
+    parse_question,
     select_questions,
 )
 from server.llm.offline.interviewer import OfflineInterviewer
@@ -31,11 +34,14 @@ __all__ = [
     "BankError",
     "BankPoint",
     "BankQuestion",
+    "FileQuestionSource",
     "OfflineInterviewer",
+    "QuestionSource",
     "build_report",
     "follow_up_text",
     "load_bank",
     "needs_follow_up",
+    "parse_question",
     "score_answer",
     "select_questions",
 ]

@@ -1,14 +1,19 @@
-"""The offline question bank: load and validate its TOML files, select an interview's questions."""
+"""The question bank's shape and rules: load and validate its TOML files, select an
+interview's questions, and where interviewers get them from (``QuestionSource``)."""
 
 from __future__ import annotations
 
 import random
 import re
 import tomllib
-from collections.abc import Callable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from server.llm.base import InterviewBrief
 
 BANK_DIR = Path(__file__).resolve().parents[1] / "bank"
 TRACKS = ("backend", "frontend", "data_ml", "product", "behavioral")
@@ -20,10 +25,28 @@ REFLECTION_ELEMENTS = ("reflection", "learning")
 
 
 class BankError(ValueError):
-    """The question bank is missing or malformed; the message names the file and question."""
+    """The question bank is missing or malformed; the message names the file and question.
+
+    ``question`` (its id, or ``#n`` in file order), ``field`` (the key at fault, when one is)
+    and ``problem`` (the message without file or question) let an API answer per field.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        question: str | None = None,
+        field: str | None = None,
+        problem: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.question = question
+        self.field = field
+        self.problem = problem or message
 
 
-_Fail = Callable[[str], BankError]
+class _Fail(Protocol):
+    def __call__(self, problem: str, field: str | None = None) -> BankError: ...
 
 
 @dataclass(frozen=True)
@@ -41,6 +64,36 @@ class BankQuestion:
     text: str
     points: tuple[BankPoint, ...]
     follow_up: str
+    version: int = 1  # bumped by every edit of the question in the database
+
+    def as_dict(self) -> dict[str, Any]:
+        """The question as JSON data: the import/export and plan-snapshot shape."""
+        return {
+            "id": self.id,
+            "track": self.track,
+            "level": self.level,
+            "topics": list(self.topics),
+            "text": self.text,
+            "points": [{"point": p.point, "keywords": list(p.keywords)} for p in self.points],
+            "follow_up": self.follow_up,
+            "version": self.version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BankQuestion:
+        """Back from ``as_dict`` (trusted data: it was validated before it was stored)."""
+        return cls(
+            id=data["id"],
+            track=data["track"],
+            level=data["level"],
+            topics=tuple(data["topics"]),
+            text=data["text"],
+            points=tuple(
+                BankPoint(point=p["point"], keywords=tuple(p["keywords"])) for p in data["points"]
+            ),
+            follow_up=data["follow_up"],
+            version=data.get("version", 1),
+        )
 
 
 def normalise(text: str) -> str:
@@ -98,41 +151,50 @@ def _parse_bank_file(path: Path, data: dict[str, Any]) -> tuple[str, list[BankQu
     if not isinstance(entries, list) or not entries:
         raise BankError(f"{path}: expected at least one [[question]] table")
     questions = [
-        _parse_question(path, str(track), index, entry) for index, entry in enumerate(entries)
+        parse_question(str(track), entry, index=index, origin=str(path))
+        for index, entry in enumerate(entries)
     ]
     return str(track), questions
 
 
-def _parse_question(path: Path, track: str, index: int, entry: Any) -> BankQuestion:
+def parse_question(
+    track: str, entry: Any, *, index: int = 0, origin: str = "question bank"
+) -> BankQuestion:
+    """One ``[[question]]`` table of ``track`` checked by the bank's rules (the files' and the
+    admin API's alike); raises ``BankError`` naming ``origin``, the question and the field."""
     label = f"#{index + 1}"
     if isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"].strip():
-        label = repr(entry["id"])
+        label = repr(entry["id"].strip())
 
-    def fail(problem: str) -> BankError:
-        return BankError(f"{path}: question {label}: {problem}")
+    def fail(problem: str, field: str | None = None) -> BankError:
+        return BankError(
+            f"{origin}: question {label}: {problem}", question=label, field=field, problem=problem
+        )
 
     if not isinstance(entry, dict):
         raise fail("must be a table")
     unknown = sorted(set(entry) - _QUESTION_KEYS)
     if unknown:
-        raise fail(f"unknown keys {unknown}")
+        raise fail(f"unknown keys {unknown}", unknown[0])
     missing = sorted(_QUESTION_KEYS - set(entry))
     if missing:
-        raise fail(f"missing keys {missing}")
+        raise fail(f"missing keys {missing}", missing[0])
     question_id = _non_empty_str(entry["id"], "id", fail)
     level = entry["level"]
     if level not in LEVELS:
-        raise fail(f"level must be one of {list(LEVELS)}, got {level!r}")
+        raise fail(f"level must be one of {list(LEVELS)}, got {level!r}", "level")
     topics = entry["topics"]
     if not isinstance(topics, list) or not topics:
-        raise fail("topics must be a non-empty list of strings")
-    topic_names = tuple(_non_empty_str(topic, "each topic", fail) for topic in topics)
+        raise fail("topics must be a non-empty list of strings", "topics")
+    topic_names = tuple(_non_empty_str(topic, "each topic", fail, "topics") for topic in topics)
     text = _non_empty_str(entry["text"], "text", fail)
     follow_up = _non_empty_str(entry["follow_up"], "follow_up", fail)
     raw_points = entry["points"]
     if not isinstance(raw_points, list) or not MIN_POINTS <= len(raw_points) <= MAX_POINTS:
         count = len(raw_points) if isinstance(raw_points, list) else "no list"
-        raise fail(f"points must be a list of {MIN_POINTS}-{MAX_POINTS} entries, got {count}")
+        raise fail(
+            f"points must be a list of {MIN_POINTS}-{MAX_POINTS} entries, got {count}", "points"
+        )
     points = tuple(_parse_point(raw, number, fail) for number, raw in enumerate(raw_points, 1))
     if track == "behavioral":
         _check_star_points(points, fail)
@@ -149,23 +211,23 @@ def _parse_question(path: Path, track: str, index: int, entry: Any) -> BankQuest
 
 def _parse_point(raw: Any, number: int, fail: _Fail) -> BankPoint:
     if not isinstance(raw, dict):
-        raise fail(f"point {number} must be a table with 'point' and 'keywords'")
+        raise fail(f"point {number} must be a table with 'point' and 'keywords'", "points")
     if set(raw) != _POINT_KEYS:
-        raise fail(f"point {number} must have exactly the keys 'point' and 'keywords'")
-    text = _non_empty_str(raw["point"], f"point {number} text", fail)
+        raise fail(f"point {number} must have exactly the keys 'point' and 'keywords'", "points")
+    text = _non_empty_str(raw["point"], f"point {number} text", fail, "points")
     keywords = raw["keywords"]
     if not isinstance(keywords, list) or not keywords:
-        raise fail(f"point {number} ({text!r}) needs a non-empty keywords list")
+        raise fail(f"point {number} ({text!r}) needs a non-empty keywords list", "points")
     normalised = tuple(
-        normalise(_non_empty_str(keyword, f"point {number} keyword", fail)).strip()
+        normalise(_non_empty_str(keyword, f"point {number} keyword", fail, "points")).strip()
         for keyword in keywords
     )
     return BankPoint(point=text, keywords=normalised)
 
 
-def _non_empty_str(value: Any, what: str, fail: _Fail) -> str:
+def _non_empty_str(value: Any, what: str, fail: _Fail, field: str | None = None) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise fail(f"{what} must be a non-empty string, got {value!r}")
+        raise fail(f"{what} must be a non-empty string, got {value!r}", field or what)
     return value.strip()
 
 
@@ -175,11 +237,12 @@ def _check_star_points(points: Sequence[BankPoint], fail: _Fail) -> None:
         if element is None:
             raise fail(
                 f"behavioral point {point.point!r} must start with one of "
-                "Situation, Task, Action, Result, Reflection or Learning"
+                "Situation, Task, Action, Result, Reflection or Learning",
+                "points",
             )
     absent = [name.capitalize() for name in STAR_ELEMENTS if name not in elements]
     if absent:
-        raise fail(f"behavioral points are missing the STAR element(s) {absent}")
+        raise fail(f"behavioral points are missing the STAR element(s) {absent}", "points")
 
 
 def star_element(point: BankPoint) -> str | None:
@@ -254,3 +317,57 @@ def select_questions(
             seen_ids.add(question.id)
             chosen.append(question)
     return chosen
+
+
+def plan_questions(
+    bank: dict[str, list[BankQuestion]], brief: InterviewBrief
+) -> list[BankQuestion]:
+    """An interview's main questions from ``bank``: the same bank and brief, the same list."""
+    return select_questions(
+        bank,
+        track=brief.track,
+        level=brief.level,
+        topics=brief.topics,
+        count=brief.question_count,
+        seed=brief.interview_id,
+    )
+
+
+# ---------------------------------------------------------------------------- sources
+
+
+class QuestionSource(ABC):
+    """Where an interviewer gets its questions: the shipped files, or the bank the admins edit
+    (``server/questions``). An interview's questions are fixed when it is planned: an edit
+    made later never changes what a running interview asks, scores against or reports on."""
+
+    @abstractmethod
+    async def plan(self, brief: InterviewBrief) -> list[BankQuestion]:
+        """The interview's main questions, in order; asked again, the same list (after an
+        edit of the bank and in another process too)."""
+
+    @abstractmethod
+    async def question(self, interview_id: str, question_id: str | None) -> BankQuestion | None:
+        """``question_id`` as ``interview_id`` was planned with it; None if it is unknown."""
+
+
+class FileQuestionSource(QuestionSource):
+    """The shipped TOML files, read once on first use: a bank that never changes, so a plan is
+    just the seeded selection, the same every time."""
+
+    def __init__(self, directory: Path = BANK_DIR) -> None:
+        self.directory = directory
+
+    @cached_property
+    def bank(self) -> dict[str, list[BankQuestion]]:
+        return load_bank(self.directory)
+
+    @cached_property
+    def _by_id(self) -> dict[str, BankQuestion]:
+        return {q.id: q for questions in self.bank.values() for q in questions}
+
+    async def plan(self, brief: InterviewBrief) -> list[BankQuestion]:
+        return plan_questions(self.bank, brief)
+
+    async def question(self, interview_id: str, question_id: str | None) -> BankQuestion | None:
+        return self._by_id.get(question_id or "")

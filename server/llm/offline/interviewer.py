@@ -4,9 +4,8 @@ one at a time at a configurable pace, so the experience matches a real model's s
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Sequence
-from functools import cached_property
-from pathlib import Path
 
 from server.llm.base import (
     TRACK_LABELS,
@@ -18,7 +17,7 @@ from server.llm.base import (
     TurnRequest,
 )
 from server.llm.offline import report, scoring
-from server.llm.offline.bank import BANK_DIR, BankQuestion, load_bank, select_questions
+from server.llm.offline.bank import BankQuestion, FileQuestionSource, QuestionSource
 
 TRANSITIONS = (
     "Thank you. Let's move on.",
@@ -29,42 +28,32 @@ TRANSITIONS = (
 
 
 class OfflineInterviewer(Interviewer):
-    """Never raises ``ProviderError``: it has no upstream to fail."""
+    """Never raises ``ProviderError``: it has no upstream to fail.
+
+    Its questions come from ``questions`` (the shipped files, unless given the bank the admins
+    edit), looked up per interview: each interview keeps the questions it was planned with.
+    """
 
     name = "offline"
     model = "offline-v1"
     offline = True
 
-    def __init__(self, *, pace_ms: int = 40, bank_dir: Path = BANK_DIR) -> None:
+    def __init__(self, *, pace_ms: int = 40, questions: QuestionSource | None = None) -> None:
         self.pace_s = pace_ms / 1000
-        self.bank_dir = bank_dir
-
-    @cached_property
-    def bank(self) -> dict[str, list[BankQuestion]]:
-        return load_bank(self.bank_dir)
-
-    @cached_property
-    def _by_id(self) -> dict[str, BankQuestion]:
-        return {q.id: q for questions in self.bank.values() for q in questions}
-
-    def question(self, question_id: str | None) -> BankQuestion | None:
-        return self._by_id.get(question_id or "")
+        self.questions = questions or FileQuestionSource()
 
     async def plan(self, brief: InterviewBrief) -> list[str | None]:
-        chosen = select_questions(
-            self.bank,
-            track=brief.track,
-            level=brief.level,
-            topics=brief.topics,
-            count=brief.question_count,
-            seed=brief.interview_id,
-        )
-        return [q.id for q in chosen]
+        return [q.id for q in await self.questions.plan(brief)]
 
     def turn_text(
-        self, brief: InterviewBrief, history: Sequence[TurnRecord], turn: TurnRequest
+        self,
+        brief: InterviewBrief,
+        history: Sequence[TurnRecord],
+        turn: TurnRequest,
+        question: BankQuestion | None,
     ) -> str:
-        question = self.question(turn.question_id)
+        if turn.note:
+            return note_follow_up(turn.note)
         if turn.kind == "follow_up":
             previous = next(
                 (t for t in reversed(history) if t.answer and t.question_id == turn.question_id),
@@ -89,14 +78,17 @@ class OfflineInterviewer(Interviewer):
     async def stream_turn(
         self, brief: InterviewBrief, history: Sequence[TurnRecord], turn: TurnRequest
     ) -> AsyncIterator[str]:
-        words = self.turn_text(brief, history, turn).split(" ")
+        question = await self.questions.question(brief.interview_id, turn.question_id)
+        words = self.turn_text(brief, history, turn, question).split(" ")
         for position, word in enumerate(words):
             if position and self.pace_s:
                 await asyncio.sleep(self.pace_s)
             yield word if position == len(words) - 1 else word + " "
 
     async def score_answer(self, brief: InterviewBrief, turn: TurnRecord) -> AnswerScore:
-        question = self.question(turn.question_id) or _fallback_question(brief, turn)
+        question = await self.questions.question(
+            brief.interview_id, turn.question_id
+        ) or _fallback_question(brief, turn)
         answer = turn.answer or ""
         scores = scoring.score_answer(question, answer)
         return AnswerScore(
@@ -111,13 +103,32 @@ class OfflineInterviewer(Interviewer):
     ) -> ReportDraft:
         turns = [
             (
-                self.question(t.question_id),
+                await self.questions.question(brief.interview_id, t.question_id),
                 t.answer if t.outcome == "answered" else None,
                 t.score.criteria if t.score else (),
             )
             for t in history
         ]
         return report.build_report(turns, track=brief.track)
+
+
+# What an administrator's note usually starts with before its topic ("probe deeper on X").
+_STEER = re.compile(
+    r"^(?:please\s+)?(?:(?:probe|dig|go|drill)\s+(?:deeper|further|more)?\s*(?:on|into)|"
+    r"ask(?:\s+(?:more|them|the candidate))?\s+about|focus\s+on|cover|explore|"
+    r"follow\s+up\s+on)\s+",
+    re.IGNORECASE,
+)
+
+
+def note_follow_up(note: str) -> str:
+    """A follow-up on the topic of an administrator's note, in the interviewer's words (the
+    note itself is never read out: "probe deeper on concurrency" asks about concurrency)."""
+    topic = _STEER.sub("", note.strip()).strip().rstrip(".!?").strip() or note.strip()
+    return (
+        f"Before we move on, I'd like to go deeper on {topic}. Can you walk me through a "
+        "concrete example from your own work, and the trade-offs you weighed?"
+    )
 
 
 def _fallback_question(brief: InterviewBrief, turn: TurnRecord) -> BankQuestion:
