@@ -186,6 +186,9 @@ class Settings(BaseSettings):
     # Swagger UI (/docs) and ReDoc (/redoc) load their scripts from a CDN: served outside
     # production unless set. /openapi.json is always served.
     api_docs: bool | None = None
+    # GET /metrics (Prometheus) asks for ``Authorization: Bearer <this>`` when set; unset, it
+    # answers only requests from this host's loopback that no proxy relayed (404 to others).
+    metrics_token: SecretStr | None = None
 
     # Serving
     client_dist: Path = PROJECT_ROOT / "client" / "dist"
@@ -195,6 +198,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "gemini_api_key",
+        "metrics_token",
         "gemini_base_url",
         "gemini_api_version",
         "log_format",

@@ -8,6 +8,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server import metrics
 from server.interview import records
 from server.llm.base import CallRecord
 
@@ -15,8 +16,9 @@ log = logging.getLogger(__name__)
 
 
 class UsageRecorder:
-    """The provider's usage sink: logs every call, keeps it as a ``provider_call`` row and
-    adds it to the interview's totals.
+    """The provider's usage sink: logs every call, counts it in the provider metrics
+    (``server/metrics.py``), keeps it as a ``provider_call`` row and adds it to the
+    interview's totals.
 
     Writes happen in background tasks (held here, awaited on shutdown) so a provider
     call never waits for the database.
@@ -30,6 +32,7 @@ class UsageRecorder:
         self._pending: set[asyncio.Task[None]] = set()
 
     def record(self, interview_id: str, call: CallRecord) -> None:
+        metrics.observe_provider_call(call)
         log.info(
             "provider call",
             extra={
