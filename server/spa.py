@@ -12,7 +12,16 @@ from starlette.types import Scope
 
 # Paths that belong to the API: the client's catch-all never answers them, so a wrong method
 # there is a 405 from the API's own route (with its Allow header) and a wrong path a JSON 404.
-API_PREFIXES = ("/api/", "/ws/", "/healthz", "/readyz", "/docs", "/openapi.json", "/redoc")
+API_PREFIXES = (
+    "/api/",
+    "/ws/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/docs",
+    "/openapi.json",
+    "/redoc",
+)
 
 
 class _ClientRoute(Route):
