@@ -1,10 +1,11 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect, type ReactNode } from 'react';
-import { createBrowserRouter, Navigate, Outlet, RouterProvider, useLocation, useNavigate } from 'react-router';
+import { createBrowserRouter, Navigate, Outlet, RouterProvider, useLocation, useNavigate, type RouteObject } from 'react-router';
 import { ApiError } from './api/errors';
 import { onAuthLost } from './api/client';
 import { AuthProvider } from './auth/AuthContext';
 import { AuthLayout, Layout } from './components/Layout';
+import { RequireAdmin } from './components/RequireAdmin';
 import { RedirectIfSignedIn, RequireAuth } from './components/RequireAuth';
 import { AuthPage } from './pages/AuthPage';
 import { LoadingBlock } from './components/ui';
@@ -20,6 +21,8 @@ const SharedReport = lazy(() => import('./pages/Report').then((m) => ({ default:
 const ForgotPassword = lazy(() => import('./pages/ForgotPassword').then((m) => ({ default: m.ForgotPassword })));
 const ResetPassword = lazy(() => import('./pages/ResetPassword').then((m) => ({ default: m.ResetPassword })));
 const Account = lazy(() => import('./pages/Account').then((m) => ({ default: m.Account })));
+// The admin console is one chunk of its own, loaded only when an administrator opens it.
+export const AdminSection = lazy(() => import('./pages/admin/AdminSection').then((m) => ({ default: m.AdminSection })));
 
 function Screen({ children }: { children: ReactNode }) {
   return (
@@ -52,6 +55,14 @@ export function makeQueryClient() {
 }
 
 const titles: [RegExp, string][] = [
+  [/^\/admin\/interviews\/[^/]+\/watch/, 'Watch interview · Admin'],
+  [/^\/admin\/metrics/, 'Metrics · Admin'],
+  [/^\/admin\/users\/[^/]+\/interviews\//, 'Interview · Admin'],
+  [/^\/admin\/users\/[^/]+/, 'User · Admin'],
+  [/^\/admin\/users/, 'Users · Admin'],
+  [/^\/admin\/questions/, 'Question bank · Admin'],
+  [/^\/admin\/audit/, 'Audit log · Admin'],
+  [/^\/admin\/?$/, 'Live interviews · Admin'],
   [/^\/login/, 'Sign in'],
   [/^\/signup/, 'Create account'],
   [/^\/forgot-password/, 'Reset password'],
@@ -89,7 +100,7 @@ function Root() {
   );
 }
 
-const router = createBrowserRouter([
+export const routes: RouteObject[] = [
   {
     element: <Root />,
     children: [
@@ -128,12 +139,24 @@ const router = createBrowserRouter([
           { path: '/interviews/:id', element: <Screen><InterviewRoom /></Screen> },
           { path: '/interviews/:id/report', element: <Screen><Report /></Screen> },
           { path: '/interviews', element: <Navigate to="/history" replace /> },
+          {
+            path: '/admin/*',
+            element: (
+              <RequireAdmin>
+                <Screen>
+                  <AdminSection />
+                </Screen>
+              </RequireAdmin>
+            ),
+          },
           { path: '*', element: <NotFound /> },
         ],
       },
     ],
   },
-]);
+];
+
+const router = createBrowserRouter(routes);
 
 const queryClient = makeQueryClient();
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { interviewSocketUrl, normaliseBase } from './config';
+import { adminSocketUrl, interviewSocketUrl, normaliseBase } from './config';
 
 const page = { protocol: 'https:', host: 'app.example.com' };
 
@@ -16,5 +16,12 @@ describe('interviewSocketUrl', () => {
     expect(interviewSocketUrl('abc', normaliseBase('http://10.0.0.5:8000/interview/'), page)).toBe(
       'ws://10.0.0.5:8000/interview/ws/interviews/abc',
     );
+  });
+});
+
+describe('adminSocketUrl', () => {
+  it('is /ws/admin beside the interview sockets', () => {
+    expect(adminSocketUrl('', page)).toBe('wss://app.example.com/ws/admin');
+    expect(adminSocketUrl(normaliseBase('http://10.0.0.5:8000/interview/'), page)).toBe('ws://10.0.0.5:8000/interview/ws/admin');
   });
 });

@@ -16,7 +16,18 @@ export function interviewSocketUrl(
   base: string = API_BASE_URL,
   location: Pick<Location, 'protocol' | 'host'> = window.location,
 ): string {
-  const path = `/ws/interviews/${encodeURIComponent(interviewId)}`;
+  return socketUrl(`/ws/interviews/${encodeURIComponent(interviewId)}`, base, location);
+}
+
+/** `ws(s)://…/ws/admin`: the admin console's socket (the live monitor and steering). */
+export function adminSocketUrl(
+  base: string = API_BASE_URL,
+  location: Pick<Location, 'protocol' | 'host'> = window.location,
+): string {
+  return socketUrl('/ws/admin', base, location);
+}
+
+function socketUrl(path: string, base: string, location: Pick<Location, 'protocol' | 'host'>): string {
   if (!base) {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     return `${scheme}//${location.host}${path}`;

@@ -969,11 +969,9 @@ export interface components {
              */
             active_users: number;
             /**
-             * Calls
-             * @description Calls to interviewer or recogniser models.
+             * Tokens In
+             * @description Model tokens of the interviews created that day.
              */
-            calls: number;
-            /** Tokens In */
             tokens_in: number;
             /** Tokens Out */
             tokens_out: number;
@@ -1261,7 +1259,10 @@ export interface components {
             /** Password */
             password: string;
         };
-        /** ModelUsage */
+        /**
+         * ModelUsage
+         * @description Calls made in the range, whatever they were for (interviews, recordings, checks).
+         */
         ModelUsage: {
             /** Provider */
             provider: string;
@@ -1623,7 +1624,7 @@ export interface components {
             completion_rate: number | null;
             /**
              * Offline Fallbacks
-             * @description Interviews created in the range that switched to the offline interviewer after their model failed.
+             * @description Interviews that switched to the offline interviewer after a model call failed in the range.
              */
             offline_fallbacks: number;
             /** Signups */
@@ -1633,7 +1634,10 @@ export interface components {
              * @description Users who created an interview in the range.
              */
             active_users: number;
-            /** Tokens In */
+            /**
+             * Tokens In
+             * @description Model tokens of the interviews created in the range.
+             */
             tokens_in: number;
             /** Tokens Out */
             tokens_out: number;

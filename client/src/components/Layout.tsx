@@ -52,6 +52,11 @@ export function Layout() {
             <NavLink to="/account" className="topnav__link">
               Account
             </NavLink>
+            {user?.role === 'admin' && (
+              <NavLink to="/admin" className="topnav__link" data-testid="nav-admin">
+                Admin
+              </NavLink>
+            )}
           </nav>
           <div className="topbar__user">
             <span className="credits" title="Each interview uses one credit">

@@ -761,3 +761,21 @@ describe('interviewReducer: persistence', () => {
     expect(fromPersisted('iv1', null)).toEqual(initialState('iv1'));
   });
 });
+
+describe('interviewReducer: more time, counted once', () => {
+  it('adds up the grants of the open turn, and a replay of the log does not count them again', () => {
+    const events = logged([
+      { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+      { type: 'turn.end', phase: 'listening', turn: 0, text: 'Why?', interrupted: false, answer_deadline_ms: 5_000 },
+      { type: 'answer.extended', phase: 'listening', turn: 0, answer_deadline_ms: 65_000, seconds: 60 },
+      { type: 'answer.extended', phase: 'listening', turn: 0, answer_deadline_ms: 185_000, seconds: 120 },
+    ]);
+    let s = run([ready(), ...events]);
+    expect(s.extension).toEqual({ turn: 0, totalS: 180, lastS: 120, seq: 4 });
+    // A rewind replays the whole log over what we have.
+    s = run([ready(), ...events], interviewReducer(s, { type: 'rewind' }));
+    expect(s.extension).toEqual({ turn: 0, totalS: 180, lastS: 120, seq: 4 });
+    expect(s.deadlineMs).toBe(185_000);
+    expect(fromPersisted('iv1', JSON.parse(JSON.stringify(toPersisted(s)))).extension).toEqual(s.extension);
+  });
+});

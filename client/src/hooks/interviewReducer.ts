@@ -111,6 +111,18 @@ export interface InterviewState {
   lastError: LiveError | null;
   /** The turn an answer (or skip) was sent for and not yet acknowledged. */
   pending: { turn: number | null; kind: 'answer' | 'skip' } | null;
+  /** More time an administrator gave an answer (the latest turn given any). */
+  extension: AnswerExtension | null;
+}
+
+export interface AnswerExtension {
+  turn: number;
+  /** Seconds added to this turn's answer in all. */
+  totalS: number;
+  /** Seconds the latest grant added. */
+  lastS: number;
+  /** seq of the latest grant: a grant is counted once, however often the log is replayed. */
+  seq: number;
 }
 
 export type InterviewAction =
@@ -152,6 +164,7 @@ export function initialState(interviewId: string): InterviewState {
     buffered: [],
     lastError: null,
     pending: null,
+    extension: null,
   };
 }
 
@@ -404,11 +417,17 @@ function applyEvent(state: InterviewState, frame: LoggedFrame): InterviewState {
       );
       return { ...state, turns, deadlineMs: null, pending: null };
     }
-    case 'answer.extended':
+    case 'answer.extended': {
       // An administrator gave the open answer more time: the countdown moves.
-      return state.currentTurn === frame.turn
-        ? { ...state, deadlineMs: frame.answer_deadline_ms }
-        : state;
+      if (state.currentTurn !== frame.turn) return state;
+      const known = state.extension?.turn === frame.turn ? state.extension : null;
+      if (known && frame.seq <= known.seq) return { ...state, deadlineMs: frame.answer_deadline_ms };
+      return {
+        ...state,
+        deadlineMs: frame.answer_deadline_ms,
+        extension: { turn: frame.turn, totalS: (known?.totalS ?? 0) + frame.seconds, lastS: frame.seconds, seq: frame.seq },
+      };
+    }
     case 'score': {
       const turns = upsertTurn(state.turns, frame.turn, (turn) =>
         turn
@@ -629,6 +648,8 @@ export interface PersistedInterview {
   questionCount: number;
   offline: boolean;
   provider: string | null;
+  /** Added after v1 shipped: absent in what older clients saved. */
+  extension?: AnswerExtension | null;
 }
 
 export function toPersisted(state: InterviewState): PersistedInterview {
@@ -643,6 +664,7 @@ export function toPersisted(state: InterviewState): PersistedInterview {
     questionCount: state.questionCount,
     offline: state.offline,
     provider: state.provider,
+    extension: state.extension,
   };
 }
 
@@ -665,5 +687,6 @@ export function fromPersisted(interviewId: string, raw: unknown): InterviewState
     questionCount: saved.questionCount ?? 0,
     offline: saved.offline ?? false,
     provider: saved.provider ?? null,
+    extension: saved.extension ?? null,
   };
 }

@@ -163,7 +163,11 @@ export class InterviewSocket implements RecordingLink {
       createSocket: options.createSocket ?? ((url) => new WebSocket(url) as SocketLike),
     };
     this.state = this.restore();
+    this.restoredSeq = this.state.lastSeq;
   }
+
+  /** The seq this page started from (restored from storage): events up to it were seen before. */
+  readonly restoredSeq: number;
 
   // --- store -------------------------------------------------------------------------
 

@@ -205,3 +205,31 @@ describe('InterviewRoom: answering by voice', () => {
     expect(mic.starts).toHaveLength(0);
   });
 });
+
+describe('InterviewRoom: more time from an administrator', () => {
+  it('says how many more seconds the candidate has, and the clock runs past the usual limit', async () => {
+    renderRoom('typed');
+    const ws = await connect();
+    expect(await screen.findByTestId('answer-input')).toBeInTheDocument();
+    expect(screen.queryByTestId('answer-extended')).toBeNull();
+    act(() =>
+      ws.receive(
+        ...logged([{ type: 'answer.extended', phase: 'listening', turn: 0, answer_deadline_ms: Date.now() + 240_000, seconds: 60 }], 4),
+      ),
+    );
+    expect(screen.getByTestId('answer-extended')).toHaveTextContent('You have 60 more seconds');
+    // 180 s limit + 60 s given: the countdown shows the extra minute instead of stopping at 3:00.
+    expect(screen.getByTestId('countdown')).toHaveTextContent(/^(4:00|3:5\d)$/);
+  });
+
+  it('does not announce a grant for another turn', async () => {
+    renderRoom('typed');
+    const ws = await connect();
+    act(() =>
+      ws.receive(
+        ...logged([{ type: 'answer.extended', phase: 'listening', turn: 5, answer_deadline_ms: Date.now() + 240_000, seconds: 60 }], 4),
+      ),
+    );
+    expect(screen.queryByTestId('answer-extended')).toBeNull();
+  });
+});

@@ -11,7 +11,7 @@ import { ConnectionBadge } from '../components/ConnectionBadge';
 import { CriteriaList } from '../components/Feedback';
 import { Alert, EmptyState, ErrorState, LoadingBlock, ScoreBadge } from '../components/ui';
 import { VoiceComposer } from '../components/voice/VoiceComposer';
-import type { TranscriptTurn } from '../hooks/interviewReducer';
+import type { AnswerExtension, TranscriptTurn } from '../hooks/interviewReducer';
 import { useCountdown } from '../hooks/useCountdown';
 import { useInterviewSocket } from '../hooks/useInterviewSocket';
 import { useVoiceAnswers } from '../hooks/useVoiceAnswers';
@@ -148,7 +148,10 @@ export function InterviewRoom() {
   const dialogRef = useRef<HTMLDialogElement>(null);
   const answerId = useId();
   const limitS = meta.data?.answer_time_limit_s ?? null;
-  const countdown = useCountdown(live.deadlineMs, limitS);
+  // An administrator may give the open answer more time: the clock may then run past the limit.
+  const extension = state.extension?.turn === state.currentTurn ? state.extension : null;
+  const countdown = useCountdown(live.deadlineMs, limitS === null ? null : limitS + (extension?.totalS ?? 0));
+  const extendedNotice = useExtendedNotice(state.extension, live.socket?.restoredSeq ?? null);
 
   const turns = live.transcript;
   const openTurn = useMemo(
@@ -471,6 +474,11 @@ export function InterviewRoom() {
                 )
               )}
             </div>
+            {extendedNotice && canAnswer && extendedNotice.turn === state.currentTurn && (
+              <span className="extended-note" role="status" data-testid="answer-extended">
+                You have {extendedNotice.lastS} more seconds
+              </span>
+            )}
             {countdown.remainingMs !== null && canAnswer && (
               <span
                 className={`countdown${countdown.warning ? ' countdown--warning' : ''}`}
@@ -593,6 +601,29 @@ export function InterviewRoom() {
       </dialog>
     </div>
   );
+}
+
+const EXTENDED_NOTICE_MS = 8_000;
+
+/**
+ * The latest grant of more time, for a few seconds after it arrives (null otherwise). A grant
+ * restored with the transcript after a reload (`restoredSeq`) was announced before.
+ */
+function useExtendedNotice(extension: AnswerExtension | null, restoredSeq: number | null): AnswerExtension | null {
+  const announced = useRef(0);
+  const [notice, setNotice] = useState<AnswerExtension | null>(null);
+  useEffect(() => {
+    if (!extension || restoredSeq === null) return;
+    if (extension.seq <= Math.max(announced.current, restoredSeq)) return;
+    announced.current = extension.seq;
+    setNotice(extension);
+  }, [extension, restoredSeq]);
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => setNotice(null), EXTENDED_NOTICE_MS);
+    return () => clearTimeout(timer);
+  }, [notice]);
+  return notice;
 }
 
 function SpeakerIcon({ muted }: { muted: boolean }) {

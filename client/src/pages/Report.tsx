@@ -163,7 +163,22 @@ function DeliverySection({ detail, turns }: { detail: SharedInterview | Intervie
   );
 }
 
-export function ReportView({ detail, shared = false }: { detail: SharedInterview | InterviewDetail; shared?: boolean }) {
+/** How the admin console shows someone else's report: its own way back, nothing to share. */
+export interface AdminReportContext {
+  back: { to: string; label: string };
+  /** Where to watch it while it is still live. */
+  watch: string | null;
+}
+
+export function ReportView({
+  detail,
+  shared = false,
+  admin,
+}: {
+  detail: SharedInterview | InterviewDetail;
+  shared?: boolean;
+  admin?: AdminReportContext;
+}) {
   const report = detail.report ?? null;
   const averages = criterionAverages(detail.turns);
   const provider = report?.provider ?? detail.provider;
@@ -174,7 +189,7 @@ export function ReportView({ detail, shared = false }: { detail: SharedInterview
   return (
     <div className="page report">
       <PageHeader
-        back={shared ? undefined : { to: '/history', label: 'History' }}
+        back={admin ? admin.back : shared ? undefined : { to: '/history', label: 'History' }}
         title={`${trackLabel(detail.track)} interview`}
         subtitle={
           <>
@@ -203,16 +218,24 @@ export function ReportView({ detail, shared = false }: { detail: SharedInterview
           A practice interview report, shared read-only.
         </p>
       )}
-      {!shared && 'share_token' in detail && <SharePanel detail={detail} />}
+      {!shared && !admin && 'share_token' in detail && <SharePanel detail={detail} />}
 
       {!shared && detail.status !== 'finished' && detail.status !== 'abandoned' && (
         <div className="resume-banner no-print">
           <div>
             <strong>This interview is still in progress.</strong> The report is written when it ends.
           </div>
-          <Link className="btn btn--primary btn--sm" to={`/interviews/${detail.id}`}>
-            Go to interview
-          </Link>
+          {admin ? (
+            admin.watch && (
+              <Link className="btn btn--primary btn--sm" to={admin.watch}>
+                Watch it live
+              </Link>
+            )
+          ) : (
+            <Link className="btn btn--primary btn--sm" to={`/interviews/${detail.id}`}>
+              Go to interview
+            </Link>
+          )}
         </div>
       )}
 
@@ -303,7 +326,7 @@ export function ReportView({ detail, shared = false }: { detail: SharedInterview
                   <p className="qa__question">{turn.question}</p>
                   {turn.answer ? (
                     <div className="qa__answer">
-                      <h3 className="qa__label">Your answer</h3>
+                      <h3 className="qa__label">{admin ? "The candidate's answer" : 'Your answer'}</h3>
                       <AnswerWithEvidence answer={turn.answer} scores={turn.scores} />
                       {turn.scores.length > 0 && (
                         <p className="qa__legend muted small">
@@ -315,7 +338,7 @@ export function ReportView({ detail, shared = false }: { detail: SharedInterview
                     <p className="turn__outcome">{turn.outcome ? OUTCOME_TEXT[turn.outcome] ?? 'Not answered' : 'Not answered'}</p>
                   )}
                   {turn.answer && turn.answer_source === 'voice' && turn.delivery && (
-                    <DeliveryStats delivery={turn.delivery} title="How you said it" />
+                    <DeliveryStats delivery={turn.delivery} title={admin ? 'How it was said' : 'How you said it'} />
                   )}
                   {turn.scores.length > 0 && <CriteriaList scores={turn.scores} />}
                   {turn.outcome === 'answered' && turn.scores.length === 0 && (

@@ -21,6 +21,7 @@ import {
   PROTOCOL_VERSION,
   SERVER_FRAME_TYPES,
 } from '../../src/api/protocol';
+import { ADMIN_SERVER_FRAME_TYPES, MAX_EXTEND_S, MAX_NOTE_CHARS, MIN_EXTEND_S } from '../../src/api/adminProtocol';
 
 const client = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const repo = resolve(client, '..');
@@ -29,7 +30,7 @@ const protocolPy = join(repo, 'server/protocol.py');
 const schemaPath = join(client, 'protocol.schema.json');
 
 describe('WebSocket protocol', () => {
-  it('src/api/protocol.gen.ts is what json-schema-to-typescript generates from protocol.schema.json', () => {
+  it('src/api/protocol.gen.ts and adminProtocol.gen.ts are what json-schema-to-typescript generates from protocol.schema.json', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gen-protocol-'));
     try {
       const out = join(dir, 'protocol.gen.ts');
@@ -40,6 +41,10 @@ describe('WebSocket protocol', () => {
       const fresh = readFileSync(out, 'utf8');
       const committed = readFileSync(join(client, 'src/api/protocol.gen.ts'), 'utf8');
       expect(committed, 'protocol.gen.ts is stale: run `npm run gen:protocol`').toBe(fresh);
+      // The admin socket's frames are generated beside them.
+      const adminFresh = readFileSync(join(dir, 'adminProtocol.gen.ts'), 'utf8');
+      const adminCommitted = readFileSync(join(client, 'src/api/adminProtocol.gen.ts'), 'utf8');
+      expect(adminCommitted, 'adminProtocol.gen.ts is stale: run `npm run gen:protocol`').toBe(adminFresh);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -72,5 +77,11 @@ describe('WebSocket protocol', () => {
     expect([...PHASES]).toEqual(schema.server.$defs.Phase.enum);
     expect([...ERROR_CODES]).toEqual(schema.server.$defs.ErrorCode.enum);
     expect([...SERVER_FRAME_TYPES].sort()).toEqual(Object.keys(schema.server.discriminator.mapping).sort());
+    expect([...ADMIN_SERVER_FRAME_TYPES].sort()).toEqual(Object.keys(schema.admin.server.discriminator.mapping).sort());
+    expect(MAX_NOTE_CHARS).toBe(schema.admin.client.$defs.SteerNote.properties.text.maxLength);
+    expect([MIN_EXTEND_S, MAX_EXTEND_S]).toEqual([
+      schema.admin.client.$defs.SteerExtend.properties.seconds.minimum,
+      schema.admin.client.$defs.SteerExtend.properties.seconds.maximum,
+    ]);
   });
 });
