@@ -377,6 +377,13 @@ class ErrorEvent(_Event):
     )
 
 
+def error_frame(code: ErrorCode, message: str, *, retryable: bool = False) -> str:
+    """An error about a client's frame or command, to that client only (seq 0), encoded."""
+    return ErrorEvent(
+        seq=CONTROL, epoch="", code=code, message=message, retryable=retryable
+    ).model_dump_json()
+
+
 class Pong(_Event):
     type: Literal["pong"] = "pong"
     t: float | None = None

@@ -17,12 +17,13 @@ import uuid
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.admin import audit
 from server.auth import service as auth_service
 from server.config import Settings
 from server.errors import NotAuthenticated
+from server.gateway.connection import close_socket
 from server.interview.commands import EndByAdmin, Envelope, ExtendAnswer, NoteToInterviewer
 from server.interview.monitor import fresh, now_ms
 from server.interview.sessions import SessionManager
@@ -33,7 +34,6 @@ from server.protocol import (
     AdminClientFrame,
     CloseCode,
     ErrorCode,
-    ErrorEvent,
     Hello,
     MonitorSnapshot,
     MonitorUpdate,
@@ -45,6 +45,7 @@ from server.protocol import (
     SteerExtend,
     SteerNote,
     admin_client_frame_adapter,
+    error_frame,
 )
 from server.store.models import AdminNote, Role, User
 
@@ -98,7 +99,7 @@ class AdminConnection:
             payload = await self._outbox.get()
             if payload.startswith("\0"):
                 code, _, reason = payload[1:].partition(" ")
-                await _close(self.websocket, int(code), reason)
+                await close_socket(self.websocket, int(code), reason)
                 return
             await self.websocket.send_text(payload)
 
@@ -195,36 +196,36 @@ class AdminGateway:
             for interview_id in connection.steering:
                 with contextlib.suppress(Exception):
                     await self.fanout.leave(interview_id, connection)
-            await _close(websocket, 1000, "")
+            await close_socket(websocket, 1000, "")
 
     async def _authenticate(self, websocket: WebSocket) -> User | None:
         try:
             async with asyncio.timeout(self.settings.ws_hello_timeout_s):
                 message = await websocket.receive()
         except TimeoutError:
-            await _close(websocket, CloseCode.not_authenticated, "expected a hello frame")
+            await close_socket(websocket, CloseCode.not_authenticated, "expected a hello frame")
             return None
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         try:
             hello = admin_client_frame_adapter.validate_json(message.get("text") or "")
         except ValidationError:
-            await _close(websocket, CloseCode.malformed_frame, "expected a hello frame")
+            await close_socket(websocket, CloseCode.malformed_frame, "expected a hello frame")
             return None
         if not isinstance(hello, Hello):
-            await _close(websocket, CloseCode.not_authenticated, 'expected "hello" first')
+            await close_socket(websocket, CloseCode.not_authenticated, 'expected "hello" first')
             return None
         try:
             claims = await auth_service.access_claims(
                 self.live.counters, self.sessionmaker, hello.token, secret=self.settings.jwt_secret
             )
         except NotAuthenticated as exc:
-            await _close(websocket, CloseCode.not_authenticated, exc.message)
+            await close_socket(websocket, CloseCode.not_authenticated, exc.message)
             return None
         async with self.sessionmaker() as session:
             user = await session.get(User, claims.user_id)
         if user is None or user.role is not Role.admin or user.disabled_at is not None:
-            await _close(websocket, CloseCode.interview_not_found, "not found")
+            await close_socket(websocket, CloseCode.interview_not_found, "not found")
             return None
         return user
 
@@ -254,12 +255,12 @@ class AdminGateway:
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
-                connection.send(_error(ErrorCode.malformed_frame, f"{where}: {first['msg']}"))
+                connection.send(error_frame(ErrorCode.malformed_frame, f"{where}: {first['msg']}"))
                 continue
             if isinstance(frame, Ping):
                 connection.send(Pong(seq=CONTROL, epoch="", t=frame.t).model_dump_json())
             elif isinstance(frame, Hello):
-                connection.send(_error(ErrorCode.malformed_frame, "already said hello"))
+                connection.send(error_frame(ErrorCode.malformed_frame, "already said hello"))
             else:
                 await self._steer(connection, frame)
 
@@ -271,7 +272,9 @@ class AdminGateway:
             return
         snapshot = await self.live.events.snapshot(interview_id)
         if snapshot is None:
-            connection.send(_error(ErrorCode.interview_not_found, "no live interview with that id"))
+            connection.send(
+                error_frame(ErrorCode.interview_not_found, "no live interview with that id")
+            )
             return
         async with self.sessionmaker() as session:
             admin = await session.get(User, connection.admin_id)
@@ -306,16 +309,3 @@ class AdminGateway:
             connection.steering.add(interview_id)
             await self.fanout.join(interview_id, connection)
         await self.sessions.submit(interview_id, Envelope(command=command, origin=connection.id))
-
-
-def _error(code: ErrorCode, message: str) -> str:
-    return ErrorEvent(
-        seq=CONTROL, epoch="", code=code, message=message, retryable=False
-    ).model_dump_json()
-
-
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    if websocket.application_state is WebSocketState.CONNECTED:
-        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
-            async with asyncio.timeout(2):
-                await websocket.close(code, reason[:120])

@@ -145,3 +145,11 @@ class Connection:
             if upto_seq is not None and entry.seq >= upto_seq:
                 break
             await self._send(entry.seq, entry.payload)
+
+
+async def close_socket(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close with ``code`` if the socket is still open (bounded: a peer may not answer)."""
+    if websocket.application_state is WebSocketState.CONNECTED:
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
+            async with asyncio.timeout(2):
+                await websocket.close(code, reason[:120])

@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.auth import service as auth_service
 from server.config import Settings
 from server.errors import NotAuthenticated
-from server.gateway.connection import Connection
+from server.gateway.connection import Connection, close_socket
 from server.interview.commands import Envelope
 from server.interview.service import InterviewNotFound
 from server.interview.sessions import Attached, LiveView, SessionManager
@@ -43,7 +43,6 @@ from server.protocol import (
     ClientFrame,
     CloseCode,
     ErrorCode,
-    ErrorEvent,
     Hello,
     Phase,
     Ping,
@@ -51,6 +50,7 @@ from server.protocol import (
     Ready,
     Resync,
     client_frame_adapter,
+    error_frame,
 )
 from server.voice.uploads import Recorder, VoiceService
 
@@ -144,7 +144,7 @@ class InterviewGateway:
 
     async def _serve(self, websocket: WebSocket, interview_id: str) -> None:
         if not self._origin_allowed(websocket):
-            await _close(websocket, CloseCode.origin_not_allowed, "origin not allowed")
+            await close_socket(websocket, CloseCode.origin_not_allowed, "origin not allowed")
             return
         if self.draining:
             await websocket.close(CloseCode.going_away, "server going away; reconnect")
@@ -154,7 +154,7 @@ class InterviewGateway:
             async with self._starts:  # _open leaves nothing behind when it raises
                 connection, initial, ended = await self._open(websocket, interview_id, hello)
         except _Reject as reject:
-            await _close(websocket, reject.code, reject.reason)
+            await close_socket(websocket, reject.code, reject.reason)
             return
         except WebSocketDisconnect:
             return
@@ -162,7 +162,7 @@ class InterviewGateway:
             # Redis restarting or failing over: expected, and the client reconnects (1011).
             # One line a second with a count, not a traceback per socket.
             log_throttled(log, "live store unavailable at hello; closed with 1011", error=repr(exc))
-            await _close(websocket, 1011, "the live store is unavailable; reconnect")
+            await close_socket(websocket, 1011, "the live store is unavailable; reconnect")
             return
         try:
             await self._run_connection(connection, initial, ended)
@@ -339,7 +339,9 @@ class InterviewGateway:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             if connection.close_code is not None:
-                await _close(connection.websocket, connection.close_code, connection.close_reason)
+                await close_socket(
+                    connection.websocket, connection.close_code, connection.close_reason
+                )
 
     async def _read(self, connection: Connection) -> None:
         recorder = self.voice.recorder(connection.interview_id, connection.send_control)
@@ -378,13 +380,15 @@ class InterviewGateway:
             try:
                 frame = _parse(message.get("text") or "")
             except _FrameError as error:
-                connection.send_control(_error(error.code, error.message))
+                connection.send_control(error_frame(error.code, error.message))
                 continue
             if isinstance(frame, Ping):
                 pong = Pong(seq=CONTROL, epoch="", t=frame.t)
                 connection.send_control(pong.model_dump_json())
             elif isinstance(frame, Hello):
-                connection.send_control(_error(ErrorCode.malformed_frame, "already said hello"))
+                connection.send_control(
+                    error_frame(ErrorCode.malformed_frame, "already said hello")
+                )
             elif isinstance(frame, AudioStart):
                 await recorder.start(frame)
             elif isinstance(frame, AudioEnd):
@@ -393,7 +397,9 @@ class InterviewGateway:
                 await recorder.cancel(frame)
             elif connection.observer:
                 connection.send_control(
-                    _error(ErrorCode.read_only, "this socket watches the interview; it cannot act")
+                    error_frame(
+                        ErrorCode.read_only, "this socket watches the interview; it cannot act"
+                    )
                 )
             else:
                 # Phase and turn are the runner's to judge; it answers the sender if it refuses.
@@ -408,11 +414,6 @@ class InterviewGateway:
         await self.sessions.drain()
         for connection in list(self.connections):
             connection.close(CloseCode.going_away, "server going away; reconnect", urgent=True)
-
-
-def _error(code: ErrorCode, message: str) -> str:
-    frame = ErrorEvent(seq=CONTROL, epoch="", code=code, message=message, retryable=False)
-    return frame.model_dump_json()
 
 
 def _parse(text: str) -> ClientFrame:
@@ -453,10 +454,3 @@ def _describe(error: ErrorDetails) -> tuple[ErrorCode, str]:
         )
     where = ".".join(str(p) for p in loc[1:] if not isinstance(p, int)) or "frame"
     return ErrorCode.malformed_frame, f"{where}: {error['msg']}"
-
-
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    if websocket.application_state is WebSocketState.CONNECTED:
-        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect, TimeoutError):
-            async with asyncio.timeout(2):
-                await websocket.close(code, reason[:120])

@@ -14,7 +14,6 @@ import re
 import wave
 from collections.abc import Mapping, Sequence
 
-from google import genai
 from google.genai import errors, types
 
 from server.llm.base import UsageSink, cost_micro_usd
@@ -24,8 +23,8 @@ from server.llm.gemini.transport import (
     backoff_s,
     describe,
     error_code,
-    http_transport,
     is_retryable,
+    make_client,
 )
 from server.voice.base import RecognitionFailed, Transcript
 
@@ -119,13 +118,11 @@ class GeminiRecognizer:
         if self.prices and cost_micro_usd(model, 1_000_000, 0, self.prices) == 0:
             log.warning("no price for Gemini model %s: its calls are recorded at no cost", model)
         self._closed = False
-        self._client = genai.Client(
+        self._client = make_client(
             api_key=api_key,
-            http_options=types.HttpOptions(
-                base_url=base_url,
-                api_version=api_version,
-                async_client_args={"transport": http_transport(max_connections)},
-            ),
+            base_url=base_url,
+            api_version=api_version,
+            max_connections=max_connections,
         )
 
     async def close(self) -> None:

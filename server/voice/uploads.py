@@ -33,8 +33,8 @@ from server.protocol import (
     AudioEnd,
     AudioStart,
     ErrorCode,
-    ErrorEvent,
     TranscriptFinal,
+    error_frame,
 )
 from server.store.models import AnswerAudio
 from server.voice.base import RecognitionFailed, Recognizer
@@ -84,12 +84,6 @@ async def purge_audio(sessionmaker: async_sessionmaker[AsyncSession], days: int)
         result = await session.execute(delete(AnswerAudio).where(AnswerAudio.created_at < cutoff))
         await session.commit()
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _error(code: ErrorCode, message: str, *, retryable: bool = False) -> str:
-    return ErrorEvent(
-        seq=CONTROL, epoch="", code=code, message=message, retryable=retryable
-    ).model_dump_json()
 
 
 def _ack(upload_id: str, *, next_chunk: int, size: int, complete: bool) -> str:
@@ -235,7 +229,7 @@ class Recorder:
         if not self.holds_slot:
             if service.receiving >= service.settings.voice_max_uploads:
                 self.send(
-                    _error(
+                    error_frame(
                         ErrorCode.too_many_uploads,
                         "Too many recordings are being uploaded right now; try again in a "
                         "moment, or type your answer.",
@@ -256,7 +250,7 @@ class Recorder:
             self.upload_id = None
             self._release()
             self.send(
-                _error(
+                error_frame(
                     ErrorCode.upload_id_reused,
                     f"upload {frame.upload_id} belongs to another recording; "
                     "use a new upload_id for each recording",
@@ -270,7 +264,7 @@ class Recorder:
         upload_id = self.upload_id
         if upload_id is None:
             self.send(
-                _error(
+                error_frame(
                     ErrorCode.audio_not_started,
                     "binary frames carry audio between audio.start and audio.end",
                 )
@@ -279,7 +273,7 @@ class Recorder:
         audio = len(data) - CHUNK_HEADER_BYTES
         if audio < 2 or audio % 2:
             self.send(
-                _error(
+                error_frame(
                     ErrorCode.malformed_frame,
                     f"a chunk is a {CHUNK_HEADER_BYTES}-byte index followed by whole "
                     "16-bit samples",
@@ -301,7 +295,7 @@ class Recorder:
             return
         if result.outcome == "gap":
             self.send(
-                _error(
+                error_frame(
                     ErrorCode.audio_out_of_order,
                     f"chunk {index} arrived before chunk {result.next_chunk}; "
                     f"resend from chunk {result.next_chunk}",
@@ -311,7 +305,7 @@ class Recorder:
         elif result.outcome == "too_large":
             seconds = service.settings.voice_max_seconds
             self.send(
-                _error(
+                error_frame(
                     ErrorCode.audio_too_long,
                     f"answers are limited to {seconds} s of audio ({service.max_bytes} bytes); "
                     "end the recording",
@@ -331,7 +325,7 @@ class Recorder:
             self.upload_id = None
             self._release()
         self.send(
-            _error(
+            error_frame(
                 ErrorCode.upload_not_found,
                 f"recording {upload_id} is not here (it expired or was discarded); "
                 "record the answer again",
@@ -348,7 +342,7 @@ class Recorder:
         if claim.outcome == "incomplete":
             assert claim.upload is not None
             self.send(
-                _error(
+                error_frame(
                     ErrorCode.audio_incomplete,
                     f"{frame.chunks} chunks were announced and {claim.upload.next_chunk} "
                     f"arrived; resend from chunk {claim.upload.next_chunk}",
@@ -396,7 +390,7 @@ class Recorder:
             )
             await uploads.release(self.interview_id, frame.upload_id)
             self.send(
-                _error(
+                error_frame(
                     ErrorCode.transcription_failed,
                     f"Your answer could not be transcribed ({message}). "
                     + ("Try again, or type it." if retryable else "Please type it."),
@@ -407,7 +401,7 @@ class Recorder:
             log.exception("transcription crashed", extra={"interview_id": self.interview_id})
             await uploads.release(self.interview_id, frame.upload_id)
             self.send(
-                _error(
+                error_frame(
                     ErrorCode.transcription_failed,
                     "Your answer could not be transcribed. Try again, or type it.",
                     retryable=True,

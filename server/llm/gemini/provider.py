@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TypeVar
 
-from google import genai
 from google.genai import types
 from pydantic import BaseModel, Field, ValidationError
 
@@ -49,8 +48,8 @@ from server.llm.gemini.transport import (
     close_upstream,
     describe,
     error_code,
-    http_transport,
     is_retryable,
+    make_client,
 )
 from server.llm.offline.bank import FileQuestionSource, QuestionSource
 
@@ -138,15 +137,11 @@ class GeminiInterviewer(Interviewer):
         if self.prices and cost_micro_usd(model, 1_000_000, 0, self.prices) == 0:
             log.warning("no price for Gemini model %s: its calls are recorded at no cost", model)
         self._closed = False
-        # One client for the provider's life: a collected client closes its HTTP pool,
-        # even under a running stream.
-        self._client = genai.Client(
+        self._client = make_client(
             api_key=api_key,
-            http_options=types.HttpOptions(
-                base_url=base_url,
-                api_version=api_version,
-                async_client_args={"transport": http_transport(max_connections)},
-            ),
+            base_url=base_url,
+            api_version=api_version,
+            max_connections=max_connections,
         )
 
     async def close(self) -> None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypeVar
 
+from google import genai
 from google.genai import errors, types
 
 from server.llm.base import CallKind, CallRecord, Outcome, ProviderError, cost_micro_usd
@@ -84,6 +85,21 @@ def http_transport(max_connections: int) -> Any:
         module = importlib.import_module("httpx")
     limits = module.Limits(max_connections=max_connections, max_keepalive_connections=64)
     return module.AsyncHTTPTransport(limits=limits)
+
+
+def make_client(
+    *, api_key: str, base_url: str | None, api_version: str | None, max_connections: int
+) -> genai.Client:
+    """The SDK client every Gemini caller uses: one per caller's life (a collected client
+    closes its HTTP pool, even under a running stream), on ``http_transport``."""
+    return genai.Client(
+        api_key=api_key,
+        http_options=types.HttpOptions(
+            base_url=base_url,
+            api_version=api_version,
+            async_client_args={"transport": http_transport(max_connections)},
+        ),
+    )
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
