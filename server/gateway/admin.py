@@ -15,7 +15,6 @@ import logging
 import uuid
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -36,7 +35,6 @@ from server.protocol import (
     ErrorCode,
     Hello,
     MonitorSnapshot,
-    MonitorUpdate,
     Ping,
     Pong,
     SessionSummary,
@@ -119,50 +117,22 @@ class AdminGateway:
         self.fanout = fanout
         self.sessions = sessions
         self.connections: set[AdminConnection] = set()
-        self._emails: dict[str, str] = {}
-        self._updates: asyncio.Queue[str] = asyncio.Queue()
-        self._relay: asyncio.Task[None] | None = None
         fanout.on_monitor = self._on_monitor
 
     # --- the monitor ----------------------------------------------------------------------
 
     def _on_monitor(self, payload: str) -> None:
-        if self.connections:  # nobody watching here: the update is not even parsed
-            self._updates.put_nowait(payload)
-
-    async def _relay_updates(self) -> None:
-        """Relay published updates in order, with each candidate's email filled in."""
-        while True:
-            payload = await self._updates.get()
-            try:
-                update = MonitorUpdate.model_validate_json(payload)
-                sessions = await self._with_emails(update.sessions)
-                frame = update.model_copy(update={"sessions": sessions}).model_dump_json()
-            except Exception as exc:
-                log.warning("monitor update not relayed", extra={"error": repr(exc)})
-                continue
-            for connection in list(self.connections):
-                connection.send(frame)
+        """A published update, relayed as it is (summaries carry their candidate's email):
+        nothing is parsed here, whatever the number of interviews or admin sockets."""
+        for connection in list(self.connections):
+            connection.send(payload)
 
     async def snapshot(self) -> list[SessionSummary]:
         """Every live interview, as the monitor shows it (also /api/admin/monitor)."""
         live, stale = fresh(await self.live.monitor.entries(), now_ms())
         if stale:
             await self.live.monitor.forget(stale)
-        ordered = sorted(live.values(), key=lambda s: s.started_ms)
-        return await self._with_emails(ordered)
-
-    async def _with_emails(self, summaries: list[SessionSummary]) -> list[SessionSummary]:
-        unknown = {s.owner_id for s in summaries if s.owner_id not in self._emails}
-        if unknown:
-            async with self.sessionmaker() as session:
-                rows = await session.execute(
-                    select(User.id, User.email).where(User.id.in_([uuid.UUID(u) for u in unknown]))
-                )
-                self._emails.update({str(user_id): email for user_id, email in rows.all()})
-        return [
-            s.model_copy(update={"candidate": self._emails.get(s.owner_id, "")}) for s in summaries
-        ]
+        return sorted(live.values(), key=lambda s: s.started_ms)
 
     # --- a socket -------------------------------------------------------------------------
 
@@ -180,8 +150,6 @@ class AdminGateway:
         )
         connection.send(snapshot.model_dump_json())
         self.connections.add(connection)
-        if self._relay is None or self._relay.done():
-            self._relay = asyncio.create_task(self._relay_updates(), name="admin-monitor")
         writer = asyncio.create_task(connection.write())
         reader = asyncio.create_task(self._read(connection))
         recheck = asyncio.create_task(self._recheck(connection))

@@ -17,19 +17,24 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from dataclasses import dataclass
+
+from sqlalchemy import select
 
 from server.interview.engine import InterviewRunner
 from server.interview.sessions import SessionManager
 from server.live.base import LiveStore
 from server.llm.base import CallRecord
 from server.protocol import CONTROL, MonitorUpdate, SessionSummary
+from server.store.models import User
 
 log = logging.getLogger(__name__)
 
 INTERVAL_S = 0.5
 HEARTBEAT_S = 2.0
 STALE_MS = 6_000
+EMAIL_CACHE_MAX = 50_000
 
 
 def now_ms() -> int:
@@ -69,6 +74,7 @@ class MonitorPublisher:
         self.live = live
         self.sessions: SessionManager | None = None
         self._usage: dict[str, _Usage] = {}
+        self._emails: dict[str, str] = {}  # owner id → email, for the summaries
         self._published: dict[str, SessionSummary] = {}  # as last stored, seen_ms aside
         self._last_heartbeat = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -114,6 +120,7 @@ class MonitorPublisher:
     async def publish_once(self) -> None:
         assert self.sessions is not None
         runners = self.sessions.runners()
+        await self._learn_emails({r.state.owner_id for r in runners if r.state is not None})
         # Presence is refreshed every few seconds; a socket on this process counts at once.
         present = await self.live.leases.present(r.interview_id for r in runners)
         present.update(self.sessions.fanout.local_interviews())
@@ -142,6 +149,19 @@ class MonitorPublisher:
         )
         self._published = current
 
+    async def _learn_emails(self, owners: set[str]) -> None:
+        """Candidates' emails, read once per owner (admin sockets then relay summaries as
+        published, without parsing them)."""
+        unknown = [uuid.UUID(owner) for owner in owners - self._emails.keys()]
+        if not unknown:
+            return
+        assert self.sessions is not None
+        async with self.sessions.deps.sessionmaker() as session:
+            rows = await session.execute(select(User.id, User.email).where(User.id.in_(unknown)))
+            self._emails.update({str(user_id): email for user_id, email in rows.all()})
+        if len(self._emails) > EMAIL_CACHE_MAX:  # forget owners no longer driven here
+            self._emails = {owner: self._emails[owner] for owner in owners if owner in self._emails}
+
     def _summary(self, runner: InterviewRunner, connected: bool, now: int) -> SessionSummary:
         state = runner.state
         assert state is not None and self.sessions is not None
@@ -149,6 +169,7 @@ class MonitorPublisher:
         return SessionSummary(
             interview_id=runner.interview_id,
             owner_id=state.owner_id,
+            candidate=self._emails.get(state.owner_id, ""),
             track=runner.brief.track,
             level=runner.brief.level,
             phase=state.phase,
