@@ -98,8 +98,9 @@ class AdminLoad:
         await asyncio.gather(*self._readers, return_exceptions=True)
 
     def report(self, result: dict[str, Any]) -> None:
-        result["side"] = f"{self.count} monitors and 1 watcher; frames received: " + ", ".join(
-            f"{kind} {n}" for kind, n in sorted(self.frames.items())
+        frames = ", ".join(f"{kind} {n}" for kind, n in sorted(self.frames.items()))
+        result["side"] = (
+            f"{self.count} monitors and 1 watcher; {self.bytes / 1e6:.1f} MB received: {frames}"
         )
         if self.errors:
             result["errors"] = {**result.get("errors", {}), **self.errors}

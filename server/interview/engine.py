@@ -166,6 +166,7 @@ class InterviewRunner:
         self.answer_time_limit_ms = 0
         self.last_presence_ms = now_ms()
         self.started_ms = now_ms()  # when this process took the interview
+        self.owner_email = ""  # for the admin monitor, when the facts carried it
         self.last_event_ms = now_ms()
         self._next_presence_check = 0.0
         self._presence_interval_s = min(MAX_PRESENCE_CHECK_S, deps.settings.abandon_after_s / 4)
@@ -375,6 +376,7 @@ class InterviewRunner:
             await self._refuse_inbox()
             return
         self.brief = facts.brief
+        self.owner_email = facts.owner_email
         self.answer_time_limit_ms = facts.answer_time_limit_s * 1000
         await self._load_state(facts)
         fallback = self.deps.fallback
@@ -569,7 +571,13 @@ class InterviewRunner:
                 )
         if request.note is not None:  # spoken: the notes are part of this turn now
             used, self.notes = [note_id for note_id, _ in self.notes], []
-            self._spawn(records.use_notes(self.deps.sessionmaker, used, request.index))
+            try:
+                await records.use_notes(self.deps.sessionmaker, used, request.index)
+            except Exception as exc:  # the turn was spoken; the record of why can wait
+                log.warning(
+                    "could not mark notes used",
+                    extra={"interview_id": self.interview_id, "error": repr(exc)},
+                )
         deadline = now_ms() + self.answer_time_limit_ms
         self.emit(
             TurnEnd,

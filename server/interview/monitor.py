@@ -120,6 +120,9 @@ class MonitorPublisher:
     async def publish_once(self) -> None:
         assert self.sessions is not None
         runners = self.sessions.runners()
+        for runner in runners:  # most runners were started with their candidate's email
+            if runner.owner_email and runner.state is not None:
+                self._emails.setdefault(runner.state.owner_id, runner.owner_email)
         await self._learn_emails({r.state.owner_id for r in runners if r.state is not None})
         # Presence is refreshed every few seconds; a socket on this process counts at once.
         present = await self.live.leases.present(r.interview_id for r in runners)
@@ -150,15 +153,18 @@ class MonitorPublisher:
         self._published = current
 
     async def _learn_emails(self, owners: set[str]) -> None:
-        """Candidates' emails, read once per owner (admin sockets then relay summaries as
-        published, without parsing them)."""
+        """Candidates' emails not yet known, read once per owner (admin sockets relay the
+        summaries as published, without parsing them). An interview started where it was
+        created brings its email along; one taken over from the database does not."""
         unknown = [uuid.UUID(owner) for owner in owners - self._emails.keys()]
         if not unknown:
             return
         assert self.sessions is not None
         async with self.sessions.deps.sessionmaker() as session:
             rows = await session.execute(select(User.id, User.email).where(User.id.in_(unknown)))
-            self._emails.update({str(user_id): email for user_id, email in rows.all()})
+            found = {str(user_id): email for user_id, email in rows.all()}
+        # An account deleted meanwhile is asked about once, not twice a second.
+        self._emails.update({str(owner): found.get(str(owner), "") for owner in unknown})
         if len(self._emails) > EMAIL_CACHE_MAX:  # forget owners no longer driven here
             self._emails = {owner: self._emails[owner] for owner in owners if owner in self._emails}
 

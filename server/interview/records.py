@@ -60,6 +60,7 @@ class InterviewFacts:
     owner_id: uuid.UUID
     status: InterviewStatus
     answer_time_limit_s: int
+    owner_email: str = ""  # for the admin monitor; known when the interview is created
 
     def encode(self) -> str:
         return _facts_adapter.dump_json(self).decode()
@@ -72,7 +73,7 @@ class InterviewFacts:
 _facts_adapter: TypeAdapter[InterviewFacts] = TypeAdapter(InterviewFacts)
 
 
-def facts_of(interview: Interview) -> InterviewFacts:
+def facts_of(interview: Interview, owner_email: str = "") -> InterviewFacts:
     return InterviewFacts(
         brief=InterviewBrief(
             interview_id=str(interview.id),
@@ -86,6 +87,7 @@ def facts_of(interview: Interview) -> InterviewFacts:
         owner_id=interview.owner_id,
         status=interview.status,
         answer_time_limit_s=interview.answer_time_limit_s,
+        owner_email=owner_email,
     )
 
 

@@ -56,7 +56,7 @@ async def create_interview(
     interview = await service.create(
         session, user, body, provider=interviewer.name, model=interviewer.model
     )
-    await sessions.prepare(records.facts_of(interview))
+    await sessions.prepare(records.facts_of(interview, owner_email=user.email))
     return service.public(interview)
 
 
