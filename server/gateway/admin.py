@@ -23,6 +23,7 @@ from server.auth import service as auth_service
 from server.config import Settings
 from server.errors import NotAuthenticated
 from server.gateway.connection import close_socket
+from server.gateway.gateway import TokenBucket, origin_allowed
 from server.interview.commands import EndByAdmin, Envelope, ExtendAnswer, NoteToInterviewer
 from server.interview.monitor import fresh, now_ms
 from server.interview.sessions import SessionManager
@@ -138,6 +139,9 @@ class AdminGateway:
 
     async def serve(self, websocket: WebSocket) -> None:
         await websocket.accept()
+        if not origin_allowed(websocket, self.settings.cors_origins):
+            await close_socket(websocket, CloseCode.origin_not_allowed, "origin not allowed")
+            return
         try:
             admin = await self._authenticate(websocket)
         except WebSocketDisconnect:
@@ -212,9 +216,18 @@ class AdminGateway:
         return False
 
     async def _read(self, connection: AdminConnection) -> None:
+        bucket = TokenBucket(self.settings.ws_frames_per_second, self.settings.ws_frame_burst)
         while True:
             message = await connection.websocket.receive()
             if message["type"] == "websocket.disconnect":
+                return
+            if not bucket.take():
+                connection.closed = True  # nothing more is queued; close it now
+                await close_socket(
+                    connection.websocket,
+                    CloseCode.rate_limited,
+                    "too many frames; slow down and reconnect",
+                )
                 return
             try:
                 frame: AdminClientFrame = admin_client_frame_adapter.validate_json(

@@ -76,7 +76,18 @@ class _FrameError(Exception):
         self.message = message
 
 
-class _TokenBucket:
+def origin_allowed(websocket: WebSocket, cors_origins: list[str]) -> bool:
+    """Browsers do not apply CORS to WebSocket upgrades: a page from another site could open
+    one with a signed-in user's token. Allowed: no Origin (not a browser), the server's own
+    origin, and the configured CORS origins."""
+    origin = websocket.headers.get("origin")
+    if origin is None or origin in cors_origins:
+        return True
+    host = websocket.headers.get("host", "")
+    return urlsplit(origin).netloc.lower() == host.lower() and bool(host)
+
+
+class TokenBucket:
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
         self.burst = float(burst)
@@ -124,16 +135,6 @@ class InterviewGateway:
 
     # --- handshake ------------------------------------------------------------------------
 
-    def _origin_allowed(self, websocket: WebSocket) -> bool:
-        """Browsers do not apply CORS to WebSocket upgrades: a page from another site could
-        open one with the candidate's token. Allowed: no Origin (not a browser), the
-        server's own origin, and the configured CORS origins."""
-        origin = websocket.headers.get("origin")
-        if origin is None or origin in self.settings.cors_origins:
-            return True
-        host = websocket.headers.get("host", "")
-        return urlsplit(origin).netloc.lower() == host.lower() and bool(host)
-
     async def serve(self, websocket: WebSocket, interview_id: str) -> None:
         await websocket.accept()  # close codes only reach the client on an accepted socket
         ACTIVE_SOCKETS.inc()
@@ -143,7 +144,7 @@ class InterviewGateway:
             ACTIVE_SOCKETS.dec()
 
     async def _serve(self, websocket: WebSocket, interview_id: str) -> None:
-        if not self._origin_allowed(websocket):
+        if not origin_allowed(websocket, self.settings.cors_origins):
             await close_socket(websocket, CloseCode.origin_not_allowed, "origin not allowed")
             return
         if self.draining:
@@ -352,8 +353,8 @@ class InterviewGateway:
 
     async def _read_frames(self, connection: Connection, recorder: Recorder) -> None:
         websocket = connection.websocket
-        bucket = _TokenBucket(self.settings.ws_frames_per_second, self.settings.ws_frame_burst)
-        audio = _TokenBucket(
+        bucket = TokenBucket(self.settings.ws_frames_per_second, self.settings.ws_frame_burst)
+        audio = TokenBucket(
             AUDIO_SPEEDUP * AUDIO_BYTES_PER_SECOND, AUDIO_BURST_S * AUDIO_BYTES_PER_SECOND
         )
         while True:

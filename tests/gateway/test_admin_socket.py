@@ -267,3 +267,19 @@ async def test_a_demoted_administrator_cannot_steer_and_is_closed(live: LiveServ
     await client.send({"type": "ping", "t": 1})
     assert (await client.until("pong"))["t"] == 1  # the interview goes on
     await client.close()
+
+
+async def test_the_admin_socket_refuses_other_sites_and_floods(live: LiveServer) -> None:
+    token = await _admin_token(live)
+    async with connect(_admin_url(live), origin="https://evil.example") as ws:  # type: ignore[arg-type]
+        await ws.wait_closed()
+        assert ws.close_code == 4403
+    admin = AdminClient(_admin_url(live), token)
+    await admin.connect()
+    assert admin.ws is not None
+    with pytest.raises(ConnectionClosed):
+        for _ in range(200):
+            await admin.send({"type": "ping", "t": 1})
+        while True:
+            await admin.recv()
+    assert admin.ws.close_code == 4429
