@@ -391,8 +391,8 @@ def _files(directory: Path, pattern: str = "*") -> list[Path]:
 
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[Workers]:
-    if not Path("/proc/net/tcp").is_file():
-        pytest.skip("needs Linux's /proc to tell which worker holds a socket")
+    # The project runs (and is tested) on Linux: /proc tells which worker holds a socket.
+    assert Path("/proc/net/tcp").is_file(), "this test reads /proc/net/tcp (Linux)"
     port = _free_port()
     env = _env(tmp_path, INTERVIEW_WS_HELLO_TIMEOUT_S="120")
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the parent makes its own

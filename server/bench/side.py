@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
+from server.protocol import Hello
+
 
 @dataclass(frozen=True)
 class SideContext:
@@ -60,7 +62,7 @@ class AdminLoad:
 
     async def prepare(self, context: SideContext) -> None:
         token = await _admin_token(context)
-        hello = orjson.dumps({"type": "hello", "token": token}).decode()
+        hello = Hello(type="hello", token=token).model_dump_json()
         urls = [
             f"ws://127.0.0.1:{context.ports[i % len(context.ports)]}/ws/admin"
             for i in range(self.count)

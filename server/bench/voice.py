@@ -31,6 +31,7 @@ import typer
 from websockets.asyncio.client import ClientConnection, connect
 
 from server.bench.side import SideContext
+from server.protocol import AUDIO_FORMAT, AUDIO_SAMPLE_RATE, AudioEnd, AudioStart, Hello
 from server.voice.pocketsphinx import SAMPLE_RATE, PocketsphinxRecognizer
 
 SENTENCES = (
@@ -198,20 +199,18 @@ class VoiceLoad:
     async def _prepare_one(self, url: str) -> None:
         try:
             ws = await connect(url, compression=None, open_timeout=30, max_size=2**22)
-            hello = {"type": "hello", "token": self.access_token, "last_seq": 0}
-            await ws.send(orjson.dumps(hello).decode())
+            await ws.send(Hello(type="hello", token=self.access_token).model_dump_json())
             async with asyncio.timeout(60):
                 turn = await _until(ws, "turn.end")
             upload_id = secrets.token_urlsafe(12)
-            start = {
-                "type": "audio.start",
-                "upload_id": upload_id,
-                "turn": turn["turn"],
-                "format": "pcm_s16le",
-                "sample_rate": SAMPLE_RATE,
-                "channels": 1,
-            }
-            await ws.send(orjson.dumps(start).decode())
+            start = AudioStart(
+                type="audio.start",
+                upload_id=upload_id,
+                turn=turn["turn"],
+                format=AUDIO_FORMAT,
+                sample_rate=AUDIO_SAMPLE_RATE,
+            )
+            await ws.send(start.model_dump_json())
             await _until(ws, "audio.ack")
             for index, offset in enumerate(range(0, len(self.pcm), CHUNK_BYTES)):
                 await ws.send(index.to_bytes(4, "big") + self.pcm[offset : offset + CHUNK_BYTES])
@@ -226,9 +225,9 @@ class VoiceLoad:
 
         async def one(ws: ClientConnection, upload_id: str) -> None:
             began = time.perf_counter()
-            end = {"type": "audio.end", "upload_id": upload_id, "chunks": chunks}
+            end = AudioEnd(type="audio.end", upload_id=upload_id, chunks=chunks)
             try:
-                await ws.send(orjson.dumps(end).decode())
+                await ws.send(end.model_dump_json())
                 async with asyncio.timeout(120):
                     await _until(ws, "transcript.final")
                 self.waits_s.append(time.perf_counter() - began)

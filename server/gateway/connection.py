@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.live.base import EventLog
 from server.metrics import FRAMES_OUT, TOKEN_LATENCY
-from server.protocol import CONTROL, CloseCode
+from server.protocol import CONTROL, CloseCode, TurnDelta
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ _REPAIR: Final = -2
 # seq, epoch and phase (the field order of server/protocol.py), before any text. Searching
 # only the head keeps it cheap for large events; an escaped quote inside a string value
 # can never match.
-_DELTA_TYPE: Final = '"type":"turn.delta"'
+_DELTA_TYPE: Final = f'"type":"{TurnDelta.model_fields["type"].default}"'
 _DELTA_TYPE_WITHIN: Final = 128
 _UNTIMED: Final = 0.0
 
