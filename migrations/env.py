@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from server.config import Settings
 from server.store.db import create_engine
+from server.store.migrate import check_foreign_keys
 from server.store.models import Base
 
 config = context.config
@@ -48,10 +49,12 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(Settings().resolved_database_url)
+    # Foreign keys off on SQLite, checked after (server/store/db.py, migrate.py).
+    engine = create_engine(Settings().resolved_database_url, foreign_keys=False)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_sync)
+            await connection.run_sync(check_foreign_keys)
             await connection.commit()
     finally:
         await engine.dispose()

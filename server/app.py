@@ -41,8 +41,11 @@ from server.middleware import (
     Policy,
     RequestIdMiddleware,
     SecurityHeadersMiddleware,
+    checkout_policy,
     with_sources,
 )
+from server.payments.provider import Razorpay, RazorpayConfig
+from server.payments.router import router as payments_router
 from server.questions.bank import QuestionBank
 from server.spa import API_PREFIXES, mount_client
 from server.store.db import create_engine, create_sessionmaker
@@ -50,6 +53,9 @@ from server.voice.factory import make_recognizer
 from server.voice.uploads import VoiceService
 
 log = logging.getLogger(__name__)
+
+# The client's page that opens Razorpay Checkout (client/src/pages/Credits.tsx).
+CHECKOUT_PAGE = "/credits"
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -73,9 +79,11 @@ def content_security_policies(settings: Settings) -> dict[str, Policy]:
     """The CSP per path prefix (the longest matching prefix wins).
 
     A route that needs a third party gets its own entry here, e.g. the payment page
-    ``with_sources(APP_POLICY, RAZORPAY_CHECKOUT)`` (server/middleware.py).
+    ``checkout_policy`` on the credits page (server/middleware.py).
     """
     policies = {"/": APP_POLICY, "/metrics": API_POLICY, **dict.fromkeys(API_PREFIXES, API_POLICY)}
+    if settings.payments_enabled:
+        policies[CHECKOUT_PAGE] = checkout_policy(settings.razorpay_checkout_url)
     if settings.docs_enabled:
         docs = with_sources(APP_POLICY, _DOCS_ASSETS)
         policies.update({"/docs": docs, "/redoc": docs})
@@ -121,6 +129,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     voice.start()
     gateway = InterviewGateway(settings, sessionmaker, live, fanout, sessions, voice)
     admin_gateway = AdminGateway(settings, sessionmaker, live, fanout, sessions)
+    razorpay_config = RazorpayConfig.from_settings(settings)
+    if razorpay_config is None:
+        log.info(
+            "buying credits is off: set INTERVIEW_RAZORPAY_KEY_ID, INTERVIEW_RAZORPAY_KEY_SECRET "
+            "and INTERVIEW_RAZORPAY_WEBHOOK_SECRET to sell credit packs (free credits still work)"
+        )
     app.state.services = Services(
         settings=settings,
         engine=engine,
@@ -131,6 +145,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         gateway=gateway,
         admin_gateway=admin_gateway,
         questions=questions,
+        razorpay=Razorpay(razorpay_config) if razorpay_config else None,
     )
     log.info(
         "ready",
@@ -203,6 +218,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(interview_router)
     app.include_router(admin_router)
+    app.include_router(payments_router)
     app.include_router(shared_router)
     app.include_router(gateway_router)
     app.include_router(metrics_router(settings.metrics_token))

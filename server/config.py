@@ -12,7 +12,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +55,26 @@ def parse_trusted_proxies(value: str | list[str]) -> list[str]:
                 f'expected IP addresses or CIDR networks (or "*"), got {item!r}'
             ) from None
     return proxies
+
+
+class CreditPack(BaseModel):
+    """Credits sold together at one price (INR; the amount charged is always this one)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    credits: int = Field(ge=1, le=1000)
+    # Razorpay's smallest order is ₹1 (100 paise).
+    price_paise: int = Field(ge=100, le=10_000_000)
+    label: str = Field(min_length=1, max_length=60)
+
+
+def default_credit_packs() -> list[CreditPack]:
+    return [
+        CreditPack(id="single", credits=1, price_paise=4_900, label="1 interview"),
+        CreditPack(id="five", credits=5, price_paise=19_900, label="5 interviews"),
+        CreditPack(id="twelve", credits=12, price_paise=39_900, label="12 interviews"),
+    ]
 
 
 class Settings(BaseSettings):
@@ -114,6 +142,21 @@ class Settings(BaseSettings):
     # Provider spend per UTC day (USD) after which new interviews are refused; 0 = no cap.
     daily_spend_cap_usd_per_user: float = Field(default=0.0, ge=0)
     daily_spend_cap_usd: float = Field(default=0.0, ge=0)
+
+    # Buying credits (Razorpay; docs/deploy.md). Off unless the key id, key secret and webhook
+    # secret are all set. The webhook secret is the one set on the webhook in Razorpay's
+    # dashboard, not the key secret.
+    credit_packs: list[CreditPack] = Field(default_factory=default_credit_packs, min_length=1)
+    razorpay_key_id: str | None = None
+    razorpay_key_secret: SecretStr | None = None
+    razorpay_webhook_secret: SecretStr | None = None
+    razorpay_base_url: str | None = None  # None: Razorpay's API (tests: a local fake)
+    razorpay_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    # The Checkout script the pricing page loads (a test serves a stand-in).
+    razorpay_checkout_url: str = "https://checkout.razorpay.com/v1/checkout.js"
+    # Orders a candidate may open per hour (each is a Razorpay API call).
+    payment_orders_per_hour: int = Field(default=20, ge=1)
+    business_name: str = "Mock Interview"
 
     # Voice answers
     # auto: Gemini's speech-to-text model when a key is set, else the embedded pocketsphinx.
@@ -199,6 +242,10 @@ class Settings(BaseSettings):
     @field_validator(
         "gemini_api_key",
         "metrics_token",
+        "razorpay_key_id",
+        "razorpay_key_secret",
+        "razorpay_webhook_secret",
+        "razorpay_base_url",
         "gemini_base_url",
         "gemini_api_version",
         "log_format",
@@ -250,6 +297,30 @@ class Settings(BaseSettings):
                     'Set it to a random value, e.g. `python -c "import secrets; '
                     'print(secrets.token_hex(32))"`.'
                 )
+        razorpay = {
+            "INTERVIEW_RAZORPAY_KEY_ID": self.razorpay_key_id,
+            "INTERVIEW_RAZORPAY_KEY_SECRET": self.razorpay_key_secret,
+            "INTERVIEW_RAZORPAY_WEBHOOK_SECRET": self.razorpay_webhook_secret,
+        }
+        missing = [name for name, value in razorpay.items() if not value]
+        if missing and len(missing) < len(razorpay):
+            raise ConfigError(
+                f"{', '.join(missing)} not set: buying credits needs the Razorpay key id, key "
+                "secret and webhook secret together (or none of them, to keep it off)."
+            )
+        if (
+            self.razorpay_webhook_secret
+            and self.razorpay_key_secret
+            and self.razorpay_webhook_secret.get_secret_value()
+            == self.razorpay_key_secret.get_secret_value()
+        ):
+            raise ConfigError(
+                "INTERVIEW_RAZORPAY_WEBHOOK_SECRET equals the key secret: set the secret you "
+                "chose for the webhook in Razorpay's dashboard, not the API key's."
+            )
+        ids = [pack.id for pack in self.credit_packs]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"INTERVIEW_CREDIT_PACKS: pack ids must differ, got {ids}")
         return self
 
     @cached_property
@@ -273,6 +344,15 @@ class Settings(BaseSettings):
         if self.api_docs is not None:
             return self.api_docs
         return self.env is not Environment.production
+
+    @property
+    def payments_enabled(self) -> bool:
+        return bool(
+            self.razorpay_key_id and self.razorpay_key_secret and self.razorpay_webhook_secret
+        )
+
+    def credit_pack(self, pack_id: str) -> CreditPack | None:
+        return next((pack for pack in self.credit_packs if pack.id == pack_id), None)
 
     @property
     def provider_name(self) -> str:

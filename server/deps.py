@@ -24,6 +24,7 @@ from server.questions.bank import QuestionBank
 if TYPE_CHECKING:
     from server.gateway.admin import AdminGateway
     from server.gateway.gateway import InterviewGateway
+    from server.payments.provider import Razorpay
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class Services:
     gateway: InterviewGateway
     admin_gateway: AdminGateway
     questions: QuestionBank
+    razorpay: Razorpay | None  # None: buying credits is off
 
 
 async def services(connection: HTTPConnection) -> Services:

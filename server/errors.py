@@ -70,6 +70,20 @@ class InsufficientCredits(AppError):
         )
 
 
+class OwesCredits(AppError):
+    """The balance is below zero: a refunded pack's credits had already been spent."""
+
+    status_code = 402
+    code = "balance_negative"
+
+    def __init__(self, owed: int) -> None:
+        super().__init__(
+            f"Your balance is {-owed} credits because a refunded purchase's credits were "
+            f"already used. Buy credits to settle the {owed} owed before starting a new "
+            "interview."
+        )
+
+
 class SpendCapReached(AppError):
     status_code = 429
     code = "spend_cap_reached"
@@ -104,12 +118,15 @@ class ValidationErrorBody(BaseModel):
 
 
 _DESCRIPTIONS = {
+    400: "Refused: the request cannot be carried out as it is (see code)",
     401: "Not signed in, or the token is missing, expired or revoked",
     402: "No interview credits left",
     404: "Not found (or not yours)",
     409: "Conflict with existing data",
     413: "Request body too large",
     429: "Too many attempts (see Retry-After), or today's spending cap is reached",
+    502: "The payment provider failed or did not answer; nothing was changed, try again",
+    503: "Buying credits is not configured on this server",
 }
 
 

@@ -7,6 +7,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -152,14 +153,27 @@ APP_POLICY: Policy = {
 # JSON answers are never rendered as documents: nothing may load from them.
 API_POLICY: Policy = {"default-src": ("'none'",), "frame-ancestors": ("'none'",)}
 # Razorpay Checkout (checkout.js, which opens its own frame): added to the policy of the one
-# route that takes payments when it exists, e.g. ``{"/credits/buy": with_sources(APP_POLICY,
-# RAZORPAY_CHECKOUT)}``. That route must be loaded with a full page load (a plain link, not
-# a client-side navigation): a document keeps the policy it was loaded with.
+# route that takes payments, the credits page (``checkout_policy``). That page is always
+# opened with a full page load (the client links to it with ``reloadDocument``): a document
+# keeps the policy it was loaded with.
 RAZORPAY_CHECKOUT: Policy = {
     "script-src": ("https://checkout.razorpay.com",),
     "frame-src": ("https://api.razorpay.com", "https://checkout.razorpay.com"),
     "connect-src": ("https://api.razorpay.com", "https://lumberjack.razorpay.com"),
 }
+
+
+def checkout_policy(script_url: str) -> Policy:
+    """The app's policy plus Razorpay Checkout, loaded from ``script_url``'s origin (Razorpay's,
+    or a stand-in a test serves), which may also be called from the page."""
+    parts = urlsplit(script_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    connect = (*RAZORPAY_CHECKOUT["connect-src"], origin)
+    return with_sources(
+        APP_POLICY, {**RAZORPAY_CHECKOUT, "script-src": (origin,), "connect-src": connect}
+    )
+
+
 HSTS = b"max-age=31536000"
 
 

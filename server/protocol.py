@@ -134,6 +134,20 @@ class End(_ClientFrame):
     type: Literal["end"]
 
 
+class Pause(_ClientFrame):
+    """Take a break between questions: the next main question waits until ``resume``. Asked
+    for during a question, the pause begins once that question (and its follow-ups) is
+    done; no answer clock runs while paused."""
+
+    type: Literal["pause"]
+
+
+class Resume(_ClientFrame):
+    """End a pause: the next question is asked. Before the pause began, it cancels it."""
+
+    type: Literal["resume"]
+
+
 class Ping(_ClientFrame):
     type: Literal["ping"]
     t: float | None = Field(
@@ -142,14 +156,24 @@ class Ping(_ClientFrame):
 
 
 ClientFrame = Annotated[
-    Hello | Answer | Interrupt | Skip | End | Ping | AudioStart | AudioEnd | AudioCancel,
+    Hello
+    | Answer
+    | Interrupt
+    | Skip
+    | End
+    | Pause
+    | Resume
+    | Ping
+    | AudioStart
+    | AudioEnd
+    | AudioCancel,
     Field(discriminator="type"),
 ]
 client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
 # The frames the gateway relays to the interview's engine; hello, ping and audio are the
 # gateway's.
-Command = Answer | Interrupt | Skip | End
+Command = Answer | Interrupt | Skip | End | Pause | Resume
 AudioFrame = AudioStart | AudioEnd | AudioCancel
 
 
@@ -172,6 +196,7 @@ class Phase(StrEnum):
     asking = "asking"  # the interviewer is speaking
     listening = "listening"  # waiting for the candidate's answer
     scoring = "scoring"
+    paused = "paused"  # between questions, at the candidate's request
     reporting = "reporting"
     ended = "ended"
 
@@ -252,6 +277,29 @@ class AnswerExtended(_Logged):
     turn: int
     answer_deadline_ms: int = Field(description="Unix ms when the answer now times out.")
     seconds: int = Field(description="Seconds added.")
+
+
+class PauseRequested(_Logged):
+    """The candidate asked for a pause; it begins once the current question is done."""
+
+    type: Literal["pause.requested"] = "pause.requested"
+    turn: int
+
+
+class InterviewPaused(_Logged):
+    """The interview is paused between questions (phase ``paused``) until ``resume``."""
+
+    type: Literal["interview.paused"] = "interview.paused"
+    turn: int = Field(description="The turn that will be asked on resume.")
+    paused_ms: int = Field(description="Unix ms when the pause began.")
+
+
+class InterviewResumed(_Logged):
+    """The pause ended (or a requested pause was cancelled); the next question follows."""
+
+    type: Literal["interview.resumed"] = "interview.resumed"
+    turn: int
+    paused_s: int = Field(description="Seconds this pause lasted (0: cancelled before it began).")
 
 
 class AnswerSkipped(_Logged):
@@ -399,6 +447,9 @@ ServerFrame = Annotated[
     | AnswerTimeout
     | AnswerSkipped
     | AnswerExtended
+    | PauseRequested
+    | InterviewPaused
+    | InterviewResumed
     | ScoreEvent
     | ReportEvent
     | InterviewerChanged

@@ -33,6 +33,7 @@ from server.auth import tokens
 from server.config import Settings
 from server.store.models import AnswerAudio, Level, Question, Track, User, utcnow
 from tests.conftest import TEST_SECRET, make_settings, unique_email
+from tests.fakes.razorpay import FakeRazorpay
 
 PASSWORD = "matrix-password-long"
 Access = Literal["public", "signed_in", "owner", "admin"]
@@ -54,6 +55,9 @@ NOT_COVERED = {
     "tokens 4401, candidates 4404, disabled administrators 4401, administrators served",
     ("GET", "/metrics"): "no user's route: a scraper's INTERVIEW_METRICS_TOKEN or a loopback "
     "peer, whatever user token is sent (tests/test_metrics.py)",
+    ("POST", "/api/payments/webhook"): "Razorpay's signature over the raw body is its only "
+    "authorisation, whatever user token is sent (tests/payments/test_webhooks_and_refunds.py: "
+    "missing, tampered, wrong-secret and non-UTF-8 signatures get 400)",
 }
 
 
@@ -72,6 +76,7 @@ class World:
     app: FastAPI
     client: httpx.AsyncClient
     owner: Identity
+    razorpay: FakeRazorpay
     # Callers kept across tests, except where the call spends them (see Rule).
     callers: dict[str, Identity] = field(default_factory=dict)
 
@@ -135,6 +140,22 @@ class World:
             )
             assert share.status_code == 200, share.text
         return interview_id
+
+    async def owned_payment(self, *, paid: bool = False, verified: bool = False) -> dict[str, Any]:
+        """The owner's order for a pack, paid at (fake) Checkout and confirmed if asked."""
+        opened = await self.client.post(
+            "/api/payments/orders", json={"pack": "single"}, headers=self.owner.headers
+        )
+        assert opened.status_code == 201, opened.text
+        order: dict[str, Any] = opened.json()
+        if paid or verified:
+            order["confirmation"] = self.razorpay.pay(order["order_id"]).checkout_response
+        if verified:
+            confirmed = await self.client.post(
+                "/api/payments/verify", json=order["confirmation"], headers=self.owner.headers
+            )
+            assert confirmed.status_code == 200, confirmed.text
+        return order
 
 
 @dataclass(frozen=True)
@@ -207,6 +228,24 @@ async def _answer_audio(world: World, _caller: Identity) -> Call:
         )
         await session.commit()
     return Call(f"/api/interviews/{interview_id}/turns/0/audio")
+
+
+async def _payment_verify(world: World, _caller: Identity) -> Call:
+    order = await world.owned_payment(paid=True)
+    return Call("/api/payments/verify", order["confirmation"])
+
+
+def _payment(suffix: str = "") -> Callable[[World, Identity], Awaitable[Call]]:
+    async def call(world: World, _caller: Identity) -> Call:
+        order = await world.owned_payment()
+        return Call(f"/api/payments/{order['payment_id']}{suffix}")
+
+    return call
+
+
+async def _payment_refund(world: World, _caller: Identity) -> Call:
+    order = await world.owned_payment(verified=True)
+    return Call(f"/api/admin/payments/{order['payment_id']}/refund", {"reason": "matrix"})
 
 
 async def _someone(world: World) -> str:
@@ -327,6 +366,20 @@ RULES: dict[tuple[str, str], Rule] = {
         "owner", 200, _answer_audio
     ),
     ("GET", "/api/shared/{token}"): Rule("public", 200, _shared_report),
+    # Buying credits (against the fake Razorpay API).
+    ("GET", "/api/payments/config"): Rule("public", 200, fixed("/api/payments/config")),
+    ("POST", "/api/payments/orders"): Rule(
+        "signed_in", 201, fixed("/api/payments/orders", {"pack": "single"})
+    ),
+    ("GET", "/api/payments"): Rule("signed_in", 200, fixed("/api/payments")),
+    ("POST", "/api/payments/verify"): Rule("owner", 200, _payment_verify),
+    ("GET", "/api/payments/{payment_id:uuid}"): Rule("owner", 200, _payment()),
+    ("POST", "/api/payments/{payment_id:uuid}/refresh"): Rule("owner", 200, _payment("/refresh")),
+    ("GET", "/api/admin/payments"): Rule("admin", 200, fixed("/api/admin/payments")),
+    ("GET", "/api/admin/payments/revenue"): Rule(
+        "admin", 200, fixed("/api/admin/payments/revenue")
+    ),
+    ("POST", "/api/admin/payments/{payment_id:uuid}/refund"): Rule("admin", 200, _payment_refund),
     # The admin console: accounts, the audit log, statistics.
     ("GET", "/api/admin/users"): Rule("admin", 200, fixed("/api/admin/users")),
     ("GET", "/api/admin/users/{user_id}"): Rule("admin", 200, _admin_user()),
@@ -412,12 +465,24 @@ def _client_dist(root: Path) -> Path:
     return dist
 
 
-def _matrix_settings(database_url: str, prefix: str, root: Path) -> Settings:
+def _matrix_settings(
+    database_url: str, prefix: str, root: Path, razorpay: FakeRazorpay | None = None
+) -> Settings:
+    keys: dict[str, Any] = {}
+    if razorpay is not None:
+        keys = {
+            "razorpay_key_id": razorpay.key_id,
+            "razorpay_key_secret": razorpay.key_secret,
+            "razorpay_webhook_secret": razorpay.webhook_secret,
+            "razorpay_base_url": razorpay.base_url,
+            "payment_orders_per_hour": 10_000,
+        }
     return make_settings(
         database_url,
         prefix,
         root,
         client_dist=_client_dist(root),
+        **keys,
         free_credits=500,
         register_limit_per_ip=10_000,
         login_limit_per_ip=10_000,
@@ -440,13 +505,14 @@ async def world(
     database_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[World]:
     root = tmp_path_factory.mktemp("authz")
-    app = create_app(_matrix_settings(database_url, f"{redis_prefix}authz:", root))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            placeholder = World(app, http, Identity("candidate_a"))
-            owner, _ = await placeholder.sign_up("candidate_a")
-            yield World(app, http, owner)
+    async with FakeRazorpay() as razorpay:
+        app = create_app(_matrix_settings(database_url, f"{redis_prefix}authz:", root, razorpay))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                placeholder = World(app, http, Identity("candidate_a"), razorpay)
+                owner, _ = await placeholder.sign_up("candidate_a")
+                yield World(app, http, owner, razorpay)
 
 
 @pytest.mark.parametrize("identity", IDENTITIES)
@@ -457,7 +523,7 @@ async def test_each_caller_gets_what_the_route_rule_says(
     rule = RULES[route]
     if rule.spends_identity:
         owner, _ = await world.sign_up("candidate_a")
-        world = World(world.app, world.client, owner)
+        world = World(world.app, world.client, owner, world.razorpay)
     caller = await world.identity(identity, fresh=rule.spends_identity)
     call = await rule.call(world, caller)
     response = await world.client.request(

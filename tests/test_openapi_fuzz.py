@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 from server.app import create_app
 from server.config import Settings
 from tests.conftest import make_settings, unique_email
+from tests.fakes.razorpay import running_in_a_thread
 from tests.server_thread import ServerThread
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "6"))
@@ -68,21 +69,28 @@ def fuzz_server(
     database_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerThread]:
     tmp = tmp_path_factory.mktemp("fuzz")
-    app_settings = make_settings(
-        database_url,
-        f"{redis_prefix}fuzz{uuid.uuid4().hex[:6]}:",
-        tmp,
-        free_credits=10_000,
-        # The limits themselves are tested elsewhere; here they would only cut coverage short.
-        login_limit_per_ip=100_000,
-        login_limit_per_email=100_000,
-        log_level="WARNING",
-    )
-    server = ServerThread(app_settings).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    # Buying credits on, against the fake Razorpay API, so its routes answer as they do live.
+    with running_in_a_thread() as razorpay:
+        app_settings = make_settings(
+            database_url,
+            f"{redis_prefix}fuzz{uuid.uuid4().hex[:6]}:",
+            tmp,
+            free_credits=10_000,
+            # The limits themselves are tested elsewhere; here they would only cut coverage.
+            login_limit_per_ip=100_000,
+            login_limit_per_email=100_000,
+            payment_orders_per_hour=100_000,
+            razorpay_key_id=razorpay.key_id,
+            razorpay_key_secret=razorpay.key_secret,
+            razorpay_webhook_secret=razorpay.webhook_secret,
+            razorpay_base_url=razorpay.base_url,
+            log_level="WARNING",
+        )
+        server = ServerThread(app_settings).start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="module")

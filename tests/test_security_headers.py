@@ -130,7 +130,7 @@ async def test_an_unhandled_error_is_answered_with_the_headers_and_the_error_sha
 
 
 async def test_the_policy_is_chosen_by_the_longest_matching_path_prefix() -> None:
-    """Where Razorpay Checkout will be allowed: the payment page's prefix, nowhere else."""
+    """Where Razorpay Checkout is allowed: the payment page's prefix, nowhere else."""
 
     async def ok(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -185,3 +185,32 @@ async def test_production_serves_no_cdn_backed_api_docs(
     app_policy = _directives((await client.get("/")).headers["content-security-policy"])
     assert "https://cdn.jsdelivr.net" not in app_policy["script-src"]
     assert render_policy(APP_POLICY) == (await client.get("/")).headers["content-security-policy"]
+
+
+async def test_checkout_is_allowed_on_the_credits_page_only_and_only_when_buying_is_on(
+    tmp_path: Path,
+) -> None:
+    keys = {
+        "razorpay_key_id": "rzp_test_headers",
+        "razorpay_key_secret": "key-secret",
+        "razorpay_webhook_secret": "webhook-secret",
+        "razorpay_checkout_url": "http://127.0.0.1:9/checkout.js",
+    }
+    found: dict[bool, dict[str, dict[str, list[str]]]] = {}
+    for enabled in (True, False):
+        settings = make_settings(
+            "sqlite+aiosqlite:///unused.db", "x:", tmp_path, **(keys if enabled else {})
+        )
+        transport = httpx.ASGITransport(app=create_app(settings))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            found[enabled] = {
+                path: _directives((await http.get(path)).headers["content-security-policy"])
+                for path in ("/credits", "/", "/interviews/x")
+            }
+    credits = found[True]["/credits"]
+    assert credits["script-src"] == ["'self'", "http://127.0.0.1:9"]
+    assert "http://127.0.0.1:9" in credits["connect-src"]
+    assert "https://api.razorpay.com" in credits["frame-src"]
+    for path in ("/", "/interviews/x"):
+        assert found[True][path]["script-src"] == ["'self'"]
+    assert found[False]["/credits"]["script-src"] == ["'self'"]

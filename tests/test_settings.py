@@ -112,3 +112,51 @@ def test_env_example_documents_every_setting_and_yields_the_defaults() -> None:
     assert settings.is_sqlite and settings.redis_url is None
     assert settings.jwt_secret.get_secret_value() == DEV_SECRET
     assert settings.effective_log_format == "text"
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ({"razorpay_key_id": "rzp_test_x"}, "INTERVIEW_RAZORPAY_KEY_SECRET"),
+        (
+            {"razorpay_key_id": "rzp_test_x", "razorpay_key_secret": "key-secret"},
+            "INTERVIEW_RAZORPAY_WEBHOOK_SECRET",
+        ),
+        ({"razorpay_webhook_secret": "hook-secret"}, "INTERVIEW_RAZORPAY_KEY_ID"),
+    ],
+)
+def test_half_a_razorpay_configuration_is_refused_naming_what_is_missing(
+    given: dict[str, str], missing: str
+) -> None:
+    with pytest.raises(ConfigError, match=missing):
+        Settings(_env_file=None, **given)  # type: ignore[call-arg]
+
+
+def test_the_webhook_secret_must_not_be_the_key_secret() -> None:
+    with pytest.raises(ConfigError, match="not the API key's"):
+        Settings(  # type: ignore[call-arg]
+            _env_file=None,
+            razorpay_key_id="rzp_test_x",
+            razorpay_key_secret="same",
+            razorpay_webhook_secret="same",
+        )
+
+
+def test_credit_packs_come_from_json_and_their_ids_must_differ(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "INTERVIEW_CREDIT_PACKS",
+        '[{"id": "ten", "credits": 10, "price_paise": 29900, "label": "10"}]',
+    )
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.credit_pack("ten") is not None
+    assert settings.credit_pack("ten").price_paise == 29900  # type: ignore[union-attr]
+    assert settings.payments_enabled is False
+    twice = '[{"id": "a", "credits": 1, "price_paise": 100, "label": "x"}]'
+    monkeypatch.setenv("INTERVIEW_CREDIT_PACKS", twice[:-1] + "," + twice[1:])
+    with pytest.raises(ConfigError, match="pack ids must differ"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    monkeypatch.setenv("INTERVIEW_CREDIT_PACKS", twice.replace("100", "50"))
+    with pytest.raises(ValueError, match="price_paise"):
+        Settings(_env_file=None)  # type: ignore[call-arg]

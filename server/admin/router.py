@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from server.admin import audit_routes, bank, monitor, stats, users
+from server.admin import audit_routes, bank, monitor, payments, stats, users
 from server.auth.deps import current_admin
 from server.errors import error_responses
 
@@ -19,3 +19,4 @@ router.include_router(audit_routes.router)
 router.include_router(bank.router)
 router.include_router(stats.router)
 router.include_router(monitor.router)
+router.include_router(payments.router)

@@ -2,10 +2,12 @@
 
 Creates a fresh PostgreSQL database on the server ``--database-url`` points at, migrates it,
 fills it (server-side, ``INSERT … SELECT`` from ``generate_series``) with users, interviews
-over 120 days with their turns, reports and provider calls, then times the queries of
-``GET /api/admin/stats`` for a 90-day range (warm, p50 and max of the runs, per query and for
-the whole endpoint) and prints ``EXPLAIN (ANALYZE, BUFFERS)`` of each. The database is dropped
-at the end, also on failure or Ctrl-C (unless ``--keep``).
+over 120 days with their turns, reports and provider calls, then times
+``GET /api/admin/stats`` for a 90-day range: once with nothing rolled up (every day read raw),
+then the first request after a deploy (it rolls up the range's closed days: cold), then the
+warm queries with the rollup in place (p50 and max of the runs, per query and for the whole
+endpoint), and prints ``EXPLAIN (ANALYZE, BUFFERS)`` of each (and of what the cold roll-up
+reads). The database is dropped at the end, also on failure or Ctrl-C (unless ``--keep``).
 
 Per interview (the engine's shape, ~90% on Gemini): 6 turns (4 questions, 2 follow-ups; 3 for
 an abandoned one), a report once it ended, and 13 provider calls (a turn and a score per
@@ -16,22 +18,24 @@ interviewer after two turns.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 import typer
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.admin import stats
 from server.store import migrate
 from server.store.db import create_engine, create_sessionmaker
+from server.store.models import ProviderCallDay
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_RANGE_DAYS = 90
@@ -228,47 +232,59 @@ async def _fill(dsn: str, users: int, interviews: int) -> None:
 QueryRun = Callable[[AsyncSession, stats.Window], Awaitable[Any]]
 
 
-def _queries() -> dict[str, QueryRun]:
-    async def latency(session: AsyncSession, window: stats.Window) -> Any:
-        # Its counts come from call_groups, run (untimed) just before in the same snapshot.
-        groups = await stats.call_groups(session, window)
-        return await _timed_part(stats.call_latency(session, window, groups))
+def _queries(raw: Sequence[stats.Window]) -> dict[str, QueryRun]:
+    """What ``compute`` runs, by part; ``raw`` are the range's days not rolled up (open)."""
+
+    async def open_days(session: AsyncSession, window: stats.Window) -> Any:
+        return [await stats.count_days(session, part) for part in raw]
+
+    async def open_calls(session: AsyncSession, window: stats.Window) -> Any:
+        return [await stats.call_days(session, part) for part in raw]
+
+    async def percentiles(session: AsyncSession, window: stats.Window) -> Any:
+        # Python only: merging the histograms and reading the percentiles (and the usage).
+        groups = await stats.call_groups(session, window, raw)
+        started = time.perf_counter()
+        found = stats.call_latency(groups), stats.model_usage(groups)
+        _Part.elapsed = time.perf_counter() - started
+        return found
 
     return {
-        "created_per_day": stats.created_per_day,
-        "started_per_day": stats.started_per_day,
-        "ended_per_day": stats.ended_per_day,
-        "signups_per_day": stats.signups_per_day,
-        "active_users": stats.active_users,
+        "rolled_days (stats_day)": stats.rolled_days,
+        "count_days (open days)": open_days,
+        "usage_per_day": stats.usage_per_day,
+        "creators (users, top 10)": stats.creators,
         "offline_fallbacks": stats.offline_fallbacks,
-        "scores_by_track": stats.scores_by_track,
-        "top_users": stats.top_users,
-        "call_groups": stats.call_groups,
-        "call_latency (percentiles)": latency,
+        "rolled_call_groups": stats.rolled_call_groups,
+        "call_days (open days)": open_calls,
+        "call_latency (histograms)": percentiles,
     }
 
 
 class _Part:
-    """The time of the part of a query function that is measured (see ``latency``)."""
+    """The time of the part of a query function that is measured (see ``percentiles``)."""
 
     elapsed: float | None = None
 
 
-async def _timed_part(work: Awaitable[Any]) -> Any:
-    started = time.perf_counter()
-    try:
-        return await work
-    finally:
-        _Part.elapsed = time.perf_counter() - started
+async def _request(session: AsyncSession, window: stats.Window) -> stats.AdminStats:
+    """What ``GET /api/admin/stats`` does: roll up what is missing, then compute."""
+    await stats.roll_up(session, window.start, window.end, now=datetime.now(UTC))
+    await stats.begin_snapshot(session)
+    return await stats.compute(session, window.start, window.end)
 
 
 async def _time(
-    sessionmaker: async_sessionmaker[AsyncSession], window: stats.Window, runs: int
+    sessionmaker: async_sessionmaker[AsyncSession],
+    window: stats.Window,
+    raw: Sequence[stats.Window],
+    runs: int,
 ) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {name: [] for name in _queries()}
-    times["whole endpoint (compute)"] = []
+    queries = _queries(raw)
+    times: dict[str, list[float]] = {name: [] for name in queries}
+    times["whole endpoint (roll_up + compute)"] = []
     for run in range(runs + 1):  # the first run warms the caches and is not counted
-        for name, query in _queries().items():
+        for name, query in queries.items():
             async with sessionmaker() as session:
                 await stats.begin_snapshot(session)
                 _Part.elapsed = None
@@ -279,15 +295,27 @@ async def _time(
                 times[name].append(elapsed * 1000)
         async with sessionmaker() as session:
             started = time.perf_counter()
-            await stats.begin_snapshot(session)
-            await stats.compute(session, window.start, window.end)
+            await _request(session, window)
             if run:
-                times["whole endpoint (compute)"].append((time.perf_counter() - started) * 1000)
+                times["whole endpoint (roll_up + compute)"].append(
+                    (time.perf_counter() - started) * 1000
+                )
     return times
 
 
+_BOUNDS = re.compile(r"\{[0-9,]{200,}\}")
+
+
+def _short(text: str) -> str:
+    """The histogram buckets' bounds (an array literal of ~390 numbers) left out."""
+    return _BOUNDS.sub(f"{{…{len(stats.LATENCY_BUCKETS) - 1} bounds…}}", text)
+
+
 async def _explain(
-    sessionmaker: async_sessionmaker[AsyncSession], window: stats.Window, engine: Any
+    sessionmaker: async_sessionmaker[AsyncSession],
+    window: stats.Window,
+    queries: Mapping[str, QueryRun],
+    engine: Any,
 ) -> None:
     captured: list[tuple[str, Any]] = []
 
@@ -295,7 +323,7 @@ async def _explain(
         if not statement.lstrip().upper().startswith(("SET", "EXPLAIN")):
             captured.append((statement, parameters))
 
-    for name, query in _queries().items():
+    for name, query in queries.items():
         captured.clear()
         event.listen(engine.sync_engine, "before_cursor_execute", capture)
         try:
@@ -304,7 +332,7 @@ async def _explain(
                 await query(session, window)
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", capture)
-        statements = captured[1:] if name.startswith("call_latency") else list(captured)
+        statements = list(captured)
         plans: list[tuple[float, str, list[str]]] = []
         async with sessionmaker() as session:
             await stats.begin_snapshot(session)
@@ -325,8 +353,8 @@ async def _explain(
             plans = [max(plans, key=lambda plan: plan[0])]
             print("  the slowest:")
         for _, statement, lines in plans:
-            print("  " + " ".join(statement.split()))
-            print("\n".join("    " + line for line in lines))
+            print("  " + _short(" ".join(statement.split())))
+            print("\n".join("    " + _short(line) for line in lines))
 
 
 async def run(
@@ -349,18 +377,57 @@ async def run(
         await _fill(dsn, users, interviews)
         print(f"filled in {time.perf_counter() - started:.1f} s")
         sessionmaker = create_sessionmaker(engine)
-        today = datetime.now(UTC).date()
+        now = datetime.now(UTC)
+        today = now.date()
         window = stats.Window(today - timedelta(days=days - 1), today)
-        print(f"\nrange {window.start} .. {window.end} ({days} days), {runs} warm runs")
-        times = await _time(sessionmaker, window, runs)
-        print(f"\n{'query':<28} {'p50 ms':>8} {'max ms':>8}")
+        print(f"\nrange {window.start} .. {window.end} ({days} days)")
+        # Nothing rolled up yet: what compute costs reading every day from the raw rows.
+        async with sessionmaker() as session:
+            await stats.begin_snapshot(session)
+            started = time.perf_counter()
+            await stats.compute(session, window.start, window.end)
+            unrolled = (time.perf_counter() - started) * 1000
+        print(f"compute, nothing rolled up (every day raw):  {unrolled:8.1f} ms")
+        # The first request after deploying: it rolls up the range's closed days.
+        async with sessionmaker() as session:
+            started = time.perf_counter()
+            rolled = await stats.roll_up(session, window.start, window.end, now=now)
+            rolling = (time.perf_counter() - started) * 1000
+            await stats.begin_snapshot(session)
+            await stats.compute(session, window.start, window.end)
+            first = (time.perf_counter() - started) * 1000
+        print(
+            f"first request (cold): roll_up of {len(rolled)} days {rolling:8.1f} ms, "
+            f"with compute {first:8.1f} ms"
+        )
+        async with sessionmaker() as session:
+            done = set(await stats.rolled_days(session, window))
+            rows = await session.scalar(select(func.count()).select_from(ProviderCallDay))
+        raw = stats.Window.runs(d for d in window.days() if d not in done)
+        print(
+            f"rolled up: {len(done)} days, {rows:,} provider_call_day rows; read raw: "
+            + ", ".join(f"{w.start}..{w.end}" for w in raw)
+        )
+        print(f"\n{runs} warm runs")
+        times = await _time(sessionmaker, window, raw, runs)
+        print(f"\n{'query':<36} {'p50 ms':>8} {'max ms':>8}")
         for query_name, values in times.items():
             if query_name.startswith("whole"):
-                print("-" * 46)
-            print(f"{query_name:<28} {statistics.median(values):8.1f} {max(values):8.1f}")
+                print("-" * 54)
+            print(f"{query_name:<36} {statistics.median(values):8.1f} {max(values):8.1f}")
         total = sum(statistics.median(v) for k, v in times.items() if not k.startswith("whole"))
-        print(f"{'sum of the query p50s':<28} {total:8.1f}")
-        await _explain(sessionmaker, window, engine)
+        print(f"{'sum of the query p50s':<36} {total:8.1f}")
+        closed = stats.Window(window.start, max(done)) if done else window
+
+        async def rollup_reads(session: AsyncSession, _: stats.Window) -> Any:
+            return await stats.call_days(session, closed)
+
+        queries = {
+            **_queries(raw),
+            f"cold: call_days over the {len(done)} closed days (roll_up)": rollup_reads,
+        }
+        del queries["call_latency (histograms)"]  # Python only
+        await _explain(sessionmaker, window, queries, engine)
     finally:
         await engine.dispose()
         if keep:

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from server.protocol import Answer, End, Interrupt, Skip
+from server.protocol import Answer, End, Interrupt, Pause, Resume, Skip
 
 
 class DeleteInterview(BaseModel):
@@ -48,6 +48,8 @@ RunnerCommand = Annotated[
     | Interrupt
     | Skip
     | End
+    | Pause
+    | Resume
     | DeleteInterview
     | NoteToInterviewer
     | ExtendAnswer

@@ -18,14 +18,14 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
-from server.interview import records
+from server.interview import overall, records
 from server.interview.commands import (
     AdminCommand,
     DeleteInterview,
@@ -54,8 +54,13 @@ from server.protocol import (
     ErrorEvent,
     Interrupt,
     InterviewerChanged,
+    InterviewPaused,
+    InterviewResumed,
+    Pause,
+    PauseRequested,
     Phase,
     ReportEvent,
+    Resume,
     ScoreEvent,
     Skip,
     SteerAck,
@@ -87,6 +92,9 @@ E = TypeVar(
     AnswerSkipped,
     AnswerTimeout,
     AnswerExtended,
+    PauseRequested,
+    InterviewPaused,
+    InterviewResumed,
     ScoreEvent,
     ReportEvent,
     InterviewerChanged,
@@ -182,6 +190,10 @@ class InterviewRunner:
         # Administrators' notes not yet turned into a turn: (note id, text).
         self.notes: list[tuple[int, str]] = []
         self._extend_s = 0  # seconds an administrator added to the open answer, not yet applied
+        # The candidate's pause and resume, taken by the accept step, applied by the loop.
+        self._pause_asked = False
+        self._resume_asked = False
+        self._cancelled_pause = False
 
     # --- the accept step ------------------------------------------------------------------
 
@@ -227,6 +239,21 @@ class InterviewRunner:
         if isinstance(command, Interrupt):
             self._interrupt = state.phase is Phase.asking
             return None
+        if isinstance(command, Pause):
+            if state.phase is Phase.reporting:
+                raise _Refused(
+                    ErrorCode.not_listening,
+                    "the interview is ending: nothing to pause",
+                    retryable=False,
+                )
+            if state.phase is not Phase.paused:
+                self._pause_asked, self._resume_asked = True, False
+            return None
+        if isinstance(command, Resume):
+            if state.phase is Phase.paused or state.pause_requested or self._pause_asked:
+                self._pause_asked, self._resume_asked = False, True
+                return None
+            raise _Refused(ErrorCode.not_listening, "the interview is not paused", retryable=False)
         if state.phase not in (Phase.asking, Phase.listening) or self._pending is not None:
             phase = Phase.scoring if self._pending is not None else state.phase
             raise _Refused(
@@ -404,6 +431,8 @@ class InterviewRunner:
                     await self._listen()
                 elif phase is Phase.scoring:
                     await self._score()
+                elif phase is Phase.paused:
+                    await self._paused()
                 elif phase is Phase.reporting:
                     raise _Ended(InterviewStatus.finished, "completed")
                 else:
@@ -703,6 +732,7 @@ class InterviewRunner:
         deadline = self.state.deadline_ms or now_ms()
         while self.state.phase is Phase.listening and not self._end_requested:
             self.wake.clear()
+            self._note_pause_request()
             if self._extend_s:
                 added, self._extend_s = self._extend_s, 0
                 deadline += added * 1000
@@ -726,6 +756,52 @@ class InterviewRunner:
                 await self._close_turn("timed_out")
                 return
             await self._wait(min(remaining_s, INBOX_POLL_S, self._presence_interval_s))
+
+    def _note_pause_request(self) -> None:
+        """Log a pause asked for (or cancelled) during a question: it survives a runner
+        moving, and every socket shows it."""
+        assert self.state is not None
+        if self._pause_asked and not self.state.pause_requested:
+            self._pause_asked = False
+            self.emit(PauseRequested, self._evolve(pause_requested=True), turn=self.state.turn)
+        elif self._resume_asked and self.state.pause_requested:
+            self._resume_asked = False
+            self.emit(
+                InterviewResumed,
+                self._evolve(pause_requested=False),
+                turn=self.state.turn,
+                paused_s=0,
+            )
+
+    async def _paused(self) -> None:
+        """Between questions at the candidate's request: wait for resume (or the end). No
+        answer clock runs; a candidate who leaves is still abandoned after the usual time."""
+        assert self.state is not None
+        while self.state.phase is Phase.paused and not self._end_requested:
+            self.wake.clear()
+            if self._resume_asked:
+                self._resume_asked = False
+                began = self.state.paused_ms or now_ms()
+                paused_s = max(0, (now_ms() - began) // 1000)
+                await records.add_pause(self.deps.sessionmaker, self.uuid, paused_s)
+                self.emit(
+                    InterviewResumed,
+                    self._evolve(phase=Phase.asking, paused_ms=None),
+                    turn=self.state.turn,
+                    paused_s=paused_s,
+                )
+                return
+            await self._wait(min(INBOX_POLL_S, self._presence_interval_s))
+
+    def _announce_pause(self) -> None:
+        """After the event that moved to the next question: say if it began a pause, or if a
+        requested pause was cancelled."""
+        assert self.state is not None
+        if self.state.phase is Phase.paused and self.state.paused_ms is not None:
+            self.emit(InterviewPaused, turn=self.state.turn, paused_ms=self.state.paused_ms)
+        elif self._cancelled_pause:
+            self.emit(InterviewResumed, turn=self.state.turn, paused_s=0)
+        self._cancelled_pause = False
 
     async def _keep(self, answer: Answer) -> None:
         """Accept an answer: saved first (losing the live store cannot lose it), then
@@ -813,6 +889,7 @@ class InterviewRunner:
             self.emit(AnswerSkipped, self._next_turn(None), turn=record.index)
         else:
             self.emit(AnswerTimeout, self._next_turn(None), turn=record.index)
+        self._announce_pause()
 
     # --- scoring ----------------------------------------------------------------------
 
@@ -845,6 +922,7 @@ class InterviewRunner:
                 message="This answer could not be scored; it is saved and the interview goes on.",
                 retryable=False,
             )
+            self._announce_pause()
             return
         self.emit(
             ScoreEvent,
@@ -857,6 +935,7 @@ class InterviewRunner:
             rubric_version=score.rubric_version,
             delivery=pending.delivery,
         )
+        self._announce_pause()
 
     def _next_turn(self, answered: TurnRecord | None) -> LiveState:
         """Follow up on what was said, or move to the next question, or to the report."""
@@ -877,11 +956,16 @@ class InterviewRunner:
                 phase=Phase.asking, kind="follow_up", follow_ups=state.follow_ups + 1, **after
             )
         if state.question_number < self.brief.question_count:
+            pause = (state.pause_requested or self._pause_asked) and not self._resume_asked
+            self._cancelled_pause = state.pause_requested and not pause
+            self._pause_asked = self._resume_asked = False
             return self._evolve(
-                phase=Phase.asking,
+                phase=Phase.paused if pause else Phase.asking,
                 kind="question",
                 question_number=state.question_number + 1,
                 follow_ups=0,
+                pause_requested=False,
+                paused_ms=now_ms() if pause else None,
                 **after,
             )
         return self._evolve(phase=Phase.reporting, **after)
@@ -905,6 +989,9 @@ class InterviewRunner:
         if any(t.outcome == "answered" for t in self.history):
             try:
                 report = await self.interviewer.build_report(self.brief, self.history)
+                computed = overall.overall(overall.question_results(_results(self.history)))
+                if computed is not None:  # the same rule whichever interviewer wrote it
+                    report = dataclasses.replace(report, overall_score=computed)
             except Exception as exc:
                 log.error(
                     "report failed", extra={"interview_id": self.interview_id, "error": repr(exc)}
@@ -944,6 +1031,17 @@ class InterviewRunner:
             "interview ended",
             extra={"interview_id": self.interview_id, "status": status.value, "reason": reason},
         )
+
+
+def _results(history: Sequence[TurnRecord]) -> list[overall.TurnResult]:
+    return [
+        overall.TurnResult(
+            kind=t.kind,
+            answered=bool(t.answer and t.answer.strip()),
+            values=[c.value for c in t.score.criteria] if t.score else [],
+        )
+        for t in history
+    ]
 
 
 def initial_state(

@@ -170,6 +170,19 @@ async def load(
         return Loaded(facts_of(interview), history, pending, [(i, t) for i, t in notes.all()])
 
 
+async def add_pause(
+    sessionmaker: async_sessionmaker[AsyncSession], interview_id: uuid.UUID, seconds: int
+) -> None:
+    """Count a pause between questions that just ended (the report mentions them)."""
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Interview)
+            .where(Interview.id == interview_id)
+            .values(pauses=Interview.pauses + 1, paused_s=Interview.paused_s + seconds)
+        )
+        await session.commit()
+
+
 async def use_notes(
     sessionmaker: async_sessionmaker[AsyncSession], note_ids: list[int], turn: int
 ) -> None:

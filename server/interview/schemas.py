@@ -120,8 +120,22 @@ class TurnPublic(BaseModel):
     delivery: Delivery | None = Field(description="For a spoken answer: how it was delivered.")
 
 
+class QuestionScore(BaseModel):
+    """One main question with its follow-ups, as the overall score counts it."""
+
+    number: int = Field(description="1-based main question.")
+    follow_ups: int
+    answered: int = Field(description="Answers given to it (the question and its follow-ups).")
+    unanswered: int = Field(description="Its turns skipped or timed out with nothing said.")
+    score: float | None = Field(description="Counted into the overall score; None: nothing was.")
+
+
 class ReportPublic(BaseModel):
     overall_score: float
+    overall_rule: str = Field(description="How the overall score is computed, in words.")
+    questions: list[QuestionScore] = Field(
+        description="The main questions with their follow-ups, as the overall score counts them."
+    )
     strengths: list[str]
     weaknesses: list[str]
     next_steps: list[str]
@@ -135,6 +149,8 @@ class SharedInterview(InterviewPublic):
 
     turns: list[TurnPublic]
     report: ReportPublic | None
+    pauses: int = Field(description="Pauses the candidate took between questions.")
+    paused_s: int = Field(description="Their total length; no answer clock ran meanwhile.")
 
 
 class InterviewDetail(SharedInterview):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import secrets
 import uuid
@@ -13,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.errors import NotFound, SpendCapReached
+from server.interview import overall
 from server.interview.schemas import (
     DeliverySummary,
     InterviewCreate,
     InterviewDetail,
     InterviewPublic,
+    QuestionScore,
     ReportPublic,
     ScorePublic,
     SharedInterview,
@@ -268,7 +271,9 @@ def shared(interview: Interview) -> SharedInterview:
     return SharedInterview(
         **public(interview, report.overall_score if report else None, delivery).model_dump(),
         turns=turns,
-        report=_report(interview),
+        report=_report(interview, turns),
+        pauses=interview.pauses,
+        paused_s=interview.paused_s,
     )
 
 
@@ -311,11 +316,23 @@ def _turns(interview: Interview) -> list[TurnPublic]:
     ]
 
 
-def _report(interview: Interview) -> ReportPublic | None:
+def _report(interview: Interview, turns: list[TurnPublic]) -> ReportPublic | None:
     report = interview.report
+    results = overall.question_results(
+        [
+            overall.TurnResult(
+                kind=t.kind,
+                answered=bool(t.answer and t.answer.strip()),
+                values=[s.value for s in t.scores],
+            )
+            for t in turns
+        ]
+    )
     return (
         ReportPublic(
             overall_score=report.overall_score,
+            overall_rule=overall.RULE,
+            questions=[QuestionScore(**dataclasses.asdict(r)) for r in results],
             strengths=list(report.strengths),
             weaknesses=list(report.weaknesses),
             next_steps=list(report.next_steps),

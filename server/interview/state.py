@@ -38,6 +38,8 @@ class LiveState:
     asked_ms: int = 0  # when the current turn started
     deadline_ms: int | None = None  # when the open answer times out
     answer: PendingAnswer | None = None
+    pause_requested: bool = False  # the candidate asked for a pause after this question
+    paused_ms: int | None = None  # when the current pause began (phase paused)
 
     def encode(self) -> str:
         return _adapter.dump_json(self).decode()

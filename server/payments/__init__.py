@@ -1,1 +1,1 @@
-"""Credits: the ledger today; Razorpay orders and webhooks build on it."""
+"""Credits: the ledger, and buying them with Razorpay (orders, Checkout, webhooks, refunds)."""

@@ -1,5 +1,9 @@
 """The credit ledger. Every movement is a row with a unique external reference, so
 no grant or spend can ever be applied twice; ``user.credit_balance`` caches the sum.
+
+Spending never takes the balance below zero; only a refund's removal of a pack's credits
+(``remove_once``) can, when they were already spent, and then new interviews wait until the
+balance is settled (``OwesCredits``).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.errors import Conflict, InsufficientCredits
+from server.errors import Conflict, InsufficientCredits, OwesCredits
 from server.store.models import CreditEntry, User
 
 
@@ -33,6 +37,22 @@ async def grant(
     """
     if delta <= 0:
         raise ValueError("grant needs a positive delta")
+    return await _apply_once(session, user_id, delta, reason=reason, external_ref=external_ref)
+
+
+async def remove_once(
+    session: AsyncSession, user_id: uuid.UUID, credits: int, *, reason: str, external_ref: str
+) -> bool:
+    """Take ``credits`` away once per ``external_ref``, even below zero (a refunded pack whose
+    credits were spent). Returns False if it was already applied."""
+    if credits <= 0:
+        raise ValueError("remove_once needs a positive number of credits")
+    return await _apply_once(session, user_id, -credits, reason=reason, external_ref=external_ref)
+
+
+async def _apply_once(
+    session: AsyncSession, user_id: uuid.UUID, delta: int, *, reason: str, external_ref: str
+) -> bool:
     try:
         async with session.begin_nested():
             session.add(
@@ -64,6 +84,9 @@ async def spend_one(
         .returning(User.credit_balance)
     )
     if new_balance is None:
+        balance = await session.scalar(select(User.credit_balance).where(User.id == user_id))
+        if balance is not None and balance < 0:
+            raise OwesCredits(-int(balance))
         raise InsufficientCredits()
     session.add(CreditEntry(user_id=user_id, delta=-1, reason=reason, external_ref=external_ref))
     return int(new_balance)

@@ -13,15 +13,18 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, foreign_keys: bool = True) -> AsyncEngine:
+    """``foreign_keys=False`` is for migrations on SQLite only: a batch migration rebuilds a
+    table by dropping it, and with foreign keys on, that drop deletes (ON DELETE CASCADE)
+    every row that refers to it. Migrations check the keys themselves afterwards."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, foreign_keys=foreign_keys)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
     """WAL, a busy timeout, enforced foreign keys, and BEGIN IMMEDIATE.
 
     pysqlite's deferred BEGIN lets two writers both read, then fails one with
@@ -35,7 +38,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

@@ -27,12 +27,13 @@ async def _run(url: str, action: str, revision: str) -> None:
         db_path = url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, foreign_keys=False)
     config = alembic_config(url)
 
     def _do(connection: Connection) -> None:
         config.attributes["connection"] = connection
         getattr(command, action)(config, revision)
+        check_foreign_keys(connection)
 
     try:
         async with engine.connect() as connection:
@@ -40,6 +41,16 @@ async def _run(url: str, action: str, revision: str) -> None:
             await connection.commit()
     finally:
         await engine.dispose()
+
+
+def check_foreign_keys(connection: Connection) -> None:
+    """On SQLite, where migrations run with foreign keys off (see ``create_engine``): refuse
+    to commit a migration that left a row pointing at nothing."""
+    if connection.dialect.name != "sqlite":
+        return
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"the migration left rows with broken foreign keys: {broken[:5]}")
 
 
 async def upgrade(url: str, revision: str = "head") -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -127,7 +127,6 @@ class Base(DeclarativeBase):
 class User(Base):
     __tablename__ = "user"
     __table_args__ = (
-        CheckConstraint("credit_balance >= 0", name="credit_balance_non_negative"),
         Index("ix_user_created_at", "created_at"),  # sign-ups per day (admin statistics)
     )
 
@@ -138,7 +137,8 @@ class User(Base):
     # Bumped to revoke every token issued before (password change, "log out everywhere").
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     # Cached sum of this user's ledger deltas; spent with one guarded UPDATE so
-    # concurrent requests can never overdraw it. The ledger stays the record.
+    # concurrent requests can never overdraw it. The ledger stays the record. Only a refund
+    # takes it below zero (its credits were spent); new interviews wait until it is settled.
     credit_balance: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set by an admin: the account cannot sign in, its tokens stop working.
@@ -158,6 +158,88 @@ class CreditEntry(Base):
     reason: Mapped[str] = mapped_column(String(32))
     external_ref: Mapped[str] = mapped_column(String(191), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PaymentStatus(StrEnum):
+    created = "created"  # an order was opened; nothing paid yet
+    authorized = "authorized"  # paid, not yet captured
+    captured = "captured"  # paid and captured: the pack's credits were granted
+    failed = "failed"  # the latest attempt failed (another attempt may still succeed)
+    refunded = "refunded"  # refunded in full or in part: the refunded share of credits removed
+
+
+class Payment(Base):
+    """One purchase of a credit pack: our record of a Razorpay order and the payment that
+    settled it. ``status_history`` (``payment_event``) says how it got here."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        Index("ix_payment_user_id_created_at", "user_id", "created_at"),
+        Index("ix_payment_created_at", "created_at"),
+        Index("ix_payment_captured_at", "captured_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    pack: Mapped[str] = mapped_column(String(32))
+    credits: Mapped[int] = mapped_column(Integer)
+    amount_paise: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="INR")
+    status: Mapped[PaymentStatus] = mapped_column(
+        _enum(PaymentStatus, "payment_status"), default=PaymentStatus.created
+    )
+    razorpay_order_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # The attempt that settled the order (an order may see several attempts).
+    razorpay_payment_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    method: Mapped[str | None] = mapped_column(String(24), default=None)  # upi, card, ...
+    # What the candidate may see of the instrument: a masked VPA, a card network and last 4.
+    method_detail: Mapped[str | None] = mapped_column(String(80), default=None)
+    failure_reason: Mapped[str | None] = mapped_column(String(300), default=None)
+    refunded_paise: Mapped[int] = mapped_column(Integer, default=0)
+    credits_removed: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    captured_at: Mapped[datetime | None] = mapped_column(default=None)
+    refunded_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    history: Mapped[list[PaymentEvent]] = relationship(
+        back_populates="payment",
+        order_by="PaymentEvent.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class PaymentEvent(Base):
+    """One step of a payment's history: what changed, what told us (checkout, webhook,
+    refresh, admin), and the Razorpay payment attempt it concerns."""
+
+    __tablename__ = "payment_event"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    payment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("payment.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus, "payment_status"))
+    source: Mapped[str] = mapped_column(String(16))
+    razorpay_payment_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Set on the step that applied a refund: unique, so a refund is applied once.
+    razorpay_refund_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    detail: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    payment: Mapped[Payment] = relationship(back_populates="history")
+
+
+class WebhookDelivery(Base):
+    """A Razorpay webhook event already handled (``x-razorpay-event-id``): a redelivery of the
+    same event is acknowledged and ignored. Kept for a week (Razorpay retries for a day)."""
+
+    __tablename__ = "webhook_delivery"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event: Mapped[str] = mapped_column(String(48))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Interview(Base):
@@ -191,6 +273,9 @@ class Interview(Base):
     tokens_out: Mapped[int] = mapped_column(BigInteger, default=0)
     # Millionths of a US dollar: exact and portable, unlike floats or SQLite decimals.
     cost_micro_usd: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Pauses between questions the candidate took (the report mentions them).
+    pauses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    paused_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -284,25 +369,6 @@ class ProviderCall(Base):
     __tablename__ = "provider_call"
     __table_args__ = (
         Index("ix_provider_call_created_at", "created_at"),
-        # Percentiles of successful calls, read from the index (server/admin/stats.py).
-        Index(
-            "ix_provider_call_latency",
-            "model",
-            "kind",
-            "latency_ms",
-            "created_at",
-            postgresql_where=text("outcome = 'ok'"),
-            sqlite_where=text("outcome = 'ok'"),
-        ),
-        Index(
-            "ix_provider_call_ttft",
-            "model",
-            "kind",
-            "ttft_ms",
-            "created_at",
-            postgresql_where=text("outcome = 'ok' AND ttft_ms IS NOT NULL"),
-            sqlite_where=text("outcome = 'ok' AND ttft_ms IS NOT NULL"),
-        ),
         # The few calls that failed or were cancelled (offline fallbacks).
         Index(
             "ix_provider_call_failed",
@@ -482,3 +548,56 @@ class InterviewPlan(Base):
     # BankQuestion.as_dict() of each planned question, in the order they are asked.
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- admin statistics: daily rollups of closed UTC days (server/admin/stats.py) -------------
+
+
+class StatsDay(Base):
+    """One closed UTC day of the admin statistics, rolled up once it ended (lazily, by the
+    first request that covers it). Its row is also the marker that the day's
+    ``provider_call_day`` rows are complete: both are written in one transaction. Delete it
+    (its call rows go with it) to have the day rolled up again."""
+
+    __tablename__ = "stats_day"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    created: Mapped[int] = mapped_column(Integer)  # interviews created
+    active_users: Mapped[int] = mapped_column(Integer)  # users who created one
+    started: Mapped[int] = mapped_column(Integer)
+    finished: Mapped[int] = mapped_column(Integer)
+    abandoned: Mapped[int] = mapped_column(Integer)
+    signups: Mapped[int] = mapped_column(Integer)
+    # Reports of the interviews that ended that day: {"backend": [reports, sum of scores]}.
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rolled_up_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProviderCallDay(Base):
+    """The provider calls of one closed UTC day, summed per provider, model, kind, outcome
+    and error code ('' for none: part of the key). The latency and time-to-first-token
+    histograms (of calls that succeeded) are sparse JSON bucket counts, ``{"57": 12}``, over
+    the log-scaled buckets of ``server.admin.stats.LATENCY_BUCKETS``."""
+
+    __tablename__ = "provider_call_day"
+
+    day: Mapped[date] = mapped_column(
+        ForeignKey("stats_day.day", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16), primary_key=True)
+    error_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer)
+    with_ttft: Mapped[int] = mapped_column(Integer)
+    tokens_in: Mapped[int] = mapped_column(BigInteger)
+    tokens_out: Mapped[int] = mapped_column(BigInteger)
+    cost_micro_usd: Mapped[int] = mapped_column(BigInteger)
+    latency_hist: Mapped[dict[str, Any]] = mapped_column(JSON)
+    ttft_hist: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# Offline fallbacks (admin statistics): the interviews now on a given interviewer, joined to
+# the failed calls of a range without reading the whole table.
+Index("ix_interview_provider", Interview.provider, postgresql_include=["id"])

@@ -10,6 +10,7 @@ cap on uploads, and the transcriptions in flight.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import uuid
@@ -147,7 +148,11 @@ class VoiceService:
     async def close(self) -> None:
         """Let transcriptions in flight finish (bounded), then close the recogniser."""
         if self._purger is not None:
+            # Awaited, so a purge in flight lets go of its connection before the engine is
+            # disposed (else its half-closed connection outlives the event loop's tasks).
             self._purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purger
         if self._work:
             await asyncio.wait(set(self._work), timeout=TRANSCRIBE_TIMEOUT_S)
         await self.recognizer.close()

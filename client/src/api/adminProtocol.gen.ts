@@ -62,7 +62,8 @@ export type AdminServerFrame = MonitorSnapshot | MonitorUpdate | SteerAck | Erro
 /**
  * Where the interview is; every logged event carries the phase it leaves it in.
  */
-export type Phase = 'waiting' | 'asking' | 'listening' | 'scoring' | 'reporting' | 'ended';
+export type Phase =
+  'waiting' | 'asking' | 'listening' | 'scoring' | 'paused' | 'reporting' | 'ended';
 export type ErrorCode =
   | 'malformed_frame'
   | 'unknown_type'

@@ -7,7 +7,17 @@
  * A frame the client sends (client → server).
  */
 export type ClientFrame =
-  Hello | Answer | Interrupt | Skip | End | Ping | AudioStart | AudioEnd | AudioCancel;
+  | Hello
+  | Answer
+  | Interrupt
+  | Skip
+  | End
+  | Pause
+  | Resume
+  | Ping
+  | AudioStart
+  | AudioEnd
+  | AudioCancel;
 
 export interface Hello {
   /**
@@ -49,6 +59,20 @@ export interface Skip {
 }
 export interface End {
   type: 'end';
+}
+/**
+ * Take a break between questions: the next main question waits until ``resume``. Asked
+ * for during a question, the pause begins once that question (and its follow-ups) is
+ * done; no answer clock runs while paused.
+ */
+export interface Pause {
+  type: 'pause';
+}
+/**
+ * End a pause: the next question is asked. Before the pause began, it cancels it.
+ */
+export interface Resume {
+  type: 'resume';
 }
 export interface Ping {
   /**
@@ -115,6 +139,9 @@ export type ServerFrame =
   | AnswerTimeout
   | AnswerSkipped
   | AnswerExtended
+  | PauseRequested
+  | InterviewPaused
+  | InterviewResumed
   | ScoreEvent
   | ReportEvent
   | InterviewerChanged
@@ -126,7 +153,8 @@ export type ServerFrame =
 /**
  * Where the interview is; every logged event carries the phase it leaves it in.
  */
-export type Phase = 'waiting' | 'asking' | 'listening' | 'scoring' | 'reporting' | 'ended';
+export type Phase =
+  'waiting' | 'asking' | 'listening' | 'scoring' | 'paused' | 'reporting' | 'ended';
 export type ErrorCode =
   | 'malformed_frame'
   | 'unknown_type'
@@ -360,6 +388,74 @@ export interface AnswerExtended {
   seq: number;
   turn: number;
   type: 'answer.extended';
+}
+/**
+ * The candidate asked for a pause; it begins once the current question is done.
+ */
+export interface PauseRequested {
+  /**
+   * Identity of the event log; a new epoch means a new log.
+   */
+  epoch: string;
+  /**
+   * The interview's phase once this event is applied.
+   */
+  phase: Phase;
+  /**
+   * Position in the interview's event log (1, 2, 3, ...); 0 on connection frames (ready, pong, resync, and errors about a client frame), which are not logged.
+   */
+  seq: number;
+  turn: number;
+  type: 'pause.requested';
+}
+/**
+ * The interview is paused between questions (phase ``paused``) until ``resume``.
+ */
+export interface InterviewPaused {
+  /**
+   * Identity of the event log; a new epoch means a new log.
+   */
+  epoch: string;
+  /**
+   * Unix ms when the pause began.
+   */
+  paused_ms: number;
+  /**
+   * The interview's phase once this event is applied.
+   */
+  phase: Phase;
+  /**
+   * Position in the interview's event log (1, 2, 3, ...); 0 on connection frames (ready, pong, resync, and errors about a client frame), which are not logged.
+   */
+  seq: number;
+  /**
+   * The turn that will be asked on resume.
+   */
+  turn: number;
+  type: 'interview.paused';
+}
+/**
+ * The pause ended (or a requested pause was cancelled); the next question follows.
+ */
+export interface InterviewResumed {
+  /**
+   * Identity of the event log; a new epoch means a new log.
+   */
+  epoch: string;
+  /**
+   * Seconds this pause lasted (0: cancelled before it began).
+   */
+  paused_s: number;
+  /**
+   * The interview's phase once this event is applied.
+   */
+  phase: Phase;
+  /**
+   * Position in the interview's event log (1, 2, 3, ...); 0 on connection frames (ready, pong, resync, and errors about a client frame), which are not logged.
+   */
+  seq: number;
+  turn: number;
+  type: 'interview.resumed';
 }
 export interface ScoreEvent {
   average: number;

@@ -645,6 +645,213 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Payments
+         * @description Purchases, newest first, with their buyer and history.
+         */
+        get: operations["admin-list_payments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/payments/{payment_id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund Payment
+         * @description Refund what is left of a captured payment through Razorpay. The pack's credits are
+         *     removed when Razorpay reports the refund processed (at once, or by webhook), even below
+         *     zero if they were spent; the buyer then settles before a new interview.
+         */
+        post: operations["admin-refund_payment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/payments/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Revenue
+         * @description Captured payments and refunds per UTC day (paise). A refund counts on the day it was
+         *     applied, against the revenue of that day.
+         */
+        get: operations["admin-revenue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Config
+         * @description The credit packs and whether they can be bought here (no sign-in needed).
+         */
+        get: operations["payments-get_config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Order
+         * @description Open a Razorpay order for a pack, at the server's price, to pay with Checkout.
+         */
+        post: operations["payments-create_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify
+         * @description Checkout's confirmation: checked against its signature and Razorpay's own record,
+         *     then the pack's credits are granted (once, whichever of this and the webhook is first).
+         */
+        post: operations["payments-verify"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/{payment_id}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh
+         * @description Ask Razorpay what became of this payment (e.g. a UPI payment finished on the phone
+         *     after Checkout was closed) and apply it.
+         */
+        post: operations["payments-refresh"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Payments
+         * @description The signed-in user's purchases, newest first, with their history (receipts).
+         */
+        get: operations["payments-list_payments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/{payment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Payment
+         * @description One purchase with its history.
+         */
+        get: operations["payments-get_payment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Webhook
+         * @description Razorpay's webhook (payment.captured, order.paid, payment.failed, refund.processed,
+         *     payment.authorized): the signature over the raw body is checked before anything is read;
+         *     a redelivered event is acknowledged and ignored.
+         */
+        post: operations["payments-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/shared/{token}": {
         parameters: {
             query?: never;
@@ -669,6 +876,72 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AdminPayment */
+        AdminPayment: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Pack */
+            pack: string;
+            /** Credits */
+            credits: number;
+            /** Amount Paise */
+            amount_paise: number;
+            /** Currency */
+            currency: string;
+            status: components["schemas"]["PaymentStatus"];
+            /** Method */
+            method: string | null;
+            /**
+             * Method Detail
+             * @description A masked UPI id, or a card network and last 4.
+             */
+            method_detail: string | null;
+            /** Failure Reason */
+            failure_reason: string | null;
+            /** Refunded Paise */
+            refunded_paise: number;
+            /**
+             * Credits Removed
+             * @description Credits taken back by refunds.
+             */
+            credits_removed: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Captured At */
+            captured_at: string | null;
+            /** Refunded At */
+            refunded_at: string | null;
+            /** History */
+            history: components["schemas"]["PaymentStep"][];
+            /**
+             * User Id
+             * Format: uuid
+             */
+            user_id: string;
+            /** Email */
+            email: string;
+            /** Razorpay Order Id */
+            razorpay_order_id: string;
+            /** Razorpay Payment Id */
+            razorpay_payment_id: string | null;
+        };
+        /** AdminPaymentList */
+        AdminPaymentList: {
+            /** Items */
+            items: components["schemas"]["AdminPayment"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
         /** AdminStats */
         AdminStats: {
             /**
@@ -921,6 +1194,46 @@ export interface components {
             /** New Password */
             new_password: string;
         };
+        /**
+         * CheckoutConfirmation
+         * @description The three values Checkout hands its success handler, passed on unchanged.
+         */
+        CheckoutConfirmation: {
+            /** Razorpay Order Id */
+            razorpay_order_id: string;
+            /** Razorpay Payment Id */
+            razorpay_payment_id: string;
+            /** Razorpay Signature */
+            razorpay_signature: string;
+        };
+        /**
+         * CheckoutOrder
+         * @description Everything Checkout is opened with; the amount is the server's, never the client's.
+         */
+        CheckoutOrder: {
+            /**
+             * Payment Id
+             * Format: uuid
+             */
+            payment_id: string;
+            /** Order Id */
+            order_id: string;
+            /** Key Id */
+            key_id: string;
+            /** Amount Paise */
+            amount_paise: number;
+            /** Currency */
+            currency: string;
+            pack: components["schemas"]["Pack"];
+            /**
+             * Name
+             * @description The business name Checkout shows.
+             */
+            name: string;
+            /** Description */
+            description: string;
+            prefill: components["schemas"]["Prefill"];
+        };
         /** CreditAdjustment */
         CreditAdjustment: {
             /**
@@ -1168,6 +1481,16 @@ export interface components {
             /** Turns */
             turns: components["schemas"]["TurnPublic"][];
             report: components["schemas"]["ReportPublic"] | null;
+            /**
+             * Pauses
+             * @description Pauses the candidate took between questions.
+             */
+            pauses: number;
+            /**
+             * Paused S
+             * @description Their total length; no answer clock ran meanwhile.
+             */
+            paused_s: number;
             /** Job Description */
             job_description: string;
             /** Resume Text */
@@ -1300,6 +1623,33 @@ export interface components {
             /** At Ms */
             at_ms: number;
         };
+        /** OrderCreate */
+        OrderCreate: {
+            /**
+             * Pack
+             * @example five
+             */
+            pack: string;
+        };
+        /** Pack */
+        Pack: {
+            /** Id */
+            id: string;
+            /** Credits */
+            credits: number;
+            /**
+             * Price Paise
+             * @description The price in paise (₹1 = 100 paise).
+             */
+            price_paise: number;
+            /**
+             * Currency
+             * @default INR
+             */
+            currency: string;
+            /** Label */
+            label: string;
+        };
         /**
          * PasswordResetRequested
          * @description The same answer whether or not an account has this email.
@@ -1308,9 +1658,121 @@ export interface components {
             /** Detail */
             detail: string;
         };
+        /** PaymentList */
+        PaymentList: {
+            /** Items */
+            items: components["schemas"]["PaymentPublic"][];
+            /** Total */
+            total: number;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
+        /**
+         * PaymentPublic
+         * @description A purchase as its buyer sees it (a receipt).
+         */
+        PaymentPublic: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Pack */
+            pack: string;
+            /** Credits */
+            credits: number;
+            /** Amount Paise */
+            amount_paise: number;
+            /** Currency */
+            currency: string;
+            status: components["schemas"]["PaymentStatus"];
+            /** Method */
+            method: string | null;
+            /**
+             * Method Detail
+             * @description A masked UPI id, or a card network and last 4.
+             */
+            method_detail: string | null;
+            /** Failure Reason */
+            failure_reason: string | null;
+            /** Refunded Paise */
+            refunded_paise: number;
+            /**
+             * Credits Removed
+             * @description Credits taken back by refunds.
+             */
+            credits_removed: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Captured At */
+            captured_at: string | null;
+            /** Refunded At */
+            refunded_at: string | null;
+            /** History */
+            history: components["schemas"]["PaymentStep"][];
+        };
+        /** PaymentResult */
+        PaymentResult: {
+            payment: components["schemas"]["PaymentPublic"];
+            /**
+             * Balance
+             * @description The credit balance after this payment.
+             */
+            balance: number;
+        };
+        /**
+         * PaymentStatus
+         * @enum {string}
+         */
+        PaymentStatus: "created" | "authorized" | "captured" | "failed" | "refunded";
+        /** PaymentStep */
+        PaymentStep: {
+            status: components["schemas"]["PaymentStatus"];
+            /**
+             * Source
+             * @description order, checkout, webhook, refresh or admin
+             */
+            source: string;
+            /** Detail */
+            detail: string | null;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+        };
+        /**
+         * PaymentsConfig
+         * @description What the pricing page needs. With ``enabled`` false, buying is off on this server.
+         */
+        PaymentsConfig: {
+            /** Enabled */
+            enabled: boolean;
+            /** Packs */
+            packs: components["schemas"]["Pack"][];
+            /**
+             * Key Id
+             * @description Razorpay's public key id, for Checkout.
+             */
+            key_id: string | null;
+            /**
+             * Checkout Url
+             * @description The Checkout script to load.
+             */
+            checkout_url: string | null;
+            /** Business Name */
+            business_name: string;
+        };
         /**
          * Percentiles
-         * @description Milliseconds, interpolated like PostgreSQL's ``percentile_cont``.
+         * @description Milliseconds, approximate: read from histograms with log-scaled buckets (each at most
+         *     5 % wide, one value wide below 20 ms) and interpolated like PostgreSQL's
+         *     ``percentile_cont``; within 5 % of the exact value (exact below 20 ms).
          */
         Percentiles: {
             /** P50 */
@@ -1323,7 +1785,12 @@ export interface components {
          * @description Where the interview is; every logged event carries the phase it leaves it in.
          * @enum {string}
          */
-        Phase: "waiting" | "asking" | "listening" | "scoring" | "reporting" | "ended";
+        Phase: "waiting" | "asking" | "listening" | "scoring" | "paused" | "reporting" | "ended";
+        /** Prefill */
+        Prefill: {
+            /** Email */
+            email: string;
+        };
         /** QuestionCreate */
         QuestionCreate: {
             level: components["schemas"]["Level"];
@@ -1385,6 +1852,34 @@ export interface components {
              */
             updated_by: string | null;
         };
+        /**
+         * QuestionScore
+         * @description One main question with its follow-ups, as the overall score counts it.
+         */
+        QuestionScore: {
+            /**
+             * Number
+             * @description 1-based main question.
+             */
+            number: number;
+            /** Follow Ups */
+            follow_ups: number;
+            /**
+             * Answered
+             * @description Answers given to it (the question and its follow-ups).
+             */
+            answered: number;
+            /**
+             * Unanswered
+             * @description Its turns skipped or timed out with nothing said.
+             */
+            unanswered: number;
+            /**
+             * Score
+             * @description Counted into the overall score; None: nothing was.
+             */
+            score: number | null;
+        };
         /** QuestionUpdate */
         QuestionUpdate: {
             level: components["schemas"]["Level"];
@@ -1431,6 +1926,14 @@ export interface components {
             /** Refresh Token */
             refresh_token: string;
         };
+        /** RefundRequest */
+        RefundRequest: {
+            /**
+             * Reason
+             * @description Kept in the audit log.
+             */
+            reason: string;
+        };
         /** RegisterRequest */
         RegisterRequest: {
             /**
@@ -1445,6 +1948,16 @@ export interface components {
         ReportPublic: {
             /** Overall Score */
             overall_score: number;
+            /**
+             * Overall Rule
+             * @description How the overall score is computed, in words.
+             */
+            overall_rule: string;
+            /**
+             * Questions
+             * @description The main questions with their follow-ups, as the overall score counts them.
+             */
+            questions: components["schemas"]["QuestionScore"][];
             /** Strengths */
             strengths: string[];
             /** Weaknesses */
@@ -1467,6 +1980,51 @@ export interface components {
             token: string;
             /** New Password */
             new_password: string;
+        };
+        /** Revenue */
+        Revenue: {
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+            /**
+             * End
+             * Format: date
+             */
+            end: string;
+            /** Days */
+            days: components["schemas"]["RevenueDay"][];
+            /** Payments */
+            payments: number;
+            /** Gross Paise */
+            gross_paise: number;
+            /** Refunded Paise */
+            refunded_paise: number;
+            /** Net Paise */
+            net_paise: number;
+        };
+        /** RevenueDay */
+        RevenueDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Payments
+             * @description Payments captured that day.
+             */
+            payments: number;
+            /** Gross Paise */
+            gross_paise: number;
+            /**
+             * Refunded Paise
+             * @description Refunds applied that day.
+             */
+            refunded_paise: number;
+            /** Net Paise */
+            net_paise: number;
         };
         /**
          * Role
@@ -1606,6 +2164,16 @@ export interface components {
             /** Turns */
             turns: components["schemas"]["TurnPublic"][];
             report: components["schemas"]["ReportPublic"] | null;
+            /**
+             * Pauses
+             * @description Pauses the candidate took between questions.
+             */
+            pauses: number;
+            /**
+             * Paused S
+             * @description Their total length; no answer clock ran meanwhile.
+             */
+            paused_s: number;
         };
         /** StatsTotals */
         StatsTotals: {
@@ -1736,6 +2304,15 @@ export interface components {
             detail: components["schemas"]["FieldError"][];
             /** Message */
             message: string;
+        };
+        /** WebhookAck */
+        WebhookAck: {
+            /** Event */
+            event: string;
+            /** Handled */
+            handled: boolean;
+            /** Detail */
+            detail: string;
         };
     };
     responses: never;
@@ -3596,6 +4173,599 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-list_payments": {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["PaymentStatus"] | null;
+                /** @description Part of the buyer's email, any case. */
+                email?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPaymentList"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-refund_payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminPayment"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict with existing data */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description The payment provider failed or did not answer; nothing was changed, try again */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Buying credits is not configured on this server */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "admin-revenue": {
+        parameters: {
+            query?: {
+                from?: string | null;
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Revenue"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "payments-get_config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentsConfig"];
+                };
+            };
+        };
+    };
+    "payments-create_order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutOrder"];
+                };
+            };
+            /** @description Refused: the request cannot be carried out as it is (see code) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Too many attempts (see Retry-After), or today's spending cap is reached */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The payment provider failed or did not answer; nothing was changed, try again */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Buying credits is not configured on this server */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "payments-verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckoutConfirmation"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentResult"];
+                };
+            };
+            /** @description Refused: the request cannot be carried out as it is (see code) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description The payment provider failed or did not answer; nothing was changed, try again */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Buying credits is not configured on this server */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "payments-refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentResult"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description The payment provider failed or did not answer; nothing was changed, try again */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Buying credits is not configured on this server */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "payments-list_payments": {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentList"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "payments-get_payment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentPublic"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "payments-webhook": {
+        parameters: {
+            query?: never;
+            header?: {
+                "X-Razorpay-Signature"?: string | null;
+                "x-razorpay-event-id"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAck"];
+                };
+            };
+            /** @description Refused: the request cannot be carried out as it is (see code) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input, per field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+            /** @description Buying credits is not configured on this server */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

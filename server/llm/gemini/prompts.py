@@ -139,9 +139,20 @@ def turn_contents(
         if record.outcome == "answered" and record.answer:
             user = [types.Part(text=fence("candidate_answer", record.answer))]
         elif record.outcome == "timed_out":
-            user = [types.Part(text="[The candidate did not answer in time.]")]
+            user = [
+                types.Part(
+                    text="[The answer time ran out before the candidate sent an answer; what "
+                    "they had typed was not sent. Do not thank them for an answer: say briefly "
+                    "that time ran out on that one, then go on.]"
+                )
+            ]
         else:
-            user = [types.Part(text="[The candidate skipped this question.]")]
+            user = [
+                types.Part(
+                    text="[The candidate skipped this question. Do not thank them for an "
+                    "answer: acknowledge the skip in a few words, then go on.]"
+                )
+            ]
     user.append(types.Part(text=turn_instruction(brief, history, turn, question)))
     contents.append(types.Content(role="user", parts=user))
     return contents

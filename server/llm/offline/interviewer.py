@@ -25,6 +25,11 @@ TRANSITIONS = (
     "Good. Here's the next one.",
     "Thanks for walking me through that. Moving on.",
 )
+# After a question that got no answer, the interviewer does not thank anyone for one.
+AFTER_UNANSWERED = {
+    "timed_out": "We're out of time on that one, so let's move on.",
+    "skipped": "No problem, let's try a different one.",
+}
 
 
 class OfflineInterviewer(Interviewer):
@@ -72,7 +77,10 @@ class OfflineInterviewer(Interviewer):
                 f"{label} practice interview: {brief.question_count} {plural}, one at a time. "
                 f"Take your time with each answer. Let's begin. {body}"
             )
-        transition = TRANSITIONS[turn.index % len(TRANSITIONS)]
+        last_outcome = history[-1].outcome if history else "answered"
+        transition = (
+            AFTER_UNANSWERED.get(last_outcome) or TRANSITIONS[turn.index % len(TRANSITIONS)]
+        )
         return f"{transition} Question {turn.question_number} of {brief.question_count}. {body}"
 
     async def stream_turn(

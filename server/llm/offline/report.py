@@ -20,10 +20,11 @@ from server.llm.offline.scoring import (
     assess_coverage,
     assess_specificity,
     assess_structure,
+    clause_cut,
 )
 
 _STRENGTH_THRESHOLD = 3.5
-_SNIPPET_WORDS = 12
+_SNIPPET_CHARS = 80  # about 12 words
 # Shorter than base.TRACK_LABELS: they read inside a sentence ("two data and ML answers").
 _REPORT_TRACK_LABELS = {
     "backend": "backend",
@@ -75,9 +76,10 @@ def _round_score(value: float) -> float:
 
 
 def _snippet(evidence: str) -> str:
-    words = evidence.split()
-    snippet = " ".join(words[:_SNIPPET_WORDS]).rstrip(".,;:!?").replace('"', "'")
-    return snippet + "..." if len(words) > _SNIPPET_WORDS else snippet
+    """The start of a quote for a sentence of the report, cut where a clause ends."""
+    cut = clause_cut(" ".join(evidence.split()), _SNIPPET_CHARS)
+    snippet = cut.rstrip(".,;:!?").replace('"', "'")
+    return snippet + "..." if len(cut) < len(" ".join(evidence.split())) else snippet
 
 
 def _quoted_points(points: Sequence[str]) -> str:

@@ -76,17 +76,28 @@ def _cues(phrases: str) -> re.Pattern[str]:
 
 
 def _excerpt(answer: str, sentence: _Sentence | None) -> str:
-    """The sentence as an exact substring of ``answer``, cut at a word boundary if too long."""
+    """The sentence as an exact substring of ``answer``; if too long, cut where a clause ends."""
     if sentence is None:
         return ""
-    start, end = sentence.start, sentence.end
-    if end - start <= EVIDENCE_MAX_CHARS:
-        return answer[start:end]
-    window = answer[start : start + EVIDENCE_MAX_CHARS + 1]
+    return clause_cut(answer[sentence.start : sentence.end], EVIDENCE_MAX_CHARS)
+
+
+_CLAUSE_END = re.compile(r"[,;:)\u2013\u2014](?=\s)|\s(?:and|but|so|because|which|while)\s")
+
+
+def clause_cut(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else its longest start that ends where a
+    clause ends (a comma, semicolon, colon, dash, or before "and", "but", "so", ...), so a
+    quote never stops mid-phrase ("grew by"); failing that, at a word boundary. Always a
+    prefix of ``text`` (quotes stay verbatim)."""
+    if len(text) <= limit:
+        return text
+    window = text[: limit + 1]
+    ends = [m.start() for m in _CLAUSE_END.finditer(window) if m.start() >= limit * 0.4]
+    if ends:
+        return window[: ends[-1]].rstrip()
     cut = max(window.rfind(" "), window.rfind("\n"), window.rfind("\t"))
-    if cut <= 0:
-        return answer[start : start + EVIDENCE_MAX_CHARS]
-    return answer[start : start + cut].rstrip()
+    return text[:cut].rstrip() if cut > 0 else text[:limit]
 
 
 def _first(answer: _Answer) -> _Sentence | None:
