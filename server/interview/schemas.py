@@ -90,6 +90,11 @@ class InterviewPublic(BaseModel):
     delivery: DeliverySummary | None = Field(
         description="Over the spoken answers, when there were any (for the dashboard's trend)."
     )
+    criteria: dict[str, float] = Field(
+        default_factory=dict,
+        description="Mean score per criterion over the scored answers (for the dashboard's "
+        "per-criterion trend); empty before any answer is scored.",
+    )
 
 
 class InterviewsPublic(BaseModel):

@@ -28,7 +28,7 @@ from server.interview.schemas import (
 )
 from server.payments import ledger
 from server.protocol import Delivery
-from server.store.models import AnswerAudio, Interview, Report, Turn, User
+from server.store.models import AnswerAudio, Interview, Report, Score, Turn, User
 
 
 class InterviewNotFound(NotFound):
@@ -135,11 +135,35 @@ async def list_owned(
         for interview_id, delivery in deliveries.all():
             if delivery is not None:  # a JSON null written before the column kept SQL NULLs
                 spoken.setdefault(interview_id, []).append(Delivery.model_validate(delivery))
+    criteria = await criterion_averages(session, [row[0].id for row in rows])
     items = [
-        public(interview, score, summarize(spoken.get(interview.id, [])))
+        public(
+            interview,
+            score,
+            summarize(spoken.get(interview.id, [])),
+            criteria.get(interview.id, {}),
+        )
         for interview, score in rows
     ]
     return items, int(total or 0)
+
+
+async def criterion_averages(
+    session: AsyncSession, interview_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, float]]:
+    """Each interview's mean score per criterion over its scored answers (one query)."""
+    if not interview_ids:
+        return {}
+    rows = await session.execute(
+        select(Turn.interview_id, Score.criterion, func.avg(Score.value))
+        .join(Score, Score.turn_id == Turn.id)
+        .where(Turn.interview_id.in_(interview_ids))
+        .group_by(Turn.interview_id, Score.criterion)
+    )
+    found: dict[uuid.UUID, dict[str, float]] = {}
+    for interview_id, criterion, average in rows.all():
+        found.setdefault(interview_id, {})[criterion] = round(float(average), 2)
+    return found
 
 
 def summarize(deliveries: list[Delivery]) -> DeliverySummary | None:
@@ -196,6 +220,7 @@ def public(
     interview: Interview,
     overall_score: float | None = None,
     delivery: DeliverySummary | None = None,
+    criteria: dict[str, float] | None = None,
 ) -> InterviewPublic:
     return InterviewPublic(
         id=interview.id,
@@ -212,6 +237,7 @@ def public(
         started_at=interview.started_at,
         finished_at=interview.finished_at,
         delivery=delivery,
+        criteria=criteria or {},
     )
 
 
@@ -269,7 +295,9 @@ def shared(interview: Interview) -> SharedInterview:
     turns = _turns(interview)
     delivery = summarize([t.delivery for t in turns if t.delivery is not None])
     return SharedInterview(
-        **public(interview, report.overall_score if report else None, delivery).model_dump(),
+        **public(
+            interview, report.overall_score if report else None, delivery, _averages(turns)
+        ).model_dump(),
         turns=turns,
         report=_report(interview, turns),
         pauses=interview.pauses,
@@ -287,6 +315,14 @@ def detail(interview: Interview) -> InterviewDetail:
         cost_usd=interview.cost_micro_usd / 1_000_000,
         share_token=interview.share_token,
     )
+
+
+def _averages(turns: list[TurnPublic]) -> dict[str, float]:
+    values: dict[str, list[int]] = {}
+    for turn in turns:
+        for score in turn.scores:
+            values.setdefault(score.criterion, []).append(score.value)
+    return {c: round(sum(v) / len(v), 2) for c, v in values.items()}
 
 
 def _turns(interview: Interview) -> list[TurnPublic]:

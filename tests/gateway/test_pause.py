@@ -121,3 +121,20 @@ async def test_a_reconnecting_candidate_finds_the_pause_and_can_resume(live: Liv
     await again.until("interview.resumed")
     assert (await again.until("turn.start"))["question_number"] == 2
     await again.close()
+
+
+async def test_the_interview_list_carries_each_interviews_criterion_averages(
+    live: LiveServer,
+) -> None:
+    """What the dashboard's per-criterion trend is drawn from, and the detail agrees."""
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await answer_everything(client)
+    await client.close()
+    listed = await session.request("GET", "/api/interviews")
+    (item,) = [i for i in listed["items"] if i["id"] == session.interview_id]
+    detail = await session.detail()
+    values = {s["criterion"]: s["value"] for s in detail["turns"][0]["scores"]}
+    assert item["criteria"] == {c: float(v) for c, v in values.items()}
+    assert detail["criteria"] == item["criteria"]

@@ -1478,6 +1478,13 @@ export interface components {
             finished_at: string | null;
             /** @description Over the spoken answers, when there were any (for the dashboard's trend). */
             delivery: components["schemas"]["DeliverySummary"] | null;
+            /**
+             * Criteria
+             * @description Mean score per criterion over the scored answers (for the dashboard's per-criterion trend); empty before any answer is scored.
+             */
+            criteria?: {
+                [key: string]: number;
+            };
             /** Turns */
             turns: components["schemas"]["TurnPublic"][];
             report: components["schemas"]["ReportPublic"] | null;
@@ -1543,6 +1550,13 @@ export interface components {
             finished_at: string | null;
             /** @description Over the spoken answers, when there were any (for the dashboard's trend). */
             delivery: components["schemas"]["DeliverySummary"] | null;
+            /**
+             * Criteria
+             * @description Mean score per criterion over the scored answers (for the dashboard's per-criterion trend); empty before any answer is scored.
+             */
+            criteria?: {
+                [key: string]: number;
+            };
         };
         /**
          * InterviewStatus
@@ -2161,6 +2175,13 @@ export interface components {
             finished_at: string | null;
             /** @description Over the spoken answers, when there were any (for the dashboard's trend). */
             delivery: components["schemas"]["DeliverySummary"] | null;
+            /**
+             * Criteria
+             * @description Mean score per criterion over the scored answers (for the dashboard's per-criterion trend); empty before any answer is scored.
+             */
+            criteria?: {
+                [key: string]: number;
+            };
             /** Turns */
             turns: components["schemas"]["TurnPublic"][];
             report: components["schemas"]["ReportPublic"] | null;
