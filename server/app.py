@@ -47,6 +47,9 @@ from server.middleware import (
 from server.payments.provider import Razorpay, RazorpayConfig
 from server.payments.router import router as payments_router
 from server.questions.bank import QuestionBank
+from server.resumes.extract import MAX_BYTES as MAX_RESUME_BYTES
+from server.resumes.router import UPLOAD_PATH as RESUME_UPLOAD_PATH
+from server.resumes.router import router as resumes_router
 from server.spa import API_PREFIXES, mount_client
 from server.store.db import create_engine, create_sessionmaker
 from server.voice.factory import make_recognizer
@@ -220,6 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(payments_router)
     app.include_router(shared_router)
+    app.include_router(resumes_router)
     app.include_router(gateway_router)
     app.include_router(metrics_router(settings.metrics_token))
     if settings.cors_origins:
@@ -231,7 +235,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Request-ID", "Retry-After"],
             max_age=600,
         )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        # A résumé file, with room for the multipart framing around it.
+        per_path={
+            RESUME_UPLOAD_PATH: max(settings.max_request_body_bytes, MAX_RESUME_BYTES + 65_536)
+        },
+    )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, policies=content_security_policies(settings))
     _declare_edge_answers(app)

@@ -223,6 +223,9 @@ class Ready(_Event):
     provider: str
     model: str
     offline: bool = Field(description="True when the offline interviewer is in use.")
+    pause_requested: bool = Field(
+        default=False, description="A pause was asked for; it begins when this question is done."
+    )
     head_seq: int = Field(description="Seq of the newest event in the log.")
     resumed: bool = Field(description="True when the events after last_seq follow.")
 

@@ -162,6 +162,7 @@ class World:
 class Call:
     path: str
     json: Any = None
+    files: Any = None  # a multipart upload instead of a JSON body
 
 
 @dataclass(frozen=True)
@@ -319,6 +320,13 @@ async def _retired_question(world: World, _caller: Identity) -> Call:
     return Call(f"/api/admin/questions/{question_id}/retire")
 
 
+async def _resume_upload(_world: World, _caller: Identity) -> Call:
+    return Call(
+        "/api/resumes/extract",
+        files={"file": ("resume.txt", b"Backend engineer: Python, Redis, Kafka.", "text/plain")},
+    )
+
+
 async def _shared_report(world: World, _caller: Identity) -> Call:
     interview_id = await world.owned_interview(shared=True)
     detail = await world.client.get(f"/api/interviews/{interview_id}", headers=world.owner.headers)
@@ -366,6 +374,7 @@ RULES: dict[tuple[str, str], Rule] = {
         "owner", 200, _answer_audio
     ),
     ("GET", "/api/shared/{token}"): Rule("public", 200, _shared_report),
+    ("POST", "/api/resumes/extract"): Rule("signed_in", 200, _resume_upload),
     # Buying credits (against the fake Razorpay API).
     ("GET", "/api/payments/config"): Rule("public", 200, fixed("/api/payments/config")),
     ("POST", "/api/payments/orders"): Rule(
@@ -527,7 +536,7 @@ async def test_each_caller_gets_what_the_route_rule_says(
     caller = await world.identity(identity, fresh=rule.spends_identity)
     call = await rule.call(world, caller)
     response = await world.client.request(
-        route[0], call.path, json=call.json, headers=caller.headers
+        route[0], call.path, json=call.json, files=call.files, headers=caller.headers
     )
     expected = expected_status(rule, identity)
     assert response.status_code == expected, (

@@ -107,7 +107,12 @@ class Session:
 
 
 async def new_session(
-    http: str, *, question_count: int = 2, track: str = "backend", level: str = "mid"
+    http: str,
+    *,
+    question_count: int = 2,
+    track: str = "backend",
+    level: str = "mid",
+    job_description: str = "",
 ) -> Session:
     import uuid
 
@@ -121,7 +126,12 @@ async def new_session(
         headers = {"Authorization": f"Bearer {token}"}
         created = await client.post(
             "/api/interviews",
-            json={"track": track, "level": level, "question_count": question_count},
+            json={
+                "track": track,
+                "level": level,
+                "question_count": question_count,
+                "job_description": job_description,
+            },
             headers=headers,
         )
         assert created.status_code == 201, created.text

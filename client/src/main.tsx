@@ -5,6 +5,8 @@ import './styles/tokens.css';
 import './styles/base.css';
 import './styles/components.css';
 import './styles/pages.css';
+import './styles/payments.css';
+import './styles/public.css';
 import './styles/voice.css';
 import './styles/print.css';
 

@@ -295,6 +295,7 @@ class InterviewGateway:
             provider=state.provider,
             model=state.model,
             offline=state.offline,
+            pause_requested=state.pause_requested,
             head_seq=head,
             resumed=resync_reason is None,
         )

@@ -36,6 +36,7 @@ from server.live.base import Counters
 from server.llm.base import InterviewBrief
 from server.llm.offline.bank import (
     TRACKS,
+    BankMisconception,
     BankPoint,
     BankQuestion,
     QuestionSource,
@@ -64,6 +65,11 @@ def as_bank_question(row: Question) -> BankQuestion:
         ),
         follow_up=row.follow_up,
         version=row.version,
+        model_answer=tuple(row.model_answer or ()),
+        misconceptions=tuple(
+            BankMisconception(m["claim"], tuple(m["cues"]), m.get("challenge", ""))
+            for m in row.misconceptions or ()
+        ),
     )
 
 

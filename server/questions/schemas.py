@@ -14,7 +14,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.interview import schemas as interview_schemas
-from server.llm.offline.bank import MAX_POINTS, MIN_POINTS
+from server.llm.offline.bank import (
+    MAX_MISCONCEPTIONS,
+    MAX_MODEL_SENTENCES,
+    MAX_POINTS,
+    MIN_POINTS,
+)
 from server.store.models import Level, Track
 from server.text import NonBlankText
 
@@ -29,6 +34,9 @@ MAX_POINT_CHARS = 200
 MAX_KEYWORDS = 20
 MAX_KEYWORD_CHARS = 60
 MAX_IMPORT_QUESTIONS = 500
+MAX_MODEL_SENTENCE_CHARS = 400
+MAX_CLAIM_CHARS = 200
+MAX_CHALLENGE_CHARS = 400
 MAX_SEARCH_CHARS = 100
 
 QuestionId = Annotated[
@@ -55,8 +63,27 @@ class BankPointBody(_Strict):
     keywords: list[Keyword] = Field(
         min_length=1,
         max_length=MAX_KEYWORDS,
-        description="Matched as lower-case substrings of an answer (stored lower-cased).",
+        description="Matched as whole words of an answer, stemmed and typo-tolerant "
+        "(stored lower-cased).",
     )
+
+
+class MisconceptionBody(_Strict):
+    claim: NonBlankText = Field(min_length=1, max_length=MAX_CLAIM_CHARS)
+    cues: list[Keyword] = Field(
+        min_length=1,
+        max_length=MAX_KEYWORDS,
+        description="Phrases that signal an answer asserts the claim, matched as whole words "
+        "(stemmed, typo-tolerant, any order).",
+    )
+    challenge: str = Field(
+        default="",
+        max_length=MAX_CHALLENGE_CHARS,
+        description="The follow-up question that exposes the claim; a generic one when empty.",
+    )
+
+
+ModelSentence = Annotated[NonBlankText, Field(min_length=1, max_length=MAX_MODEL_SENTENCE_CHARS)]
 
 
 class QuestionFields(_Strict):
@@ -74,6 +101,18 @@ class QuestionFields(_Strict):
         "its STAR element (Situation, Task, Action, Result, Reflection or Learning).",
     )
     follow_up: NonBlankText = Field(min_length=1, max_length=MAX_FOLLOW_UP_CHARS)
+    model_answer: list[ModelSentence] | None = Field(
+        default=None,
+        max_length=MAX_MODEL_SENTENCES,
+        description="One to three sentences of a strong answer. Left out: kept as stored "
+        "(none for a new question).",
+    )
+    misconceptions: list[MisconceptionBody] | None = Field(
+        default=None,
+        max_length=MAX_MISCONCEPTIONS,
+        description="Common wrong claims: asserting one lowers coverage and is named in the "
+        "feedback. Left out: kept as stored (none for a new question).",
+    )
 
 
 class QuestionCreate(QuestionFields):
@@ -97,6 +136,12 @@ class BankPointPublic(BaseModel):
     keywords: list[str]
 
 
+class MisconceptionPublic(BaseModel):
+    claim: str
+    cues: list[str]
+    challenge: str
+
+
 class QuestionPublic(BaseModel):
     id: str
     track: Track
@@ -105,6 +150,8 @@ class QuestionPublic(BaseModel):
     text: str
     points: list[BankPointPublic]
     follow_up: str
+    model_answer: list[str]
+    misconceptions: list[MisconceptionPublic]
     version: int = Field(description="Goes up by one with every change.")
     retired_at: datetime | None = Field(description="Set while retired: not planned any more.")
     created_at: datetime

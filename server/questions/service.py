@@ -24,6 +24,7 @@ from server.questions.bank import as_bank_question
 from server.questions.schemas import (
     BankFile,
     BankPointPublic,
+    MisconceptionPublic,
     QuestionCreate,
     QuestionFields,
     QuestionPublic,
@@ -32,7 +33,16 @@ from server.questions.schemas import (
 from server.store.models import Level, Question, Track
 
 # The content an edit can change (and an import compares).
-CONTENT_FIELDS = ("track", "level", "topics", "text", "points", "follow_up")
+CONTENT_FIELDS = (
+    "track",
+    "level",
+    "topics",
+    "text",
+    "points",
+    "follow_up",
+    "model_answer",
+    "misconceptions",
+)
 GENERATED_ID_ATTEMPTS = 5
 
 
@@ -72,6 +82,11 @@ def public(row: Question) -> QuestionPublic:
         text=row.text,
         points=[BankPointPublic.model_validate(p) for p in row.points],
         follow_up=row.follow_up,
+        model_answer=list(row.model_answer or ()),
+        misconceptions=[
+            MisconceptionPublic.model_validate({"challenge": "", **m})
+            for m in row.misconceptions or ()
+        ],
         version=row.version,
         retired_at=row.retired_at,
         created_at=row.created_at,
@@ -84,11 +99,21 @@ def public(row: Question) -> QuestionPublic:
 
 
 def checked(
-    track: Track, question_id: str, fields: QuestionFields, loc: tuple[str | int, ...] = ("body",)
+    track: Track,
+    question_id: str,
+    fields: QuestionFields,
+    loc: tuple[str | int, ...] = ("body",),
+    stored: Question | None = None,
 ) -> BankQuestion:
     """``fields`` as the bank's loader reads a question (the same checks and clean-up), or
-    ``InvalidQuestions`` naming the question and the field."""
-    entry = fields.model_dump(include={"level", "topics", "text", "points", "follow_up"})
+    ``InvalidQuestions`` naming the question and the field. A model answer or misconceptions
+    left out are kept as ``stored`` (an editor that does not know them cannot wipe them)."""
+    entry = fields.model_dump(
+        include={"level", "topics", "text", "points", "follow_up", "model_answer", "misconceptions"}
+    )
+    for name in ("model_answer", "misconceptions"):
+        if entry[name] is None:
+            entry[name] = list(getattr(stored, name, None) or ())
     entry["id"] = question_id
     try:
         return parse_question(track.value, entry, origin="question")
@@ -116,6 +141,8 @@ def _write(row: Question, question: BankQuestion, admin_id: uuid.UUID) -> None:
     row.text = content["text"]
     row.points = content["points"]
     row.follow_up = content["follow_up"]
+    row.model_answer = content["model_answer"]
+    row.misconceptions = content["misconceptions"]
     row.updated_at = datetime.now(UTC)
     row.updated_by = admin_id
 
@@ -244,7 +271,7 @@ async def update(
     row = await get(session, question_id)
     if body.version is not None and body.version != row.version:
         raise _edited_meanwhile(question_id, row.version)
-    question = checked(body.track, question_id, body)
+    question = checked(body.track, question_id, body, stored=row)
     before, after = _row_content(row), _content(question)
     changed = [name for name in CONTENT_FIELDS if before[name] != after[name]]
     if changed:
@@ -274,6 +301,10 @@ async def import_file(session: AsyncSession, admin_id: uuid.UUID, file: BankFile
     problems: list[FieldProblem] = []
     checked_questions: list[BankQuestion] = []
     seen: set[str] = set()
+    ids = sorted({entry.id for entry in file.question})
+    existing = {
+        row.id: row for row in await session.scalars(select(Question).where(Question.id.in_(ids)))
+    }
     for index, entry in enumerate(file.question):
         loc: tuple[str | int, ...] = ("body", "question", index)
         if entry.id in seen:
@@ -281,13 +312,11 @@ async def import_file(session: AsyncSession, admin_id: uuid.UUID, file: BankFile
             continue
         seen.add(entry.id)
         try:
-            checked_questions.append(checked(file.track, entry.id, entry, loc))
+            checked_questions.append(
+                checked(file.track, entry.id, entry, loc, stored=existing.get(entry.id))
+            )
         except InvalidQuestions as invalid:
             problems.extend(invalid.problems)
-    existing = {
-        row.id: row
-        for row in await session.scalars(select(Question).where(Question.id.in_(sorted(seen))))
-    }
     for index, entry in enumerate(file.question):
         row = existing.get(entry.id)
         if row is not None and row.track != file.track:

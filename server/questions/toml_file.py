@@ -56,4 +56,16 @@ def bank_file_toml(file: BankFile) -> str:
             "]",
             f"follow_up = {_string(question.follow_up)}",
         ]
+        if question.model_answer:
+            lines.append(f"model_answer = {_strings(question.model_answer)}")
+        if question.misconceptions:
+            lines += [
+                "misconceptions = [",
+                *(
+                    f"  {{ claim = {_string(m.claim)}, cues = {_strings(m.cues)}, "
+                    f"challenge = {_string(m.challenge)} }},"
+                    for m in question.misconceptions
+                ),
+                "]",
+            ]
     return "\n".join(lines) + "\n"

@@ -521,6 +521,12 @@ class Question(Base):
     # [{"point": str, "keywords": [str, ...]}, ...]: what a strong answer covers (BankPoint).
     points: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     follow_up: Mapped[str] = mapped_column(Text)
+    # [str, ...] and [{"claim", "cues", "challenge"}, ...]: what scoring by meaning compares an
+    # answer with (BankQuestion.model_answer, BankMisconception).
+    model_answer: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    misconceptions: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     version: Mapped[int] = mapped_column(Integer)
     retired_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -277,7 +277,7 @@ async def test_with_the_fallback_enabled_a_failing_gemini_hands_over_to_the_offl
         detail = await session.detail()
     assert (detail["provider"], detail["model"]) == ("offline", "offline-v1")
     assert detail["report"]["provider"] == "offline"
-    assert detail["turns"][-1]["scores"][0]["rubric_version"] == "offline-1"
+    assert detail["turns"][-1]["scores"][0]["rubric_version"] == "offline-2"
 
 
 async def test_interrupt_closes_the_upstream_gemini_stream_within_200_ms(

@@ -46,6 +46,10 @@ async def test_a_pause_asked_during_a_question_begins_after_it_and_waits_for_res
     await client.send({"type": "pause"})
     requested = await client.until("pause.requested")
     assert requested["turn"] == first["turn"] and requested["phase"] == "listening"
+    # Another tab (or a reload) learns of the requested pause from ready.
+    other = InterviewClient(live.ws_url(session.interview_id), session.token)
+    assert (await other.connect())["pause_requested"] is True
+    await other.close()
     await client.send({"type": "answer", "text": STRONG_ANSWER, "turn": first["turn"]})
     score = await client.until("score")
     assert score["phase"] == "paused"

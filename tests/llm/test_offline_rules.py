@@ -23,6 +23,8 @@ from server.llm.offline import (
     score_answer,
     select_questions,
 )
+from server.llm.offline.meaning import content_stems, words_of
+from server.llm.offline.scoring import MAX_QUOTE_WORDS
 
 REAL_BANK = Path(__file__).resolve().parents[2] / "server" / "llm" / "bank"
 
@@ -179,7 +181,7 @@ def test_evidence_and_follow_up_quotes_stay_verbatim_for_random_answers() -> Non
             assert score.evidence in answer
             assert len(score.evidence) <= EVIDENCE_MAX_CHARS
         follow_up = follow_up_text(question, answer, scores)
-        if follow_up != question.follow_up:
+        if '"' in follow_up:  # redirects and scaffolds quote nothing
             assert _quoted(follow_up) in answer
 
 
@@ -313,27 +315,28 @@ def test_a_very_short_answer_is_told_to_expand_and_a_very_long_one_to_cut() -> N
 # ---------------------------------------------------------------------------- follow-ups
 
 
-def test_a_follow_up_is_needed_for_a_vague_answer_but_not_a_strong_or_empty_one() -> None:
-    """Low coverage or specificity triggers a follow-up; a blank answer never does."""
-    for answer, expected in ((WEAK_CACHE_ANSWER, True), (STRONG_CACHE_ANSWER, False), ("", False)):
+def test_a_follow_up_is_needed_for_a_vague_or_a_strong_answer_but_not_an_empty_one() -> None:
+    """Low coverage or specificity triggers a follow-up, and so does a strong answer (it is
+    probed one level deeper); a blank answer never does."""
+    for answer, expected in ((WEAK_CACHE_ANSWER, True), (STRONG_CACHE_ANSWER, True), ("", False)):
         scores = score_answer(CACHE_QUESTION, answer)
         assert needs_follow_up(CACHE_QUESTION, answer, scores) is expected, answer
 
 
 def test_a_follow_up_quotes_the_candidates_own_words_verbatim() -> None:
-    """The quoted phrase is copied from the answer and is three to eight words long."""
+    """The quoted phrase is copied from the answer and is three to fourteen words long."""
     quoted_any = 0
     for question in (CACHE_QUESTION, STAR_QUESTION):
         for answer in VARIED_ANSWERS:
             text = follow_up_text(question, answer, score_answer(question, answer))
-            if text == question.follow_up:
+            if '"' not in text:
                 continue
             quoted_any += 1
             phrase = _quoted(text)
             assert phrase in answer, (phrase, answer[:40])
-            assert 3 <= len(phrase.split()) <= 8, phrase
+            assert 3 <= len(phrase.split()) <= MAX_QUOTE_WORDS, phrase
             assert text.endswith(("?", "."))
-    assert quoted_any >= 16
+    assert quoted_any >= 8  # the others are redirected (off topic) or asked for English
 
 
 def test_a_follow_up_quotes_the_most_specific_part_of_the_answer() -> None:
@@ -343,14 +346,15 @@ def test_a_follow_up_quotes_the_most_specific_part_of_the_answer() -> None:
     assert "200" in phrase or "Redis" in phrase
 
 
-def test_a_follow_up_steers_towards_a_missed_point_when_coverage_is_low() -> None:
-    """With most points missed, the follow-up brings up the first missed point's topic."""
+def test_a_follow_up_steers_without_naming_a_missed_point_when_coverage_is_low() -> None:
+    """With most points missed, the follow-up asks for more without giving the answer away."""
     answer = "I would put the hot rows in Redis so repeated reads stop hitting the database."
     scores = score_answer(CACHE_QUESTION, answer)
     assert _scores_by_name(scores)["coverage"].value <= 2
     text = follow_up_text(CACHE_QUESTION, answer, scores)
-    assert "invalidation and staleness" in text.lower()
-    assert "Failure modes" not in text
+    assert _quoted(text) in answer
+    assert "invalidation" not in text.lower()
+    assert "stale" not in text.lower()
 
 
 def test_a_behavioral_follow_up_asks_for_the_missing_star_element() -> None:
@@ -364,7 +368,7 @@ def test_a_behavioral_follow_up_asks_for_the_missing_star_element() -> None:
 
 def test_a_follow_up_falls_back_to_the_bank_question_when_the_answer_is_too_short() -> None:
     """Nothing worth quoting means the curated follow-up is used."""
-    for answer in ("", "Redis.", "not sure really"):
+    for answer in ("", "Redis."):
         scores = score_answer(CACHE_QUESTION, answer)
         assert follow_up_text(CACHE_QUESTION, answer, scores) == CACHE_QUESTION.follow_up
 
@@ -735,7 +739,8 @@ def test_the_real_question_bank_loads_and_every_question_can_be_scored() -> None
     for questions in bank.values():
         for question in questions:
             answer = " ".join(
-                f"{point.point}, using {point.keywords[0]}." for point in question.points
+                f"We rely on {_keyword_beyond_the_question(question, point)} because it matters."
+                for point in question.points
             )
             scores = score_answer(question, answer)
             assert [score.criterion for score in scores] == list(CRITERIA)
@@ -743,3 +748,12 @@ def test_the_real_question_bank_loads_and_every_question_can_be_scored() -> None
             assert all(score.evidence in answer for score in scores)
             follow_up = follow_up_text(question, answer, scores)
             assert follow_up
+
+
+def _keyword_beyond_the_question(question: BankQuestion, point: BankPoint) -> str:
+    """A keyword of ``point`` that is not just a word of the question (those earn nothing)."""
+    asked = set(content_stems(words_of(question.text)))
+    return next(
+        (k for k in point.keywords if not set(content_stems(words_of(k))) <= asked),
+        point.keywords[0],
+    )

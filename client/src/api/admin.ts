@@ -18,6 +18,10 @@ export type QuestionCreate = Schemas['QuestionCreate'];
 export type QuestionUpdate = Schemas['QuestionUpdate'];
 export type BankFile = Schemas['BankFile'];
 export type ImportResult = Schemas['ImportResult'];
+export type AdminPayment = Schemas['AdminPayment'];
+export type AdminPayments = Schemas['AdminPaymentList'];
+export type Revenue = Schemas['Revenue'];
+export type RevenueDay = Schemas['RevenueDay'];
 
 export const adminKeys = {
   all: ['admin'] as const,
@@ -27,6 +31,8 @@ export const adminKeys = {
   audit: (filters: AuditFilters, limit: number, offset: number) => ['admin', 'audit', filters, limit, offset] as const,
   stats: (from: string, to: string) => ['admin', 'stats', from, to] as const,
   questions: (filters: QuestionFilters, limit: number, offset: number) => ['admin', 'questions', filters, limit, offset] as const,
+  payments: (filters: PaymentFilters, limit: number, offset: number) => ['admin', 'payments', filters, limit, offset] as const,
+  revenue: (from: string, to: string) => ['admin', 'revenue', from, to] as const,
 };
 
 // --- users -------------------------------------------------------------------------------------
@@ -249,4 +255,52 @@ export async function importQuestions(file: BankFile): Promise<ImportResult> {
   }
   if (result.error !== undefined || !result.response.ok || !result.data) throw toApiError(result.response, result.error);
   return result.data;
+}
+
+// --- purchases -----------------------------------------------------------------------------------
+
+export interface PaymentFilters {
+  status: Schemas['PaymentStatus'] | '';
+  /** Part of the buyer's email. */
+  email: string;
+}
+
+export function useAdminPayments(filters: PaymentFilters, limit: number, offset: number) {
+  return useQuery({
+    queryKey: adminKeys.payments(filters, limit, offset),
+    queryFn: () =>
+      call(
+        api.GET('/api/admin/payments', {
+          params: {
+            query: { status: filters.status || undefined, email: filters.email.trim() || undefined, limit, offset },
+          },
+        }),
+      ),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** Refunds what is left of a captured payment; the buyer's credits go when Razorpay confirms it. */
+export function useRefundPayment() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, reason }: { id: string; reason: string }) =>
+      call(api.POST('/api/admin/payments/{payment_id}/refund', { params: { path: { payment_id: id } }, body: { reason } })),
+    onSuccess: () => {
+      void queryClient.invalidateQueries({ queryKey: ['admin', 'payments'] });
+      void queryClient.invalidateQueries({ queryKey: ['admin', 'revenue'] });
+      void queryClient.invalidateQueries({ queryKey: ['admin', 'users'] });
+      void queryClient.invalidateQueries({ queryKey: ['admin', 'user'] });
+      void queryClient.invalidateQueries({ queryKey: keys.me });
+    },
+  });
+}
+
+export function useAdminRevenue(from: string, to: string) {
+  return useQuery({
+    queryKey: adminKeys.revenue(from, to),
+    queryFn: () => call(api.GET('/api/admin/payments/revenue', { params: { query: { from, to } } })),
+    placeholderData: keepPreviousData,
+    staleTime: 60_000,
+  });
 }

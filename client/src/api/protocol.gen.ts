@@ -204,6 +204,10 @@ export interface Ready {
    * True when the offline interviewer is in use.
    */
   offline: boolean;
+  /**
+   * A pause was asked for; it begins when this question is done.
+   */
+  pause_requested: boolean;
   phase: Phase;
   protocol: number;
   provider: string;

@@ -872,6 +872,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/resumes/extract": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extract Resume
+         * @description The text of an uploaded résumé (PDF up to 10 pages, DOCX or text): nothing is stored.
+         */
+        post: operations["resumes-extract_resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1145,6 +1165,16 @@ export interface components {
             /** Follow Up */
             follow_up: string;
             /**
+             * Model Answer
+             * @description One to three sentences of a strong answer. Left out: kept as stored (none for a new question).
+             */
+            model_answer?: string[] | null;
+            /**
+             * Misconceptions
+             * @description Common wrong claims: asserting one lowers coverage and is named in the feedback. Left out: kept as stored (none for a new question).
+             */
+            misconceptions?: components["schemas"]["MisconceptionBody"][] | null;
+            /**
              * Id
              * @description Lower-case letters, digits and _, in parts joined by hyphens.
              * @example backend-junior-01
@@ -1157,7 +1187,7 @@ export interface components {
             point: string;
             /**
              * Keywords
-             * @description Matched as lower-case substrings of an answer (stored lower-cased).
+             * @description Matched as whole words of an answer, stemmed and typo-tolerant (stored lower-cased).
              */
             keywords: string[];
         };
@@ -1167,6 +1197,14 @@ export interface components {
             point: string;
             /** Keywords */
             keywords: string[];
+        };
+        /** Body_resumes-extract_resume */
+        "Body_resumes-extract_resume": {
+            /**
+             * File
+             * @description A PDF, DOCX or .txt résumé, up to 2 MB.
+             */
+            file: string;
         };
         /** CallLatency */
         CallLatency: {
@@ -1596,6 +1634,31 @@ export interface components {
             /** Password */
             password: string;
         };
+        /** MisconceptionBody */
+        MisconceptionBody: {
+            /** Claim */
+            claim: string;
+            /**
+             * Cues
+             * @description Phrases that signal an answer asserts the claim, matched as whole words (stemmed, typo-tolerant, any order).
+             */
+            cues: string[];
+            /**
+             * Challenge
+             * @description The follow-up question that exposes the claim; a generic one when empty.
+             * @default
+             */
+            challenge: string;
+        };
+        /** MisconceptionPublic */
+        MisconceptionPublic: {
+            /** Claim */
+            claim: string;
+            /** Cues */
+            cues: string[];
+            /** Challenge */
+            challenge: string;
+        };
         /**
          * ModelUsage
          * @description Calls made in the range, whatever they were for (interviews, recordings, checks).
@@ -1819,6 +1882,16 @@ export interface components {
             points: components["schemas"]["BankPointBody"][];
             /** Follow Up */
             follow_up: string;
+            /**
+             * Model Answer
+             * @description One to three sentences of a strong answer. Left out: kept as stored (none for a new question).
+             */
+            model_answer?: string[] | null;
+            /**
+             * Misconceptions
+             * @description Common wrong claims: asserting one lowers coverage and is named in the feedback. Left out: kept as stored (none for a new question).
+             */
+            misconceptions?: components["schemas"]["MisconceptionBody"][] | null;
             track: components["schemas"]["Track"];
             /**
              * Id
@@ -1840,6 +1913,10 @@ export interface components {
             points: components["schemas"]["BankPointPublic"][];
             /** Follow Up */
             follow_up: string;
+            /** Model Answer */
+            model_answer: string[];
+            /** Misconceptions */
+            misconceptions: components["schemas"]["MisconceptionPublic"][];
             /**
              * Version
              * @description Goes up by one with every change.
@@ -1908,6 +1985,16 @@ export interface components {
             points: components["schemas"]["BankPointBody"][];
             /** Follow Up */
             follow_up: string;
+            /**
+             * Model Answer
+             * @description One to three sentences of a strong answer. Left out: kept as stored (none for a new question).
+             */
+            model_answer?: string[] | null;
+            /**
+             * Misconceptions
+             * @description Common wrong claims: asserting one lowers coverage and is named in the feedback. Left out: kept as stored (none for a new question).
+             */
+            misconceptions?: components["schemas"]["MisconceptionBody"][] | null;
             track: components["schemas"]["Track"];
             /**
              * Version
@@ -1994,6 +2081,32 @@ export interface components {
             token: string;
             /** New Password */
             new_password: string;
+        };
+        /**
+         * ResumeExtracted
+         * @description The résumé's plain text, for an interview's ``resume_text``.
+         */
+        ResumeExtracted: {
+            /**
+             * Text
+             * @description Cleaned text, at most the length an interview keeps.
+             */
+            text: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "pdf" | "docx" | "txt";
+            /**
+             * Pages
+             * @description For a PDF: its page count.
+             */
+            pages: number | null;
+            /**
+             * Truncated
+             * @description True when the text was cut to fit.
+             */
+            truncated: boolean;
         };
         /** Revenue */
         Revenue: {
@@ -4827,6 +4940,66 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorBody"];
+                };
+            };
+        };
+    };
+    "resumes-extract_resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["Body_resumes-extract_resume"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResumeExtracted"];
+                };
+            };
+            /** @description Not signed in, or the token is missing, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a PDF, DOCX or UTF-8 text file */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No file sent, or a file with no text to read: encrypted, scanned (no text layer) or damaged (see code) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"] | components["schemas"]["ValidationErrorBody"];
                 };
             };
         };

@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'react';
 import type { ConnectionState, CloseReason } from '../hooks/interviewReducer';
+import { useRetryCountdown } from '../hooks/useCountdown';
 
 const LABELS: Record<ConnectionState, string> = {
   connecting: 'Connecting…',
@@ -9,6 +9,11 @@ const LABELS: Record<ConnectionState, string> = {
   closed: 'Disconnected',
 };
 
+/**
+ * The connection at a glance, in the room bar. The countdown is the one the connection really
+ * waits for (its scheduled attempt); on a narrow screen only the state shows, and the full story
+ * is beside the answer box.
+ */
 export function ConnectionBadge({
   connection,
   closeReason,
@@ -20,23 +25,27 @@ export function ConnectionBadge({
   retryAt: number | null;
   onRetry?: () => void;
 }) {
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!retryAt) return;
-    const t = setInterval(() => setNow(Date.now()), 500);
-    return () => clearInterval(t);
-  }, [retryAt]);
-  const seconds = retryAt ? Math.max(0, Math.ceil((retryAt - now) / 1000)) : 0;
+  const seconds = useRetryCountdown(connection === 'reconnecting' ? retryAt : null);
+  const waiting = connection === 'reconnecting' && seconds !== null && seconds > 0;
   let label = LABELS[connection];
   if (connection === 'closed' && closeReason === 'finished') label = 'Interview ended';
-  if (connection === 'reconnecting' && retryAt && seconds > 0) label = `Reconnecting in ${seconds}s`;
+  // The same words while waiting and while trying, so the live region speaks once.
+  if (connection === 'reconnecting') label = 'Reconnecting';
   return (
     <span className="conn" data-state={connection}>
-      <span className={`conn__badge conn__badge--${connection}`} role="status" aria-live="polite">
+      <span className={`conn__badge conn__badge--${connection}`} role="status" aria-live="polite" data-testid="connection-badge">
         <span className="conn__dot" aria-hidden="true" />
-        <span className="conn__label">{label}</span>
+        <span className="conn__label">
+          {label}
+          {/* Not announced: a live region that changes every second would never stop talking. */}
+          {connection === 'reconnecting' && (
+            <span className="conn__in" aria-hidden="true">
+              {waiting ? ` in ${seconds}s` : '…'}
+            </span>
+          )}
+        </span>
       </span>
-      {connection === 'reconnecting' && onRetry && retryAt && seconds > 1 && (
+      {waiting && onRetry && seconds > 1 && (
         <button type="button" className="link-button conn__retry" onClick={onRetry}>
           Retry now
         </button>

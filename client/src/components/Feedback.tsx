@@ -55,3 +55,8 @@ export function CriteriaList({ scores, showEvidence = true }: { scores: Criterio
     </ul>
   );
 }
+
+/** The scores on one line, for a compact summary: "Coverage 4 · Structure 3". */
+export function criteriaInline(scores: CriterionScore[]): string {
+  return scores.map((s) => `${criterionLabel(s.criterion)} ${s.value}`).join(' · ');
+}

@@ -17,7 +17,7 @@ import {
 import type { DeliveryPoint } from '../lib/delivery';
 import type { CriterionAverage, ProgressPoint } from '../lib/progress';
 import { criterionLabel, seriesCriteria } from '../lib/progress';
-import { formatScore, scoreBand, trackLabel } from '../lib/format';
+import { formatScore, scoreBand } from '../lib/format';
 
 export const SERIES_COLORS = ['#0f766e', '#b45309', '#7c3aed', '#be185d', '#0369a1', '#4d7c0f', '#9f1239'];
 const ACCENT = '#4338ca';
@@ -29,24 +29,53 @@ const BAND_COLORS: Record<ReturnType<typeof scoreBand>, string> = {
 };
 
 const axisTick = { fill: '#5b6472', fontSize: 12 };
-// The tables for screen readers sit in a clipped box: a table ignores the 1px width of
-// .visually-hidden, and a wide one would widen the page on a phone.
+// Each chart is drawn for the eye only (aria-hidden, with Recharts' keyboard layer off so
+// nothing inside it takes focus); a visually hidden table beside it carries the same numbers.
+// The tables sit in a clipped box: a table ignores the 1px width of .visually-hidden, and a
+// wide one would widen the page on a phone.
 
-/** Overall score over time, with one thinner line per criterion that can be switched on. */
-export function ProgressChart({ points }: { points: ProgressPoint[] }) {
+/**
+ * Two lines under each point of the interview axis: its number in the series ("#3", distinct
+ * even for two interviews on one day) and the day.
+ */
+function interviewTick(days: string[]) {
+  return function InterviewTick(props: { x?: number | string; y?: number | string; payload?: { value?: unknown; index?: number } }) {
+    const day = days[props.payload?.index ?? -1];
+    return (
+      <g transform={`translate(${props.x ?? 0},${props.y ?? 0})`}>
+        <text textAnchor="middle" fill={axisTick.fill} fontSize={12} fontWeight={600} dy={12}>
+          {String(props.payload?.value ?? '')}
+        </text>
+        {day && (
+          <text textAnchor="middle" fill={axisTick.fill} fontSize={11} dy={26}>
+            {day}
+          </text>
+        )}
+      </g>
+    );
+  };
+}
+
+const dayFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+
+/**
+ * One track's overall score per interview, oldest first, with one thinner line per criterion
+ * that can be switched on.
+ */
+export function ProgressChart({ points, caption }: { points: ProgressPoint[]; caption: string }) {
   const criteria = seriesCriteria(points);
   const [showCriteria, setShowCriteria] = useState(true);
-  const data = points.map((p, i) => ({
-    name: `#${i + 1}`,
+  const data = points.map((p) => ({
     label: p.label,
-    track: trackLabel(p.track),
+    when: p.when,
     overall: p.overall,
     ...Object.fromEntries(criteria.map((c) => [c, p.criteria[c] ?? null])),
   }));
+  const days = points.map((p) => dayFormat.format(p.at));
   return (
-    <figure className="chart">
+    <figure className="chart" data-testid="progress-chart">
       <div className="chart__toolbar">
-        <figcaption className="chart__caption">Overall score per interview, oldest first</figcaption>
+        <figcaption className="chart__caption">{caption}</figcaption>
         {criteria.length > 0 && (
           <label className="switch">
             <input type="checkbox" checked={showCriteria} onChange={(e) => setShowCriteria(e.target.checked)} />
@@ -54,17 +83,28 @@ export function ProgressChart({ points }: { points: ProgressPoint[] }) {
           </label>
         )}
       </div>
-      <div className="chart__canvas" aria-hidden="true">
+      {/* The picture is for the eye; the table below says the same to a screen reader. */}
+      <div className="chart__canvas chart__canvas--tall" aria-hidden="true">
         <ResponsiveContainer width="100%" height="100%">
-          <LineChart data={data} margin={{ top: 8, right: 12, bottom: 0, left: -18 }}>
+          <LineChart data={data} margin={{ top: 8, right: 12, bottom: 0, left: -18 }} accessibilityLayer={false}>
             <CartesianGrid stroke="#eceef2" vertical={false} />
-            <XAxis dataKey="label" tick={axisTick} tickLine={false} axisLine={{ stroke: '#dfe3e8' }} minTickGap={12} />
+            <XAxis
+              dataKey="label"
+              tick={interviewTick(days)}
+              height={36}
+              // Room at both ends for the day under the first and the last point.
+              padding={{ left: 24, right: 24 }}
+              tickLine={false}
+              axisLine={{ stroke: '#dfe3e8' }}
+              interval="preserveStartEnd"
+              minTickGap={16}
+            />
             <YAxis domain={[0, 5]} ticks={[1, 2, 3, 4, 5]} tick={axisTick} tickLine={false} axisLine={false} />
             <Tooltip
               formatter={(value, name) => [formatScore(Number(value)), name === 'overall' ? 'Overall' : criterionLabel(String(name))]}
               labelFormatter={(_, payload) => {
-                const row = payload?.[0]?.payload as { label?: string; track?: string } | undefined;
-                return row ? `${row.label} · ${row.track}` : '';
+                const row = payload?.[0]?.payload as { label?: string; when?: string } | undefined;
+                return row ? `Interview ${row.label} · ${row.when}` : '';
               }}
               contentStyle={{ borderRadius: 10, border: '1px solid #e4e7ec', fontSize: 13 }}
             />
@@ -106,7 +146,7 @@ export function ProgressChart({ points }: { points: ProgressPoint[] }) {
       </div>
       <div className="visually-hidden">
         <table>
-          <caption>Scores per interview</caption>
+          <caption>{caption}</caption>
           <thead>
             <tr>
               <th scope="col">Interview</th>
@@ -122,7 +162,7 @@ export function ProgressChart({ points }: { points: ProgressPoint[] }) {
             {points.map((p) => (
               <tr key={p.id}>
                 <th scope="row">
-                  {p.label}, {trackLabel(p.track)}
+                  {p.label}, {p.when}
                 </th>
                 <td>{formatScore(p.overall)}</td>
                 {criteria.map((c) => (
@@ -145,7 +185,7 @@ export function CriteriaChart({ averages }: { averages: CriterionAverage[] }) {
     <figure className="chart">
       <div className="chart__canvas" style={{ height }} aria-hidden="true">
         <ResponsiveContainer width="100%" height="100%">
-          <BarChart data={data} layout="vertical" margin={{ top: 4, right: 40, bottom: 4, left: 8 }} barCategoryGap={10}>
+          <BarChart data={data} layout="vertical" accessibilityLayer={false} margin={{ top: 4, right: 40, bottom: 4, left: 8 }} barCategoryGap={10}>
             <CartesianGrid stroke="#eceef2" horizontal={false} />
             <XAxis type="number" domain={[0, 5]} ticks={[0, 1, 2, 3, 4, 5]} tick={axisTick} tickLine={false} axisLine={false} />
             <YAxis type="category" dataKey="name" width={96} tick={{ ...axisTick, fill: '#1f2430' }} tickLine={false} axisLine={false} />
@@ -187,7 +227,7 @@ export function DeliveryChart({ points, caption }: { points: DeliveryPoint[]; ca
       <figcaption className="chart__caption">{caption}</figcaption>
       <div className="chart__canvas chart__canvas--short" aria-hidden="true">
         <ResponsiveContainer width="100%" height="100%">
-          <ComposedChart data={data} margin={{ top: 8, right: 0, bottom: 0, left: -18 }}>
+          <ComposedChart data={data} margin={{ top: 8, right: 0, bottom: 0, left: -18 }} accessibilityLayer={false}>
             <CartesianGrid stroke="#eceef2" vertical={false} />
             <XAxis dataKey="name" tick={axisTick} tickLine={false} axisLine={{ stroke: '#dfe3e8' }} />
             <YAxis yAxisId="wpm" tick={{ ...axisTick, fill: PACE_COLOR }} tickLine={false} axisLine={false} allowDecimals={false} />
@@ -228,7 +268,7 @@ export function DeliveryTrendChart({ points }: { points: DeliveryPoint[] }) {
       <figcaption className="chart__caption">{caption}</figcaption>
       <div className="chart__canvas chart__canvas--short" aria-hidden="true">
         <ResponsiveContainer width="100%" height="100%">
-          <LineChart data={data} margin={{ top: 8, right: 0, bottom: 0, left: -18 }}>
+          <LineChart data={data} margin={{ top: 8, right: 0, bottom: 0, left: -18 }} accessibilityLayer={false}>
             <CartesianGrid stroke="#eceef2" vertical={false} />
             <XAxis dataKey="name" tick={axisTick} tickLine={false} axisLine={{ stroke: '#dfe3e8' }} minTickGap={12} />
             <YAxis yAxisId="wpm" tick={{ ...axisTick, fill: PACE_COLOR }} tickLine={false} axisLine={false} allowDecimals={false} />

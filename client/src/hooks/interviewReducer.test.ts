@@ -20,6 +20,7 @@ import {
   initialState,
   interviewReducer,
   openTurnMissing,
+  pauseView,
   toPersisted,
   type InterviewAction,
   type InterviewState,
@@ -632,6 +633,8 @@ describe('interviewReducer: resync', () => {
         status: 'finished',
         report: {
           overall_score: 3,
+          overall_rule: 'the mean of the scored questions',
+          questions: [{ number: 1, follow_ups: 0, answered: 1, unanswered: 0, score: 3 }],
           strengths: [],
           weaknesses: [],
           next_steps: [],
@@ -777,5 +780,172 @@ describe('interviewReducer: more time, counted once', () => {
     expect(s.extension).toEqual({ turn: 0, totalS: 180, lastS: 120, seq: 4 });
     expect(s.deadlineMs).toBe(185_000);
     expect(fromPersisted('iv1', JSON.parse(JSON.stringify(toPersisted(s)))).extension).toEqual(s.extension);
+  });
+});
+
+describe('interviewReducer: a time-out', () => {
+  it('closes the turn as timed out with no answer and no clock, and the next words follow', () => {
+    let s = run([ready(), ...firstTurnEvents().slice(0, 5)]);
+    expect(s.deadlineMs).toBe(2_000_000);
+    s = run(
+      logged(
+        [
+          { type: 'answer.timeout', phase: 'asking', turn: 0 },
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+          { type: 'turn.delta', phase: 'asking', turn: 1, text: "We're out of time on that one, so let's move on." },
+        ],
+        6,
+      ),
+      s,
+    );
+    expect(s.turns[0]).toMatchObject({ outcome: 'timed_out', answer: null, streaming: false });
+    expect(s.deadlineMs).toBeNull();
+    expect(s.pending).toBeNull();
+    expect(s.turns[1].question).toMatch(/^We're out of time/);
+  });
+});
+
+describe('interviewReducer: a turn that restarts', () => {
+  it('after a server restart, shows the regenerated words once, not after the old ones (37-room-duplicated-words)', () => {
+    let s = run([ready(), ...firstTurnEvents()]);
+    const second = logged(
+      [
+        { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3 },
+        { type: 'turn.delta', phase: 'asking', turn: 1, text: "Thanks, that's helpful. Next question. " },
+        { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Question 2 of 3. ' },
+      ],
+      8,
+    );
+    s = run(second, s);
+    s = apply(s, { type: 'closed', code: 1006, retryAt: 1 });
+    // The restarted process speaks the turn again from its start.
+    s = run(
+      [
+        ready({ phase: 'asking', turn: 1, head_seq: 13, resumed: true }),
+        ...logged(
+          [
+            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3 },
+            { type: 'turn.delta', phase: 'asking', turn: 1, text: "Thanks, that's helpful. Next question. " },
+            { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Question 2 of 3. Your' },
+          ],
+          11,
+        ),
+      ],
+      s,
+    );
+    expect(s.turns[1].question).toBe("Thanks, that's helpful. Next question. Question 2 of 3. Your");
+    expect(s.turns[1].take).toBe(2);
+    // The scored answer before it is untouched.
+    expect(s.turns[0].scores).toHaveLength(2);
+  });
+
+  it('replayed from the start after a resync (rewind), every turn keeps its own words once', () => {
+    const events = [...firstTurnEvents(), ...logged([{ type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 }, { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Why queues?' }], 8)];
+    let s = run([ready(), ...events]);
+    s = interviewReducer(s, { type: 'rewind' });
+    s = run([ready({ phase: 'asking' }), ...events], s);
+    expect(s.turns.map((t) => t.question)).toEqual(['How do you handle retries?', 'Why queues?']);
+  });
+});
+
+describe('interviewReducer: pauses', () => {
+  const listening = () => run([ready(), ...firstTurnEvents().slice(0, 5)]);
+
+  it('shows a pause as requested as soon as it is sent, and as the server logged it', () => {
+    let s = apply(listening(), { type: 'pause-sent', request: 'pause' });
+    expect(pauseView(s)).toBe('requested');
+    s = run(logged([{ type: 'pause.requested', phase: 'listening', turn: 0 }], 6), s);
+    expect(s).toMatchObject({ pauseRequested: true, pauseSent: null, phase: 'listening' });
+    expect(pauseView(s)).toBe('requested');
+  });
+
+  it('pauses after the question: phase paused, no answer clock, nothing asked', () => {
+    let s = run(logged([{ type: 'pause.requested', phase: 'listening', turn: 0 }], 6), listening());
+    s = run(
+      logged(
+        [
+          { type: 'answer.accepted', phase: 'scoring', turn: 0, text: 'An index.', source: 'typed' },
+          { type: 'score', phase: 'paused', turn: 0, criteria, average: 3.5, rubric_version: 'r1', delivery: null },
+          { type: 'interview.paused', phase: 'paused', turn: 1, paused_ms: 1_700_000_000_000 },
+        ],
+        7,
+      ),
+      s,
+    );
+    expect(s.phase).toBe('paused');
+    expect(pauseView(s)).toBe('paused');
+    expect(s).toMatchObject({ pauseRequested: false, pausedSince: 1_700_000_000_000, deadlineMs: null });
+    expect(s.turns).toHaveLength(1);
+  });
+
+  it('resumes: "resuming" once Resume is sent, then the next question follows', () => {
+    let s = run(
+      logged(
+        [
+          { type: 'pause.requested', phase: 'listening', turn: 0 },
+          { type: 'answer.skipped', phase: 'paused', turn: 0 },
+          { type: 'interview.paused', phase: 'paused', turn: 1, paused_ms: 5 },
+        ],
+        6,
+      ),
+      listening(),
+    );
+    s = apply(s, { type: 'pause-sent', request: 'resume' });
+    expect(pauseView(s)).toBe('resuming');
+    s = run(
+      logged(
+        [
+          { type: 'interview.resumed', phase: 'asking', turn: 1, paused_s: 42 },
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+        ],
+        9,
+      ),
+      s,
+    );
+    expect(pauseView(s)).toBe('none');
+    expect(s).toMatchObject({ phase: 'asking', pausedSince: null, pauseSent: null, currentTurn: 1 });
+  });
+
+  it('cancels a requested pause: gone at once, and the server confirms with paused_s 0', () => {
+    let s = run(logged([{ type: 'pause.requested', phase: 'listening', turn: 0 }], 6), listening());
+    s = apply(s, { type: 'pause-sent', request: 'resume' });
+    expect(pauseView(s)).toBe('none');
+    s = run(logged([{ type: 'interview.resumed', phase: 'listening', turn: 0, paused_s: 0 }], 7), s);
+    expect(s).toMatchObject({ pauseRequested: false, pauseSent: null, phase: 'listening' });
+    expect(pauseView(s)).toBe('none');
+  });
+
+  it('restores the paused room from ready after a reconnect or a reload', () => {
+    const s = run([ready({ phase: 'paused', turn: 1, kind: 'question', text: '', question_number: 2 })]);
+    expect(pauseView(s)).toBe('paused');
+    expect(s.deadlineMs).toBeNull();
+  });
+
+  it('learns of a requested pause from ready (another tab asked for it)', () => {
+    expect(pauseView(run([ready({ phase: 'listening', pause_requested: true })]))).toBe('requested');
+    expect(pauseView(run([ready({ phase: 'listening' })]))).toBe('none');
+  });
+
+  it('keeps a logged request over a reload (the event is before the seq it resumes from)', () => {
+    const s = run(logged([{ type: 'pause.requested', phase: 'listening', turn: 0 }], 6), listening());
+    const restored = fromPersisted('iv1', JSON.parse(JSON.stringify(toPersisted(s))));
+    expect(restored.pauseRequested).toBe(true);
+    expect(pauseView(run([ready({ phase: 'listening' })], restored))).toBe('requested');
+  });
+
+  it('forgets what was sent but not answered when the connection drops, and a refused pause', () => {
+    let s = apply(listening(), { type: 'pause-sent', request: 'pause' });
+    s = apply(s, { type: 'closed', code: 1006, retryAt: 1 });
+    expect(pauseView(s)).toBe('none');
+    s = apply(run([ready({ phase: 'reporting' })], s), { type: 'pause-sent', request: 'pause' });
+    s = run([frameError({ code: 'not_listening', message: 'the interview is ending: nothing to pause' })], s);
+    expect(s.pauseSent).toBeNull();
+  });
+
+  it('drops a request made during the last question once the interview moves to its report', () => {
+    let s = run(logged([{ type: 'pause.requested', phase: 'listening', turn: 0 }], 6), listening());
+    s = run(logged([{ type: 'answer.timeout', phase: 'reporting', turn: 0 }], 7), s);
+    expect(s.pauseRequested).toBe(false);
+    expect(pauseView(s)).toBe('none');
   });
 });

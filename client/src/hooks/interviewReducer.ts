@@ -113,6 +113,27 @@ export interface InterviewState {
   pending: { turn: number | null; kind: 'answer' | 'skip' } | null;
   /** More time an administrator gave an answer (the latest turn given any). */
   extension: AnswerExtension | null;
+
+  /** The server logged a pause request (`pause.requested`) that has not begun or been cancelled. */
+  pauseRequested: boolean;
+  /** Unix ms when the current pause began (`interview.paused`), while the phase is `paused`. */
+  pausedSince: number | null;
+  /**
+   * What this client last asked of the pause (`pause` or `resume` sent) and the server has not
+   * answered yet: shown at once, then the server's events take over.
+   */
+  pauseSent: 'pause' | 'resume' | null;
+}
+
+/** The pause as the room shows it. */
+export type PauseView = 'none' | 'requested' | 'paused' | 'resuming';
+
+export function pauseView(state: InterviewState): PauseView {
+  if (state.phase === 'paused') return state.pauseSent === 'resume' ? 'resuming' : 'paused';
+  if (state.phase === 'reporting' || state.phase === 'ended' || state.ended) return 'none';
+  if (state.pauseSent === 'pause') return 'requested';
+  if (state.pauseSent === 'resume') return 'none';
+  return state.pauseRequested ? 'requested' : 'none';
 }
 
 export interface AnswerExtension {
@@ -133,6 +154,7 @@ export type InterviewAction =
   | { type: 'rewind' }
   | { type: 'settled' }
   | { type: 'sent'; kind: 'answer' | 'skip'; turn: number | null }
+  | { type: 'pause-sent'; request: 'pause' | 'resume' }
   | { type: 'local-error'; code: string; message: string }
   | { type: 'dismiss-error' }
   | { type: 'stopped' };
@@ -165,6 +187,9 @@ export function initialState(interviewId: string): InterviewState {
     lastError: null,
     pending: null,
     extension: null,
+    pauseRequested: false,
+    pausedSince: null,
+    pauseSent: null,
   };
 }
 
@@ -216,6 +241,8 @@ export function interviewReducer(state: InterviewState, action: InterviewAction)
       return state.connection === 'resumed' ? { ...state, connection: 'connected' } : state;
     case 'sent':
       return { ...state, pending: { turn: action.turn, kind: action.kind }, lastError: null };
+    case 'pause-sent':
+      return { ...state, pauseSent: action.request, lastError: null };
     case 'local-error':
       return {
         ...state,
@@ -235,7 +262,8 @@ export function interviewReducer(state: InterviewState, action: InterviewAction)
 
 function onClosed(state: InterviewState, code: number, retryAt: number | null): InterviewState {
   const decision = closeDecision(code);
-  const base = { ...state, lastCloseCode: code, pending: null, resyncing: false, buffered: [] };
+  // What was sent and not answered may not have arrived: the server's events say, once back.
+  const base = { ...state, lastCloseCode: code, pending: null, pauseSent: null, resyncing: false, buffered: [] };
   if (decision === 'retry') {
     if (state.closeReason) return { ...base, connection: 'closed' };
     return { ...base, connection: 'reconnecting', attempt: state.attempt + 1, retryAt };
@@ -263,6 +291,7 @@ function onFrame(state: InterviewState, frame: ServerFrame): InterviewState {
       return {
         ...state,
         pending: null,
+        pauseSent: null,
         lastError: { code: frame.code, message: frame.message, retryable: frame.retryable, seq: 0 },
       };
     }
@@ -276,6 +305,7 @@ function onFrame(state: InterviewState, frame: ServerFrame): InterviewState {
 function onReady(state: InterviewState, ready: ReadyFrame): InterviewState {
   const resumed = state.lastSeq > 0 && ready.resumed;
   const ended = ready.phase === 'ended';
+  const over = ended || ready.phase === 'reporting';
   return {
     ...state,
     connection: resumed ? 'resumed' : 'connected',
@@ -298,6 +328,10 @@ function onReady(state: InterviewState, ready: ReadyFrame): InterviewState {
         : null,
     lastError: state.lastError && state.lastError.seq === 0 ? null : state.lastError,
     pending: ended ? null : state.pending,
+    // `ready` says whether the interview is paused, and whether a pause is requested (a pause
+    // sent while the question streamed is logged once it ends: `pauseSent` covers that gap).
+    pausedSince: ready.phase === 'paused' ? state.pausedSince : null,
+    pauseRequested: over ? false : ready.pause_requested || state.pauseRequested,
   };
 }
 
@@ -343,9 +377,14 @@ function upsertTurn(
  * about the interview may carry none, and then leaves the phase as it was).
  */
 export function applyLogged(state: InterviewState, frame: LoggedFrame): InterviewState {
-  const next = applyEvent(state, frame);
+  let next = applyEvent(state, frame);
   const phase = frame.phase ?? next.phase;
-  return phase === next.phase ? next : { ...next, phase };
+  if (phase !== next.phase) next = { ...next, phase };
+  // A pause asked for during the last question never begins: the interview is ending.
+  if ((phase === 'reporting' || phase === 'ended') && (next.pauseRequested || next.pauseSent)) {
+    next = { ...next, pauseRequested: false, pauseSent: null };
+  }
+  return next;
 }
 
 function applyEvent(state: InterviewState, frame: LoggedFrame): InterviewState {
@@ -456,6 +495,20 @@ function applyEvent(state: InterviewState, frame: LoggedFrame): InterviewState {
         },
         deadlineMs: null,
       };
+    case 'pause.requested':
+      return { ...state, pauseRequested: true, pauseSent: state.pauseSent === 'pause' ? null : state.pauseSent };
+    case 'interview.paused':
+      // Between questions: no answer clock runs. `turn` is the one asked on resume.
+      return {
+        ...state,
+        pauseRequested: false,
+        pausedSince: frame.paused_ms,
+        pauseSent: state.pauseSent === 'pause' ? null : state.pauseSent,
+        deadlineMs: null,
+      };
+    case 'interview.resumed':
+      // The pause ended, or (paused_s 0, before it began) was cancelled.
+      return { ...state, pauseRequested: false, pausedSince: null, pauseSent: null };
     case 'interviewer.changed':
       // The model kept failing: the interview goes on with the offline interviewer.
       return { ...state, offline: frame.offline, provider: frame.provider, model: frame.model };
@@ -650,6 +703,9 @@ export interface PersistedInterview {
   provider: string | null;
   /** Added after v1 shipped: absent in what older clients saved. */
   extension?: AnswerExtension | null;
+  /** A pause request is in the log before lastSeq: a reload does not see it again. */
+  pauseRequested?: boolean;
+  pausedSince?: number | null;
 }
 
 export function toPersisted(state: InterviewState): PersistedInterview {
@@ -665,6 +721,8 @@ export function toPersisted(state: InterviewState): PersistedInterview {
     offline: state.offline,
     provider: state.provider,
     extension: state.extension,
+    pauseRequested: state.pauseRequested,
+    pausedSince: state.pausedSince,
   };
 }
 
@@ -688,5 +746,7 @@ export function fromPersisted(interviewId: string, raw: unknown): InterviewState
     offline: saved.offline ?? false,
     provider: saved.provider ?? null,
     extension: saved.extension ?? null,
+    pauseRequested: saved.pauseRequested ?? false,
+    pausedSince: saved.pausedSince ?? null,
   };
 }

@@ -22,6 +22,7 @@ import {
   type RecordingListener,
   type SocketLike,
 } from './useInterviewSocket';
+import { secondsUntil } from './useCountdown';
 
 class FakeSocket implements SocketLike {
   static all: FakeSocket[] = [];
@@ -350,6 +351,54 @@ describe('InterviewSocket', () => {
     expect(socket.answer('again')).toBe(false);
     expect(socket.getState().lastError?.code).toBe('not_connected');
     expect(socket.answer('x'.repeat(8001))).toBe(false);
+    socket.stop();
+  });
+});
+
+describe('InterviewSocket: the reconnect countdown and pauses', () => {
+  it('schedules each attempt at retryAt: a countdown from it reaches 0 exactly when the socket opens', () => {
+    const { socket } = makeSocket({ random: () => 0.5 });
+    socket.start();
+    FakeSocket.last.open();
+    FakeSocket.last.receive(ready());
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const sockets = FakeSocket.all.length;
+      FakeSocket.last.drop(1006);
+      const { retryAt, connection } = socket.getState();
+      expect(connection).toBe('reconnecting');
+      // The seconds shown (whole, rounded up) only go down, a second at a time, to the attempt.
+      const shown: number[] = [];
+      const delay = retryAt! - now;
+      while (now < retryAt!) {
+        shown.push(secondsUntil(retryAt!, now));
+        expect(FakeSocket.all).toHaveLength(sockets);
+        advance(Math.min(250, retryAt! - now));
+      }
+      expect(shown).toEqual([...shown].sort((a, b) => b - a));
+      expect(shown[0]).toBe(Math.ceil(delay / 1000));
+      expect(shown.at(-1)).toBe(1);
+      expect(FakeSocket.all).toHaveLength(sockets + 1);
+      // While the attempt is under way no time is promised.
+      expect(socket.getState().retryAt).toBeNull();
+    }
+    socket.stop();
+  });
+
+  it('sends pause and resume, showing the request at once', () => {
+    const { socket } = makeSocket();
+    socket.start();
+    const ws = FakeSocket.last;
+    ws.open();
+    ws.receive(ready(), ...firstTurnEvents().slice(0, 5));
+    expect(socket.pause()).toBe(true);
+    expect(ws.sent.at(-1)).toEqual({ type: 'pause' });
+    expect(socket.getState().pauseSent).toBe('pause');
+    expect(socket.resume()).toBe(true);
+    expect(ws.sent.at(-1)).toEqual({ type: 'resume' });
+    expect(socket.getState().pauseSent).toBe('resume');
+    ws.drop(1006);
+    expect(socket.pause()).toBe(false);
+    expect(socket.getState().pauseSent).toBeNull();
     socket.stop();
   });
 });

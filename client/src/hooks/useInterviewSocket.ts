@@ -593,6 +593,20 @@ export class InterviewSocket implements RecordingLink {
     return this.sendAction({ type: 'end' });
   }
 
+  /** Asks for a break once the current question (and its follow-ups) is done. */
+  pause(): boolean {
+    const ok = this.sendAction({ type: 'pause' });
+    if (ok) this.dispatch({ type: 'pause-sent', request: 'pause' });
+    return ok;
+  }
+
+  /** Ends the pause, or cancels one requested that has not begun. */
+  resume(): boolean {
+    const ok = this.sendAction({ type: 'resume' });
+    if (ok) this.dispatch({ type: 'pause-sent', request: 'resume' });
+    return ok;
+  }
+
   dismissError(): void {
     this.dispatch({ type: 'dismiss-error' });
   }
@@ -646,6 +660,8 @@ export interface UseInterviewSocket {
   interrupt: () => boolean;
   skipQuestion: () => boolean;
   end: () => boolean;
+  pause: () => boolean;
+  resume: () => boolean;
   reconnectNow: () => void;
   dismissError: () => void;
   /** The connection itself, for the voice controller (null until it exists). */
@@ -702,6 +718,8 @@ export function useInterviewSocket(
     interrupt: () => socket?.interrupt() ?? false,
     skipQuestion: () => socket?.skipQuestion() ?? false,
     end: () => socket?.end() ?? false,
+    pause: () => socket?.pause() ?? false,
+    resume: () => socket?.resume() ?? false,
     reconnectNow: () => socket?.reconnectNow(),
     dismissError: () => socket?.dismissError(),
     socket: socket && socket.interviewId === interviewId ? socket : null,

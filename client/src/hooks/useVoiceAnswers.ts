@@ -39,7 +39,18 @@ export interface VoiceAnswers {
   interviewer: { supported: boolean; available: boolean; speaking: boolean; voices: VoiceLike[] };
   /** Starts an answer now: stops the interviewer first if it is still talking. */
   startAnswer: () => boolean;
+  /** The interviewer can read the open question aloud again (voice answers, voice on). */
+  canHearAgain: boolean;
+  /** Reads the open question aloud again, from its start. */
+  hearAgain: () => boolean;
 }
+
+/**
+ * The interviewer's voice reads each take of a turn once. "Hear it again" asks for another take
+ * of the same words: its take number is moved by this much per repeat, out of the way of the
+ * takes a regenerated turn counts (1, 2, 3, …).
+ */
+const REPEAT_TAKE = 1_000;
 
 const NO_VOICES: VoiceLike[] = [];
 
@@ -76,9 +87,22 @@ export function useVoiceAnswers(options: VoiceAnswersOptions): VoiceAnswers {
   );
   useEffect(() => interviewer?.setMuted(settings.muted || !voiceMode), [interviewer, settings.muted, voiceMode]);
   useEffect(() => interviewer?.setVoice(settings.voiceUri), [interviewer, settings.voiceUri]);
+  // Repeats asked for, per turn: the voice sees those turns as new takes of the same words.
+  const [repeats, setRepeats] = useState<ReadonlyMap<number, number>>(() => new Map());
+  const spoken = useMemo(
+    () =>
+      repeats.size === 0
+        ? turns
+        : turns.map((t) => {
+            const n = repeats.get(t.index);
+            // A repeat reads the whole question, even one the candidate had cut short.
+            return n ? { ...t, take: t.take + n * REPEAT_TAKE, interrupted: false } : t;
+          }),
+    [turns, repeats],
+  );
   useEffect(() => {
-    if (voiceMode) interviewer?.update(turns, currentTurn);
-  }, [interviewer, voiceMode, turns, currentTurn]);
+    if (voiceMode) interviewer?.update(spoken, currentTurn);
+  }, [interviewer, voiceMode, spoken, currentTurn]);
 
   // Read by callbacks that outlive a render.
   const latest = useRef({ phase, interrupt, answer, interviewer });
@@ -141,6 +165,15 @@ export function useVoiceAnswers(options: VoiceAnswersOptions): VoiceAnswers {
     return controller.startRecording('button');
   }, [controller, interviewer]);
 
+  const canHearAgain =
+    voiceMode && !settings.muted && !!interviewer?.supported && voices.length > 0 && phase === 'listening' && openTurnIndex !== null;
+  const hearAgain = useCallback((): boolean => {
+    if (!canHearAgain || openTurnIndex === null) return false;
+    const turn = openTurnIndex;
+    setRepeats((current) => new Map(current).set(turn, (current.get(turn) ?? 0) + 1));
+    return true;
+  }, [canHearAgain, openTurnIndex]);
+
   return {
     settings,
     updateSettings,
@@ -148,6 +181,8 @@ export function useVoiceAnswers(options: VoiceAnswersOptions): VoiceAnswers {
     snapshot,
     interviewer: { supported: !!interviewer?.supported, available: voices.length > 0, speaking, voices },
     startAnswer,
+    canHearAgain,
+    hearAgain,
   };
 }
 

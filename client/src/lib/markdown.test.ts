@@ -8,6 +8,8 @@ const finished = detail({
   overall_score: 3.5,
   report: {
     overall_score: 3.5,
+    overall_rule: "The mean of the questions' scores.",
+    questions: [{ number: 1, follow_ups: 0, answered: 1, unanswered: 0, score: 3.5 }],
     strengths: ['Concrete numbers.'],
     weaknesses: ['Missed idempotency.'],
     next_steps: ['Practise queues.', 'Use first/then/finally.', 'Add a baseline.'],

@@ -1,4 +1,4 @@
-import type { InterviewDetail, TurnPublic } from '../api/client';
+import type { Interview, InterviewDetail, TurnPublic } from '../api/client';
 import { humanise } from './format';
 
 export interface CriterionAverage {
@@ -40,31 +40,111 @@ export function criterionLabel(criterion: string): string {
 
 export interface ProgressPoint {
   id: string;
-  /** Unix ms, for ordering and the axis. */
+  /** Unix ms, for ordering. */
   at: number;
+  /** "#3": the interview's number in its track, oldest first; distinct however close the dates. */
   label: string;
+  /** When it finished, date and time, for the tooltip and the table. */
+  when: string;
   track: string;
+  level: string;
   overall: number | null;
+  /** Average per criterion over the interview's answers (empty until its detail has loaded). */
   criteria: Record<string, number>;
 }
 
-function when(d: Pick<InterviewDetail, 'finished_at' | 'created_at'>): number {
+function when(d: Pick<Interview, 'finished_at' | 'created_at'>): number {
   return new Date(d.finished_at ?? d.created_at).getTime();
 }
 
-/** One point per finished interview with a score, oldest first. */
-export function progressSeries(details: InterviewDetail[]): ProgressPoint[] {
-  return details
-    .filter((d) => d.status === 'finished' && (d.report != null || d.overall_score != null))
+const whenFormat = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' });
+
+/** Finished interviews with an overall score, as the list gives them. */
+export function scoredInterviews<T extends Interview>(items: T[]): T[] {
+  return items.filter((i) => i.status === 'finished' && i.overall_score != null);
+}
+
+export interface TrackCount {
+  track: string;
+  count: number;
+}
+
+/** The tracks of the finished interviews, the one practised last first. */
+export function practisedTracks(items: Interview[]): TrackCount[] {
+  const counts = new Map<string, { count: number; latest: number }>();
+  for (const i of scoredInterviews(items)) {
+    const entry = counts.get(i.track) ?? { count: 0, latest: 0 };
+    entry.count += 1;
+    entry.latest = Math.max(entry.latest, when(i));
+    counts.set(i.track, entry);
+  }
+  return [...counts]
+    .sort(([, a], [, b]) => b.latest - a.latest)
+    .map(([track, { count }]) => ({ track, count }));
+}
+
+/**
+ * One point per finished interview of `track`, oldest first: the overall score and the
+ * criteria from the list (older servers: the criteria from each interview's detail once loaded).
+ */
+export function trackSeries(items: Interview[], details: InterviewDetail[], track: string): ProgressPoint[] {
+  const byId = new Map(details.map((d) => [d.id, d]));
+  return scoredInterviews(items)
+    .filter((i) => i.track === track)
     .sort((a, b) => when(a) - when(b))
-    .map((d) => ({
-      id: d.id,
-      at: when(d),
-      label: new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' }).format(when(d)),
-      track: d.track,
-      overall: d.report?.overall_score ?? d.overall_score ?? null,
-      criteria: Object.fromEntries(criterionAverages(d.turns).map((c) => [c.criterion, c.average])),
-    }));
+    .map((i, n) => {
+      const detail = byId.get(i.id);
+      return {
+        id: i.id,
+        at: when(i),
+        label: `#${n + 1}`,
+        when: whenFormat.format(when(i)),
+        track: i.track,
+        level: i.level,
+        overall: detail?.report?.overall_score ?? i.overall_score ?? null,
+        // The list carries each interview's averages; a detail read for other reasons agrees.
+        criteria:
+          i.criteria && Object.keys(i.criteria).length
+            ? { ...i.criteria }
+            : detail
+              ? Object.fromEntries(criterionAverages(detail.turns).map((c) => [c.criterion, c.average]))
+              : {},
+      };
+    });
+}
+
+export type TrendDirection = 'up' | 'down' | 'flat' | 'single';
+
+export interface CriterionTrend {
+  criterion: string;
+  /** The interview's average for this criterion, oldest first (interviews that scored it). */
+  values: number[];
+  average: number;
+  first: number;
+  last: number;
+  direction: TrendDirection;
+}
+
+// A change smaller than this between the first and the last interview is called steady.
+const STEADY = 0.25;
+
+/** How one criterion moved over the points, or null when none of them scored it. */
+export function criterionTrend(points: ProgressPoint[], criterion: string): CriterionTrend | null {
+  const values = points.flatMap((p) => (criterion in p.criteria ? [p.criteria[criterion]] : []));
+  if (values.length === 0) return null;
+  const first = values[0];
+  const last = values[values.length - 1];
+  const change = last - first;
+  const direction: TrendDirection =
+    values.length < 2 ? 'single' : change >= STEADY ? 'up' : change <= -STEADY ? 'down' : 'flat';
+  return {
+    criterion,
+    values,
+    average: round(values.reduce((a, b) => a + b, 0) / values.length),
+    first,
+    last,
+    direction,
+  };
 }
 
 export interface WeakSpot extends CriterionAverage {

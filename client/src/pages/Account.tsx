@@ -2,6 +2,7 @@ import { useId, useState, type FormEvent } from 'react';
 import { useAuth } from '../auth/AuthContext';
 import { ApiError } from '../api/errors';
 import { NEW_PASSWORD_HINT, PasswordField, describePasswordError } from '../components/PasswordField';
+import { Purchases } from '../components/payments/Purchases';
 import { Alert, PageHeader } from '../components/ui';
 
 export function Account() {
@@ -14,6 +15,12 @@ export function Account() {
           Change password
         </h2>
         <ChangePasswordForm />
+      </section>
+      <section className="card" aria-labelledby="purchases-title" data-testid="purchases">
+        <h2 id="purchases-title" className="section-title">
+          Purchases
+        </h2>
+        <Purchases />
       </section>
     </div>
   );

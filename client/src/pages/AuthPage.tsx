@@ -1,8 +1,9 @@
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useRef, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router';
 import { ApiError, errorMessage, formatWait } from '../api/errors';
 import { useAuth } from '../auth/AuthContext';
 import { safeNext } from '../components/RequireAuth';
+import { emailProblem } from '../lib/email';
 
 type Mode = 'login' | 'signup';
 
@@ -31,7 +32,8 @@ function describe(error: unknown, mode: Mode): string {
     }
     if (error.status === 409) return 'An account with this email already exists. Sign in instead?';
     if (error.code === 'validation_error') {
-      if (error.fields.email) return 'Enter a valid email address.';
+      // Said beside the email field instead (see emailError).
+      if (error.fields.email) return mode === 'signup' ? '' : 'Enter a valid email address.';
       if (error.fields.password) {
         if (mode === 'signup' && /common/i.test(error.fields.password)) return error.fields.password;
         return mode === 'signup' ? 'Use a password of at least 8 characters.' : 'Enter your password.';
@@ -39,6 +41,13 @@ function describe(error: unknown, mode: Mode): string {
     }
   }
   return errorMessage(error);
+}
+
+/** The server's word on the email (a 422 for the field), as a sentence for the form. */
+function serverEmailProblem(error: unknown): string | null {
+  if (!(error instanceof ApiError) || error.code !== 'validation_error' || !error.fields.email) return null;
+  const reason = error.fields.email.replace(/^value is not a valid email address:\s*/i, '').trim();
+  return reason ? `This is not a valid email address: ${reason}` : 'This is not a valid email address.';
 }
 
 export function AuthPage({ mode }: { mode: Mode }) {
@@ -54,12 +63,24 @@ export function AuthPage({ mode }: { mode: Mode }) {
   const [showPassword, setShowPassword] = useState(false);
   const errorId = useId();
   const hintId = useId();
+  const emailErrorId = useId();
+  const emailRef = useRef<HTMLInputElement>(null);
+  // The email is checked (as the server would) once the field is left or the form sent.
+  const [emailChecked, setEmailChecked] = useState(false);
 
   const passwordTooShort = mode === 'signup' && password.length > 0 && password.length < 8;
 
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     if (busy) return;
+    if (mode === 'signup') {
+      setEmailChecked(true);
+      if (emailProblem(email)) {
+        setError(null);
+        emailRef.current?.focus();
+        return;
+      }
+    }
     if (mode === 'signup' && password.length < 8) {
       setError(new Error('Use a password of at least 8 characters.'));
       return;
@@ -72,11 +93,17 @@ export function AuthPage({ mode }: { mode: Mode }) {
     } catch (e) {
       setError(e);
       setBusy(false);
+      if (serverEmailProblem(e)) emailRef.current?.focus();
     }
   }
 
-  const message = error ? describe(error, mode) : null;
+  const message = error ? describe(error, mode) || null : null;
+  const emailError =
+    mode === 'signup' ? (emailChecked ? emailProblem(email) : null) ?? serverEmailProblem(error) : null;
+  const emailDescribedBy = [emailError ? emailErrorId : '', message ? errorId : ''].filter(Boolean).join(' ');
   const conflict = error instanceof ApiError && error.status === 409;
+  // The message above the form is about the email too when the pair was refused or the address is taken.
+  const emailRefused = error instanceof ApiError && (error.code === 'invalid_credentials' || conflict);
   const otherLink = `${mode === 'login' ? '/signup' : '/login'}${location.search}`;
 
   return (
@@ -103,6 +130,7 @@ export function AuthPage({ mode }: { mode: Mode }) {
             Email
           </label>
           <input
+            ref={emailRef}
             id="email"
             className="input"
             type="email"
@@ -111,11 +139,23 @@ export function AuthPage({ mode }: { mode: Mode }) {
             inputMode="email"
             required
             value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            aria-invalid={message ? true : undefined}
-            aria-describedby={message ? errorId : undefined}
+            onChange={(e) => {
+              setEmail(e.target.value);
+              // A server refusal is about the address that was sent, not this one.
+              if (serverEmailProblem(error)) setError(null);
+            }}
+            onBlur={() => {
+              if (mode === 'signup' && email.trim()) setEmailChecked(true);
+            }}
+            aria-invalid={emailError || emailRefused ? true : undefined}
+            aria-describedby={emailDescribedBy || undefined}
             autoFocus
           />
+          {emailError && (
+            <p id={emailErrorId} className="field__error" data-testid="email-error">
+              {emailError}
+            </p>
+          )}
         </div>
         <div className="field">
           <div className="field__row">

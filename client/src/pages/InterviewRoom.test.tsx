@@ -233,3 +233,189 @@ describe('InterviewRoom: more time from an administrator', () => {
     expect(screen.queryByTestId('answer-extended')).toBeNull();
   });
 });
+
+describe('InterviewRoom: the room', () => {
+  it('has an h1, puts the cursor in the answer box when the first question ends, and titles the page', async () => {
+    renderRoom('typed');
+    await connect();
+    const input = await screen.findByTestId('answer-input');
+    expect(screen.getByRole('heading', { level: 1 })).toHaveTextContent('Backend · Mid-level interview');
+    await waitFor(() => expect(input).toHaveFocus());
+    await waitFor(() => expect(document.title).toMatch(/^Question 1 of 2 · Interview/));
+  });
+
+  it('keeps the last answer’s score in view while the next question streams, expandable to the full feedback', async () => {
+    const user = userEvent.setup();
+    renderRoom('typed');
+    const ws = await connect();
+    act(() =>
+      ws.receive(
+        ...logged(
+          [
+            { type: 'answer.accepted', phase: 'scoring', turn: 0, text: 'An index on user id.', source: 'typed' },
+            { type: 'score', phase: 'asking', turn: 0, criteria, average: 3.5, rubric_version: 'r1', delivery: null },
+            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+            { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Thanks. Next' },
+          ],
+          4,
+        ),
+      ),
+    );
+    const card = screen.getByTestId('last-feedback');
+    expect(card).toHaveTextContent('Last answer');
+    expect(within(card).getByLabelText('Last answer score: 3.5 out of 5')).toBeInTheDocument();
+    expect(card).toHaveTextContent('Coverage 2 · Specificity 5');
+    // The feedback in the transcript stays open too.
+    expect(screen.getAllByTestId('turn-feedback')[0]).toHaveAttribute('open');
+    await user.click(screen.getByTestId('last-feedback-toggle'));
+    expect(within(card).getByText('Mention idempotency.')).toBeVisible();
+  });
+
+  it('clears the answer box when time runs out and keeps the draft, collapsed, as not sent', async () => {
+    const user = userEvent.setup();
+    renderRoom('typed');
+    const ws = await connect();
+    const input = await screen.findByTestId('answer-input');
+    await user.type(input, 'I would start by talking to');
+    expect(screen.getByTestId('send-answer')).toBeEnabled();
+    act(() =>
+      ws.receive(
+        ...logged(
+          [
+            { type: 'answer.timeout', phase: 'asking', turn: 0 },
+            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+            { type: 'turn.delta', phase: 'asking', turn: 1, text: "We're out of time on that one." },
+          ],
+          4,
+        ),
+      ),
+    );
+    await waitFor(() => expect(input).toHaveValue(''));
+    expect(screen.getByTestId('send-answer')).toBeDisabled();
+    const unsent = screen.getByTestId('unsent-draft');
+    expect(unsent).not.toHaveAttribute('open');
+    expect(unsent).toHaveTextContent('Not sent — time ran out');
+    expect(unsent).toHaveTextContent('I would start by talking to');
+    expect(screen.getByTestId('turn-outcome')).toHaveTextContent('Time ran out');
+    expect(JSON.parse(sessionStorage.getItem('interview.unsent.iv1')!)).toEqual([
+      { turn: 0, text: 'I would start by talking to', source: 'typed' },
+    ]);
+    expect(sessionStorage.getItem('interview.draft.iv1')).toBeNull();
+  });
+
+  it('pauses after the question, with a Cancel, then a paused room with Resume in focus', async () => {
+    const user = userEvent.setup();
+    renderRoom('typed');
+    const ws = await connect();
+    await user.click(await screen.findByTestId('pause-button'));
+    expect(ws.sentOf('pause')).toHaveLength(1);
+    expect(screen.getByTestId('pause-requested')).toHaveTextContent('Pause requested — the interview pauses after this question.');
+    await user.click(screen.getByTestId('pause-cancel'));
+    expect(ws.sentOf('resume')).toHaveLength(1);
+    expect(screen.getByTestId('pause-button')).toBeInTheDocument();
+
+    await user.click(screen.getByTestId('pause-button'));
+    act(() =>
+      ws.receive(
+        ...logged(
+          [
+            { type: 'pause.requested', phase: 'listening', turn: 0 },
+            { type: 'answer.accepted', phase: 'scoring', turn: 0, text: 'An index.', source: 'typed' },
+            { type: 'score', phase: 'paused', turn: 0, criteria, average: 3.5, rubric_version: 'r1', delivery: null },
+            { type: 'interview.paused', phase: 'paused', turn: 1, paused_ms: Date.now() },
+          ],
+          4,
+        ),
+      ),
+    );
+    const paused = screen.getByTestId('paused');
+    expect(paused).toHaveTextContent('Paused.');
+    expect(paused).toHaveTextContent('Take your time; no clock is running.');
+    expect(screen.queryByTestId('countdown')).toBeNull();
+    await waitFor(() => expect(screen.getByTestId('resume-button')).toHaveFocus());
+    await waitFor(() => expect(document.title).toMatch(/^Paused · Interview/));
+    await user.click(screen.getByTestId('resume-button'));
+    expect(ws.sentOf('resume')).toHaveLength(2);
+    expect(screen.getByTestId('resume-button')).toHaveTextContent('Resuming…');
+    act(() =>
+      ws.receive(
+        ...logged(
+          [
+            { type: 'interview.resumed', phase: 'asking', turn: 1, paused_s: 12 },
+            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+          ],
+          8,
+        ),
+      ),
+    );
+    expect(screen.queryByTestId('paused')).toBeNull();
+    await waitFor(() => expect(screen.getByTestId('answer-input')).toHaveFocus());
+  });
+
+  it('comes back paused after a reconnect (ready says paused)', async () => {
+    renderRoom('typed');
+    await waitFor(() => expect(FakeWebSocket.all.length).toBeGreaterThan(0));
+    const ws = FakeWebSocket.last;
+    act(() => {
+      ws.open();
+      ws.receive(ready({ phase: 'paused', turn: 1, kind: 'question', question_number: 2 }));
+    });
+    expect(await screen.findByTestId('paused')).toBeInTheDocument();
+    await waitFor(() => expect(screen.getByTestId('resume-button')).toHaveFocus());
+  });
+
+  it('while reconnecting, says beside the answer box when the next attempt is, keeps typing, and explains why Send waits', async () => {
+    const user = userEvent.setup();
+    renderRoom('typed');
+    const ws = await connect();
+    const input = await screen.findByTestId('answer-input');
+    await user.type(input, 'An index');
+    act(() => ws.drop(1006));
+    const status = await screen.findByTestId('connection-status');
+    expect(status.closest('form')).toHaveAttribute('aria-label', 'Your answer');
+    expect(status).toHaveTextContent(/Connection lost\. Reconnecting in [01] s/);
+    expect(status).toHaveTextContent('You can keep typing; Send works again once reconnected.');
+    expect(screen.getByTestId('clock-keeps-running')).toBeInTheDocument();
+    await user.type(input, ' on user id');
+    expect(input).toHaveValue('An index on user id');
+    const send = screen.getByTestId('send-answer');
+    expect(send).toBeDisabled();
+    expect(send).toHaveAttribute('aria-describedby', status.id);
+    await waitFor(() => expect(document.title).toMatch(/^Reconnecting… · Interview/));
+  });
+
+  it('gives the finish card the focus when the interview ends', async () => {
+    renderRoom('typed');
+    const ws = await connect();
+    const input = await screen.findByTestId('answer-input');
+    await waitFor(() => expect(input).toHaveFocus());
+    const scrolled = vi.fn();
+    Element.prototype.scrollIntoView = scrolled;
+    act(() =>
+      ws.receive(
+        ...logged(
+          [
+            { type: 'answer.accepted', phase: 'scoring', turn: 0, text: 'An index.', source: 'typed' },
+            { type: 'score', phase: 'reporting', turn: 0, criteria, average: 3.5, rubric_version: 'r1', delivery: null },
+            {
+              type: 'report',
+              phase: 'reporting',
+              overall_score: 3.5,
+              strengths: ['a'],
+              weaknesses: ['b'],
+              next_steps: ['c'],
+              rubric_version: 'r1',
+              provider: 'offline',
+            },
+            { type: 'ended', phase: 'ended', status: 'finished', reason: 'all questions asked' },
+          ],
+          4,
+        ),
+      ),
+    );
+    const heading = await screen.findByRole('heading', { name: 'Interview complete' });
+    await waitFor(() => expect(heading).toHaveFocus());
+    expect(scrolled).toHaveBeenCalled();
+    await waitFor(() => expect(document.title).toMatch(/^Finished · Interview/));
+  });
+});

@@ -1,4 +1,9 @@
-import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+/**
+ * The interview room: the live transcript, the answer box, and what the candidate needs while
+ * answering (the question in view, the last answer's score, the clock, the connection, a pause).
+ * The interview's state is the server's (`useInterviewSocket`); this page shows it.
+ */
+import { useEffect, useId, useLayoutEffect, useMemo, useRef, useState, type CSSProperties, type KeyboardEvent } from 'react';
 import { Link, Navigate, useLocation, useParams } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { refreshSession } from '../api/client';
@@ -8,110 +13,51 @@ import { MAX_ANSWER_CHARS } from '../api/protocol';
 import { tokens } from '../auth/tokens';
 import { interviewSocketUrl } from '../config';
 import { ConnectionBadge } from '../components/ConnectionBadge';
-import { CriteriaList } from '../components/Feedback';
-import { Alert, EmptyState, ErrorState, LoadingBlock, ScoreBadge } from '../components/ui';
+import { usePageTitle } from '../components/PageTitle';
+import { AnswerClock } from '../components/room/AnswerClock';
+import { ConnectionStatus } from '../components/room/ConnectionStatus';
+import { FinishCard } from '../components/room/FinishCard';
+import { LastAnswer } from '../components/room/LastAnswer';
+import { PausedPanel, PauseRequest } from '../components/room/Pause';
+import { QuestionPin } from '../components/room/QuestionPin';
+import { TranscriptTurn, turnLabel } from '../components/room/TranscriptTurn';
+import { Alert, EmptyState, ErrorState, LoadingBlock } from '../components/ui';
 import { VoiceComposer } from '../components/voice/VoiceComposer';
-import type { AnswerExtension, TranscriptTurn } from '../hooks/interviewReducer';
+import { pauseView, type AnswerExtension } from '../hooks/interviewReducer';
+import { useAnswerDraft } from '../hooks/useAnswerDraft';
 import { useCountdown } from '../hooks/useCountdown';
 import { useInterviewSocket } from '../hooks/useInterviewSocket';
+import { useKeyboardInset } from '../hooks/useKeyboardInset';
+import { useQuestionInView } from '../hooks/useQuestionInView';
 import { useVoiceAnswers } from '../hooks/useVoiceAnswers';
-import { deliverySummary } from '../lib/delivery';
-import { formatDuration, formatScore, levelLabel, trackLabel } from '../lib/format';
+import { formatScore, levelLabel, trackLabel } from '../lib/format';
 import { browserMicEnvironment, micSupportProblem } from '../voice/microphone';
 import { loadInterviewMode, saveInterviewMode, type AnswerMode } from '../voice/settings';
-
-const OUTCOME_TEXT = { skipped: 'Skipped', timed_out: 'Time ran out' } as const;
-
-function draftKey(id: string) {
-  return `interview.draft.${id}`;
-}
-
-function useDraft(id: string): [string, (value: string) => void] {
-  const [draft, setDraft] = useState(() => {
-    try {
-      return sessionStorage.getItem(draftKey(id)) ?? '';
-    } catch {
-      return '';
-    }
-  });
-  const update = (value: string) => {
-    setDraft(value);
-    try {
-      if (value) sessionStorage.setItem(draftKey(id), value);
-      else sessionStorage.removeItem(draftKey(id));
-    } catch {
-      // storage unavailable: the draft lives in memory only
-    }
-  };
-  return [draft, update];
-}
+import '../styles/room.css';
 
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
 
-function Turn({ turn, latest, total }: { turn: TranscriptTurn; latest: boolean; total: number }) {
-  const label =
-    turn.kind === 'follow_up' ? `Follow-up · question ${turn.questionNumber}` : `Question ${turn.questionNumber}${total ? ` of ${total}` : ''}`;
-  return (
-    <li className="turn" data-turn={turn.index} data-testid="turn">
-      <div className="bubble bubble--interviewer">
-        <div className="bubble__meta">
-          <span className="bubble__who">Interviewer</span>
-          <span className="bubble__label">{label}</span>
-        </div>
-        <p
-          className="bubble__text"
-          data-testid="turn-question"
-          aria-live={latest ? 'polite' : undefined}
-          aria-busy={latest ? turn.streaming : undefined}
-        >
-          {turn.question ||
-            (turn.streaming ? null : (
-              <span className="muted">
-                The words of this question were lost in a reconnect. Answer what you remember of it, or skip it.
-              </span>
-            ))}
-          {turn.streaming && <span className="cursor" aria-hidden="true" />}
-        </p>
-        {turn.interrupted && !turn.streaming && <p className="bubble__note">You stopped the interviewer here.</p>}
-      </div>
+/**
+ * True when moving the focus to the answer box takes nothing from the candidate: the focus is
+ * nowhere in particular (the page, the main region) or already in the answer box, not in a field
+ * they are typing in elsewhere or a dialog.
+ */
+function focusIsFree(active: Element | null): boolean {
+  if (!active || active === document.body || active.id === 'main') return true;
+  if (active.closest('.composer')) return true;
+  // (A closed dialog holds no real focus: its autoFocus button may claim it in a test DOM.)
+  const dialog = active.closest('dialog');
+  if (dialog) return !dialog.open;
+  return !active.matches('input, textarea, select, [contenteditable="true"]');
+}
 
-      {turn.answer !== null && (
-        <div className="bubble bubble--candidate">
-          <div className="bubble__meta">
-            <span className="bubble__who">You</span>
-            {turn.answerSource === 'voice' && <span className="bubble__label">Spoken</span>}
-          </div>
-          <p className="bubble__text" data-testid="turn-answer">
-            {turn.answer}
-          </p>
-        </div>
-      )}
-      {turn.answer === null && turn.outcome && turn.outcome !== 'answered' && (
-        <p className="turn__outcome" data-testid="turn-outcome">
-          {OUTCOME_TEXT[turn.outcome]}
-        </p>
-      )}
-
-      {turn.scores && (
-        <details className="feedback" open={latest} data-testid="turn-feedback">
-          <summary className="feedback__summary">
-            <span className="feedback__title">Feedback</span>
-            <ScoreBadge score={turn.average} size="sm" label="Answer score" />
-            <span className="feedback__hint muted">{turn.scores.length} criteria</span>
-          </summary>
-          {turn.delivery && turn.answerSource === 'voice' && (
-            <p className="feedback__delivery" data-testid="turn-delivery">
-              <span className="feedback__delivery-label">Delivery</span> {deliverySummary(turn.delivery)}
-            </p>
-          )}
-          <CriteriaList scores={turn.scores} />
-        </details>
-      )}
-      {turn.scoreFailed && !turn.scores && (
-        <p className="turn__outcome">This answer could not be scored; it is saved in your transcript.</p>
-      )}
-    </li>
-  );
+/** The document's title for the room as it is now. */
+function roomTitle(o: { ended: boolean; reconnecting: boolean; paused: boolean; questionNumber: number; questionCount: number }): string {
+  if (o.ended) return 'Finished · Interview';
+  if (o.reconnecting) return 'Reconnecting… · Interview';
+  if (o.paused) return 'Paused · Interview';
+  if (o.questionNumber > 0 && o.questionCount > 0) return `Question ${o.questionNumber} of ${o.questionCount} · Interview`;
+  return 'Interview';
 }
 
 export function InterviewRoom() {
@@ -135,7 +81,6 @@ export function InterviewRoom() {
     enabled,
   );
   const { state } = live;
-  const [draft, setDraft] = useDraft(id);
   const [mode, setModeState] = useState<AnswerMode>(() => loadInterviewMode(id, location.state));
   const setMode = (next: AnswerMode) => {
     setModeState(next);
@@ -146,7 +91,10 @@ export function InterviewRoom() {
   const [confirmEnd, setConfirmEnd] = useState(false);
   const textareaRef = useRef<HTMLTextAreaElement>(null);
   const dialogRef = useRef<HTMLDialogElement>(null);
+  const roomBarRef = useRef<HTMLDivElement>(null);
+  const dockRef = useRef<HTMLFormElement>(null);
   const answerId = useId();
+  const statusId = `${answerId}-connection`;
   const limitS = meta.data?.answer_time_limit_s ?? null;
   // An administrator may give the open answer more time: the clock may then run past the limit.
   const extension = state.extension?.turn === state.currentTurn ? state.extension : null;
@@ -155,16 +103,19 @@ export function InterviewRoom() {
 
   const turns = live.transcript;
   const openTurn = useMemo(
-    () =>
-      state.currentTurn === null ? undefined : turns.find((t) => t.index === state.currentTurn),
+    () => (state.currentTurn === null ? undefined : turns.find((t) => t.index === state.currentTurn)),
     [turns, state.currentTurn],
   );
   const streaming = !!openTurn?.streaming && live.phase === 'asking';
   const lastScored = useMemo(() => [...turns].reverse().find((t) => t.scores), [turns]);
+  const lastAnswered = useMemo(() => [...turns].reverse().find((t) => t.outcome === 'answered'), [turns]);
   const canAnswer = (live.phase === 'asking' || live.phase === 'listening') && !!openTurn && openTurn.outcome === null;
   const connected = live.connection === 'connected' || live.connection === 'resumed';
+  const lost = live.connection === 'reconnecting' || (live.connection === 'closed' && state.closeReason !== 'finished');
   const pending = state.pending;
   const ended = live.phase === 'ended' || state.closeReason === 'finished';
+  const pause = pauseView(state);
+  const paused = pause === 'paused' || pause === 'resuming';
   const voice = useVoiceAnswers({
     interviewId: id,
     socket: live.socket,
@@ -183,20 +134,21 @@ export function InterviewRoom() {
   const voiceBusy =
     !!voiceSnap && (voiceSnap.recording || voiceSnap.stopping || voiceStage === 'finishing' || voiceStage === 'transcribing');
 
-  // Clear the draft once the server has the answer.
-  const acceptedTurn = useRef<number | null>(null);
+  const draft = useAnswerDraft(id, {
+    turns,
+    openTurn: canAnswer ? (state.currentTurn ?? null) : null,
+    transcript: voiceSnap?.draft ? { turn: voiceSnap.draft.turn, text: voiceSnap.draft.text } : null,
+  });
+  const unsentByTurn = useMemo(() => new Map(draft.unsent.map((u) => [u.turn, u])), [draft.unsent]);
+
+  const questionCount = live.questionCount || meta.data?.question_count || 0;
+  const questionNumber = Math.max(live.questionNumber, ended ? questionCount : 0);
+  usePageTitle(meta.data ? roomTitle({ ended, reconnecting: lost, paused, questionNumber, questionCount }) : null);
+
+  // Remember the answer being sent: the draft is cleared once the server has it.
   useEffect(() => {
-    if (pending?.kind === 'answer') acceptedTurn.current = pending.turn;
-  }, [pending]);
-  useEffect(() => {
-    const t = acceptedTurn.current;
-    if (t === null) return;
-    const turn = turns.find((x) => x.index === t);
-    if (turn?.outcome) {
-      acceptedTurn.current = null;
-      setDraft('');
-    }
-  }, [turns]);
+    if (pending?.kind === 'answer') draft.sent(pending.turn);
+  }, [pending, draft.sent]);
 
   // Refresh lists (dashboard, history, credits) when the interview ends.
   useEffect(() => {
@@ -217,24 +169,32 @@ export function InterviewRoom() {
   const lastText = turns.length ? turns[turns.length - 1].question.length : 0;
   useLayoutEffect(() => {
     // To the very bottom: the sticky answer box then sits below the newest words, not over them.
-    if (stickToBottom.current) window.scrollTo({ top: document.documentElement.scrollHeight });
-  }, [turns.length, lastText, live.phase]);
+    if (stickToBottom.current && !ended) window.scrollTo({ top: document.documentElement.scrollHeight });
+  }, [turns.length, lastText, live.phase, ended]);
 
-  // When a question has been asked, put the cursor in the answer box (unless the user is elsewhere).
-  // (By voice: on the record button, where Space records.)
+  // When a question has been asked, put the cursor in the answer box (first question included),
+  // unless the candidate is busy elsewhere. By voice: on the record button, where Space records.
   const listeningTurn = live.phase === 'listening' ? state.currentTurn : null;
   useEffect(() => {
     if (listeningTurn === null) return;
     const active = document.activeElement;
-    if (!active || active === document.body || active.closest('.composer')) {
-      if (mode === 'voice') {
-        // Not while a recording or its transcript is in hand: the candidate may be editing it.
-        if (!active?.closest('.voice__transcript')) recordRef.current?.focus({ preventScroll: true });
-      } else {
-        textareaRef.current?.focus({ preventScroll: true });
-      }
+    if (!focusIsFree(active)) return;
+    if (mode === 'voice') {
+      // Not while a recording or its transcript is in hand: the candidate may be editing it.
+      if (!active?.closest('.voice__transcript')) recordRef.current?.focus({ preventScroll: true });
+    } else {
+      textareaRef.current?.focus({ preventScroll: true });
     }
   }, [listeningTurn, mode]);
+
+  // Leaving a pause, the Resume button goes: the focus goes back to the answer box, not the page.
+  const wasPaused = useRef(paused);
+  useEffect(() => {
+    if (wasPaused.current && !paused && focusIsFree(document.activeElement)) {
+      (mode === 'voice' ? recordRef.current : textareaRef.current)?.focus({ preventScroll: true });
+    }
+    wasPaused.current = paused;
+  }, [paused, mode]);
 
   useEffect(() => {
     const dialog = dialogRef.current;
@@ -242,6 +202,17 @@ export function InterviewRoom() {
     if (confirmEnd && !dialog.open) dialog.showModal?.();
     if (!confirmEnd && dialog.open) dialog.close();
   }, [confirmEnd]);
+
+  // The question being answered: is its place in the transcript readable, or must it be pinned?
+  const pinIndex = canAnswer && openTurn?.question ? openTurn.index : null;
+  const questionInView = useQuestionInView(
+    () => (pinIndex === null ? null : document.querySelector(`[data-turn="${pinIndex}"] .bubble--interviewer`)),
+    () => roomBarRef.current,
+    () => dockRef.current,
+    `${pinIndex}:${openTurn?.question.length ?? 0}:${live.phase}:${ended}`,
+  );
+  const [foldedPin, setFoldedPin] = useState<number | null>(null);
+  const keyboard = useKeyboardInset();
 
   if (!id) return <Navigate to="/" replace />;
   if (meta.isPending) {
@@ -281,19 +252,20 @@ export function InterviewRoom() {
   }
 
   function submit() {
-    if (!canAnswer || pending) return;
+    // Nothing is queued: while offline the status beside the box says sending waits.
+    if (!canAnswer || pending || !connected) return;
     if (voiceMode) {
       if (!voiceText.trim() || voiceBusy || voiceText.length > MAX_ANSWER_CHARS) return;
       voice.controller?.submit();
       return;
     }
-    if (!draft.trim()) return;
-    live.answer(draft);
+    if (!draft.text.trim()) return;
+    live.answer(draft.text);
   }
 
   function switchToTyping() {
     // The transcript so far goes with the candidate into the text box.
-    if (voiceText.trim() && !draft.trim()) setDraft(voiceText);
+    if (voiceText.trim() && !draft.text.trim()) draft.setText(voiceText);
     setMode('typed');
     requestAnimationFrame(() => textareaRef.current?.focus({ preventScroll: true }));
   }
@@ -305,12 +277,11 @@ export function InterviewRoom() {
     }
   }
 
-  const questionCount = live.questionCount || interview.question_count;
-  const questionNumber = Math.max(live.questionNumber, ended ? questionCount : 0);
   const progress = questionCount ? Math.min(1, (questionNumber - (ended ? 0 : 0.5)) / questionCount) : 0;
   const offline = live.offline || live.state.provider === 'offline';
-  const answerText = voiceMode ? voiceText : draft;
+  const answerText = voiceMode ? voiceText : draft.text;
   const tooLong = answerText.length > MAX_ANSWER_CHARS;
+  const waitsForConnection = lost ? statusId : undefined;
   const status =
     live.phase === 'asking'
       ? 'The interviewer is asking…'
@@ -318,60 +289,82 @@ export function InterviewRoom() {
         ? 'Your turn to answer'
         : live.phase === 'scoring'
           ? 'Scoring your answer…'
-          : live.phase === 'reporting'
-            ? 'Writing your report…'
-            : live.phase === 'waiting'
-              ? 'Starting…'
-              : '';
+          : live.phase === 'paused'
+            ? '' // the paused panel says it
+            : live.phase === 'reporting'
+              ? 'Writing your report…'
+              : live.phase === 'waiting'
+                ? 'Starting…'
+                : '';
+  // The last answer's payoff stays in view until the next answer is being scored.
+  const showLast = !ended && !!lastScored && lastScored.index === lastAnswered?.index;
+  const canPause =
+    !ended && live.phase !== null && live.phase !== 'reporting' && live.phase !== 'ended' && !paused && questionCount > 0;
+  const pinned = pinIndex !== null && !questionInView && openTurn;
+  const connectionStatus = (
+    <ConnectionStatus
+      id={statusId}
+      connection={live.connection}
+      closeReason={state.closeReason}
+      retryAt={state.retryAt}
+      attempt={state.attempt}
+      onRetry={live.reconnectNow}
+    />
+  );
 
   return (
-    <div className="page page--room">
-      <div className="room-bar">
-        <div className="room-bar__info">
-          <span className="room-bar__title">
-            {trackLabel(interview.track)} · {levelLabel(interview.level)}
-          </span>
-          <span className="room-bar__progress-label" data-testid="question-progress">
-            {ended ? 'Interview complete' : questionNumber > 0 ? `Question ${questionNumber} of ${questionCount}` : 'Getting ready'}
-          </span>
-          <span className="progress" aria-hidden="true">
-            <span className="progress__fill" style={{ width: `${Math.max(0.04, progress) * 100}%` }} />
-          </span>
+    <div
+      className={`page page--room${keyboard ? ' page--room-keyboard' : ''}`}
+      style={keyboard ? ({ '--room-keyboard': `${keyboard}px` } as CSSProperties) : undefined}
+    >
+      <div className="room-bar" ref={roomBarRef}>
+        <div className="room-bar__main">
+          <div className="room-bar__info">
+            <h1 className="room-bar__title">
+              {trackLabel(interview.track)} · {levelLabel(interview.level)}
+              <span className="visually-hidden"> interview</span>
+            </h1>
+            <span className="room-bar__progress-label" data-testid="question-progress">
+              {ended ? 'Interview complete' : questionNumber > 0 ? `Question ${questionNumber} of ${questionCount}` : 'Getting ready'}
+            </span>
+            <span className="progress" aria-hidden="true">
+              <span className="progress__fill" style={{ width: `${Math.max(0.04, progress) * 100}%` }} />
+            </span>
+          </div>
+          <div className="room-bar__actions">
+            {/* "Try now" is beside the answer box, with the rest of the story. */}
+            <ConnectionBadge connection={live.connection} closeReason={state.closeReason} retryAt={state.retryAt} />
+            {!ended && voiceMode && voice.interviewer.supported && (
+              <button
+                type="button"
+                className={`icon-button voice-mute${voice.settings.muted ? ' voice-mute--off' : ''}`}
+                aria-pressed={!voice.settings.muted}
+                aria-label="Interviewer voice"
+                title={voice.settings.muted ? 'The interviewer is muted' : 'The interviewer reads questions aloud'}
+                onClick={() => voice.updateSettings({ muted: !voice.settings.muted })}
+                data-testid="mute-toggle"
+              >
+                <SpeakerIcon muted={voice.settings.muted} />
+              </button>
+            )}
+            {!ended && (
+              <button
+                type="button"
+                className="btn btn--ghost btn--sm"
+                onClick={() => setConfirmEnd(true)}
+                disabled={!connected}
+                aria-label="End interview"
+                aria-describedby={waitsForConnection}
+                title={connected ? undefined : 'Ending waits for the connection'}
+              >
+                <span>
+                  End<span className="wide-only"> interview</span>
+                </span>
+              </button>
+            )}
+          </div>
         </div>
-        <div className="room-bar__actions">
-          <ConnectionBadge
-            connection={live.connection}
-            closeReason={state.closeReason}
-            retryAt={state.retryAt}
-            onRetry={live.reconnectNow}
-          />
-          {!ended && voiceMode && voice.interviewer.supported && (
-            <button
-              type="button"
-              className={`icon-button voice-mute${voice.settings.muted ? ' voice-mute--off' : ''}`}
-              aria-pressed={!voice.settings.muted}
-              aria-label="Interviewer voice"
-              title={voice.settings.muted ? 'The interviewer is muted' : 'The interviewer reads questions aloud'}
-              onClick={() => voice.updateSettings({ muted: !voice.settings.muted })}
-              data-testid="mute-toggle"
-            >
-              <SpeakerIcon muted={voice.settings.muted} />
-            </button>
-          )}
-          {!ended && (
-            <button
-              type="button"
-              className="btn btn--ghost btn--sm"
-              onClick={() => setConfirmEnd(true)}
-              disabled={!connected}
-              aria-label="End interview"
-            >
-              <span>
-                End<span className="wide-only"> interview</span>
-              </span>
-            </button>
-          )}
-        </div>
+        {showLast && lastScored && <LastAnswer key={lastScored.index} turn={lastScored} />}
       </div>
 
       {offline && (
@@ -390,11 +383,6 @@ export function InterviewRoom() {
           {live.lastError.message}
         </Alert>
       )}
-      {live.connection === 'reconnecting' && state.attempt >= 3 && (
-        <Alert tone="warning" title="Still trying to reconnect">
-          Check your network. Nothing is lost: the interview continues where it left off when the connection is back.
-        </Alert>
-      )}
 
       <section className="transcript" aria-label="Transcript">
         {turns.length === 0 && !ended && (
@@ -405,7 +393,14 @@ export function InterviewRoom() {
         )}
         <ol className="turns" data-testid="transcript">
           {turns.map((t) => (
-            <Turn key={t.index} turn={t} latest={t.index === turns[turns.length - 1].index} total={questionCount} />
+            <TranscriptTurn
+              key={t.index}
+              turn={t}
+              latest={t.index === turns[turns.length - 1].index}
+              total={questionCount}
+              feedbackOpen={t.index === lastScored?.index}
+              unsent={unsentByTurn.get(t.index) ?? null}
+            />
           ))}
         </ol>
         {!ended && status && turns.length > 0 && (
@@ -420,36 +415,19 @@ export function InterviewRoom() {
       </section>
 
       {ended ? (
-        <section className="finish card" aria-labelledby="finish-title" data-testid="finish">
-          <h2 id="finish-title" className="finish__title">
-            {state.ended?.status === 'abandoned' ? 'This interview was closed' : 'Interview complete'}
-          </h2>
-          {live.report ? (
-            <div className="finish__score">
-              <ScoreBadge score={live.report.overall_score} size="lg" label="Overall score" />
-              <p className="muted">
-                Overall score {formatScore(live.report.overall_score)} out of 5. Your report has strengths, weaknesses and three
-                next steps.
-              </p>
-            </div>
-          ) : (
-            <p className="muted">
-              {state.ended?.status === 'abandoned'
-                ? 'It was closed after a long time without a connection.'
-                : 'No answers were scored, so there is no report to show.'}
-            </p>
-          )}
-          <div className="finish__actions">
-            <Link className="btn btn--primary" to={`/interviews/${id}/report`}>
-              View report
-            </Link>
-            <Link className="btn btn--secondary" to="/new">
-              Start another
-            </Link>
-          </div>
-        </section>
+        <FinishCard interviewId={id} ended={state.ended} report={live.report} />
+      ) : paused ? (
+        <PausedPanel
+          view={pause === 'resuming' ? 'resuming' : 'paused'}
+          disabled={!connected}
+          describedBy={waitsForConnection}
+          onResume={() => live.resume()}
+        >
+          {connectionStatus}
+        </PausedPanel>
       ) : (
         <form
+          ref={dockRef}
           className={`composer${voiceMode ? ' composer--voice' : ''}`}
           onSubmit={(e) => {
             e.preventDefault();
@@ -457,6 +435,15 @@ export function InterviewRoom() {
           }}
           aria-label="Your answer"
         >
+          {pinned && (
+            <QuestionPin
+              label={turnLabel(openTurn, questionCount)}
+              text={openTurn.question}
+              collapsed={foldedPin === openTurn.index}
+              onCollapse={() => setFoldedPin(openTurn.index)}
+              onExpand={() => setFoldedPin(null)}
+            />
+          )}
           <div className="composer__top">
             <div className="composer__title">
               <label htmlFor={answerId} className="composer__label">
@@ -479,30 +466,7 @@ export function InterviewRoom() {
                 You have {extendedNotice.lastS} more seconds
               </span>
             )}
-            {countdown.remainingMs !== null && canAnswer && (
-              <span
-                className={`countdown${countdown.warning ? ' countdown--warning' : ''}`}
-                role="timer"
-                aria-live={countdown.warning ? 'polite' : 'off'}
-                aria-label={`Time left ${formatDuration(countdown.remainingMs / 1000)}`}
-                data-testid="countdown"
-              >
-                <svg viewBox="0 0 20 20" width="14" height="14" aria-hidden="true">
-                  <circle cx="10" cy="10" r="8" fill="none" stroke="currentColor" strokeWidth="2" opacity="0.25" />
-                  <circle
-                    cx="10"
-                    cy="10"
-                    r="8"
-                    fill="none"
-                    stroke="currentColor"
-                    strokeWidth="2"
-                    strokeDasharray={`${(countdown.fraction ?? 1) * 50.27} 50.27`}
-                    transform="rotate(-90 10 10)"
-                  />
-                </svg>
-                {formatDuration(countdown.remainingMs / 1000)}
-              </span>
-            )}
+            {canAnswer && <AnswerClock countdown={countdown} offline={lost} />}
           </div>
           {voiceMode ? (
             <VoiceComposer
@@ -521,31 +485,60 @@ export function InterviewRoom() {
               ref={textareaRef}
               className="textarea composer__input"
               rows={4}
-              value={draft}
-              onChange={(e) => setDraft(e.target.value)}
+              value={draft.text}
+              onChange={(e) => draft.setText(e.target.value)}
               onKeyDown={onKeyDown}
               placeholder={canAnswer ? 'Type your answer. Think out loud: structure, trade-offs, a concrete example.' : 'Wait for the next question…'}
-              aria-describedby={`${answerId}-hint`}
+              aria-describedby={`${answerId}-hint${lost ? ` ${statusId}` : ''}`}
               aria-invalid={tooLong || undefined}
               data-testid="answer-input"
             />
           )}
+          {connectionStatus}
           <div className="composer__bottom">
-            <p id={`${answerId}-hint`} className="composer__hint">
-              {tooLong ? (
-                <span className="field__error">
-                  {answerText.length.toLocaleString()} / {MAX_ANSWER_CHARS.toLocaleString()} characters: shorten your answer.
-                </span>
-              ) : (
-                <>
-                  <kbd>{isMac ? '⌘' : 'Ctrl'}</kbd>+<kbd>Enter</kbd> to send
-                  {streaming && !voiceMode ? ' · sending now stops the interviewer' : ''}
-                </>
+            <div className="composer__tools">
+              {canPause && (
+                <PauseRequest
+                  view={pause === 'requested' ? 'requested' : 'none'}
+                  disabled={!connected}
+                  describedBy={waitsForConnection}
+                  onPause={() => live.pause()}
+                  onCancel={() => live.resume()}
+                />
               )}
-            </p>
+              {voice.canHearAgain && (
+                <button
+                  type="button"
+                  className="link-button small"
+                  onClick={() => voice.hearAgain()}
+                  aria-label="Hear the question again"
+                  data-testid="hear-again"
+                >
+                  Hear<span className="wide-only"> the question</span> again
+                </button>
+              )}
+              <p id={`${answerId}-hint`} className="composer__hint">
+                {tooLong ? (
+                  <span className="field__error">
+                    {answerText.length.toLocaleString()} / {MAX_ANSWER_CHARS.toLocaleString()} characters: shorten your answer.
+                  </span>
+                ) : (
+                  <>
+                    <kbd>{isMac ? '⌘' : 'Ctrl'}</kbd>+<kbd>Enter</kbd> to send
+                    {streaming && !voiceMode ? ' · sending now stops the interviewer' : ''}
+                  </>
+                )}
+              </p>
+            </div>
             <div className="composer__buttons">
               {streaming && (
-                <button type="button" className="btn btn--ghost btn--sm" onClick={() => live.interrupt()} disabled={!connected}>
+                <button
+                  type="button"
+                  className="btn btn--ghost btn--sm"
+                  onClick={() => live.interrupt()}
+                  disabled={!connected}
+                  aria-describedby={waitsForConnection}
+                >
                   Interrupt
                 </button>
               )}
@@ -554,6 +547,7 @@ export function InterviewRoom() {
                 className="btn btn--ghost btn--sm"
                 onClick={() => live.skipQuestion()}
                 disabled={!canAnswer || !connected || !!pending}
+                aria-describedby={waitsForConnection}
               >
                 Skip question
               </button>
@@ -561,6 +555,7 @@ export function InterviewRoom() {
                 type="submit"
                 className="btn btn--primary"
                 disabled={!canAnswer || !connected || !answerText.trim() || !!pending || tooLong || (voiceMode && voiceBusy)}
+                aria-describedby={waitsForConnection}
                 data-testid="send-answer"
               >
                 {pending?.kind === 'answer' ? 'Sending…' : 'Send answer'}

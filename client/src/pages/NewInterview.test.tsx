@@ -129,3 +129,35 @@ describe('MicCheck', () => {
     expect(screen.getByTestId('mic-check')).toHaveTextContent('Check again');
   });
 });
+
+describe('NewInterview: from a link', () => {
+  function renderAt(path: string) {
+    return render(
+      <QueryClientProvider client={makeQueryClient()}>
+        <MemoryRouter initialEntries={[path]}>
+          <NewInterview />
+        </MemoryRouter>
+      </QueryClientProvider>,
+    );
+  }
+
+  it('starts on the track and level the address names (as the dashboard links to practise)', () => {
+    renderAt('/new?track=frontend&level=senior&focus=clarity');
+    expect(screen.getByRole('radio', { name: /^Frontend/ })).toBeChecked();
+    expect(screen.getByRole('radio', { name: 'Senior' })).toBeChecked();
+  });
+
+  it('keeps the defaults for a track or level it does not know', () => {
+    renderAt('/new?track=astrology&level=guru');
+    expect(screen.getByRole('radio', { name: /^Backend/ })).toBeChecked();
+    expect(screen.getByRole('radio', { name: 'Mid-level' })).toBeChecked();
+  });
+
+  it('names the hidden file pickers after the buttons that open them', () => {
+    renderAt('/new');
+    const pickers = document.querySelectorAll<HTMLInputElement>('input[type="file"]');
+    expect(pickers).toHaveLength(2);
+    expect(pickers[0]).toHaveAccessibleName('Upload .txt');
+    expect(pickers[1]).toHaveAccessibleName('Upload PDF, Word or .txt');
+  });
+});

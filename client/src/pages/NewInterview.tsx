@@ -1,8 +1,10 @@
 import { useId, useRef, useState, type ChangeEvent, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router';
+import { Link, useNavigate, useSearchParams } from 'react-router';
 import type { Level, Track } from '../api/client';
 import { ApiError, errorMessage } from '../api/errors';
+import { usePaymentsConfig } from '../api/payments';
 import { useCreateInterview, useMe } from '../api/queries';
+import { extractResume } from '../api/resumes';
 import { Alert, PageHeader } from '../components/ui';
 import { MicCheck, type MicCheckStatus } from '../components/voice/MicCheck';
 import { formatLimit, LEVELS, plural, TRACKS } from '../lib/format';
@@ -32,6 +34,7 @@ function TextSource({
   value,
   onChange,
   placeholder,
+  documents = false,
 }: {
   id: string;
   label: string;
@@ -39,6 +42,8 @@ function TextSource({
   value: string;
   onChange: (value: string) => void;
   placeholder: string;
+  /** Also take PDF and Word files, read by the server. */
+  documents?: boolean;
 }) {
   const fileRef = useRef<HTMLInputElement>(null);
   const [fileNote, setFileNote] = useState<{ tone: 'info' | 'warning'; text: string } | null>(null);
@@ -50,10 +55,27 @@ function TextSource({
     event.target.value = '';
     if (!file) return;
     const isText = file.type === 'text/plain' || /\.(txt|md|text)$/i.test(file.name);
+    if (!isText && documents) {
+      setFileNote({ tone: 'info', text: `Reading ${file.name}…` });
+      try {
+        const read = await extractResume(file);
+        onChange(read.text);
+        const pages = read.pages ? ` (${read.pages} ${read.pages === 1 ? 'page' : 'pages'})` : '';
+        setFileNote({
+          tone: read.truncated ? 'warning' : 'info',
+          text: read.truncated
+            ? `Loaded ${file.name}${pages}; it was cut to the first ${TEXT_LIMIT.toLocaleString()} characters.`
+            : `Loaded ${file.name}${pages}. Check the text above: it is what the interviewer reads.`,
+        });
+      } catch (error) {
+        setFileNote({ tone: 'warning', text: errorMessage(error) || `Could not read ${file.name}.` });
+      }
+      return;
+    }
     if (!isText) {
       setFileNote({
         tone: 'warning',
-        text: `${file.name} is not a plain-text file. PDF and Word files cannot be read here yet: open the document, copy its text and paste it above.`,
+        text: `${file.name} is not a plain-text file: open the document, copy its text and paste it above.`,
       });
       return;
     }
@@ -101,13 +123,15 @@ function TextSource({
           ref={fileRef}
           id={`${id}-file`}
           type="file"
-          accept=".txt,.md,text/plain"
+          accept={documents ? '.pdf,.docx,.txt,.md,text/plain,application/pdf' : '.txt,.md,text/plain'}
           className="visually-hidden"
           onChange={(e) => void onFile(e)}
           tabIndex={-1}
+          // Named by the button that opens it (not by the field's label, which names the text box).
+          aria-labelledby={`${id}-upload`}
         />
-        <button type="button" className="btn btn--ghost btn--sm" onClick={() => fileRef.current?.click()}>
-          Upload .txt
+        <button id={`${id}-upload`} type="button" className="btn btn--ghost btn--sm" onClick={() => fileRef.current?.click()}>
+          {documents ? 'Upload PDF, Word or .txt' : 'Upload .txt'}
         </button>
         {value && (
           <button type="button" className="btn btn--ghost btn--sm" onClick={() => onChange('')}>
@@ -134,12 +158,18 @@ const ANSWER_MODES: { value: AnswerMode; label: string; blurb: string }[] = [
   { value: 'typed', label: 'Type answers', blurb: 'Write your answers. Good for a quiet room, or to think on the page.' },
 ];
 
+/** A track or level from the address (`/new?track=frontend&level=senior`, as the dashboard links), if it is one. */
+function fromQuery<T extends string>(value: string | null, allowed: readonly { value: T }[]): T | null {
+  return allowed.find((option) => option.value === value)?.value ?? null;
+}
+
 export function NewInterview() {
   const navigate = useNavigate();
   const me = useMe();
   const create = useCreateInterview();
-  const [track, setTrack] = useState<Track>('backend');
-  const [level, setLevel] = useState<Level>('mid');
+  const [query] = useSearchParams();
+  const [track, setTrack] = useState<Track>(() => fromQuery(query.get('track'), TRACKS) ?? 'backend');
+  const [level, setLevel] = useState<Level>(() => fromQuery(query.get('level'), LEVELS) ?? 'mid');
   const [topicsRaw, setTopicsRaw] = useState('');
   const [jobDescription, setJobDescription] = useState('');
   const [resume, setResume] = useState('');
@@ -157,8 +187,11 @@ export function NewInterview() {
   const needsMicCheck = answerMode === 'voice' && micStatus !== 'passed';
   const topics = parseTopics(topicsRaw);
   const tooManyTopics = topics.length > MAX_TOPICS;
+  const payments = usePaymentsConfig();
+  const canBuy = payments.data?.enabled === true;
   const credits = me.data?.credits;
-  const noCredits = credits === 0;
+  // Below zero when a refund took back credits that had been used.
+  const noCredits = credits !== undefined && credits <= 0;
   const errorRef = useRef<HTMLDivElement>(null);
   const countId = useId();
 
@@ -183,7 +216,15 @@ export function NewInterview() {
   }
 
   const error = create.error;
+  const owes = error instanceof ApiError && error.code === 'balance_negative';
+  const negative = owes || (credits !== undefined && credits < 0);
   const outOfCredits = (error instanceof ApiError && error.status === 402) || noCredits;
+  // A full page load: the server allows Razorpay's script only on documents loaded at /credits.
+  const buyLink = (
+    <Link to="/credits" reloadDocument data-testid="new-buy-credits">
+      Buy credits
+    </Link>
+  );
 
   return (
     <div className="page page--narrow">
@@ -194,10 +235,26 @@ export function NewInterview() {
       />
 
       <div ref={errorRef} tabIndex={-1} className="focus-target">
-        {outOfCredits ? (
+        {negative ? (
+          <Alert tone="warning" title="Your credit balance is below zero">
+            {owes
+              ? errorMessage(error)
+              : `Your balance is ${credits}: a refund took back ${plural(-(credits ?? 0), 'credit')} that had already been used.`}{' '}
+            {canBuy ? (
+              <>{buyLink} to settle it and keep practising.</>
+            ) : (
+              'Ask the administrator of this installation to settle it.'
+            )}
+          </Alert>
+        ) : outOfCredits ? (
           <Alert tone="warning" title="You are out of credits">
             Each interview uses one credit and you have none left. Your past reports stay available in{' '}
-            <Link to="/history">History</Link>. Ask the administrator of this installation for more credits.
+            <Link to="/history">History</Link>.{' '}
+            {canBuy ? (
+              <>{buyLink} to keep practising.</>
+            ) : (
+              'Ask the administrator of this installation for more credits.'
+            )}
           </Alert>
         ) : error ? (
           <Alert tone="danger" title="The interview could not be created">
@@ -273,10 +330,11 @@ export function NewInterview() {
         <TextSource
           id="resume"
           label="Resume"
-          hint="Paste your resume as text or upload a .txt file (copy the text out of a PDF or Word file)."
+          hint="Paste your resume or upload it as a PDF, Word (.docx) or text file (up to 2 MB, 10 pages)."
           value={resume}
           onChange={setResume}
           placeholder="Paste your resume here"
+          documents
         />
 
         <fieldset className="fieldset">

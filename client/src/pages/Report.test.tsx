@@ -12,6 +12,8 @@ const finished = detail({
   finished_at: '2026-01-05T10:10:00Z',
   report: {
     overall_score: 3.5,
+    overall_rule: "The mean of the questions' scores.",
+    questions: [{ number: 1, follow_ups: 0, answered: 1, unanswered: 0, score: 3.5 }],
     strengths: ['Concrete numbers.'],
     weaknesses: ['Missed idempotency.'],
     next_steps: ['Practise queues.', 'Use first/then/finally.', 'Add a baseline.'],
@@ -144,5 +146,34 @@ describe('ReportView', () => {
     expect(screen.getByText('This interview is still in progress.')).toBeInTheDocument();
     expect(screen.getByRole('link', { name: 'Go to interview' })).toHaveAttribute('href', '/interviews/iv1');
     expect(screen.getByText(/no overall score/)).toBeInTheDocument();
+  });
+});
+
+describe('ReportView: how the score is made', () => {
+  it('counts main questions and follow-ups apart, and says how pauses were handled', async () => {
+    const withParts = detail({
+      ...finished,
+      pauses: 2,
+      paused_s: 250,
+      report: {
+        ...finished.report!,
+        overall_score: 3.0,
+        overall_rule: "The mean of the questions' scores. A question's score is the mean of its answer and its follow-ups' answers.",
+        questions: [
+          { number: 1, follow_ups: 1, answered: 2, unanswered: 0, score: 4.0 },
+          { number: 2, follow_ups: 0, answered: 0, unanswered: 1, score: 1.0 },
+          { number: 3, follow_ups: 0, answered: 1, unanswered: 0, score: 4.0 },
+        ],
+      },
+    });
+    renderReport(withParts);
+    expect(screen.getByTestId('score-making-summary')).toHaveTextContent(
+      '2 of 3 main questions answered, with 1 follow-up',
+    );
+    await userEvent.click(screen.getByText(/How this score is made/));
+    const making = screen.getByTestId('score-making');
+    expect(within(making).getByText('Question 1 (+1 follow-up)')).toBeInTheDocument();
+    expect(within(making).getByText('1.0 · not answered')).toBeInTheDocument();
+    expect(screen.getByTestId('pauses')).toHaveTextContent('2 pauses between questions (4 min); no answer clock ran while paused');
   });
 });

@@ -1,7 +1,10 @@
+import type { ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import type { InterviewDetail, SharedInterview } from '../api/client';
 import { ApiError } from '../api/errors';
 import { useInterview, useSharedInterview, useSharing } from '../api/queries';
+import { useAuth } from '../auth/AuthContext';
+import { usePageTitle } from '../components/PageTitle';
 import { CriteriaChart, DeliveryChart } from '../components/charts';
 import { AnswerWithEvidence, CriteriaList } from '../components/Feedback';
 import { EmptyState, ErrorState, LoadingBlock, PageHeader, ScoreBadge, StatusPill } from '../components/ui';
@@ -163,6 +166,50 @@ function DeliverySection({ detail, turns }: { detail: SharedInterview | Intervie
   );
 }
 
+type ReportBody = NonNullable<InterviewDetail['report']>;
+
+/** How the overall score was made: one line per main question, its follow-ups folded in. */
+function ScoreMaking({ report }: { report: ReportBody }) {
+  const questions = report.questions ?? [];
+  if (!questions.length) return null;
+  const answered = questions.filter((q) => q.answered > 0).length;
+  const followUps = questions.reduce((n, q) => n + q.follow_ups, 0);
+  const summary =
+    `${answered} of ${questions.length} main ${questions.length === 1 ? 'question' : 'questions'} answered` +
+    (followUps ? `, with ${followUps} ${followUps === 1 ? 'follow-up' : 'follow-ups'}` : '');
+  return (
+    <details className="score-making" data-testid="score-making">
+      <summary>
+        How this score is made: <span data-testid="score-making-summary">{summary}</span>
+      </summary>
+      <p className="muted small">{report.overall_rule}</p>
+      <ol className="score-making__list">
+        {questions.map((q) => (
+          <li key={q.number}>
+            <span>
+              Question {q.number}
+              {q.follow_ups ? ` (+${q.follow_ups} ${q.follow_ups === 1 ? 'follow-up' : 'follow-ups'})` : ''}
+            </span>
+            <span className="score-making__value">
+              {q.score === null
+                ? 'not scored'
+                : q.answered === 0
+                  ? `${formatScore(q.score)} · not answered`
+                  : formatScore(q.score)}
+            </span>
+          </li>
+        ))}
+      </ol>
+    </details>
+  );
+}
+
+function pauseText(pauses: number, seconds: number): string {
+  const minutes = Math.round(seconds / 60);
+  const length = minutes >= 1 ? `${minutes} min` : `${seconds} s`;
+  return `${pauses} ${pauses === 1 ? 'pause' : 'pauses'} between questions (${length}); no answer clock ran while paused`;
+}
+
 /** How the admin console shows someone else's report: its own way back, nothing to share. */
 export interface AdminReportContext {
   back: { to: string; label: string };
@@ -170,14 +217,57 @@ export interface AdminReportContext {
   watch: string | null;
 }
 
+/** "Backend mid-level · 3.4/5": what a report is about, for its title. */
+export function reportTitle(detail: SharedInterview | InterviewDetail): string {
+  const what = `${trackLabel(detail.track)} ${levelLabel(detail.level).toLowerCase()}`;
+  const score = detail.report?.overall_score ?? null;
+  if (score !== null) return `${what} · ${formatScore(score)}/5`;
+  if (detail.status !== 'finished' && detail.status !== 'abandoned') return `${what} · in progress`;
+  return `${what} · no score`;
+}
+
+/** On a shared report: whose app this is, and the way to try it. */
+function SharedCallToAction({ signedIn, place }: { signedIn: boolean; place: 'top' | 'bottom' }) {
+  const action = signedIn ? (
+    <Link to="/new" className="btn btn--primary shared-cta__action">
+      Practise your own interview
+    </Link>
+  ) : (
+    <Link to="/signup" className="btn btn--primary shared-cta__action">
+      Practise your own interview — start free
+    </Link>
+  );
+  return (
+    <aside
+      className={`shared-cta shared-cta--${place} no-print`}
+      aria-label={place === 'top' ? 'About this report' : 'Try Mock Interview'}
+      data-testid={place === 'top' ? 'shared-note' : 'shared-cta-bottom'}
+    >
+      <div className="shared-cta__body">
+        <p className="shared-cta__title">
+          {place === 'top' ? 'A practice interview report, shared read-only.' : 'Get a report like this for your next interview'}
+        </p>
+        <p className="shared-cta__text">
+          Made with Mock Interview: answer real interview questions by typing or speaking, and get every answer scored
+          with quotes and next steps.
+        </p>
+      </div>
+      {action}
+    </aside>
+  );
+}
+
 export function ReportView({
   detail,
   shared = false,
   admin,
+  callToAction,
 }: {
   detail: SharedInterview | InterviewDetail;
   shared?: boolean;
   admin?: AdminReportContext;
+  /** Shown below the header and again at the end (the shared report's way to try the app). */
+  callToAction?: (place: 'top' | 'bottom') => ReactNode;
 }) {
   const report = detail.report ?? null;
   const averages = criterionAverages(detail.turns);
@@ -213,7 +303,8 @@ export function ReportView({
         }
       />
 
-      {shared && (
+      {callToAction?.('top')}
+      {shared && !callToAction && (
         <p className="muted small" data-testid="shared-note">
           A practice interview report, shared read-only.
         </p>
@@ -250,6 +341,7 @@ export function ReportView({
               <p className={`band band--${scoreBand(report.overall_score)}`} data-testid="overall-score">
                 {BAND_TEXT[scoreBand(report.overall_score)]} · {formatScore(report.overall_score)} out of 5
               </p>
+              <ScoreMaking report={report} />
             </>
           ) : (
             <>
@@ -272,6 +364,12 @@ export function ReportView({
               <div>
                 <dt>Rubric</dt>
                 <dd>{report.rubric_version}</dd>
+              </div>
+            )}
+            {detail.pauses > 0 && (
+              <div>
+                <dt>Pauses</dt>
+                <dd data-testid="pauses">{pauseText(detail.pauses, detail.paused_s)}</dd>
               </div>
             )}
           </dl>
@@ -350,6 +448,8 @@ export function ReportView({
           </ol>
         )}
       </section>
+
+      {callToAction?.('bottom')}
     </div>
   );
 }
@@ -357,6 +457,16 @@ export function ReportView({
 export function Report() {
   const { id = '' } = useParams();
   const query = useInterview(id);
+  const missing = query.error instanceof ApiError && (query.error.status === 404 || query.error.status === 422);
+  usePageTitle(
+    query.isPending
+      ? 'Loading report…'
+      : query.isError
+        ? missing
+          ? 'Report not found'
+          : 'Report unavailable'
+        : `Report: ${reportTitle(query.data)}`,
+  );
   if (query.isPending) {
     return (
       <div className="page">
@@ -365,10 +475,9 @@ export function Report() {
     );
   }
   if (query.isError) {
-    const notFound = query.error instanceof ApiError && (query.error.status === 404 || query.error.status === 422);
     return (
       <div className="page">
-        {notFound ? (
+        {missing ? (
           <EmptyState title="Report not found" action={<Link className="btn btn--primary" to="/history">Go to history</Link>}>
             This interview may have been deleted.
           </EmptyState>
@@ -384,6 +493,17 @@ export function Report() {
 export function SharedReport() {
   const { token = '' } = useParams();
   const query = useSharedInterview(token);
+  const { signedIn } = useAuth();
+  const gone = query.error instanceof ApiError && (query.error.status === 404 || query.error.status === 422);
+  usePageTitle(
+    query.isPending
+      ? 'Loading shared report…'
+      : query.isError
+        ? gone
+          ? 'Report not shared'
+          : 'Shared report unavailable'
+        : `Shared report: ${reportTitle(query.data)}`,
+  );
   if (query.isPending) {
     return (
       <div className="page">
@@ -392,11 +512,17 @@ export function SharedReport() {
     );
   }
   if (query.isError) {
-    const gone = query.error instanceof ApiError && (query.error.status === 404 || query.error.status === 422);
     return (
       <div className="page">
         {gone ? (
-          <EmptyState title="This report is not shared" action={<Link className="btn btn--primary" to="/signup">Practise your own interview</Link>}>
+          <EmptyState
+            title="This report is not shared"
+            action={
+              <Link className="btn btn--primary" to={signedIn ? '/new' : '/signup'}>
+                {signedIn ? 'Practise your own interview' : 'Practise your own interview — start free'}
+              </Link>
+            }
+          >
             The link is wrong, or its owner stopped sharing it.
           </EmptyState>
         ) : (
@@ -405,5 +531,11 @@ export function SharedReport() {
       </div>
     );
   }
-  return <ReportView detail={query.data} shared />;
+  return (
+    <ReportView
+      detail={query.data}
+      shared
+      callToAction={(place) => <SharedCallToAction signedIn={signedIn} place={place} />}
+    />
+  );
 }

@@ -19,6 +19,8 @@ import { ForgotPassword } from './ForgotPassword';
 import { ResetPassword } from './ResetPassword';
 
 const USER = { id: 'u1', email: 'me@example.com', role: 'candidate', created_at: '2026-01-01T00:00:00Z', credits: 3 };
+/** The purchases section of the account page: none. */
+const NO_PURCHASES = () => Response.json({ items: [], total: 0, limit: 10, offset: 0 });
 const PAIR = { user: USER, access_token: 'A2', refresh_token: 'R2', token_type: 'bearer', expires_in: 3600 };
 
 interface Sent {
@@ -192,7 +194,7 @@ describe('Account', () => {
   }
 
   it('changes the password and keeps this tab signed in with the new pair', async () => {
-    const sent = stubApi({ '/api/auth/change-password': () => Response.json(PAIR) });
+    const sent = stubApi({ '/api/auth/change-password': () => Response.json(PAIR), '/api/payments': NO_PURCHASES });
     renderAt('/account', <Account />);
     await fillAndSubmit('my-old-password', 'a-brand-new-passphrase');
 
@@ -211,6 +213,7 @@ describe('Account', () => {
     stubApi({
       '/api/auth/change-password': () =>
         Response.json({ code: 'wrong_password', detail: 'Your current password is not right.' }, { status: 403 }),
+      '/api/payments': NO_PURCHASES,
     });
     renderAt('/account', <Account />);
     await fillAndSubmit('not-my-password', 'a-brand-new-passphrase');

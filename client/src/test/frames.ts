@@ -65,6 +65,7 @@ export function ready(over: Partial<ReadyFrame> = {}): ReadyFrame {
     provider: 'offline',
     model: 'offline-v1',
     offline: true,
+    pause_requested: false,
     head_seq: 0,
     resumed: true,
     ...over,
@@ -207,6 +208,8 @@ export function detail(over: Partial<InterviewDetail> = {}): InterviewDetail {
     cost_usd: 0,
     share_token: null,
     delivery: null,
+    pauses: 0,
+    paused_s: 0,
     turns: [
       {
         index: 0,

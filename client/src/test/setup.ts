@@ -11,6 +11,11 @@ if (typeof globalThis.ResizeObserver === 'undefined') {
   } as unknown as typeof ResizeObserver;
 }
 
+// jsdom does not scroll (and says so on the console): the router's scroll restoration calls this.
+if (typeof window !== 'undefined') {
+  window.scrollTo = () => undefined;
+}
+
 afterEach(() => {
   cleanup();
   if (typeof sessionStorage !== 'undefined') sessionStorage.clear();

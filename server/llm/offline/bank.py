@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from server.llm.base import InterviewBrief
+from server.llm.offline import focus as focus_terms
 
 BANK_DIR = Path(__file__).resolve().parents[1] / "bank"
 TRACKS = ("backend", "frontend", "data_ml", "product", "behavioral")
@@ -56,6 +57,16 @@ class BankPoint:
 
 
 @dataclass(frozen=True)
+class BankMisconception:
+    """A common wrong claim, the phrases that signal an answer asserts it, and (optionally)
+    the question an interviewer would challenge it with."""
+
+    claim: str
+    cues: tuple[str, ...]
+    challenge: str = ""
+
+
+@dataclass(frozen=True)
 class BankQuestion:
     id: str
     track: str
@@ -65,6 +76,9 @@ class BankQuestion:
     points: tuple[BankPoint, ...]
     follow_up: str
     version: int = 1  # bumped by every edit of the question in the database
+    # What a strong answer says, in one to three sentences, and the wrong claims to catch.
+    model_answer: tuple[str, ...] = ()
+    misconceptions: tuple[BankMisconception, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The question as JSON data: the import/export and plan-snapshot shape."""
@@ -77,6 +91,11 @@ class BankQuestion:
             "points": [{"point": p.point, "keywords": list(p.keywords)} for p in self.points],
             "follow_up": self.follow_up,
             "version": self.version,
+            "model_answer": list(self.model_answer),
+            "misconceptions": [
+                {"claim": m.claim, "cues": list(m.cues), "challenge": m.challenge}
+                for m in self.misconceptions
+            ],
         }
 
     @classmethod
@@ -93,6 +112,11 @@ class BankQuestion:
             ),
             follow_up=data["follow_up"],
             version=data.get("version", 1),
+            model_answer=tuple(data.get("model_answer", ())),
+            misconceptions=tuple(
+                BankMisconception(m["claim"], tuple(m["cues"]), m.get("challenge", ""))
+                for m in data.get("misconceptions", ())
+            ),
         )
 
 
@@ -104,7 +128,10 @@ def normalise(text: str) -> str:
 # ---------------------------------------------------------------------------- loading the bank
 
 _QUESTION_KEYS = frozenset({"id", "level", "topics", "text", "points", "follow_up"})
+_OPTIONAL_QUESTION_KEYS = frozenset({"model_answer", "misconceptions"})
 _POINT_KEYS = frozenset({"point", "keywords"})
+_MISCONCEPTION_KEYS = frozenset({"claim", "cues", "challenge"})
+MAX_MODEL_SENTENCES = MAX_MISCONCEPTIONS = 3
 _FILE_KEYS = frozenset({"track", "version", "question"})
 
 
@@ -173,7 +200,7 @@ def parse_question(
 
     if not isinstance(entry, dict):
         raise fail("must be a table")
-    unknown = sorted(set(entry) - _QUESTION_KEYS)
+    unknown = sorted(set(entry) - _QUESTION_KEYS - _OPTIONAL_QUESTION_KEYS)
     if unknown:
         raise fail(f"unknown keys {unknown}", unknown[0])
     missing = sorted(_QUESTION_KEYS - set(entry))
@@ -198,6 +225,18 @@ def parse_question(
     points = tuple(_parse_point(raw, number, fail) for number, raw in enumerate(raw_points, 1))
     if track == "behavioral":
         _check_star_points(points, fail)
+    model_answer = entry.get("model_answer", [])
+    if not isinstance(model_answer, list) or len(model_answer) > MAX_MODEL_SENTENCES:
+        raise fail(
+            f"model_answer must be a list of at most {MAX_MODEL_SENTENCES} sentences",
+            "model_answer",
+        )
+    raw_misconceptions = entry.get("misconceptions", [])
+    if not isinstance(raw_misconceptions, list) or len(raw_misconceptions) > MAX_MISCONCEPTIONS:
+        raise fail(
+            f"misconceptions must be a list of at most {MAX_MISCONCEPTIONS} tables",
+            "misconceptions",
+        )
     return BankQuestion(
         id=question_id,
         track=track,
@@ -206,6 +245,39 @@ def parse_question(
         text=text,
         points=points,
         follow_up=follow_up,
+        model_answer=tuple(
+            _non_empty_str(sentence, "each model_answer sentence", fail, "model_answer")
+            for sentence in model_answer
+        ),
+        misconceptions=tuple(
+            _parse_misconception(raw, number, fail)
+            for number, raw in enumerate(raw_misconceptions, 1)
+        ),
+    )
+
+
+def _parse_misconception(raw: Any, number: int, fail: _Fail) -> BankMisconception:
+    field = "misconceptions"
+    if not isinstance(raw, dict) or not {"claim", "cues"} <= set(raw) <= _MISCONCEPTION_KEYS:
+        raise fail(
+            f"misconception {number} must be a table with 'claim', 'cues' and optionally "
+            "'challenge'",
+            field,
+        )
+    claim = _non_empty_str(raw["claim"], f"misconception {number} claim", fail, field)
+    cues = raw["cues"]
+    if not isinstance(cues, list) or not cues:
+        raise fail(f"misconception {number} ({claim!r}) needs a non-empty cues list", field)
+    challenge = raw.get("challenge", "")
+    if not isinstance(challenge, str):
+        raise fail(f"misconception {number} challenge must be a string", field)
+    return BankMisconception(
+        claim=claim,
+        cues=tuple(
+            normalise(_non_empty_str(cue, f"misconception {number} cue", fail, field))
+            for cue in cues
+        ),
+        challenge=challenge.strip(),
     )
 
 
@@ -284,12 +356,16 @@ def select_questions(
     topics: Sequence[str],
     count: int,
     seed: str,
+    focus: Sequence[focus_terms.Term] = (),
 ) -> list[BankQuestion]:
     """Pick ``count`` distinct questions for ``track``, shuffled by ``seed``.
 
     Questions at ``level`` come first, then the adjacent levels (mid first, then the other
     one); within a level, questions matching ``topics`` (by tag or by a word in the text)
-    come first. Returns fewer than ``count`` only when the track has fewer questions.
+    come first. With ``focus`` (a job description's and résumé's terms), the questions that
+    target them lead, the best match first: those at ``level``, then those at the other
+    levels, then the rest as above. Returns fewer than ``count`` only when the track has fewer
+    questions.
     """
     if track not in bank:
         known = ", ".join(sorted(bank)) or "none"
@@ -308,6 +384,8 @@ def select_questions(
         rng.shuffle(matching)
         rng.shuffle(others)
         ordered.extend(matching + others)
+    if focus:
+        ordered = _focused(ordered, level, wanted, focus)
     chosen: list[BankQuestion] = []
     seen_ids: set[str] = set()
     for question in ordered:
@@ -319,10 +397,34 @@ def select_questions(
     return chosen
 
 
+def _focused(
+    ordered: Sequence[BankQuestion],
+    level: str,
+    wanted: frozenset[str],
+    focus: Sequence[focus_terms.Term],
+) -> list[BankQuestion]:
+    """``ordered`` with the questions that target ``focus`` first: at ``level`` (chosen topics
+    first), then at the other levels in fill order; the best match first, ties in the seeded
+    order (the sort is stable)."""
+    fill_order = _levels_in_fill_order(level)
+
+    def tier(question: BankQuestion) -> tuple[int, int, float]:
+        score = focus_terms.focus_score(question, focus)
+        rank = fill_order.index(question.level)
+        if rank == 0 and _matches_topics(question, wanted):
+            return 0, 0, -score
+        if score > 0:
+            return 1 if rank == 0 else 2, rank, -score
+        return 3, 0, 0.0
+
+    return sorted(ordered, key=tier)
+
+
 def plan_questions(
     bank: dict[str, list[BankQuestion]], brief: InterviewBrief
 ) -> list[BankQuestion]:
-    """An interview's main questions from ``bank``: the same bank and brief, the same list."""
+    """An interview's main questions from ``bank``: the same bank and brief, the same list.
+    They lean towards the job description and résumé when the brief has them."""
     return select_questions(
         bank,
         track=brief.track,
@@ -330,6 +432,7 @@ def plan_questions(
         topics=brief.topics,
         count=brief.question_count,
         seed=brief.interview_id,
+        focus=focus_terms.brief_terms(brief),
     )
 
 

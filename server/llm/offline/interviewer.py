@@ -16,7 +16,7 @@ from server.llm.base import (
     TurnRecord,
     TurnRequest,
 )
-from server.llm.offline import report, scoring
+from server.llm.offline import focus, report, scoring
 from server.llm.offline.bank import BankQuestion, FileQuestionSource, QuestionSource
 
 TRANSITIONS = (
@@ -75,7 +75,7 @@ class OfflineInterviewer(Interviewer):
             return (
                 f"Hello, and welcome. I'll be your interviewer for this {brief.level}-level "
                 f"{label} practice interview: {brief.question_count} {plural}, one at a time. "
-                f"Take your time with each answer. Let's begin. {body}"
+                f"{_leaning(brief, question)}Take your time with each answer. Let's begin. {body}"
             )
         last_outcome = history[-1].outcome if history else "answered"
         transition = (
@@ -109,15 +109,17 @@ class OfflineInterviewer(Interviewer):
     async def build_report(
         self, brief: InterviewBrief, history: Sequence[TurnRecord]
     ) -> ReportDraft:
+        # Every turn with words counts, as the overall score counts it (a timed-out answer
+        # that was scored too), and each follow-up with its main question.
         turns = [
             (
                 await self.questions.question(brief.interview_id, t.question_id),
-                t.answer if t.outcome == "answered" else None,
+                t.answer,
                 t.score.criteria if t.score else (),
             )
             for t in history
         ]
-        return report.build_report(turns, track=brief.track)
+        return report.build_report(turns, track=brief.track, kinds=[t.kind for t in history])
 
 
 # What an administrator's note usually starts with before its topic ("probe deeper on X").
@@ -137,6 +139,19 @@ def note_follow_up(note: str) -> str:
         f"Before we move on, I'd like to go deeper on {topic}. Can you walk me through a "
         "concrete example from your own work, and the trade-offs you weighed?"
     )
+
+
+def _leaning(brief: InterviewBrief, question: BankQuestion | None) -> str:
+    """A sentence saying the questions follow the job description or résumé, when they do."""
+    if question is None or not focus.targets(question, focus.brief_terms(brief)):
+        return ""
+    if brief.job_description.strip() and brief.resume_text.strip():
+        source = "the job description and résumé you shared"
+    elif brief.job_description.strip():
+        source = "the job description you shared"
+    else:
+        source = "your résumé"
+    return f"I've picked questions that lean towards {source}. "
 
 
 def _fallback_question(brief: InterviewBrief, turn: TurnRecord) -> BankQuestion:

@@ -1,4 +1,13 @@
-"""The offline end-of-interview report: overall score, strengths, weaknesses, next steps."""
+"""The offline end-of-interview report: the best answer, strengths and weaknesses with quotes
+from the answers, and three next steps.
+
+A main question and its follow-ups are one question, grouped and scored by the rule of
+``server.interview.overall`` (the llm layer may not import it; a test holds the two to the
+same numbers), so the report and the overall score agree: a follow-up refines its question
+instead of counting as an answer of its own. Sentences are built from
+parts that fit every count ("your answer", "both answers", "2 of 3 answers"), so no template
+can read "1 answers" or "had no a clear result".
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ from dataclasses import dataclass
 
 from server.llm.base import CRITERIA, CriterionScore, ReportDraft
 from server.llm.offline.bank import BankQuestion
+from server.llm.offline.meaning import analyse, question_kind
 from server.llm.offline.scoring import (
     LONG_SENTENCE_WORDS,
     LONG_WORDS,
@@ -15,7 +25,6 @@ from server.llm.offline.scoring import (
     SHORT_WORDS,
     SPECIFICITY_ORDER,
     Clarity,
-    analyse,
     assess_clarity,
     assess_coverage,
     assess_specificity,
@@ -24,7 +33,13 @@ from server.llm.offline.scoring import (
 )
 
 _STRENGTH_THRESHOLD = 3.5
-_SNIPPET_CHARS = 80  # about 12 words
+_QUOTE_CHARS = 100  # about 16 words
+_MIN_QUOTE_WORDS = 3
+_QUOTE_TRAILING = " .,;:!?\u2026-\u2013\u2014"
+_DANGLING = frozenset(
+    "a an the and or but so to of in on at by for from with as is was are were be this that "
+    "these those my our your their its we i you they it which who if than then".split()
+)
 # Shorter than base.TRACK_LABELS: they read inside a sentence ("two data and ML answers").
 _REPORT_TRACK_LABELS = {
     "backend": "backend",
@@ -45,6 +60,13 @@ _CRITERION_LABELS = {
     "specificity": "specific detail",
     "clarity": "clarity",
 }
+# Why an answer was the best, by its best criterion; the coverage one counts points instead.
+_BEST_BECAUSE = {
+    "structure": "its reasoning was easy to follow from start to finish",
+    "specificity": "it backed its points with concrete detail",
+    "clarity": "it was clear and to the point",
+}
+# Each follows "lacked": a noun phrase with its own article, so none can read "no a".
 _STRUCTURE_GAPS = {
     "situation": "a clear situation",
     "task": "a clear statement of your task",
@@ -66,76 +88,127 @@ _SPECIFICITY_GAPS = {
 
 @dataclass(frozen=True)
 class _Turn:
-    question: BankQuestion | None
-    answer: str
+    kind: str
+    answer: str  # "" when nothing was said
     scores: tuple[CriterionScore, ...]
 
 
-def _round_score(value: float) -> float:
-    return max(1.0, min(5.0, int(value * 10 + 0.5) / 10))
+@dataclass(frozen=True)
+class _Question:
+    """A main question with its follow-ups, as the overall score counts it."""
+
+    number: int
+    question: BankQuestion | None
+    turns: tuple[_Turn, ...]
+    score: float | None  # as overall.QuestionResult.score
+
+    @property
+    def scored(self) -> list[_Turn]:
+        return [t for t in self.turns if t.answer.strip() and t.scores]
+
+    @property
+    def answered(self) -> bool:
+        return any(t.answer.strip() for t in self.turns)
+
+    @property
+    def text(self) -> str:
+        """Everything said for it, the follow-ups included: what its gaps are judged on."""
+        return "\n".join(t.answer for t in self.scored)
+
+    def mean(self, criterion: str) -> float | None:
+        values = [s.value for t in self.scored for s in t.scores if s.criterion == criterion]
+        return sum(values) / len(values) if values else None
+
+    def name(self) -> str:
+        topic = _topic(self.question)
+        return f"question {self.number} ({topic})" if topic else f"question {self.number}"
 
 
-def _snippet(evidence: str) -> str:
-    """The start of a quote for a sentence of the report, cut where a clause ends."""
-    cut = clause_cut(" ".join(evidence.split()), _SNIPPET_CHARS)
-    snippet = cut.rstrip(".,;:!?").replace('"', "'")
-    return snippet + "..." if len(cut) < len(" ".join(evidence.split())) else snippet
+# ---------------------------------------------------------------------------- wording
+
+
+def _noun(count: int, noun: str) -> str:
+    return noun if count == 1 else noun + "s"
+
+
+def _count(count: int, noun: str) -> str:
+    """'1 answer', '2 answers'."""
+    return f"{count} {_noun(count, noun)}"
+
+
+def _share(part: int, total: int, noun: str) -> str:
+    """'your answer', 'both answers', 'all 3 answers', '2 of 3 answers'."""
+    if total == 1:
+        return f"your {noun}"
+    if part == total:
+        return f"both {noun}s" if total == 2 else f"all {total} {noun}s"
+    return f"{part} of {total} {noun}s"
+
+
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+def _topic(question: BankQuestion | None) -> str:
+    if question is None or not question.topics:
+        return ""
+    return " ".join(question.topics[0].replace("-", " ").replace("_", " ").split())
+
+
+def _quote(evidence: str) -> str | None:
+    """A short quote from an answer, verbatim: cut at the first line break or double quote
+    (a quote inside a quote would unbalance the sentence), then where a clause ends."""
+    text = evidence.split("\n", 1)[0].split('"', 1)[0].strip()
+    quote = clause_cut(text, _QUOTE_CHARS).rstrip(_QUOTE_TRAILING)
+    if len(quote) < len(evidence.strip()):  # cut short: not on a word that leads on
+        words = quote.split(" ")
+        while len(words) > _MIN_QUOTE_WORDS and words[-1].lower() in _DANGLING:
+            words.pop()
+        quote = " ".join(words).rstrip(_QUOTE_TRAILING)
+    return quote if len(quote.split()) >= _MIN_QUOTE_WORDS else None
 
 
 def _quoted_points(points: Sequence[str]) -> str:
-    quoted = [f'"{point}"' for point in points]
-    return " and ".join(quoted)
+    return " and ".join(f'"{point.replace(chr(34), chr(39))}"' for point in points)
 
 
-def _ranked_missed_points(turns: Sequence[_Turn]) -> list[str]:
+def _label(track: str) -> str:
+    return _REPORT_TRACK_LABELS.get(track, track.replace("_", " "))
+
+
+# ---------------------------------------------------------------------------- evidence
+
+
+def _evidence(
+    questions: Sequence[_Question], criterion: str, *, best: bool, used: set[str]
+) -> str | None:
+    """A quote from the answer that scored highest (or lowest) on ``criterion``, main answers
+    before follow-ups when they tie, and none already quoted (added to ``used``). Praise
+    quotes only answers that earned it on ``criterion``, criticism only ones that did not."""
+    candidates = [
+        (score.value, turn.kind != "question", score.evidence)
+        for question in questions
+        for turn in question.scored
+        for score in turn.scores
+        if score.criterion == criterion and (score.value >= 3) == best
+    ]
+    ranked = sorted(candidates, key=lambda c: (-c[0] if best else c[0], c[1]))
+    for _, _, evidence in ranked:
+        quote = _quote(evidence)
+        if quote is not None and quote not in used:
+            used.add(quote)
+            return quote
+    return None
+
+
+def _missed_points(questions: Sequence[_Question]) -> list[str]:
+    """Key points left out, most often first (a follow-up that covered one counts)."""
     counts: Counter[str] = Counter()
-    for turn in turns:
-        if turn.question is not None:
-            counts.update(
-                p.point for p in assess_coverage(turn.question, analyse(turn.answer)).missed
-            )
+    for question in questions:
+        if question.question is not None:
+            missed = assess_coverage(question.question, analyse(question.text)).missed
+            counts.update(point.point for point in missed)
     return [point for point, _ in counts.most_common()]
-
-
-def _weakness(criterion: str, mean: float, turns: Sequence[_Turn], track: str) -> str:
-    lead = f"{_CRITERION_LABELS[criterion].capitalize()} averaged {mean:.1f} of 5"
-    analysed = [analyse(turn.answer) for turn in turns]
-    total = len(turns)
-    if criterion == "coverage":
-        missed = _ranked_missed_points(turns)[:2]
-        if missed:
-            return f"{lead}; answers missed points such as {_quoted_points(missed)}."
-        return f"{lead}; answers left out parts of what the questions were looking for."
-    if criterion == "structure":
-        behavioral = track == "behavioral"
-        structures = [assess_structure(answer, behavioral=behavioral) for answer in analysed]
-        gaps = Counter(structure.missing[0] for structure in structures if structure.missing)
-        if gaps:
-            return (
-                f"{lead}; answers most often lacked {_STRUCTURE_GAPS[gaps.most_common(1)[0][0]]}."
-            )
-        return f"{lead}; some answers were too short to show how your reasoning fits together."
-    if criterion == "specificity":
-        gaps = Counter(kind for answer in analysed for kind in assess_specificity(answer).missing)
-        if gaps:
-            kind = min(gaps, key=lambda k: (-gaps[k], SPECIFICITY_ORDER.index(k)))
-            return f"{lead}; {gaps[kind]} of {total} answers had no {_SPECIFICITY_GAPS[kind]}."
-        return f"{lead}; the details were there but the impact of them was not always clear."
-    clarities = [assess_clarity(answer) for answer in analysed]
-    issue, affected = _dominant_clarity_issue(clarities)
-    if issue == "short":
-        return f"{lead}; {affected} of {total} answers were under {SHORT_WORDS} words."
-    if issue == "filler":
-        fillers = Counter(clarity.top_filler for clarity in clarities if clarity.top_filler)
-        count = sum(clarity.filler_count for clarity in clarities)
-        return (
-            f'{lead}; filler words such as "{fillers.most_common(1)[0][0]}" came up {count} times.'
-        )
-    if issue == "long_sentences":
-        return f"{lead}; sentences often ran past {LONG_SENTENCE_WORDS} words."
-    if issue == "long":
-        return f"{lead}; {affected} of {total} answers ran past {LONG_WORDS} words."
-    return f"{lead}; answers could lead more directly with the main point."
 
 
 def _dominant_clarity_issue(clarities: Sequence[Clarity]) -> tuple[str, int]:
@@ -144,10 +217,251 @@ def _dominant_clarity_issue(clarities: Sequence[Clarity]) -> tuple[str, int]:
     return issues.most_common(1)[0] if issues else ("none", 0)
 
 
-def _practice_step(criterion: str, turns: Sequence[_Turn], track: str) -> str:
-    label = _REPORT_TRACK_LABELS.get(track, track.replace("_", " "))
+# ---------------------------------------------------------------------------- the report
+
+
+def build_report(
+    turns: Sequence[tuple[BankQuestion | None, str | None, Sequence[CriterionScore]]],
+    *,
+    track: str,
+    kinds: Sequence[str] = (),
+) -> ReportDraft:
+    """Summarise an interview into an overall score, strengths, weaknesses and 3 next steps.
+
+    ``kinds`` gives each turn's kind ("question" or "follow_up"); without it every turn is a
+    main question. A follow-up belongs to the main question before it. The overall score is
+    ``server.interview.overall``'s: a blank or missing answer counts 1.0, an answer without
+    scores is not counted, a question is the mean of its turns.
+    """
+    kind_of = list(kinds) + ["question"] * (len(turns) - len(kinds))
+    grouped: list[tuple[BankQuestion | None, list[_Turn]]] = []
+    for (question, answer, scores), kind in zip(turns, kind_of, strict=False):
+        turn = _Turn(kind, answer or "", tuple(scores))
+        if kind == "question" or not grouped:
+            grouped.append((question, []))
+        grouped[-1][1].append(turn)
+    questions = [
+        _Question(number, question, tuple(group), _question_score(group))
+        for number, (question, group) in enumerate(grouped, start=1)
+    ]
+    scored = [q for q in questions if q.scored]
+    if not scored:
+        return _nothing_to_assess(track, questions)
+    question_scores = [q.score for q in questions if q.score is not None]
+    overall_score = _round_score(sum(question_scores) / len(question_scores))
+
+    means: dict[str, float] = {}
+    for criterion in CRITERIA:
+        values = [m for q in scored if (m := q.mean(criterion)) is not None]
+        if values:
+            means[criterion] = sum(values) / len(values)
+    strongest_first = sorted(means, key=lambda c: (-means[c], CRITERIA.index(c)))
+    used: set[str] = set()  # every quote appears once in the report
+    return ReportDraft(
+        overall_score=overall_score,
+        strengths=_strengths(strongest_first, means, questions, scored, used),
+        weaknesses=_weaknesses(strongest_first, means, questions, scored, track, used),
+        next_steps=_next_steps(strongest_first[::-1], means, questions, scored, track),
+        rubric_version=RUBRIC_VERSION,
+    )
+
+
+def _question_score(turns: Sequence[_Turn]) -> float | None:
+    """The mean of its turns: an answer's criterion mean, 1.0 for nothing said, an unscored
+    answer not counted (``server.interview.overall``'s rule)."""
+    counted = [
+        sum(s.value for s in t.scores) / len(t.scores) if t.answer.strip() else 1.0
+        for t in turns
+        if not t.answer.strip() or t.scores
+    ]
+    return round(sum(counted) / len(counted), 2) if counted else None
+
+
+def _round_score(value: float) -> float:
+    return round(min(5.0, max(1.0, value)), 1)
+
+
+def _nothing_to_assess(track: str, questions: Sequence[_Question]) -> ReportDraft:
+    label = _label(track)
+    total = len(questions)
+    if any(q.answered for q in questions):
+        reason = "None of your answers could be scored, so there is nothing to assess yet"
+    elif total == 0:
+        reason = "No answers were given in this interview, so there is nothing to assess yet"
+    else:
+        which = {1: "the one question", 2: "either question"}.get(
+            total, f"any of the {total} questions"
+        )
+        reason = f"No answers were given to {which}, so there is nothing to assess yet"
+    return ReportDraft(
+        overall_score=1.0,
+        strengths=[],
+        weaknesses=[f"{reason}; the score reflects that, not your ability."],
+        next_steps=[
+            f"Start with one {label} question and answer it out loud in about two minutes, "
+            "even if the answer is incomplete.",
+            "Write down three projects or experiences you could draw examples from before "
+            "your next session.",
+            f"Take another {label} mock interview and aim to answer every question: answer "
+            "first, then your reasons, then one example.",
+        ],
+        rubric_version=RUBRIC_VERSION,
+    )
+
+
+def _best_answer(scored: Sequence[_Question], used: set[str]) -> str:
+    """Which answer was the best, at what score, why, and its words that show it."""
+    best = max(scored, key=lambda q: (q.score or 0.0, -q.number))
+    question_means = {c: m for c in CRITERIA if (m := best.mean(c)) is not None}
+    criterion = max(question_means, key=lambda c: (question_means[c], -CRITERIA.index(c)))
+    if criterion == "coverage" and best.question is not None and best.question.points:
+        missed = assess_coverage(best.question, analyse(best.text)).missed
+        total = len(best.question.points)
+        covered = total - len(missed)
+        because = f"it covered {'all ' if covered == total else f'{covered} of '}{total} key points"
+    elif criterion == "coverage":
+        because = "it covered what the question was looking for"
+    else:
+        because = _BEST_BECAUSE[criterion]
+    quote = _evidence([best], criterion, best=True, used=used)
+    if question_means[criterion] < 3:
+        because = f"its {_CRITERION_LABELS[criterion]} was its strongest side"
+    example = f', as in "{quote}"' if quote else ""
+    score = f"{best.score:.1f} of 5" if best.score is not None else "unscored"
+    if len(scored) == 1:
+        return f"Your answer to {best.name()} scored {score}: {because}{example}."
+    return f"Your best answer was to {best.name()}, at {score}: {because}{example}."
+
+
+def _strengths(
+    strongest_first: Sequence[str],
+    means: dict[str, float],
+    questions: Sequence[_Question],
+    scored: Sequence[_Question],
+    used: set[str],
+) -> list[str]:
+    strengths = [_best_answer(scored, used)]
+    for criterion in strongest_first:
+        if means[criterion] < _STRENGTH_THRESHOLD or len(strengths) == 3:
+            break
+        quote = _evidence(questions, criterion, best=True, used=used)
+        example = f', for example "{quote}"' if quote else ""
+        strengths.append(
+            f"{_STRENGTH_PHRASES[criterion]} ({means[criterion]:.1f} of 5 on average){example}."
+        )
+    return strengths
+
+
+def _weaknesses(
+    strongest_first: Sequence[str],
+    means: dict[str, float],
+    questions: Sequence[_Question],
+    scored: Sequence[_Question],
+    track: str,
+    used: set[str],
+) -> list[str]:
+    weaknesses: list[str] = []
+    total = len(questions)
+    answered = sum(1 for q in questions if q.answered)
+    if answered < total:
+        missing = total - answered
+        counted = "that one counts" if missing == 1 else "each of those counts"
+        weaknesses.append(
+            f"You answered {answered} of {total} main questions: you skipped or ran out of time "
+            f"on {missing} of {total}, and {counted} as 1.0 in the overall score."
+        )
+    follow_ups_missed = sum(
+        1 for q in questions for t in q.turns if t.kind != "question" and not t.answer.strip()
+    )
+    if follow_ups_missed:
+        each = "it counts" if follow_ups_missed == 1 else "each counts"
+        weaknesses.append(
+            f"You left {_count(follow_ups_missed, 'follow-up')} unanswered; {each} 1.0 "
+            "within its question, which pulled that question's score down."
+        )
+    # The best criterion is already named as a strength, even when it is below the threshold.
+    for criterion in list(reversed(strongest_first))[: len(strongest_first) - 1]:
+        if means[criterion] < _STRENGTH_THRESHOLD:
+            weaknesses.append(
+                _weakness(criterion, means[criterion], questions, scored, track, used)
+            )
+    if not weaknesses and all(mean >= _STRENGTH_THRESHOLD for mean in means.values()):
+        lowest = strongest_first[-1]
+        weaknesses.append(
+            f"No area scored below {_STRENGTH_THRESHOLD} of 5; {_CRITERION_LABELS[lowest]} at "
+            f"{means[lowest]:.1f} has the most room to grow."
+        )
+    return weaknesses[:3]
+
+
+def _weakness(
+    criterion: str,
+    mean: float,
+    questions: Sequence[_Question],
+    scored: Sequence[_Question],
+    track: str,
+    used: set[str],
+) -> str:
+    lead = f"{_CRITERION_LABELS[criterion].capitalize()} averaged {mean:.1f} of 5"
+    quote = _evidence(questions, criterion, best=False, used=used)
+    said = f' (you said "{quote}")' if quote else ""
+    analysed = [(analyse(q.text), _kind(q)) for q in scored]
+    total = len(scored)
     if criterion == "coverage":
-        missed = _ranked_missed_points(turns)[:2]
+        missed = _missed_points(scored)[:2]
+        if missed:
+            whose = "your answer" if total == 1 else "your answers"
+            return f"{lead}; {whose} missed points such as {_quoted_points(missed)}."
+        return f"{lead}; some of what the questions were looking for was left out{said}."
+    if criterion == "structure":
+        behavioral = track == "behavioral"
+        structures = [
+            assess_structure(answer, behavioral=behavioral, kind=kind) for answer, kind in analysed
+        ]
+        gaps = Counter(structure.missing[0] for structure in structures if structure.missing)
+        if gaps:
+            gap, affected = gaps.most_common(1)[0]
+            return (
+                f"{lead}; {_share(affected, total, 'answer')} lacked {_STRUCTURE_GAPS[gap]}{said}."
+            )
+        return f"{lead}; some answers were too short to show how your reasoning fits together."
+    if criterion == "specificity":
+        kinds = Counter(
+            gap
+            for answer, kind in analysed
+            for gap in assess_specificity(answer, kind=kind).missing
+        )
+        if kinds:
+            kind = min(kinds, key=lambda k: (-kinds[k], SPECIFICITY_ORDER.index(k)))
+            share = _share(kinds[kind], total, "answer")
+            return f"{lead}; {share} lacked {_SPECIFICITY_GAPS[kind]}{said}."
+        return f"{lead}; the details were there but their impact was not always clear{said}."
+    clarities = [assess_clarity(answer) for answer, _ in analysed]
+    issue, affected = _dominant_clarity_issue(clarities)
+    if issue == "short":
+        share = _share(affected, total, "answer")
+        return f"{lead}; {share} came in under {SHORT_WORDS} words{said}."
+    if issue == "filler":
+        fillers = Counter(clarity.top_filler for clarity in clarities if clarity.top_filler)
+        count = sum(clarity.filler_count for clarity in clarities)
+        top = fillers.most_common(1)[0][0]
+        return f'{lead}; filler words such as "{top}" came up {_times(count)}.'
+    if issue == "long_sentences":
+        return f"{lead}; sentences often ran past {LONG_SENTENCE_WORDS} words{said}."
+    if issue == "long":
+        return f"{lead}; {_share(affected, total, 'answer')} ran past {LONG_WORDS} words."
+    return f"{lead}; your answers could lead more directly with the main point{said}."
+
+
+def _kind(question: _Question) -> str:
+    """What the rubric may demand of the question's answer, as scoring judged it."""
+    return question_kind(question.question) if question.question is not None else "design"
+
+
+def _practice_step(criterion: str, scored: Sequence[_Question], track: str) -> str:
+    label = _label(track)
+    if criterion == "coverage":
+        missed = _missed_points(scored)[:2]
         if missed:
             return (
                 f"Practise two {label} answers that explicitly cover {_quoted_points(missed)}, "
@@ -173,7 +487,7 @@ def _practice_step(criterion: str, turns: Sequence[_Turn], track: str) -> str:
             "Write down three numbers from your recent work, such as a latency, a cost, a "
             "deadline or a percentage, and use one in each of your next practice answers."
         )
-    issue, _ = _dominant_clarity_issue([assess_clarity(analyse(turn.answer)) for turn in turns])
+    issue, _ = _dominant_clarity_issue([assess_clarity(analyse(q.text)) for q in scored])
     if issue == "short":
         return (
             f"Practise two {label} answers of four to six sentences each: your answer, two "
@@ -190,138 +504,58 @@ def _practice_step(criterion: str, turns: Sequence[_Turn], track: str) -> str:
     )
 
 
-def _unanswered_report(track: str, total: int) -> ReportDraft:
-    label = _REPORT_TRACK_LABELS.get(track, track.replace("_", " "))
-    skipped = f"all {total} questions" if total else "the interview"
-    return ReportDraft(
-        overall_score=1.0,
-        strengths=[],
-        weaknesses=[
-            f"No answers were given for {skipped}, so there is nothing to assess yet; "
-            "the score reflects that, not your ability."
-        ],
-        next_steps=[
-            f"Start with one {label} question and answer it out loud in about two minutes, "
-            "even if the answer is incomplete.",
-            "Write down three projects or experiences you could draw examples from before "
-            "your next session.",
-            f"Take another {label} mock interview and aim to answer every question: answer "
-            "first, then your reasons, then one example.",
-        ],
-        rubric_version=RUBRIC_VERSION,
-    )
-
-
-def build_report(
-    turns: Sequence[tuple[BankQuestion | None, str | None, Sequence[CriterionScore]]],
-    *,
-    track: str,
-) -> ReportDraft:
-    """Summarise an interview into an overall score, strengths, weaknesses and 3 next steps.
-
-    A turn counts as answered when it has a non-blank answer and scores; its average is the
-    mean of its criterion values. A skipped or timed-out turn (no or blank answer) counts as
-    a 1.0 average. Answered turns without scores are ignored. The overall score is the mean
-    of the turn averages, rounded to one decimal and clamped to 1.0-5.0.
-    """
-    answered = [
-        _Turn(question, answer, tuple(scores))
-        for question, answer, scores in turns
-        if answer is not None and answer.strip() and scores
-    ]
-    skipped = sum(1 for _, answer, _ in turns if answer is None or not answer.strip())
-    counted = len(answered) + skipped
-    if not answered:
-        return _unanswered_report(track, counted)
-    turn_means = [sum(s.value for s in turn.scores) / len(turn.scores) for turn in answered]
-    overall = _round_score((sum(turn_means) + skipped * 1.0) / counted)
-
-    means: dict[str, float] = {}
-    best_evidence: dict[str, str] = {}
-    for criterion in CRITERIA:
-        values = [s for turn in answered for s in turn.scores if s.criterion == criterion]
-        if values:
-            means[criterion] = sum(s.value for s in values) / len(values)
-            best_evidence[criterion] = max(values, key=lambda s: s.value).evidence
-    strongest_first = sorted(means, key=lambda c: (-means[c], CRITERIA.index(c)))
-    strengths = _strengths(strongest_first, means, best_evidence)
-    weaknesses = _weaknesses(strongest_first, means, answered, skipped, counted, track)
-    return ReportDraft(
-        overall_score=overall,
-        strengths=strengths,
-        weaknesses=weaknesses,
-        next_steps=_next_steps(strongest_first[::-1], answered, skipped, track),
-        rubric_version=RUBRIC_VERSION,
-    )
-
-
-def _strengths(
-    strongest_first: Sequence[str], means: dict[str, float], best_evidence: dict[str, str]
-) -> list[str]:
-    def strength(criterion: str, phrase: str) -> str:
-        snippet = _snippet(best_evidence[criterion])
-        example = f', for example "{snippet}"' if snippet else ""
-        return f"{phrase} ({means[criterion]:.1f} of 5 on average){example}."
-
-    strong = [c for c in strongest_first if means[c] >= _STRENGTH_THRESHOLD]
-    if strong:
-        return [strength(c, _STRENGTH_PHRASES[c]) for c in strong[:3]]
-    if strongest_first:
-        best = strongest_first[0]
-        return [strength(best, f"Your relatively strongest area was {_CRITERION_LABELS[best]}")]
-    return []
-
-
-def _weaknesses(
-    strongest_first: Sequence[str],
-    means: dict[str, float],
-    answered: Sequence[_Turn],
-    skipped: int,
-    counted: int,
-    track: str,
-) -> list[str]:
-    weaknesses: list[str] = []
-    if skipped:
-        weaknesses.append(f"You skipped or ran out of time on {skipped} of {counted} questions.")
-    # The best criterion is already named as a strength, even when it is below the threshold.
-    for criterion in list(reversed(strongest_first))[: len(strongest_first) - 1]:
-        if means[criterion] < _STRENGTH_THRESHOLD:
-            weaknesses.append(_weakness(criterion, means[criterion], answered, track))
-    if not weaknesses and all(mean >= _STRENGTH_THRESHOLD for mean in means.values()):
-        lowest = strongest_first[-1]
-        weaknesses.append(
-            f"No area scored below {_STRENGTH_THRESHOLD} of 5; {_CRITERION_LABELS[lowest]} at "
-            f"{means[lowest]:.1f} has the most room to grow."
+def _rework_step(scored: Sequence[_Question], track: str) -> str | None:
+    """Redo the weakest answer with the fix its weakest score suggested."""
+    weakest = min(scored, key=lambda q: (q.score or 0.0, q.number))
+    if weakest.score is None or weakest.score >= 4.0 or len(scored) < 2:
+        return None
+    lowest = min(weakest.scored[0].scores, key=lambda s: (s.value, CRITERIA.index(s.criterion)))
+    suggestion = lowest.suggestion.strip()
+    if not suggestion or suggestion[-1] not in ".!?":
+        return None
+    if track == "behavioral":
+        return (
+            f"Retell your story for {weakest.name()}, which scored {weakest.score:.1f} of 5, "
+            f"aloud in STAR order: situation, task, action, result. {suggestion}"
         )
-    return weaknesses[:3]
+    return (
+        f"Rework your answer to {weakest.name()}, which scored {weakest.score:.1f} of 5, and "
+        f"say it aloud again. {suggestion}"
+    )
 
 
 def _next_steps(
-    weakest_first: Sequence[str], answered: Sequence[_Turn], skipped: int, track: str
+    weakest_first: Sequence[str],
+    means: dict[str, float],
+    questions: Sequence[_Question],
+    scored: Sequence[_Question],
+    track: str,
 ) -> list[str]:
-    """Exactly three steps: the weakest criterion, the most-missed points, then the rest."""
-    label = _REPORT_TRACK_LABELS.get(track, track.replace("_", " "))
+    """Exactly three steps: answering everything (if something was skipped), the weakest
+    criterion, the most-missed points, the weakest answer to rework, then the rest."""
+    skipped = any(not q.answered for q in questions)
     answer_everything = (
         "Answer every question in your next session, even briefly: a partial answer scores "
         "better than a skipped one."
     )
     practise_again = (
-        f"Take another {label} mock interview next week and compare your scores criterion "
-        "by criterion.",
+        f"Take another {_label(track)} mock interview next week and compare your scores "
+        "criterion by criterion.",
         "Pick the question you found hardest, write out a model answer, then say it aloud "
         "without notes.",
     )
-    generic = (
-        (answer_everything, *practise_again) if skipped else (*practise_again, answer_everything)
-    )
-    missed_points = (
-        [_practice_step("coverage", answered, track)] if _ranked_missed_points(answered) else []
-    )
+    weak = [c for c in weakest_first if means[c] < _STRENGTH_THRESHOLD]
+    missed_points = [_practice_step("coverage", scored, track)] if _missed_points(scored) else []
+    rework = _rework_step(scored, track)
     candidates = [
-        *(_practice_step(criterion, answered, track) for criterion in weakest_first[:1]),
+        *([answer_everything] if skipped else []),
+        *(_practice_step(criterion, scored, track) for criterion in weak[:1]),
         *missed_points,
-        *(_practice_step(criterion, answered, track) for criterion in weakest_first[1:]),
-        *generic,
+        *([rework] if rework else []),
+        *(_practice_step(criterion, scored, track) for criterion in weak[1:]),
+        *practise_again,
+        *(_practice_step(criterion, scored, track) for criterion in weakest_first),
+        answer_everything,
     ]
     steps: list[str] = []
     for step in candidates:

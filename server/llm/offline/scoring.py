@@ -1,11 +1,14 @@
 """Offline answer scoring: analyse an answer, score it on the rubric, choose a follow-up.
 
 Deterministic and explainable: every score cites the sentence of the answer that earned it.
+Coverage is scored on meaning (``meaning.py``): the points an answer makes in sentences, the
+misconceptions it asserts, matched on whole words that survive typos and inflection.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -14,59 +17,38 @@ from dataclasses import dataclass
 from server.llm.base import CRITERIA, CriterionScore
 from server.llm.offline.bank import (
     STAR_ELEMENTS,
+    BankMisconception,
     BankPoint,
     BankQuestion,
-    normalise,
     star_element,
 )
+from server.llm.offline.meaning import (
+    STOPWORDS,
+    Answer,
+    Meaning,
+    Sentence,
+    content_stems,
+    foreign_language,
+    phrase_at,
+    question_kind,
+    reference_for,
+    stem,
+    understand,
+    words_of,
+)
+from server.llm.offline.meaning import (
+    analyse as analyse,
+)
 
-RUBRIC_VERSION = "offline-1"
+RUBRIC_VERSION = "offline-2"  # scoring by meaning (model answers, misconceptions)
 EVIDENCE_MAX_CHARS = 200
 
 
 # ---------------------------------------------------------------------------- text analysis
 
-
-@dataclass(frozen=True)
-class _Sentence:
-    start: int
-    end: int
-    text: str
-    cue_text: str
-    words: int
-
-
-@dataclass(frozen=True)
-class _Answer:
-    raw: str
-    sentences: tuple[_Sentence, ...]
-    cue_text: str
-    words: int
-
-
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)|[\u3002\uff01\uff1f]+|\n")
-_WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
+_Sentence = Sentence
+_Answer = Answer
 _TOKEN = re.compile(r"[^\W_][\w+#./-]*(?<![./-])")
-
-
-def analyse(answer: str) -> _Answer:
-    sentences: list[_Sentence] = []
-
-    def add(start: int, end: int) -> None:
-        while start < end and answer[start].isspace():
-            start += 1
-        while end > start and answer[end - 1].isspace():
-            end -= 1
-        if start < end:
-            text = answer[start:end]
-            sentences.append(_Sentence(start, end, text, normalise(text), len(_WORD.findall(text))))
-
-    start = 0
-    for match in _SENTENCE_END.finditer(answer):
-        add(start, match.start() if match.group() == "\n" else match.end())
-        start = match.end()
-    add(start, len(answer))
-    return _Answer(answer, tuple(sentences), normalise(answer), len(_WORD.findall(answer)))
 
 
 def _cues(phrases: str) -> re.Pattern[str]:
@@ -112,33 +94,66 @@ class _Coverage:
     value: int
     evidence: _Sentence | None
     missed: tuple[BankPoint, ...]
-
-
-def _point_hit(point: BankPoint, cue_text: str) -> bool:
-    return any(keyword and normalise(keyword) in cue_text for keyword in point.keywords)
+    meaning: Meaning
+    model_answer: tuple[str, ...]
+    meaning_track: str = ""
 
 
 def assess_coverage(question: BankQuestion, answer: _Answer) -> _Coverage:
-    covered = [point for point in question.points if _point_hit(point, answer.cue_text)]
-    missed = tuple(point for point in question.points if point not in covered)
-    evidence = next(
-        (
-            sentence
-            for sentence in answer.sentences
-            if any(_point_hit(point, sentence.cue_text) for point in covered)
-        ),
-        _first(answer),
+    """The points ``answer`` makes (and the misconceptions it asserts) out of ``question``'s:
+    a keyword list, the question restated or an off-topic answer makes none."""
+    meaning = understand(question, answer)
+    reference, _ = reference_for(question)
+    evidence = meaning.evidence or (meaning.asserted[0][1] if meaning.asserted else None)
+    evidence = evidence or _first(answer)
+    if not meaning.expected:
+        return _Coverage(3, evidence, (), meaning, ())
+    share = meaning.fraction
+    if reference.model_answer and question.track != "behavioral":
+        # Behavioral model answers describe a good story; they share no words with one.
+        # Saying what the model answer says can lift a partial answer, never sink a full one.
+        share = max(share, 0.75 * share + 0.25 * min(1.0, meaning.model_overlap / 0.5))
+    value = int(1 + 4 * share + 0.5) - 2 * len(meaning.asserted)
+    if meaning.says_nothing:
+        value = 1
+    missed = meaning.missed if not meaning.says_nothing else reference.points
+    return _Coverage(
+        max(1, min(5, value)), evidence, missed, meaning, reference.model_answer, question.track
     )
-    if not question.points:
-        return _Coverage(3, evidence, missed)
-    fraction = len(covered) / len(question.points)
-    return _Coverage(int(1 + 4 * fraction + 0.5), evidence, missed)
 
 
 def _coverage_suggestion(coverage: _Coverage) -> str:
+    meaning = coverage.meaning
+    if not meaning.expected:
+        return (
+            "This question is not in the question bank, so no expected points were checked: "
+            "coverage follows your structure, detail and clarity. Make sure you answer every "
+            "part of the question."
+        )
+    nearest = " (scored against the closest question in the bank)" if meaning.nearest else ""
+    if meaning.asserted:
+        claim = meaning.asserted[0][0].claim.rstrip(".")
+        correction = (
+            f" More accurately: {coverage.model_answer[0]}"
+            if coverage.model_answer and coverage.meaning_track != "behavioral"
+            else ""
+        )
+        return (
+            f'Your answer suggests that "{claim}", a common misconception, and it cost you '
+            f"coverage{nearest}.{correction}"
+        )
+    if meaning.keyword_list:
+        return (
+            "Turn the terms into sentences: say what each one does here and why it matters; "
+            "a list of keywords earns no coverage."
+        )
+    if meaning.restated:
+        return "Restating the question earns no coverage: answer it, starting with your main point."
+    if meaning.off_topic:
+        return "Answer the question that was asked: start with one sentence that addresses it."
     if coverage.missed:
         return (
-            f'Cover "{coverage.missed[0].point}": say how it applies to this question '
+            f'Cover "{coverage.missed[0].point}"{nearest}: say how it applies to this question '
             "and back it with one concrete example."
         )
     return (
@@ -187,7 +202,9 @@ _STRUCTURE_CUES = {
     ),
     "reasoning": _cues(
         "because|so that|which means|therefore|the reason|that's why|this means|in order to"
-        "|as a result"
+        "|as a result|since|thus|that way|this way|otherwise|which lets|which avoids"
+        "|to avoid|to prevent|this ensures|which ensures|so the|so we|so it|so a|so you"
+        "|so users|so i|which is why|hence"
     ),
     "trade_offs": _cues(
         "trade-off|trade-offs|tradeoff|tradeoffs|trade off|on the other hand|downside|upside"
@@ -242,11 +259,21 @@ class _Structure:
     reflected: bool
 
 
-def assess_structure(answer: _Answer, *, behavioral: bool) -> _Structure:
+# How many of the five signs of organised reasoning each kind of question fairly asks for,
+# and which to suggest first: a definition needs reasons and an example, not a step list.
+_STRUCTURE_NEEDS = {"concept": 3, "design": 4, "experience": 4}
+_STRUCTURE_ORDER = {
+    "concept": ("reasoning", "examples", "trade_offs", "layout", "sequencing"),
+    "design": ("sequencing", "reasoning", "trade_offs", "examples", "layout"),
+    "experience": ("sequencing", "reasoning", "examples", "trade_offs", "layout"),
+}
+
+
+def assess_structure(answer: _Answer, *, behavioral: bool, kind: str = "design") -> _Structure:
     if behavioral:
         structure = _assess_star(answer)
     else:
-        structure = _assess_reasoning(answer)
+        structure = _assess_reasoning(answer, kind)
     if answer.words < _STRUCTURE_SHORT_WORDS:
         # One or two sentences cannot show organised reasoning, whatever cue words they use.
         return _Structure(
@@ -272,7 +299,7 @@ def _assess_star(answer: _Answer) -> _Structure:
     return _Structure(min(5, 1 + len(present)), evidence, missing, reflected)
 
 
-def _assess_reasoning(answer: _Answer) -> _Structure:
+def _assess_reasoning(answer: _Answer, kind: str) -> _Structure:
     def categories(sentence: _Sentence) -> set[str]:
         return {name for name, cue in _STRUCTURE_CUES.items() if cue.search(sentence.cue_text)}
 
@@ -287,10 +314,13 @@ def _assess_reasoning(answer: _Answer) -> _Structure:
     )
     if laid_out:
         present.add("layout")
-    missing = tuple(name for name in _STRUCTURE_SUGGESTIONS if name not in present)
+    order = _STRUCTURE_ORDER.get(kind, _STRUCTURE_ORDER["design"])
+    missing = tuple(name for name in order if name not in present)
     best = max(per_sentence, key=lambda item: item[:2], default=None)
     evidence = best[2] if best is not None and best[0] > 0 else _first(answer)
-    return _Structure(min(5, 1 + len(present)), evidence, missing, reflected=False)
+    needs = _STRUCTURE_NEEDS.get(kind, 4)
+    value = 1 + int(4 * min(1.0, len(present) / needs) + 0.5)
+    return _Structure(value, evidence, missing if value < 5 else (), reflected=False)
 
 
 def _structure_suggestion(structure: _Structure, *, behavioral: bool) -> str:
@@ -418,23 +448,44 @@ class _Specificity:
     value: int
     evidence: _Sentence | None
     missing: tuple[str, ...]
+    kind: str = "experience"
 
 
-def assess_specificity(answer: _Answer) -> _Specificity:
+# What each kind of question fairly asks for, in the order to suggest it: a definition is
+# not marked down for lacking "I built", a design for lacking a story of your own.
+_SPECIFICITY_NEEDS = {
+    "concept": ("example", "named", "quantity"),
+    "design": ("quantity", "named", "example", "action"),
+    "experience": SPECIFICITY_ORDER,
+    "story": SPECIFICITY_ORDER,
+}
+_SPECIFICITY_NEEDED = {"concept": 2, "design": 3, "experience": 4, "story": 4}
+_CONCEPT_EXAMPLE_SUGGESTION = (
+    'Illustrate the idea with one concrete case, for example "say a user retries a payment...".'
+)
+
+
+def assess_specificity(answer: _Answer, *, kind: str = "experience") -> _Specificity:
     scored = [(_sentence_specifics(s), s) for s in answer.sentences]
     totals = {
         kind: sum(getattr(specifics, kind) for specifics, _ in scored) for kind in SPECIFICITY_ORDER
     }
-    missing = tuple(kind for kind in SPECIFICITY_ORDER if totals[kind] == 0)
+    order = _SPECIFICITY_NEEDS.get(kind, SPECIFICITY_ORDER)
     best = max(scored, key=lambda item: item[0].total, default=None)
     evidence = best[1] if best is not None and best[0].total > 0 else _first(answer)
-    present = len(SPECIFICITY_ORDER) - len(missing)
-    return _Specificity(min(5, 1 + present), evidence, missing)
+    present = sum(1 for name in SPECIFICITY_ORDER if totals[name] > 0)
+    needed = _SPECIFICITY_NEEDED.get(kind, 4)
+    value = 1 + int(4 * min(1.0, present / needed) + 0.5)
+    missing = tuple(name for name in order if totals[name] == 0) if value < 5 else ()
+    return _Specificity(value, evidence, missing, kind)
 
 
 def _specificity_suggestion(specificity: _Specificity) -> str:
     if specificity.missing:
-        return _SPECIFICITY_SUGGESTIONS[specificity.missing[0]]
+        first = specificity.missing[0]
+        if first == "example" and specificity.kind == "concept":
+            return _CONCEPT_EXAMPLE_SUGGESTION
+        return _SPECIFICITY_SUGGESTIONS[first]
     return "Keep the numbers, and add the baseline you compared against so the change is clear."
 
 
@@ -485,13 +536,16 @@ def assess_clarity(answer: _Answer) -> Clarity:
     value = _length_value(answer.words)
     value -= 2 if filler_rate >= 6 else 1 if filler_rate >= 2 else 0
     value -= 2 if average_sentence > 40 else 1 if average_sentence > LONG_SENTENCE_WORDS else 0
+    said = [stem(token) for s in answer.sentences for token in s.tokens if token not in STOPWORDS]
+    repetitive = answer.words >= 60 and len(set(said)) < 0.4 * len(said)
+    value -= 2 if repetitive else 0
     if answer.words < SHORT_WORDS:
         issue = "short"
     elif filler_rate >= 2:
         issue = "filler"
     elif average_sentence > LONG_SENTENCE_WORDS:
         issue = "long_sentences"
-    elif answer.words > LONG_WORDS:
+    elif answer.words > LONG_WORDS or repetitive:
         issue = "long"
     else:
         issue = "none"
@@ -527,40 +581,88 @@ def _clarity_suggestion(clarity: Clarity) -> str:
 _EMPTY_ANSWER_SUGGESTION = (
     "Give an answer, even a partial one: state your approach in one sentence, then add one example."
 )
+# Under this many words an answer cannot earn more than 2 on any criterion.
+SHORT_ANSWER_WORDS = 15
+
+
+def english_only_note(language: str) -> str:
+    return (
+        f"Scoring is English-only: this answer looks like {language}, so it could not be "
+        "scored on its content. Answer in English to get a real score and feedback."
+    )
 
 
 def score_answer(question: BankQuestion, answer: str) -> list[CriterionScore]:
-    """Score ``answer`` on each of ``CRITERIA``, in that order, with evidence and a suggestion."""
+    """Score ``answer`` on each of ``CRITERIA``, in that order, with evidence and a suggestion.
+
+    Coverage counts the expected points the answer makes in sentences (a keyword list, the
+    question restated or an off-topic ramble makes none) less the misconceptions it asserts;
+    structure and specificity are held near coverage, so cue words and length cannot carry a
+    score alone; an answer in another language gets a note, not a silent low score.
+    """
     if not answer.strip():
         return [CriterionScore(name, 1, "", _EMPTY_ANSWER_SUGGESTION) for name in CRITERIA]
     analysed = analyse(answer)
+    language = foreign_language(answer)
+    if language is not None:
+        evidence = _excerpt(answer, _first(analysed))
+        note = english_only_note(language)
+        return [CriterionScore(name, 1, evidence, note) for name in CRITERIA]
     behavioral = question.track == "behavioral"
+    kind = question_kind(question)
     coverage = assess_coverage(question, analysed)
-    structure = assess_structure(analysed, behavioral=behavioral)
-    specificity = assess_specificity(analysed)
+    structure = assess_structure(analysed, behavioral=behavioral, kind=kind)
+    specificity = assess_specificity(analysed, kind=kind)
     clarity = assess_clarity(analysed)
+    meaning = coverage.meaning
+    values = {
+        "coverage": coverage.value,
+        "structure": structure.value,
+        "specificity": specificity.value,
+        "clarity": clarity.value,
+    }
+    if meaning.expected:
+        # Organisation and detail only count around the points actually made.
+        cap = (
+            2
+            if meaning.says_nothing or not meaning.covered
+            else 3 + math.ceil(2 * meaning.fraction)
+        )
+        values["structure"] = min(values["structure"], cap)
+        values["specificity"] = min(values["specificity"], cap)
+        if meaning.says_nothing:
+            values["clarity"] = min(values["clarity"], 2)
+    else:
+        others = (structure.value, specificity.value, clarity.value)
+        values["coverage"] = min(4, int(sum(others) / len(others) + 0.5))
+    if analysed.words < SHORT_ANSWER_WORDS:
+        # A line or two cannot average above 2: take the excess off the delivery criteria first.
+        for name in ("clarity", "structure", "specificity", "coverage"):
+            excess = sum(values.values()) - 2 * len(values)
+            if excess > 0:
+                values[name] = max(1, values[name] - excess)
     return [
         CriterionScore(
             "coverage",
-            coverage.value,
+            values["coverage"],
             _excerpt(answer, coverage.evidence),
             _coverage_suggestion(coverage),
         ),
         CriterionScore(
             "structure",
-            structure.value,
+            values["structure"],
             _excerpt(answer, structure.evidence),
             _structure_suggestion(structure, behavioral=behavioral),
         ),
         CriterionScore(
             "specificity",
-            specificity.value,
+            values["specificity"],
             _excerpt(answer, specificity.evidence),
             _specificity_suggestion(specificity),
         ),
         CriterionScore(
             "clarity",
-            clarity.value,
+            values["clarity"],
             _excerpt(answer, clarity.evidence),
             _clarity_suggestion(clarity),
         ),
@@ -574,33 +676,97 @@ def _value_of(scores: Sequence[CriterionScore], criterion: str) -> int:
     raise ValueError(f"scores have no {criterion!r} criterion; expected one per {CRITERIA}")
 
 
+STRONG_MEAN = 3.5
+
+
+def _is_strong(scores: Sequence[CriterionScore]) -> bool:
+    """Most points made and well enough delivered to be worth probing one level deeper."""
+    values = [_value_of(scores, name) for name in CRITERIA]
+    return _value_of(scores, "coverage") >= 4 and sum(values) / len(values) >= STRONG_MEAN
+
+
 def needs_follow_up(question: BankQuestion, answer: str, scores: Sequence[CriterionScore]) -> bool:
-    """True when a non-empty answer missed most key points or stayed vague."""
+    """True when a non-empty answer deserves another turn: it missed most key points, stayed
+    vague, asserted a misconception, drifted off the question, said "I don't know", or was
+    strong enough to probe one level deeper. A middling answer moves on."""
     if not answer.strip():
         return False
-    return _value_of(scores, "coverage") <= 2 or _value_of(scores, "specificity") <= 2
+    if foreign_language(answer) is not None:
+        return True
+    meaning = understand(question, analyse(answer))
+    if meaning.asserted or meaning.says_nothing or meaning.dont_know:
+        return True
+    if _value_of(scores, "coverage") <= 2 or _value_of(scores, "specificity") <= 2:
+        return True
+    return _is_strong(scores)
 
 
 # ---------------------------------------------------------------------------- follow-ups
 
-_MIN_QUOTE_WORDS, _MAX_QUOTE_WORDS = 3, 8
+_MIN_QUOTE_WORDS, MAX_QUOTE_WORDS = 3, 14
 _MIN_ANSWER_WORDS_TO_QUOTE = 5
-_QUOTE_WORD = re.compile(r"[^\s\"\u201c\u201d]+")
 _UNQUOTABLE = re.compile(r"[\"\u201c\u201d\n]")
-_PROBE_TEMPLATES = (
-    'You mentioned "{quote}". What made that the right choice, and what would you measure '
-    "to know it worked?",
-    'You said "{quote}". Can you walk me through a specific time that happened, with the '
-    "numbers involved?",
-    'Let\'s go deeper on "{quote}". What exactly did you do there, and what was the result?',
-    'Going back to "{quote}": what would you do differently next time, and why?',
+# Where a clause ends; a quote is always one or more whole clauses, so it never stops at
+# "we did not" or drops the "not" of "we did not cache it".
+_CLAUSE_BREAK = re.compile(
+    r"[,;:()\u2013\u2014]\s*|\s(?=(?:but|because|although|though|whereas"
+    r"|while|unless|so that|so|which|except|and)\s)"
 )
+# A clause that starts like this leans on the one before it; quoted alone it misleads.
+_DEPENDENT_START = re.compile(
+    r"^(?:and|or|but|so|because|although|though|whereas|while|unless|if|which|that|then|who"
+    r"|except|not|than|as|since|when|to)\b",
+    re.IGNORECASE,
+)
+_QUOTE_TRAILING_PUNCTUATION = ".,;:!?\u2026\u3002\uff01\uff1f\u0964-\u2013\u2014 "
+
+_PROBE_TEMPLATES = {
+    "story": (
+        'You mentioned "{quote}". What made that the right call at the time, and how did you '
+        "know it worked?",
+        'You said "{quote}". What exactly did you do there, step by step?',
+        'Let\'s go deeper on "{quote}". What happened next, and what came of it?',
+        'Going back to "{quote}": what would you do differently next time, and why?',
+    ),
+    "experience": (
+        'You mentioned "{quote}". What made that the right choice, and how did you know it worked?',
+        'You said "{quote}". Can you walk me through a specific moment when that mattered, with '
+        "the numbers involved?",
+        'Let\'s go deeper on "{quote}". What exactly did you do there, and what came of it?',
+        'Going back to "{quote}": what would you do differently next time, and why?',
+    ),
+    "design": (
+        'You mentioned "{quote}". Why is that the right choice here, and what would you give up '
+        "with it?",
+        'You said "{quote}". How would that work in practice, step by step?',
+        'Let\'s go deeper on "{quote}". What could go wrong with it, and how would you notice?',
+        'Going back to "{quote}": when would you choose differently, and why?',
+    ),
+    "concept": (
+        'You mentioned "{quote}". Why is that so? Explain it as you would to a new teammate.',
+        'You said "{quote}". Can you give me a concrete case where that matters?',
+        'Let\'s go deeper on "{quote}". What goes wrong if someone ignores it?',
+        'Going back to "{quote}": where have you seen that play out in practice?',
+    ),
+}
+# Steering without naming what was missed: the candidate has to find it.
 _STEER_TEMPLATES = (
-    'You mentioned "{quote}". Before we move on, how would you handle this part: {aspect}?',
-    'You said "{quote}". One more angle I would like to hear about: {aspect}. How does that '
-    "fit in here?",
-    'Building on "{quote}", where does this come in for you: {aspect}?',
+    'You said "{quote}". That is one part of it. What else would you need to get right for '
+    "this to hold up in practice?",
+    'Building on "{quote}": what other considerations would shape your answer here?',
+    'You mentioned "{quote}". Is that the whole picture? Talk me through what you would '
+    "still need to think about.",
 )
+_DEEPER_PROBES = {
+    "design": 'You said "{quote}". Suppose the load grew tenfold overnight: which part of '
+    "that breaks first, and what would you change?",
+    "concept": 'You said "{quote}". When would that stop holding, or when would you choose '
+    "differently? Give me a concrete case.",
+    "experience": 'You mentioned "{quote}". If you did it again tomorrow, what would you '
+    "change, and why?",
+    "story": 'You mentioned "{quote}". How did the other people involved see it, and what '
+    "would you do differently now?",
+}
 _STAR_LEAD_INS = (
     'You mentioned "{quote}".',
     'You said "{quote}".',
@@ -614,6 +780,23 @@ _STAR_PROBES = {
     "reflection": "Looking back, what would you do differently now?",
     "learning": "Looking back, what would you do differently now?",
 }
+_SCAFFOLDS = {
+    "concept": "That's all right, let's build it up step by step. In your own words, what "
+    "problem is this about? Start with the simplest situation where it would matter, even a "
+    "small one.",
+    "design": "That's all right, let's make it smaller. If you only had to make this work for "
+    "a handful of users, what is the simplest version you would build, and what are its "
+    "pieces?",
+    "experience": "That's all right. Think of anything that comes close, a course, a side "
+    "project or something you watched a teammate do. What was it, and what part did you play?",
+    "story": "That's all right, it doesn't have to be a big moment. Think of any time at work, "
+    "at school or on a side project that comes close. Where were you, and what happened?",
+}
+_GENERIC_CHALLENGE = "Are you sure that holds? Walk me through what actually happens in that case."
+_FOREIGN_FOLLOW_UP = (
+    "Could you give me that answer in English? I can only follow and score answers in "
+    "English. Take your time: {question}"
+)
 
 
 def _stable_index(text: str, modulo: int) -> int:
@@ -621,111 +804,167 @@ def _stable_index(text: str, modulo: int) -> int:
     return int.from_bytes(digest[:4], "big") % modulo
 
 
-_WEAK_EDGE_WORDS = frozenset(
-    """
-    a an the and or but so to of in on at by for from with as is was are were be it its that
-    this my our your their we i you they he she um uh basically like just then which who
-    """.split()
-)
-_QUOTE_SEARCH_RADIUS = 20
-_WORDS_BEFORE_ANCHOR = 4
-_QUOTE_TRAILING_PUNCTUATION = ".,;:!?\u2026\u3002\uff01\uff1f-\u2013\u2014 "
+def _clauses(answer: str, sentence: _Sentence) -> list[tuple[int, int]]:
+    """The clauses of ``sentence`` as spans of ``answer``, trimmed of edge punctuation."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    text = sentence.text
+    for match in _CLAUSE_BREAK.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    out = []
+    for first, last in spans:
+        piece = text[first:last]
+        stripped = piece.rstrip(_QUOTE_TRAILING_PUNCTUATION)
+        lead = len(piece) - len(piece.lstrip())
+        if stripped.strip():
+            out.append((sentence.start + first + lead, sentence.start + first + len(stripped)))
+    return out
 
 
-def _bare(word: str) -> str:
-    return word.strip(".,;:!?()[]'\u2019\u2026-").lower()
+def _quotable(phrase: str) -> bool:
+    words = phrase.split()
+    return (
+        _MIN_QUOTE_WORDS <= len(words) <= MAX_QUOTE_WORDS
+        and not _UNQUOTABLE.search(phrase)
+        and phrase.count("(") == phrase.count(")")
+        and not _DEPENDENT_START.match(phrase)
+    )
 
 
-def _is_anchor(word: str, index: int) -> bool:
-    """A word worth quoting around: a number, a named tool, or a capitalised name."""
-    bare = _bare(word)
-    if any(char.isdigit() for char in word) or bare in _KNOWN_TOOLS:
-        return True
-    capitalised = len(bare) >= 2 and word[0].isupper()
-    return index > 0 and capitalised and bare.capitalize() not in _CAPITALISED_NOT_NAMES
-
-
-def _quote_in(answer: str, sentence: _Sentence) -> str | None:
-    """The best 3-8 word window of ``sentence``, verbatim, centred on its most specific word."""
-    words = list(_QUOTE_WORD.finditer(sentence.text))
-    if len(words) < _MIN_QUOTE_WORDS:
+def _quote_in(answer: str, sentence: _Sentence, *, prefer: str = "") -> str | None:
+    """The most specific whole clause of ``sentence`` (or the whole sentence), verbatim."""
+    candidates: list[str] = []
+    whole = sentence.text.rstrip(_QUOTE_TRAILING_PUNCTUATION)
+    if _quotable(whole):
+        candidates.append(whole)
+    candidates += [answer[a:b] for a, b in _clauses(answer, sentence) if _quotable(answer[a:b])]
+    if not candidates:
         return None
-    texts = [word.group() for word in words]
-    numbered = [i for i, text in enumerate(texts) if any(char.isdigit() for char in text)]
-    named = [i for i, text in enumerate(texts) if _is_anchor(text, i)]
-    anchors = numbered or named
-    anchor = anchors[0] if anchors else None
-    preferred = max(0, anchor - 2) if anchor is not None else 0
-    best: tuple[tuple[bool, bool, bool, bool, bool, int, int], str] | None = None
-    for size in range(_MIN_QUOTE_WORDS, min(_MAX_QUOTE_WORDS, len(words)) + 1):
-        lowest = max(0, preferred - _QUOTE_SEARCH_RADIUS)
-        highest = min(len(words) - size, preferred + _QUOTE_SEARCH_RADIUS)
-        for first in range(lowest, highest + 1):
-            last = first + size - 1
-            phrase = answer[
-                sentence.start + words[first].start() : sentence.start + words[last].end()
-            ]
-            if _UNQUOTABLE.search(phrase) or phrase.count("(") != phrase.count(")"):
-                continue
-            quote = phrase.rstrip(_QUOTE_TRAILING_PUNCTUATION)
-            if not _bare(texts[first]) or len(quote.split()) < _MIN_QUOTE_WORDS:
-                continue
-            rank = (
-                anchor is None or anchor - _WORDS_BEFORE_ANCHOR <= first <= anchor <= last,
-                _bare(texts[first]) not in _WEAK_EDGE_WORDS,
-                _bare(texts[last]) not in _WEAK_EDGE_WORDS
-                and not (last < len(words) - 1 and _bare(texts[last]).isdigit()),
-                last == len(words) - 1 or texts[last][-1] in ",.;:!?",
-                first == 0 or texts[first - 1][-1] in ",.;:!?",
-                size,
-                -abs(first - preferred),
-            )
-            if best is None or rank > best[0]:
-                best = (rank, quote)
-    return best[1] if best is not None else None
+
+    def rank(phrase: str) -> tuple[bool, int, int, bool]:
+        analysed = analyse(phrase)
+        specifics = sum(_sentence_specifics(s).total for s in analysed.sentences)
+        has_preferred = bool(prefer) and prefer in phrase
+        return (has_preferred, specifics, -abs(len(phrase.split()) - 8), phrase == whole)
+
+    return max(candidates, key=rank)
 
 
-def _quotable_phrase(answer: str) -> str | None:
-    """3-8 words copied verbatim from the most specific sentence, else the first quotable one."""
+def _quotable_phrase(answer: str, sentences: Sequence[_Sentence] | None = None) -> str | None:
+    """Whole clauses copied verbatim from the most specific sentence, else the first
+    quotable one; never a fragment that changes what the candidate said."""
     analysed = analyse(answer)
     if analysed.words < _MIN_ANSWER_WORDS_TO_QUOTE:
         return None
+    pool = list(sentences) if sentences is not None else list(analysed.sentences)
     ranked = sorted(
-        range(len(analysed.sentences)),
-        key=lambda index: (-_sentence_specifics(analysed.sentences[index]).total, index),
+        range(len(pool)), key=lambda index: (-_sentence_specifics(pool[index]).total, index)
     )
     for index in ranked:
-        quote = _quote_in(answer, analysed.sentences[index])
+        quote = _quote_in(answer, pool[index])
         if quote is not None:
             return quote
     return None
 
 
-def _aspect(point: BankPoint) -> str:
-    text = point.point.rstrip(".")
-    if star_element(point) is not None and ":" in text:
-        text = text.split(":", 1)[1].strip()
-    if len(text) > 1 and not text[1].isupper():
-        text = text[0].lower() + text[1:]
-    return text
+def _challenge(misconception: BankMisconception, sentence: _Sentence, answer: str) -> str:
+    cue_words = {w for cue in misconception.cues for w in cue.split()}
+    clauses = [answer[a:b] for a, b in _clauses(answer, sentence)]
+    clauses = [c for c in clauses if _quotable(c)]
+    quote = max(
+        clauses,
+        key=lambda c: sum(w.lower().strip(".,") in cue_words for w in c.split()),
+        default=None,
+    )
+    whole = sentence.text.rstrip(_QUOTE_TRAILING_PUNCTUATION)
+    if quote is None or not any(w.lower().strip(".,") in cue_words for w in quote.split()):
+        quote = whole if len(whole.split()) <= 20 and '"' not in whole else None
+    challenge = misconception.challenge or _GENERIC_CHALLENGE
+    if quote is None:
+        return f'Earlier you suggested that "{misconception.claim.rstrip(".")}". {challenge}'
+    return f'You said "{quote}". {challenge}'
+
+
+_OPEN_PROMPTS = {
+    "concept": "Can you say a bit more? Explain it as you would to a new teammate, with a "
+    "concrete case.",
+    "design": "Can you say a bit more? Walk me through how you would approach it, step by step.",
+    "experience": "Can you say a bit more? Pick one real case and walk me through it.",
+    "story": "Can you say a bit more? Pick one real moment and walk me through what happened.",
+}
+
+
+def _reveals(text: str, question: BankQuestion, missed: Sequence[BankPoint], answer: str) -> bool:
+    """``text`` names a point the answer missed (by a distinctive keyword that neither the
+    question nor the answer used): asking it would give the answer away."""
+    known = set(content_stems(words_of(question.text + " " + answer)))
+    said = words_of(text)
+    for point in missed:
+        for keyword in point.keywords:
+            words = words_of(keyword)
+            stems = content_stems(words)
+            if stems and len(keyword) >= 6 and not set(stems) <= known:
+                if phrase_at(words, said) is not None:
+                    return True
+    return False
+
+
+def _redirect(question: BankQuestion, meaning: Meaning) -> str:
+    if meaning.keyword_list:
+        return (
+            "You listed a few terms. Pick the one that matters most here and explain, in a "
+            "couple of sentences, how it works and why you would use it."
+        )
+    if meaning.restated:
+        return (
+            "You've restated the question; now let's hear your answer. What is the first "
+            "thing you would say, in one sentence, and why?"
+        )
+    return (
+        f"Let's come back to the question itself: {question.text} Start with the one "
+        "sentence that answers it most directly."
+    )
 
 
 def follow_up_text(question: BankQuestion, answer: str, scores: Sequence[CriterionScore]) -> str:
-    """A follow-up that quotes the candidate's own words and, if points were missed, steers.
+    """The next thing an interviewer would say about ``answer``: a challenge of a
+    misconception it asserted, a redirect when it missed the question, an easier, scaffolded
+    prompt after "I don't know", a deeper probe of a strong answer, or a question on a whole
+    clause of the candidate's own words. It never names an expected point.
 
     Falls back to the bank's ``follow_up`` when the answer is too short to quote.
     """
-    quote = _quotable_phrase(answer) if answer.strip() else None
-    if quote is None:
+    if not answer.strip():
         return question.follow_up
-    if _value_of(scores, "coverage") <= 2:
-        missed = assess_coverage(question, analyse(answer)).missed
-        if missed:
-            element = star_element(missed[0]) if question.track == "behavioral" else None
-            if element is not None:
-                lead_in = _STAR_LEAD_INS[_stable_index(answer, len(_STAR_LEAD_INS))]
-                return f"{lead_in.format(quote=quote)} {_STAR_PROBES[element]}"
-            template = _STEER_TEMPLATES[_stable_index(answer, len(_STEER_TEMPLATES))]
-            return template.format(quote=quote, aspect=_aspect(missed[0]))
-    template = _PROBE_TEMPLATES[_stable_index(answer, len(_PROBE_TEMPLATES))]
-    return template.format(quote=quote)
+    if foreign_language(answer) is not None:
+        return _FOREIGN_FOLLOW_UP.format(question=question.text)
+    kind = question_kind(question)
+    analysed = analyse(answer)
+    meaning = understand(question, analysed)
+    if meaning.dont_know:
+        return _SCAFFOLDS[kind]
+    if meaning.asserted:
+        misconception, sentence = meaning.asserted[0]
+        return _challenge(misconception, sentence, answer)
+    if meaning.says_nothing:
+        return _redirect(question, meaning)
+    quote = _quotable_phrase(answer)
+    if quote is None:
+        if _reveals(question.follow_up, question, meaning.missed, answer):
+            return _OPEN_PROMPTS[kind]
+        return question.follow_up
+    if _is_strong(scores) and not meaning.missed:
+        return _DEEPER_PROBES[kind].format(quote=quote)
+    if _value_of(scores, "coverage") <= 2 and meaning.missed:
+        element = star_element(meaning.missed[0]) if question.track == "behavioral" else None
+        if element is not None:
+            lead_in = _STAR_LEAD_INS[_stable_index(answer, len(_STAR_LEAD_INS))]
+            return f"{lead_in.format(quote=quote)} {_STAR_PROBES[element]}"
+        template = _STEER_TEMPLATES[_stable_index(answer, len(_STEER_TEMPLATES))]
+        return template.format(quote=quote)
+    if _is_strong(scores):
+        return _DEEPER_PROBES[kind].format(quote=quote)
+    templates = _PROBE_TEMPLATES[kind]
+    return templates[_stable_index(answer, len(templates))].format(quote=quote)

@@ -11,6 +11,7 @@ import {
   UsersPerDayChart,
 } from '../../components/admin/AdminCharts';
 import { formatCount, formatUsd, TableScroll } from '../../components/admin/AdminUi';
+import { RevenueBlock } from '../../components/admin/Revenue';
 import { Alert, ErrorState, LoadingBlock, PageHeader } from '../../components/ui';
 
 export const DEFAULT_DAYS = 30;
@@ -311,6 +312,8 @@ export function Metrics() {
           </section>
         </div>
       ) : null}
+
+      {!problem && <RevenueBlock from={from} to={to} />}
     </div>
   );
 }

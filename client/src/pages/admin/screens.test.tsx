@@ -196,6 +196,8 @@ describe('the question bank', () => {
       level: 'mid',
       topics: ['caching'],
       text: 'How would you cache a slow endpoint?',
+      model_answer: [],
+      misconceptions: [],
       points: [
         { point: 'Cache keys', keywords: ['key'] },
         { point: 'Invalidation', keywords: ['ttl', 'invalidate'] },

@@ -1,0 +1,1 @@
+"""Résumés: the plain text of an uploaded PDF, DOCX or text file, for an interview's brief."""
