@@ -245,6 +245,11 @@ class TurnStart(_Logged):
     kind: TurnKind
     question_number: int
     question_count: int
+    targets: list[str] = Field(
+        default_factory=list,
+        description="Terms of the candidate's job description or résumé this main question "
+        "was chosen for (the offline interviewer); empty otherwise.",
+    )
 
 
 class TurnDelta(_Logged):

@@ -621,6 +621,15 @@ class InterviewRunner:
         """Stream one turn; whether the candidate cut it short. Raises ProviderError."""
         assert self.state is not None
         self._interrupt = False
+        targets: tuple[str, ...] = ()
+        if request.kind == "question":
+            try:
+                targets = await self.interviewer.targets(self.brief, request.question_id)
+            except Exception as exc:  # only a hint for the room: never worth failing a turn
+                log.warning(
+                    "could not name a question's targets",
+                    extra={"interview_id": self.interview_id, "error": repr(exc)},
+                )
         self.emit(
             TurnStart,
             self._evolve(
@@ -637,6 +646,7 @@ class InterviewRunner:
             kind=request.kind,
             question_number=request.question_number,
             question_count=self.brief.question_count,
+            targets=list(targets),
         )
         generation = asyncio.create_task(
             self._generate(request), name=f"generate-{self.interview_id}"

@@ -195,5 +195,10 @@ class Interviewer(ABC):
         Raises ``ProviderError`` after the provider's own retries; the caller must not retry.
         """
 
+    async def targets(self, brief: InterviewBrief, question_id: str | None) -> tuple[str, ...]:
+        """The job description and résumé terms a planned main question targets, for the
+        room to show beside it; none by default."""
+        return ()
+
     async def close(self) -> None:
         return None

@@ -60,4 +60,18 @@ async def test_an_offline_interview_asks_about_the_job_description(live: LiveSer
     assert "lean towards the job description you shared" in asked[0]
     for text, question in zip(asked, planned, strict=True):
         assert question.text in text  # asked in the planned order
+    # Each main question's turn.start names the terms it was chosen for: the room shows them.
+    starts = [s for s in client.of_type("turn.start") if s["kind"] == "question"]
+    assert [s["targets"] for s in starts] == [list(shown[q.id]) for q in planned]
     assert client.of_type("report")[0]["strengths"][0].startswith("Your best answer was to")
+
+
+async def test_without_a_job_description_no_question_claims_a_target(live: LiveServer) -> None:
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await answer_everything(client)
+    await client.close()
+    assert [s["targets"] for s in client.of_type("turn.start")] == [
+        [] for _ in client.of_type("turn.start")
+    ]

@@ -268,6 +268,10 @@ export interface TurnStart {
    * Position in the interview's event log (1, 2, 3, ...); 0 on connection frames (ready, pong, resync, and errors about a client frame), which are not logged.
    */
   seq: number;
+  /**
+   * Terms of the candidate's job description or résumé this main question was chosen for (the offline interviewer); empty otherwise.
+   */
+  targets: string[];
   turn: number;
   type: 'turn.start';
 }

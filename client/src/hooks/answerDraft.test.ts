@@ -18,7 +18,7 @@ const timedOut = (): TranscriptTurn[] =>
     ...logged(
       [
         { type: 'answer.timeout', phase: 'asking', turn: 0 },
-        { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+        { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2, targets: [] },
       ],
       6,
     ),

@@ -108,7 +108,7 @@ describe('interviewReducer: a live interview', () => {
     s = run(
       logged(
         [
-          { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+          { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] },
           { type: 'turn.delta', phase: 'asking', turn: 0, text: 'Tell me about queues.' },
         ],
         4,
@@ -123,7 +123,7 @@ describe('interviewReducer: a live interview', () => {
     let s = run([ready(), ...firstTurnEvents().slice(0, 2)]);
     expect(s.turns[0].take).toBe(1);
     const again = logged(
-      [{ type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 }],
+      [{ type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] }],
       3,
     );
     s = run(again, s);
@@ -140,7 +140,7 @@ describe('interviewReducer: a live interview', () => {
     s = run(
       logged(
         [
-          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2, targets: [] },
           { type: 'turn.end', phase: 'listening', turn: 1, text: 'Q2', interrupted: true, answer_deadline_ms: 5 },
           { type: 'answer.timeout', phase: 'reporting', turn: 1 },
         ],
@@ -158,7 +158,7 @@ describe('interviewReducer: a live interview', () => {
     s = run(
       logged(
         [
-          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'follow_up', question_number: 1, question_count: 2 },
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'follow_up', question_number: 1, question_count: 2, targets: [] },
           { type: 'turn.end', phase: 'listening', turn: 1, text: 'Why?', interrupted: false, answer_deadline_ms: 5 },
           {
             type: 'report',
@@ -212,12 +212,12 @@ describe('interviewReducer: a live interview', () => {
 /** A whole interview as the server logs it: every event type, each with the server's phase. */
 function wholeInterview(): ServerFrame[] {
   return logged([
-    { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+    { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] },
     { type: 'turn.delta', phase: 'asking', turn: 0, text: 'How do you handle retries?' },
     { type: 'turn.end', phase: 'listening', turn: 0, text: 'How do you handle retries?', interrupted: false, answer_deadline_ms: 9e12 },
     { type: 'answer.accepted', phase: 'scoring', turn: 0, text: 'With backoff and an idempotency key.', source: 'typed' },
     { type: 'score', phase: 'asking', turn: 0, criteria, average: 3.5, rubric_version: 'r1', delivery: null },
-    { type: 'turn.start', phase: 'asking', turn: 1, kind: 'follow_up', question_number: 1, question_count: 2 },
+    { type: 'turn.start', phase: 'asking', turn: 1, kind: 'follow_up', question_number: 1, question_count: 2, targets: [] },
     { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Why a key?' },
     { type: 'turn.end', phase: 'listening', turn: 1, text: 'Why a key?', interrupted: false, answer_deadline_ms: 9e12 },
     // Skipping moves straight on to the next question: the server is asking, not scoring.
@@ -230,11 +230,11 @@ function wholeInterview(): ServerFrame[] {
       offline: true,
       reason: 'the interviewer failed to speak; continuing with the offline interviewer',
     },
-    { type: 'turn.start', phase: 'asking', turn: 2, kind: 'question', question_number: 2, question_count: 2 },
+    { type: 'turn.start', phase: 'asking', turn: 2, kind: 'question', question_number: 2, question_count: 2, targets: [] },
     { type: 'turn.delta', phase: 'asking', turn: 2, text: 'Tell me about a time ' },
     // The model failed mid-turn: a logged error, and the turn is regenerated.
     { type: 'error', phase: 'asking', code: 'provider_failed', message: 'the interviewer stopped', retryable: true },
-    { type: 'turn.start', phase: 'asking', turn: 2, kind: 'question', question_number: 2, question_count: 2 },
+    { type: 'turn.start', phase: 'asking', turn: 2, kind: 'question', question_number: 2, question_count: 2, targets: [] },
     { type: 'turn.delta', phase: 'asking', turn: 2, text: 'Describe an outage.' },
     { type: 'turn.end', phase: 'listening', turn: 2, text: 'Describe an outage.', interrupted: false, answer_deadline_ms: 9e12 },
     { type: 'answer.accepted', phase: 'scoring', turn: 2, text: 'We lost a region for an hour.', source: 'voice' },
@@ -330,7 +330,7 @@ describe("interviewReducer: the server's phase", () => {
     const s = run([
       ready(),
       ...logged([
-        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] },
         { type: 'turn.delta', phase: 'asking', turn: 0, text: 'How do' },
         { type: 'turn.end', phase: 'listening', turn: 0, text: 'How do', interrupted: true, answer_deadline_ms: 5 },
         { type: 'answer.accepted', phase: 'scoring', turn: 0, text: 'Retries.', source: 'typed' },
@@ -347,7 +347,7 @@ describe('interviewReducer: more time for the answer', () => {
     const s = run([
       ready(),
       ...logged([
-        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] },
         { type: 'turn.end', phase: 'listening', turn: 0, text: 'Why?', interrupted: false, answer_deadline_ms: 5_000 },
         { type: 'answer.extended', phase: 'listening', turn: 0, answer_deadline_ms: 125_000, seconds: 120 },
       ]),
@@ -362,11 +362,11 @@ describe('interviewReducer: a regenerated turn', () => {
     let s = run([ready()]);
     s = run(
       logged([
-        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 3 },
+        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 3, targets: [] },
         { type: 'turn.delta', phase: 'asking', turn: 0, text: "Thanks, that's helpful. " },
         { type: 'turn.delta', phase: 'asking', turn: 0, text: 'Next question. Question 2 of 3.' },
         // The process driving the interview died; another one regenerates the turn.
-        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 3 },
+        { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 3, targets: [] },
       ]),
       s,
     );
@@ -404,9 +404,9 @@ describe('interviewReducer: a regenerated turn', () => {
     const s = run([
       ready(),
       ...logged([
-        { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3 },
+        { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3, targets: [] },
         { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Old words.' },
-        { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3 },
+        { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3, targets: [] },
         { type: 'turn.delta', phase: 'asking', turn: 1, text: 'New ' },
         { type: 'turn.delta', phase: 'asking', turn: 1, text: 'words' },
       ]),
@@ -424,7 +424,7 @@ describe('interviewReducer: a regenerated turn', () => {
         ready({ phase: 'asking', head_seq: 6, text: 'Why queues?', resumed: true }),
         ...logged(
           [
-            { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+            { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] },
             { type: 'turn.delta', phase: 'asking', turn: 0, text: 'Why ' },
             { type: 'turn.delta', phase: 'asking', turn: 0, text: 'queues?' },
           ],
@@ -467,7 +467,7 @@ describe('interviewReducer: resync after the interview was rebuilt', () => {
       ...firstTurnEvents(),
       ...logged(
         [
-          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'follow_up', question_number: 1, question_count: 2 },
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'follow_up', question_number: 1, question_count: 2, targets: [] },
           { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Building on that, ' },
         ],
         8,
@@ -486,7 +486,7 @@ describe('interviewReducer: resync after the interview was rebuilt', () => {
     s = run(
       logged(
         [
-          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2, targets: [] },
           { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Next question.' },
         ],
         1,
@@ -601,7 +601,7 @@ describe('interviewReducer: resync', () => {
         ...firstTurnEvents(),
         ...logged(
           [
-            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2, targets: [] },
             { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Second?' },
             { type: 'turn.end', phase: 'listening', turn: 1, text: 'Second?', interrupted: false, answer_deadline_ms: 9 },
           ],
@@ -704,7 +704,7 @@ describe('interviewReducer: connection', () => {
 describe('interviewReducer: spoken answers', () => {
   function spokenAndScored(withDelivery: ReturnType<typeof delivery> | null): ServerFrame[] {
     return logged([
-      { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+      { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] },
       { type: 'turn.end', phase: 'listening', turn: 0, text: 'Why?', interrupted: false, answer_deadline_ms: 9e12 },
       { type: 'answer.accepted', phase: 'scoring', turn: 0, text: 'Because um it scales.', source: 'voice' },
       { type: 'score', phase: 'asking', turn: 0, criteria, average: 3.5, rubric_version: 'r1', delivery: withDelivery },
@@ -768,7 +768,7 @@ describe('interviewReducer: persistence', () => {
 describe('interviewReducer: more time, counted once', () => {
   it('adds up the grants of the open turn, and a replay of the log does not count them again', () => {
     const events = logged([
-      { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+      { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] },
       { type: 'turn.end', phase: 'listening', turn: 0, text: 'Why?', interrupted: false, answer_deadline_ms: 5_000 },
       { type: 'answer.extended', phase: 'listening', turn: 0, answer_deadline_ms: 65_000, seconds: 60 },
       { type: 'answer.extended', phase: 'listening', turn: 0, answer_deadline_ms: 185_000, seconds: 120 },
@@ -791,7 +791,7 @@ describe('interviewReducer: a time-out', () => {
       logged(
         [
           { type: 'answer.timeout', phase: 'asking', turn: 0 },
-          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2, targets: [] },
           { type: 'turn.delta', phase: 'asking', turn: 1, text: "We're out of time on that one, so let's move on." },
         ],
         6,
@@ -810,7 +810,7 @@ describe('interviewReducer: a turn that restarts', () => {
     let s = run([ready(), ...firstTurnEvents()]);
     const second = logged(
       [
-        { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3 },
+        { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3, targets: [] },
         { type: 'turn.delta', phase: 'asking', turn: 1, text: "Thanks, that's helpful. Next question. " },
         { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Question 2 of 3. ' },
       ],
@@ -824,7 +824,7 @@ describe('interviewReducer: a turn that restarts', () => {
         ready({ phase: 'asking', turn: 1, head_seq: 13, resumed: true }),
         ...logged(
           [
-            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3 },
+            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 3, targets: [] },
             { type: 'turn.delta', phase: 'asking', turn: 1, text: "Thanks, that's helpful. Next question. " },
             { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Question 2 of 3. Your' },
           ],
@@ -840,7 +840,7 @@ describe('interviewReducer: a turn that restarts', () => {
   });
 
   it('replayed from the start after a resync (rewind), every turn keeps its own words once', () => {
-    const events = [...firstTurnEvents(), ...logged([{ type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 }, { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Why queues?' }], 8)];
+    const events = [...firstTurnEvents(), ...logged([{ type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2, targets: [] }, { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Why queues?' }], 8)];
     let s = run([ready(), ...events]);
     s = interviewReducer(s, { type: 'rewind' });
     s = run([ready({ phase: 'asking' }), ...events], s);
@@ -896,7 +896,7 @@ describe('interviewReducer: pauses', () => {
       logged(
         [
           { type: 'interview.resumed', phase: 'asking', turn: 1, paused_s: 42 },
-          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+          { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2, targets: [] },
         ],
         9,
       ),
@@ -947,5 +947,15 @@ describe('interviewReducer: pauses', () => {
     s = run(logged([{ type: 'answer.timeout', phase: 'reporting', turn: 0 }], 7), s);
     expect(s.pauseRequested).toBe(false);
     expect(pauseView(s)).toBe('none');
+  });
+});
+
+
+describe('interviewReducer: what a question was chosen for', () => {
+  it('keeps the job-description terms a turn.start names, and a regenerated turn replaces them', () => {
+    const first = run(logged([{ type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: ['kafka', 'caching'] }]));
+    expect(first.turns[0].targets).toEqual(['kafka', 'caching']);
+    const again = run(logged([{ type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] }], 2), first);
+    expect(again.turns[0].targets).toEqual([]);
   });
 });

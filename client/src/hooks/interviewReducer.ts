@@ -53,6 +53,8 @@ export interface TranscriptTurn {
    * (a regenerated turn) makes it 2, 3, … so whoever reads the words aloud knows to start over.
    */
   take: number;
+  /** Terms of the candidate's job description or résumé this question was chosen for. */
+  targets: string[];
 }
 
 export interface LiveReport {
@@ -352,6 +354,7 @@ function blankTurn(index: number, kind: TurnKind, questionNumber: number): Trans
     scoreFailed: false,
     delivery: null,
     take: 1,
+    targets: [],
   };
 }
 
@@ -400,6 +403,7 @@ function applyEvent(state: InterviewState, frame: LoggedFrame): InterviewState {
         streaming: true,
         interrupted: false,
         take: turn ? turn.take + 1 : 1,
+        targets: frame.targets ?? [],
       }));
       return {
         ...state,
@@ -586,6 +590,7 @@ export function turnsFromDetail(detail: InterviewDetail): TranscriptTurn[] {
         scoreFailed: t.outcome === 'answered' && scores.length === 0,
         delivery: t.delivery ?? null,
         take: 1,
+        targets: [],
       };
     });
 }

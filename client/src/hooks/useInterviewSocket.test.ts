@@ -290,7 +290,7 @@ describe('InterviewSocket', () => {
     expect(s.turns[0].question).toBe('How do you handle retries?');
     ws.receive(
       ...logged(
-        [{ type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 }],
+        [{ type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2, targets: [] }],
         51,
         'e2',
       ),

@@ -32,6 +32,7 @@ const asked: TranscriptTurn = {
   scoreFailed: false,
   delivery: null,
   take: 1,
+  targets: [],
 };
 
 function setup(over: Partial<VoiceAnswersOptions> = {}) {

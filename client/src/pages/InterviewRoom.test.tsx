@@ -35,7 +35,7 @@ function renderRoom(answerMode: 'voice' | 'typed') {
 /** The first question, asked and waiting for the answer. */
 const asked = () =>
   logged([
-    { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+    { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] },
     { type: 'turn.delta', phase: 'asking', turn: 0, text: 'How would you speed up a slow query?' },
     {
       type: 'turn.end',
@@ -254,7 +254,7 @@ describe('InterviewRoom: the room', () => {
           [
             { type: 'answer.accepted', phase: 'scoring', turn: 0, text: 'An index on user id.', source: 'typed' },
             { type: 'score', phase: 'asking', turn: 0, criteria, average: 3.5, rubric_version: 'r1', delivery: null },
-            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2, targets: [] },
             { type: 'turn.delta', phase: 'asking', turn: 1, text: 'Thanks. Next' },
           ],
           4,
@@ -283,7 +283,7 @@ describe('InterviewRoom: the room', () => {
         ...logged(
           [
             { type: 'answer.timeout', phase: 'asking', turn: 0 },
-            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2, targets: [] },
             { type: 'turn.delta', phase: 'asking', turn: 1, text: "We're out of time on that one." },
           ],
           4,
@@ -342,7 +342,7 @@ describe('InterviewRoom: the room', () => {
         ...logged(
           [
             { type: 'interview.resumed', phase: 'asking', turn: 1, paused_s: 12 },
-            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2 },
+            { type: 'turn.start', phase: 'asking', turn: 1, kind: 'question', question_number: 2, question_count: 2, targets: [] },
           ],
           8,
         ),

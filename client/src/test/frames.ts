@@ -156,7 +156,7 @@ export const criteria: CriterionScore[] = [
 /** A first question streamed in three pieces, answered and scored (then the next is asked). */
 export function firstTurnEvents(): ServerFrame[] {
   return logged([
-    { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+    { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] },
     { type: 'turn.delta', phase: 'asking', turn: 0, text: 'How do ' },
     { type: 'turn.delta', phase: 'asking', turn: 0, text: 'you handle ' },
     { type: 'turn.delta', phase: 'asking', turn: 0, text: 'retries?' },

@@ -83,6 +83,11 @@ class OfflineInterviewer(Interviewer):
         )
         return f"{transition} Question {turn.question_number} of {brief.question_count}. {body}"
 
+    async def targets(self, brief: InterviewBrief, question_id: str | None) -> tuple[str, ...]:
+        terms = focus.brief_terms(brief)
+        question = await self.questions.question(brief.interview_id, question_id)
+        return focus.targets(question, terms) if terms and question is not None else ()
+
     async def stream_turn(
         self, brief: InterviewBrief, history: Sequence[TurnRecord], turn: TurnRequest
     ) -> AsyncIterator[str]:

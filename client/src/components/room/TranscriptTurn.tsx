@@ -51,6 +51,11 @@ export function TranscriptTurn({
           {turn.streaming && <span className="cursor" aria-hidden="true" />}
         </p>
         {turn.interrupted && !turn.streaming && <p className="bubble__note">You stopped the interviewer here.</p>}
+        {turn.targets.length > 0 && (
+          <p className="bubble__note" data-testid="turn-targets">
+            Chosen for your job description and résumé: {turn.targets.join(', ')}
+          </p>
+        )}
       </div>
 
       {turn.answer !== null && (

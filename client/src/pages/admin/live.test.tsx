@@ -183,7 +183,7 @@ describe('watching an interview', () => {
   }
 
   const asking = logged([
-    { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2 },
+    { type: 'turn.start', phase: 'asking', turn: 0, kind: 'question', question_number: 1, question_count: 2, targets: [] },
     { type: 'turn.delta', phase: 'asking', turn: 0, text: 'How would you ' },
   ]);
   const rest = () =>
