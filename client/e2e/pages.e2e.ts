@@ -91,6 +91,12 @@ describe('the candidate pages', () => {
     expect(await page.evaluate(() => window.scrollY)).toBe(0);
     const score = await page.getByTestId('overall-score').boundingBox();
     expect(score && score.y + score.height).toBeLessThanOrEqual(DESKTOP.height);
+    // How the overall score is made: main questions counted apart from their follow-ups.
+    await expect(page.getByTestId('score-making-summary').textContent()).resolves.toMatch(
+      /^2 of 2 main questions answered(, with \d+ follow-ups?)?$/,
+    );
+    await page.getByText('How this score is made').click();
+    await expect(page.getByTestId('score-making').textContent()).resolves.toContain("The mean of the questions' scores");
     await shotBoth(page, 'ux-report-from-room', false);
 
     // Back and forward keep their places: down the report, to history, and back.
@@ -348,7 +354,9 @@ describe('the candidate pages', () => {
 
     await page.goto('/');
     const progress = page.getByTestId('dashboard-progress');
-    await progress.locator('.recharts-surface').waitFor();
+    // The chart itself (its legend has an icon per series: overall and each criterion, whose
+    // averages come with the list).
+    await progress.locator('.recharts-xAxis').waitFor();
     // The track practised last comes first.
     const picker = progress.getByRole('group', { name: 'Track' });
     expect(await picker.getByRole('radio', { name: /Frontend/ }).isChecked()).toBe(true);

@@ -487,6 +487,11 @@ describe('the interview room', () => {
       await answerAll(page);
       await page.getByTestId('finish').waitFor();
       await checkAccessible(page, `room finished (${viewport === DESKTOP ? 'desktop' : 'phone'})`);
+      // The report says the candidate paused, and that no clock ran meanwhile.
+      await page.getByRole('link', { name: 'View report' }).click();
+      await expect(page.getByTestId('pauses').textContent()).resolves.toMatch(
+        /^1 pause between questions \(\d+ s\); no answer clock ran while paused$/,
+      );
       expect(unexpected(errors)).toEqual([]);
       await context.close();
     }
