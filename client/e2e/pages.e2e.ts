@@ -354,9 +354,9 @@ describe('the candidate pages', () => {
 
     await page.goto('/');
     const progress = page.getByTestId('dashboard-progress');
-    // The chart itself (its legend has an icon per series: overall and each criterion, whose
-    // averages come with the list).
-    await progress.locator('.recharts-xAxis').waitFor();
+    // The chart itself, not its legend's icons (one per series: overall and each criterion,
+    // whose averages come with the list).
+    await progress.locator('svg.recharts-surface:not([aria-label])').first().waitFor();
     // The track practised last comes first.
     const picker = progress.getByRole('group', { name: 'Track' });
     expect(await picker.getByRole('radio', { name: /Frontend/ }).isChecked()).toBe(true);
