@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
-from server.interview import overall, records
+from server.interview import records
 from server.interview.commands import (
     AdminCommand,
     DeleteInterview,
@@ -37,6 +37,7 @@ from server.interview.commands import (
 )
 from server.interview.state import LiveState, PendingAnswer
 from server.live.base import KEEP_TEXT, LiveStore, Snapshot, TextUpdate
+from server.llm import overall
 from server.llm.base import Interviewer, ProviderError, TurnRecord, TurnRequest
 from server.metrics import OFFLINE_FALLBACKS
 from server.protocol import (

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.errors import NotFound, SpendCapReached
-from server.interview import overall
 from server.interview.schemas import (
     DeliverySummary,
     InterviewCreate,
@@ -26,6 +25,7 @@ from server.interview.schemas import (
     SharedInterview,
     TurnPublic,
 )
+from server.llm import overall
 from server.payments import ledger
 from server.protocol import Delivery
 from server.store.models import AnswerAudio, Interview, Report, Score, Turn, User

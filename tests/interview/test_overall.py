@@ -3,10 +3,10 @@ an unanswered question."""
 
 from __future__ import annotations
 
-from server.interview.overall import TurnResult, overall, question_results
 from server.llm.base import InterviewBrief, TurnRecord, TurnRequest
 from server.llm.offline.interviewer import OfflineInterviewer
 from server.llm.offline.scoring import clause_cut
+from server.llm.overall import TurnResult, overall, question_results
 
 
 def test_follow_ups_refine_their_question_instead_of_counting_as_questions() -> None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from server.interview import overall
+from server.llm import overall
 from server.llm.base import CRITERIA, CriterionScore, ReportDraft
 from server.llm.offline import BankPoint, BankQuestion, build_report, score_answer
 
@@ -271,7 +271,7 @@ def test_the_weakest_answer_gets_a_concrete_rework_step() -> None:
 
 
 def test_the_report_and_the_overall_score_rule_agree() -> None:
-    """Over random interviews, the report's score is server.interview.overall's."""
+    """Over random interviews, the report's score is server.llm.overall's."""
     rng = random.Random(7)
     for _ in range(300):
         turns: list[Turn] = []

@@ -2,8 +2,8 @@
 from the answers, and three next steps.
 
 A main question and its follow-ups are one question, grouped and scored by the rule of
-``server.interview.overall`` (the llm layer may not import it; a test holds the two to the
-same numbers), so the report and the overall score agree: a follow-up refines its question
+``server.llm.overall`` (the rule the engine applies to every report), so the report and the
+overall score agree: a follow-up refines its question
 instead of counting as an answer of its own. Sentences are built from
 parts that fit every count ("your answer", "both answers", "2 of 3 answers"), so no template
 can read "1 answers" or "had no a clear result".
@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from server.llm import overall
 from server.llm.base import CRITERIA, CriterionScore, ReportDraft
 from server.llm.offline.bank import BankQuestion
 from server.llm.offline.meaning import analyse, question_kind
@@ -230,7 +231,7 @@ def build_report(
 
     ``kinds`` gives each turn's kind ("question" or "follow_up"); without it every turn is a
     main question. A follow-up belongs to the main question before it. The overall score is
-    ``server.interview.overall``'s: a blank or missing answer counts 1.0, an answer without
+    ``server.llm.overall``'s: a blank or missing answer counts 1.0, an answer without
     scores is not counted, a question is the mean of its turns.
     """
     kind_of = list(kinds) + ["question"] * (len(turns) - len(kinds))
@@ -241,14 +242,14 @@ def build_report(
             grouped.append((question, []))
         grouped[-1][1].append(turn)
     questions = [
-        _Question(number, question, tuple(group), _question_score(group))
+        _Question(number, question, tuple(group), _results(group)[0].score)
         for number, (question, group) in enumerate(grouped, start=1)
     ]
     scored = [q for q in questions if q.scored]
     if not scored:
         return _nothing_to_assess(track, questions)
-    question_scores = [q.score for q in questions if q.score is not None]
-    overall_score = _round_score(sum(question_scores) / len(question_scores))
+    overall_score = overall.overall(_results([t for q in questions for t in q.turns]))
+    assert overall_score is not None  # a question was scored
 
     means: dict[str, float] = {}
     for criterion in CRITERIA:
@@ -266,19 +267,13 @@ def build_report(
     )
 
 
-def _question_score(turns: Sequence[_Turn]) -> float | None:
-    """The mean of its turns: an answer's criterion mean, 1.0 for nothing said, an unscored
-    answer not counted (``server.interview.overall``'s rule)."""
-    counted = [
-        sum(s.value for s in t.scores) / len(t.scores) if t.answer.strip() else 1.0
-        for t in turns
-        if not t.answer.strip() or t.scores
-    ]
-    return round(sum(counted) / len(counted), 2) if counted else None
-
-
-def _round_score(value: float) -> float:
-    return round(min(5.0, max(1.0, value)), 1)
+def _results(turns: Sequence[_Turn]) -> list[overall.QuestionResult]:
+    return overall.question_results(
+        [
+            overall.TurnResult(t.kind, bool(t.answer.strip()), [s.value for s in t.scores])
+            for t in turns
+        ]
+    )
 
 
 def _nothing_to_assess(track: str, questions: Sequence[_Question]) -> ReportDraft:
