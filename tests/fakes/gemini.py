@@ -14,14 +14,13 @@ import binascii
 import contextlib
 import json
 import re
-import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import uvicorn
+from tests.fakes.serving import LoopbackServer
 
 Endpoint = Literal["stream", "generate"]
 Message = dict[str, Any]
@@ -229,8 +228,7 @@ class FakeGemini:
         self.sent: list[tuple[str, float]] = []  # streamed texts, perf_counter() before sending
         self.completed = 0  # responses sent to the end
         self.port = 0
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._serving = LoopbackServer(self, "the fake Gemini API")
         self._closing = asyncio.Event()
 
     # --- scripting ------------------------------------------------------------------
@@ -259,37 +257,12 @@ class FakeGemini:
 
     async def start(self) -> FakeGemini:
         self._closing = asyncio.Event()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self,
-            interface="asgi3",
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            if time.monotonic() > deadline:
-                raise TimeoutError("the fake Gemini API did not start")
-            await asyncio.sleep(0.005)
+        self.port = await self._serving.start()
         return self
 
     async def stop(self) -> None:
         self._closing.set()
-        if self._server is None or self._task is None:
-            return
-        self._server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self._task, timeout=10)
-        self._server = self._task = None
+        await self._serving.stop()
 
     async def __aenter__(self) -> FakeGemini:
         return await self.start()

@@ -23,7 +23,6 @@ import hmac
 import json
 import re
 import secrets
-import socket
 import string
 import threading
 import time
@@ -33,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 from urllib.parse import parse_qs
 
-import uvicorn
+from tests.fakes.serving import LoopbackServer
 
 Entity = dict[str, Any]
 Message = dict[str, Any]
@@ -362,8 +361,7 @@ class FakeRazorpay:
         self.port = 0
         self._snapshots: dict[tuple[str, str], Entity] = {}  # (payment id, status) -> entity
         self._lock = threading.RLock()  # pay() and refunds may run in a thread
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._serving = LoopbackServer(self, "the fake Razorpay API")
         self._closing = asyncio.Event()
 
     @property
@@ -411,37 +409,12 @@ class FakeRazorpay:
 
     async def start(self) -> FakeRazorpay:
         self._closing = asyncio.Event()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self,
-            interface="asgi3",
-            lifespan="off",
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            if time.monotonic() > deadline:
-                raise TimeoutError("the fake Razorpay API did not start")
-            await asyncio.sleep(0.005)
+        self.port = await self._serving.start()
         return self
 
     async def stop(self) -> None:
         self._closing.set()
-        if self._server is None or self._task is None:
-            return
-        self._server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self._task, timeout=10)
-        self._server = self._task = None
+        await self._serving.stop()
 
     async def __aenter__(self) -> FakeRazorpay:
         return await self.start()
