@@ -13,6 +13,7 @@ import { makeQueryClient } from '../App';
 import type { Payment } from '../api/payments';
 import { AuthProvider } from '../auth/AuthContext';
 import { tokens } from '../auth/tokens';
+import { followsInBrowser } from '../test/links';
 import { stubApi, type Answer } from '../test/api';
 import { Account } from './Account';
 
@@ -68,19 +69,6 @@ function renderAccount(answers: Record<string, Answer>) {
     </QueryClientProvider>,
   );
   return sent;
-}
-
-/** Whether a click on `link` is left to the browser (a full page load), not taken by the router. */
-function followsInBrowser(link: HTMLElement): boolean {
-  let left = false;
-  const seen = (event: Event) => {
-    left = !event.defaultPrevented;
-    event.preventDefault(); // jsdom cannot load pages
-  };
-  window.addEventListener('click', seen);
-  link.click();
-  window.removeEventListener('click', seen);
-  return left;
 }
 
 beforeEach(() => {
