@@ -9,6 +9,7 @@ import { paymentKeys } from '../api/payments';
 import { keys } from '../api/queries';
 import { detail } from '../test/frames';
 import { Dashboard, practiseHref, trendSentence } from './Dashboard';
+import { followsInBrowser } from '../test/links';
 
 function item(id: string, finishedAt: string, delivery: Interview['delivery']): Interview {
   const { turns: _t, report: _r, job_description: _j, resume_text: _res, tokens_in: _i, tokens_out: _o, cost_usd: _c, share_token: _s, ...base } =
@@ -63,19 +64,6 @@ describe('Dashboard: how you speak', () => {
 });
 
 type Scores = Record<string, number>;
-
-/** Whether a click on `link` is left to the browser (a full page load), not taken by the router. */
-function followsInBrowser(link: HTMLElement): boolean {
-  let left = false;
-  const seen = (event: Event) => {
-    left = !event.defaultPrevented;
-    event.preventDefault(); // jsdom cannot load pages
-  };
-  window.addEventListener('click', seen);
-  link.click();
-  window.removeEventListener('click', seen);
-  return left;
-}
 
 /** A finished interview on `track` whose one answer scored `scores`. */
 function scored(id: string, track: Interview['track'], finishedAt: string, overall: number, scores: Scores, level: Interview['level'] = 'mid'): InterviewDetail {

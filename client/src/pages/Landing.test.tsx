@@ -1,20 +1,8 @@
 import { render, screen, within } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { describe, expect, it } from 'vitest';
+import { followsInBrowser } from '../test/links';
 import { Landing } from './Landing';
-
-/** Whether a click on `link` is left to the browser (a full page load), not taken by the router. */
-function followsInBrowser(link: HTMLElement): boolean {
-  let left = false;
-  const seen = (event: Event) => {
-    left = !event.defaultPrevented;
-    event.preventDefault(); // jsdom cannot load pages
-  };
-  window.addEventListener('click', seen);
-  link.click();
-  window.removeEventListener('click', seen);
-  return left;
-}
 
 function renderLanding() {
   return render(
