@@ -16,10 +16,13 @@ including query options such as ``ssl_cert_reqs``, is passed to redis-py unchang
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 from urllib.parse import urlsplit
 
+import hiredis
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import (
@@ -74,6 +77,31 @@ def _is_ip(host: str | None) -> bool:
     return True
 
 
+_PACKABLE = (str, bytes, int)
+
+
+class _HiredisPacking(AbstractConnection):
+    """Packs commands with hiredis' C packer, as redis-py's synchronous connections do.
+
+    redis-py's asyncio connections pack every command in Python: streaming 300 interviews,
+    that was a tenth of the gateway's CPU (py-spy), and hiredis does the same in a fraction.
+    The arguments must be what both packers encode alike (str as UTF-8, bytes, int, as the
+    live store sends); anything else (a float, a memoryview) goes to redis-py's packer.
+    """
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if all(type(arg) in _PACKABLE for arg in args):
+            first = args[0]
+            if (" " if isinstance(first, str) else b" ") in first:
+                args = (*first.split(), *args[1:])  # "CLIENT SETINFO": separate words
+            return [hiredis.pack_command(args)]
+        return super().pack_command(*args)
+
+
+def _hiredis_packing(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
+    return type(f"Hiredis{connection_class.__name__}", (_HiredisPacking, connection_class), {})
+
+
 def connect(url: str, *, max_connections: int) -> tuple[RedisClient, Redis]:
     """A command client and a separate client for the process's one subscription.
 
@@ -92,6 +120,7 @@ def connect(url: str, *, max_connections: int) -> tuple[RedisClient, Redis]:
             retry=command_retry(),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
+        pool.connection_class = _hiredis_packing(pool.connection_class)
         # The subscriber keeps redis-py's default (no retries): its listener must see a
         # broken connection, to repair what was published meanwhile.
         return Redis(connection_pool=pool), Redis.from_url(url, decode_responses=True)

@@ -42,6 +42,29 @@ async def test_a_server_url_gets_a_pooled_client() -> None:
         await subscriber.aclose()
 
 
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/0", "rediss://127.0.0.1:6380/0"])
+def test_commands_are_packed_by_hiredis_into_the_bytes_redis_py_sends(url: str) -> None:
+    client, _ = connect(url, max_connections=1)
+    pool = client.connection_pool
+    fast = pool.make_connection()
+    # TLS stays TLS: the packing is mixed into whichever connection class the URL asks for.
+    plain = pool.connection_class.__mro__[2](**pool.connection_kwargs)
+    assert type(fast).__name__ == f"Hiredis{type(plain).__name__}"
+    assert type(fast).__name__.endswith("SSLConnection") == url.startswith("rediss:")
+    commands = [
+        ("EVALSHA", "0" * 40, 2, "{i:1}:log", "{i:1}:state", "caf\u00e9 \u2603", -7, b"\x00\xff"),
+        ("CLIENT SETINFO", "LIB-NAME", "redis-py"),
+        (b"CONFIG GET", "maxmemory"),
+        ("SET", "k", ""),
+        ("ZADD", "k", 1.5, "m"),  # a float: redis-py's own packer
+        ("PEXPIRE", "k", 10**12),
+    ]
+    for command in commands:
+        assert b"".join(fast.pack_command(*command)) == b"".join(plain.pack_command(*command))
+    packed = fast.pack_commands(commands)
+    assert b"".join(packed) == b"".join(plain.pack_commands(commands))
+
+
 async def test_a_cluster_url_gets_a_cluster_client_and_one_node_for_pubsub() -> None:
     # Nothing connects until the first command: no cluster needed here.
     client, subscriber = connect("rediss+cluster://u:pw@cfg.example.com:6380", max_connections=7)
