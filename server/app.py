@@ -20,6 +20,7 @@ from server.deps import Services
 from server.errors import install_error_handlers
 from server.gateway.admin import AdminGateway
 from server.gateway.gateway import InterviewGateway
+from server.gateway.router import InterviewSocketRoute
 from server.gateway.router import router as gateway_router
 from server.interview.engine import EngineDeps
 from server.interview.monitor import MonitorPublisher
@@ -245,6 +246,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, policies=content_security_policies(settings))
+    app.add_middleware(InterviewSocketRoute)  # outermost: the hot path skips the rest
     _declare_edge_answers(app)
     if mount_client(app, settings.client_dist):
         log.debug("serving the built client", extra={"dist": str(settings.client_dist)})

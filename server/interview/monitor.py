@@ -124,9 +124,12 @@ class MonitorPublisher:
             if runner.owner_email and runner.state is not None:
                 self._emails.setdefault(runner.state.owner_id, runner.owner_email)
         await self._learn_emails({r.state.owner_id for r in runners if r.state is not None})
-        # Presence is refreshed every few seconds; a socket on this process counts at once.
-        present = await self.live.leases.present(r.interview_id for r in runners)
-        present.update(self.sessions.fanout.local_interviews())
+        # A socket on this process counts at once; only the others are asked of the live
+        # store (its presence is refreshed every few seconds), not one EXISTS per runner.
+        present = set(self.sessions.fanout.local_interviews())
+        remote = [r.interview_id for r in runners if r.interview_id not in present]
+        if remote:
+            present.update(await self.live.leases.present(remote))
         now = now_ms()
         heartbeat = time.monotonic() - self._last_heartbeat >= HEARTBEAT_S
         current: dict[str, tuple[object, ...]] = {}
