@@ -53,22 +53,30 @@ def install(path: str) -> Counter[str]:
     def _checkout(*_args: Any) -> None:
         counts["sql_checkout"] += 1
 
-    pack = AbstractConnection.pack_command
     send = AbstractConnection.send_packed_command
 
-    def pack_command(self: Any, *args: Any) -> Any:
-        counts["redis_cmds"] += 1
-        name = args[0] if args else b"?"
-        if isinstance(name, bytes | bytearray | memoryview):
-            name = bytes(name).decode(errors="replace")
-        counts["redis:" + str(name).split(" ", 1)[0].upper()] += 1
-        return pack(self, *args)
+    def counting(pack: Any) -> Any:
+        def pack_command(self: Any, *args: Any) -> Any:
+            counts["redis_cmds"] += 1
+            name = args[0] if args else b"?"
+            if isinstance(name, bytes | bytearray | memoryview):
+                name = bytes(name).decode(errors="replace")
+            counts["redis:" + str(name).split(" ", 1)[0].upper()] += 1
+            return pack(self, *args)
+
+        return pack_command
 
     async def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
         counts["redis_sends"] += 1
         await send(self, command, check_health)
 
-    AbstractConnection.pack_command = pack_command  # type: ignore[method-assign]
+    AbstractConnection.pack_command = counting(AbstractConnection.pack_command)  # type: ignore[method-assign]
+    try:  # a checkout whose live store packs with hiredis (it defers only floats to redis-py)
+        from server.live.connect import _HiredisPacking
+    except ImportError:
+        pass
+    else:
+        _HiredisPacking.pack_command = counting(_HiredisPacking.pack_command)  # type: ignore[method-assign]
     AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
 
     dumps = 0
