@@ -1,12 +1,13 @@
 /// <reference types="vitest/config" />
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { apiOriginCsp } from './build/csp';
 
 // The API server the dev server proxies to (`interview serve --port 8000`).
 const apiTarget = process.env.VITE_DEV_API_TARGET ?? 'http://127.0.0.1:8000';
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), apiOriginCsp()],
   server: {
     port: 5173,
     proxy: {

@@ -9,13 +9,15 @@ cd "$(dirname "$0")/.."
 
 ensure_python_env
 ensure_client_deps
-# flite speaks and sox resamples the spoken answers of the voice tests.
+# flite speaks and sox resamples the spoken answers of the voice tests; nginx runs the shipped
+# proxy configuration and pg_dump the backup runbook in tests/deploy.
 ensure_apt_packages chromium:chromium chromedriver:chromium-driver curl:curl flite:flite sox:sox \
+  nginx:nginx pg_dump:postgresql-client \
   || [ "${CI:-}" != "true" ]
 
 say "ruff"
-"$PYTHON_VENV/bin/ruff" check server tests migrations
-"$PYTHON_VENV/bin/ruff" format --check server tests migrations
+"$PYTHON_VENV/bin/ruff" check server tests migrations deploy
+"$PYTHON_VENV/bin/ruff" format --check server tests migrations deploy
 say "mypy --strict server"
 "$PYTHON_VENV/bin/mypy" server
 
