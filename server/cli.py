@@ -245,6 +245,14 @@ def create_admin(
 
 @cli.command()
 def bench(
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            help="gemini: time to first token per kind of Gemini call (configured vs the "
+            "model's defaults) on the fake API with simulated thinking. Default: the load "
+            "benchmark."
+        ),
+    ] = None,
     sessions: Annotated[
         str, typer.Option(help="Streaming interviews per run, a comma list for a sweep: 100,500.")
     ] = "100",
@@ -324,6 +332,20 @@ def bench(
 ) -> None:
     """Load benchmark: stub-interviewer streams through the gateway vs the bare Redis relay."""
     from pathlib import Path
+
+    if target == "gemini":
+        from server.bench.gemini import GeminiBenchError, format_rows, run_gemini_bench
+
+        settings = _settings()
+        try:
+            rows = run_gemini_bench(settings)
+        except GeminiBenchError as exc:
+            typer.secho(str(exc), fg="red", err=True)
+            raise typer.Exit(1) from exc
+        typer.echo(format_rows(rows, settings.gemini_model))
+        return
+    if target is not None:
+        raise typer.BadParameter(f'expected "gemini" or nothing, got {target!r}')
 
     if recognition:
         from server.bench.voice import RecognitionBenchError, recognition_rtf

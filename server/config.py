@@ -11,6 +11,7 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -37,8 +38,33 @@ class Environment(StrEnum):
     test = "test"
 
 
+# USD per 1M input and output tokens, and optionally cached input tokens (else: the input price).
+PriceEntry = tuple[float, float] | tuple[float, float, float]
+# A Gemini call's thinking level, as the SDK names them (types.ThinkingLevel), or none sent.
+ThinkingSetting = Literal["minimal", "low", "medium", "high", "model_default"]
+
+
 class ConfigError(Exception):
     """A setting is missing or unsafe; the message names the variable to fix."""
+
+
+def parse_origin(value: str) -> str:
+    """An ``INTERVIEW_CORS_ORIGINS`` entry as browsers send ``Origin`` (``https://host[:port]``,
+    lower case, no slash): a pasted ``https://App.example.com/`` would otherwise never match."""
+    text = value.strip()
+    if text == "*":
+        return text
+    parts = urlsplit(text.rstrip("/"))
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.path
+        or parts.query
+        or parts.fragment
+    ):
+        raise ValueError(f"expected origins such as https://app.example.com, got {value!r}")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 def parse_trusted_proxies(value: str | list[str]) -> list[str]:
@@ -67,6 +93,18 @@ class CreditPack(BaseModel):
     # Razorpay's smallest order is ₹1 (100 paise).
     price_paise: int = Field(ge=100, le=10_000_000)
     label: str = Field(min_length=1, max_length=60)
+
+
+def default_prices() -> dict[str, PriceEntry]:
+    return {
+        # Launch price, said to double on 2027-01-01 (1.50 / 7.50 / 0.15): override with JSON.
+        "gemini-3.8-flash": (0.75, 3.75, 0.075),
+        "gemini-3.5-flash": (0.30, 2.50, 0.03),
+        "gemini-3.5-flash-lite": (0.10, 0.40, 0.01),
+        # Audio is billed per input token (32 a second): the Flash audio-input rate, until
+        # a price is listed for this model (override with JSON).
+        "gemini-3.5-transcribe": (1.00, 2.50),
+    }
 
 
 def default_credit_packs() -> list[CreditPack]:
@@ -180,19 +218,47 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("INTERVIEW_GEMINI_API_KEY", "GEMINI_API_KEY"),
     )
-    gemini_model: str = "gemini-3.5-flash"
+    # The newest stable Flash (3.5 Flash is legacy since 2026-11, and legacy models are shut
+    # down later, as 2.0 Flash was).
+    gemini_model: str = "gemini-3.8-flash"
     gemini_base_url: str | None = None  # another endpoint (a proxy, or a local fake in tests)
     gemini_api_version: str | None = None  # None: the SDK's default
-    # USD per 1M input / output tokens. Defaults as published in 2026-11; override with JSON.
-    gemini_prices: dict[str, tuple[float, float]] = Field(
-        default_factory=lambda: {
-            "gemini-3.5-flash": (0.30, 2.50),
-            "gemini-3.5-flash-lite": (0.10, 0.40),
-            # Audio is billed per input token (32 a second): the Flash audio-input rate, until
-            # a price is listed for this model (override with JSON).
-            "gemini-3.5-transcribe": (1.00, 2.50),
-        }
-    )
+    # USD per 1M input / output / cached input tokens. Defaults as of 2026-11; override with
+    # JSON. An entry of two prices (input, output) still works: its cached input is charged
+    # at the input price.
+    gemini_prices: dict[str, PriceEntry] = Field(default_factory=default_prices)
+    # Each kind of Gemini call, tuned for its job (docs/architecture.md, "The Gemini
+    # interviewer"). Thinking is the SDK's thinking level (minimal, low, medium, high), or
+    # model_default to send none; output limits count thinking tokens too; a temperature
+    # of None leaves the model's default (Google advises against lowering it on Gemini 3
+    # models; scoring does, for repeatable scores). Spoken turns think least: the candidate
+    # waits for their first word. 3.7 and 3.8 Flash refuse "minimal" (400): "low" is their
+    # least; "minimal" suits models that take it (3.5 Flash, Flash-Lite).
+    gemini_turn_thinking: ThinkingSetting = "low"
+    gemini_turn_max_output_tokens: int = Field(default=1024, ge=16)
+    gemini_turn_temperature: float | None = Field(default=None, ge=0, le=2)
+    gemini_score_thinking: ThinkingSetting = "low"
+    gemini_score_max_output_tokens: int = Field(default=4096, ge=16)
+    gemini_score_temperature: float | None = Field(default=0.2, ge=0, le=2)
+    gemini_score_seed: int | None = 7  # with the low temperature: a re-score agrees with itself
+    gemini_report_thinking: ThinkingSetting = "medium"
+    gemini_report_max_output_tokens: int = Field(default=8192, ge=16)
+    gemini_report_temperature: float | None = Field(default=None, ge=0, le=2)
+    gemini_plan_thinking: ThinkingSetting = "low"
+    gemini_plan_max_output_tokens: int = Field(default=8192, ge=16)
+    gemini_plan_temperature: float | None = Field(default=None, ge=0, le=2)
+    gemini_transcribe_thinking: ThinkingSetting = "model_default"
+    gemini_transcribe_max_output_tokens: int = Field(default=4096, ge=16)
+    gemini_check_thinking: ThinkingSetting = "low"
+    gemini_check_max_output_tokens: int = Field(default=64, ge=16)
+    # A turn sends a compact state of the interview plus only this many last turns verbatim.
+    gemini_history_turns: int = Field(default=4, ge=0, le=50)
+    # The fixed start of every turn (persona, job description, resume) is cached per
+    # interview when it is at least this many tokens (the model's minimum for explicit
+    # caching, 4096 for 3.8 Flash; estimated at 4 characters a token); shorter ones are sent
+    # each turn. 0: off.
+    gemini_cache_min_tokens: int = Field(default=4096, ge=0)
+    gemini_cache_ttl_s: int = Field(default=3600, ge=60, le=24 * 60 * 60)
     # auto: Gemini when a key is set, else offline. stub: a synthetic token stream for benchmarks.
     interviewer: Literal["auto", "offline", "stub"] = "auto"
     # After repeated Gemini failures, continue the interview on the offline interviewer.
@@ -248,6 +314,11 @@ class Settings(BaseSettings):
         "razorpay_base_url",
         "gemini_base_url",
         "gemini_api_version",
+        "gemini_turn_temperature",
+        "gemini_score_temperature",
+        "gemini_score_seed",
+        "gemini_report_temperature",
+        "gemini_plan_temperature",
         "log_format",
         "database_url",
         "redis_url",
@@ -265,9 +336,10 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        return [parse_origin(str(item)) for item in items if str(item).strip()]
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

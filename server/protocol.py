@@ -315,6 +315,14 @@ class AnswerSkipped(_Logged):
     turn: int
 
 
+class AnswerClarification(_Logged):
+    """The reply was a clarifying question, not an answer: it is not scored; the next turn
+    (a ``follow_up``) answers it and the same question stays open."""
+
+    type: Literal["answer.clarification"] = "answer.clarification"
+    turn: int
+
+
 class Delivery(BaseModel):
     """How a spoken answer was delivered (typed answers have none)."""
 
@@ -454,6 +462,7 @@ ServerFrame = Annotated[
     | AnswerAccepted
     | AnswerTimeout
     | AnswerSkipped
+    | AnswerClarification
     | AnswerExtended
     | PauseRequested
     | InterviewPaused

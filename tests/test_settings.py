@@ -30,7 +30,7 @@ def test_the_defaults_need_nothing_installed(monkeypatch: pytest.MonkeyPatch) ->
 def test_gemini_api_key_switches_the_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GEMINI_API_KEY", "AIza-test")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert (settings.provider_name, settings.provider_model) == ("gemini", "gemini-3.5-flash")
+    assert (settings.provider_name, settings.provider_model) == ("gemini", "gemini-3.8-flash")
 
 
 @pytest.mark.parametrize("secret", [DEV_SECRET, "change-me", "short-but-not-a-placeholder"])

@@ -7,6 +7,7 @@ import './styles/components.css';
 import './styles/pages.css';
 import './styles/payments.css';
 import './styles/public.css';
+import './styles/report.css';
 import './styles/voice.css';
 import './styles/print.css';
 

@@ -90,7 +90,9 @@ async def get_user_interview(
 ) -> InterviewDetail:
     """One of the account's interviews as its owner sees it: transcript, scores, report."""
     interview = await interview_service.get_owned(session, user_id, interview_id, full=True)
-    return interview_service.detail(interview)
+    return interview_service.detail(
+        interview, await interview_service.report_rubrics(session, interview)
+    )
 
 
 @router.patch("/{user_id}/role", response_model=AdminUser, responses=error_responses(409))

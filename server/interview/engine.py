@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import logging
 import secrets
 import time
@@ -38,12 +39,22 @@ from server.interview.commands import (
 from server.interview.state import LiveState, PendingAnswer
 from server.live.base import KEEP_TEXT, LiveStore, Snapshot, TextUpdate
 from server.llm import overall
-from server.llm.base import Interviewer, ProviderError, TurnRecord, TurnRequest
+from server.llm.base import (
+    AnswerScore,
+    Interviewer,
+    ProviderError,
+    QuestionRubric,
+    ScoreContext,
+    TurnBlocked,
+    TurnRecord,
+    TurnRequest,
+)
 from server.metrics import OFFLINE_FALLBACKS
 from server.protocol import (
     CONTROL,
     Answer,
     AnswerAccepted,
+    AnswerClarification,
     AnswerExtended,
     AnswerSkipped,
     AnswerTimeout,
@@ -83,6 +94,8 @@ MAX_PRESENCE_CHECK_S = 30.0
 # A turn that broke after its first words is regenerated this many times (the provider has
 # already retried every failure before the first words; those are never retried here).
 MID_STREAM_REGENERATIONS = 1
+# Clarifying questions answered per main question before a question back counts as an answer.
+MAX_CLARIFICATIONS = 2
 
 E = TypeVar(
     "E",
@@ -90,6 +103,7 @@ E = TypeVar(
     TurnDelta,
     TurnEnd,
     AnswerAccepted,
+    AnswerClarification,
     AnswerSkipped,
     AnswerTimeout,
     AnswerExtended,
@@ -149,7 +163,7 @@ class InterviewRunner:
         interview_id: str,
         *,
         reply: Reply,
-        started: Callable[[uuid.UUID], None],
+        started: Callable[[uuid.UUID, Sequence[QuestionRubric]], None],
         facts: records.InterviewFacts | None = None,
         snapshot: Snapshot | None = None,
         state_absent: bool = False,
@@ -160,7 +174,7 @@ class InterviewRunner:
         self.interview_id = interview_id
         self.uuid = uuid.UUID(interview_id)
         self._reply = reply
-        self._started = started  # records that the interview went live (batched)
+        self._started = started  # records that the interview went live, and its plan (batched)
         self._facts = facts  # the interview as the caller just read it, if it did
         self._snapshot = snapshot  # the live data as the caller just read it (a new interview)
         self._state_absent = state_absent  # the caller just saw no live state: create it
@@ -171,7 +185,8 @@ class InterviewRunner:
         self.loaded_seq = 0  # the log's head when this runner took the interview
         self._spoken: list[str] = []  # the current turn's text, in pieces (joined when read)
         self.history: list[TurnRecord] = []
-        self.plan: list[str | None] = []
+        # The main questions with their private rubrics, stored with the interview.
+        self.plan: list[QuestionRubric] = []
         self.answer_time_limit_ms = 0
         self.last_presence_ms = now_ms()
         self.started_ms = now_ms()  # when this process took the interview
@@ -411,15 +426,20 @@ class InterviewRunner:
         assert self.state is not None
         if fallback is not None and self.state.provider == fallback.name:
             self.interviewer = fallback  # switched before this process took the interview over
-        self.plan = await self.interviewer.plan(self.brief)
         self.ready.set()
         backlog, self._backlog = self._backlog, []
         for envelope in backlog:
             self.receive(envelope)
         if not self._state_absent:  # a state just created has an empty inbox
             await self._drain_inbox()
+        # After ready: a planning call may take seconds, and sockets need not wait for it.
         if facts.status is InterviewStatus.created:
-            self._started(self.uuid)
+            # A new interview: its plan is kept with the batched write that marks it live,
+            # so a burst of starts costs no statement per start.
+            self.plan = list(facts.rubrics) or await self.interviewer.plan(self.brief)
+            self._started(self.uuid, self.plan)
+        else:
+            self.plan = list(facts.rubrics) or await self._plan()
         try:
             await self._after_failures()
             while True:
@@ -442,6 +462,15 @@ class InterviewRunner:
             await self._finish(ended.status, ended.reason)
         except _Stop:
             return
+
+    async def _plan(self) -> list[QuestionRubric]:
+        """Plan the interview once and keep the plan with it: a resumed interview (another
+        process, after a restart) asks and scores against the same rubrics."""
+        planned = await self.interviewer.plan(self.brief)
+        return list(await records.save_rubrics(self.deps.sessionmaker, self.uuid, planned))
+
+    def _rubric(self, number: int) -> QuestionRubric | None:
+        return self.plan[number - 1] if 0 < number <= len(self.plan) else None
 
     async def _load_state(self, facts: records.InterviewFacts) -> None:
         if self._snapshot is not None:
@@ -556,17 +585,25 @@ class InterviewRunner:
         assert self.state is not None
         state = self.state
         number = state.question_number
-        planned = self.plan[number - 1] if 0 < number <= len(self.plan) else None
+        planned = self._rubric(number)
         return TurnRequest(
             index=state.turn,
             kind=state.kind,
             question_number=number,
-            question_id=planned if state.kind == "question" else state.question_id,
+            question_id=(planned.question_id if planned else None)
+            if state.kind == "question"
+            else state.question_id,
+            rubric=planned,
             is_first=state.turn == 0,
+            # A turn answering a clarifying question keeps to that; a note waits for the next.
             note=" ".join(text for _, text in self.notes)
-            if self.notes and state.kind == "follow_up"
+            if self.notes and state.kind == "follow_up" and not self._answers_clarification()
             else None,
         )
+
+    def _answers_clarification(self) -> bool:
+        last = self.history[-1] if self.history else None
+        return last is not None and last.score is not None and last.score.reply == "clarification"
 
     async def _ask(self) -> None:
         regenerations = 0
@@ -574,6 +611,16 @@ class InterviewRunner:
             request = self._current_request()
             try:
                 interrupted = await self._speak(request)
+                break
+            except TurnBlocked as exc:
+                # Nothing was said, even when asked again in other words: a neutral question
+                # instead, and the interview goes on.
+                log.warning(
+                    "interviewer turn blocked; asking a neutral question",
+                    extra={"interview_id": self.interview_id, "error": repr(exc)},
+                )
+                self.emit(TurnDelta, turn=request.index, text=_neutral_question(request, exc))
+                interrupted = False
                 break
             except ProviderError as exc:
                 log.warning(
@@ -718,7 +765,13 @@ class InterviewRunner:
         failed = self.interviewer
         self.interviewer = fallback
         OFFLINE_FALLBACKS.inc()
-        self.plan = await fallback.plan(self.brief)
+        # The questions already asked keep their rubrics; the rest are the fallback's.
+        asked = sum(1 for t in self.history if t.kind == "question")
+        if self.state is not None and self.state.phase is Phase.scoring:
+            asked += self.state.kind == "question"  # its answer is being scored
+        replanned = await fallback.plan(self.brief)
+        self.plan = self.plan[:asked] + replanned[asked:]
+        await records.replace_rubrics(self.deps.sessionmaker, self.uuid, self.plan)
         await records.switch_provider(
             self.deps.sessionmaker, self.uuid, provider=fallback.name, model=fallback.model
         )
@@ -908,15 +961,19 @@ class InterviewRunner:
         assert self.state is not None and self.state.answer is not None
         pending = self.state.answer
         record = self._record("answered", pending.text)
+        context = self._score_context(record)
         score = None
         try:
-            score = await self.interviewer.score_answer(self.brief, record)
+            score = await self.interviewer.score_answer(self.brief, record, context)
         except Exception as exc:  # the provider has retried already: never again here
             log.warning(
                 "scoring failed", extra={"interview_id": self.interview_id, "error": repr(exc)}
             )
             if await self._fall_back("the interviewer failed to score"):
-                score = await self.interviewer.score_answer(self.brief, record)
+                score = await self.interviewer.score_answer(self.brief, record, context)
+        if score is not None and score.reply == "clarification" and self._may_clarify():
+            await self._clarify(record, score, pending)
+            return
         scored = dataclasses.replace(record, score=score)
         await self._save(
             scored,
@@ -947,6 +1004,47 @@ class InterviewRunner:
             delivery=pending.delivery,
         )
         self._announce_pause()
+
+    def _may_clarify(self) -> bool:
+        """At most ``MAX_CLARIFICATIONS`` clarifying questions per main question; after
+        that, a question back is taken (and scored) as the answer."""
+        asked = 0
+        for record in reversed(self.history):
+            if record.score is not None and record.score.reply == "clarification":
+                asked += 1
+            if record.kind == "question":
+                break
+        return asked < MAX_CLARIFICATIONS
+
+    async def _clarify(
+        self, record: TurnRecord, score: AnswerScore, pending: PendingAnswer
+    ) -> None:
+        """The reply asked about the question: it is kept unscored (its reading only), and
+        the next turn answers it in a sentence and leaves the same question open. It counts
+        as no follow-up."""
+        assert self.state is not None
+        kept = dataclasses.replace(
+            record, score=dataclasses.replace(score, criteria=(), follow_up_worthy=False)
+        )
+        await self._save(
+            kept, source=pending.source, answered_ms=pending.answered_ms, delivery=pending.delivery
+        )
+        after = {"turn": self.state.turn + 1, "answer": None, "deadline_ms": None}
+        if self._end_requested:
+            state = self._evolve(phase=Phase.reporting, **after)
+        else:
+            state = self._evolve(phase=Phase.asking, kind="follow_up", **after)
+        self.emit(AnswerClarification, state, turn=record.index)
+
+    def _score_context(self, record: TurnRecord) -> ScoreContext:
+        """The main question's rubric and, for a follow-up, the main question as asked and
+        answered (the last main turn in the history: follow-ups and clarifications come right
+        after it)."""
+        assert self.state is not None
+        parent = None
+        if record.kind != "question":
+            parent = next((t for t in reversed(self.history) if t.kind == "question"), None)
+        return ScoreContext(rubric=self._rubric(self.state.question_number), parent=parent)
 
     def _next_turn(self, answered: TurnRecord | None) -> LiveState:
         """Follow up on what was said, or move to the next question, or to the report."""
@@ -999,7 +1097,7 @@ class InterviewRunner:
         report = None
         if any(t.outcome == "answered" for t in self.history):
             try:
-                report = await self.interviewer.build_report(self.brief, self.history)
+                report = await self.interviewer.build_report(self.brief, self.history, self.plan)
                 computed = overall.overall(overall.question_results(_results(self.history)))
                 if computed is not None:  # the same rule whichever interviewer wrote it
                     report = dataclasses.replace(report, overall_score=computed)
@@ -1013,6 +1111,7 @@ class InterviewRunner:
             status=status,
             report=report,
             provider=self.interviewer.name,
+            rubrics=self.plan,
         )
         if report is not None:
             self.emit(
@@ -1038,6 +1137,8 @@ class InterviewRunner:
         await self.events.flush()
         await self.events.expire(self.interview_id, ENDED_TTL_S)
         await self.deps.live.inbox.expire(self.interview_id, ENDED_TTL_S)
+        for interviewer in {self.deps.interviewer, self.interviewer}:  # its context cache
+            await interviewer.end_interview(self.interview_id)
         log.info(
             "interview ended",
             extra={"interview_id": self.interview_id, "status": status.value, "reason": reason},
@@ -1089,11 +1190,45 @@ def initial_state(
         turn=unscored.index,
         kind=unscored.kind,
         question_number=asked + (1 if unscored.kind == "question" else 0),
+        # Follow-ups already asked on this question count towards the limit after a restart.
+        follow_ups=_trailing_follow_ups(history) + 1 if unscored.kind == "follow_up" else 0,
         question_id=unscored.question_id,
         answer=PendingAnswer(
             unscored.answer, unscored.source, unscored.answered_ms, unscored.delivery
         ),
     )
+
+
+def _trailing_follow_ups(history: Sequence[TurnRecord]) -> int:
+    """Follow-ups asked on the last main question (a turn answering a clarifying question is
+    not one)."""
+    group: list[TurnRecord] = []
+    for record in reversed(history):
+        group.insert(0, record)
+        if record.kind == "question":
+            break
+    return sum(
+        1
+        for before, record in itertools.pairwise(group)
+        if record.kind == "follow_up"
+        and not (before.score is not None and before.score.reply == "clarification")
+    )
+
+
+NEUTRAL_QUESTION = (
+    "Let's move on. Tell me about a piece of work you are proud of: what was your own part in "
+    "it, and what would you do differently today?"
+)
+NEUTRAL_FOLLOW_UP = "Could you take that a little further, with a concrete example of your own?"
+
+
+def _neutral_question(request: TurnRequest, blocked: TurnBlocked) -> str:
+    """What to ask when the interviewer would not: the planned main question as written, or
+    a neutral question of the turn's kind."""
+    if request.kind == "question":
+        planned = blocked.planned_question or (request.rubric.question if request.rubric else "")
+        return planned.strip() or NEUTRAL_QUESTION
+    return NEUTRAL_FOLLOW_UP
 
 
 def _log_failure(task: asyncio.Future[None]) -> None:

@@ -6,21 +6,24 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import TypeAdapter
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from server.llm.base import (
+    REPLY_KINDS,
     AnswerScore,
     CallRecord,
     CriterionScore,
     InterviewBrief,
+    QuestionRubric,
     ReportDraft,
     TurnRecord,
 )
@@ -61,6 +64,8 @@ class InterviewFacts:
     status: InterviewStatus
     answer_time_limit_s: int
     owner_email: str = ""  # for the admin monitor; known when the interview is created
+    # The planned main questions with their private rubrics; empty until first planned.
+    rubrics: tuple[QuestionRubric, ...] = ()
 
     def encode(self) -> str:
         return _facts_adapter.dump_json(self).decode()
@@ -88,6 +93,93 @@ def facts_of(interview: Interview, owner_email: str = "") -> InterviewFacts:
         status=interview.status,
         answer_time_limit_s=interview.answer_time_limit_s,
         owner_email=owner_email,
+        rubrics=rubrics_of(interview.rubrics),
+    )
+
+
+_rubrics_adapter: TypeAdapter[list[QuestionRubric]] = TypeAdapter(list[QuestionRubric])
+
+
+def rubrics_of(stored: list[dict[str, Any]] | None) -> tuple[QuestionRubric, ...]:
+    """The stored plan back as rubrics (none if it was never planned or cannot be read)."""
+    if not stored:
+        return ()
+    try:
+        return tuple(_rubrics_adapter.validate_python(stored))
+    except ValueError as exc:
+        log.warning("an unreadable stored plan was ignored", extra={"error": repr(exc)})
+        return ()
+
+
+async def save_rubrics(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    interview_id: uuid.UUID,
+    rubrics: Sequence[QuestionRubric],
+) -> tuple[QuestionRubric, ...]:
+    """Keep the interview's plan, unless it has one already: then that one is returned, so
+    two runners that planned at once (a takeover race) both go on with the same rubrics."""
+    data = _rubrics_adapter.dump_python(list(rubrics), mode="json")
+    async with sessionmaker() as session:
+        kept = await session.scalar(
+            update(Interview)
+            .where(Interview.id == interview_id, Interview.rubrics.is_(None))
+            .values(rubrics=data)
+            .returning(Interview.id)
+        )
+        # A new interview costs no SELECT: only the loser of a race reads the winner's plan.
+        stored = (
+            data
+            if kept is not None
+            else await session.scalar(select(Interview.rubrics).where(Interview.id == interview_id))
+        )
+        await session.commit()
+    return rubrics_of(stored) or tuple(rubrics)
+
+
+async def replace_rubrics(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    interview_id: uuid.UUID,
+    rubrics: Sequence[QuestionRubric],
+) -> None:
+    """Overwrite the plan (the interview moved to another interviewer mid-way)."""
+    data = _rubrics_adapter.dump_python(list(rubrics), mode="json")
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Interview).where(Interview.id == interview_id).values(rubrics=data)
+        )
+        await session.commit()
+
+
+def assessment_of(score: AnswerScore) -> dict[str, Any]:
+    """What a score says beside its criteria, as stored on the turn."""
+    return {
+        "reply": score.reply,
+        "incorrect_statements": [scrub(s) for s in score.incorrect_statements],
+        "notes": scrub(score.notes),
+        "follow_up_focus": scrub(score.follow_up_focus) if score.follow_up_focus else None,
+        "follow_up_worthy": score.follow_up_worthy,
+        "rubric_version": score.rubric_version,  # a clarification has no score rows to say it
+    }
+
+
+def score_of(turn: Turn) -> AnswerScore | None:
+    """A stored turn's score: its criteria rows and its assessment."""
+    stored = turn.assessment or {}
+    reply = stored.get("reply", "answer")
+    if not turn.scores and reply == "answer":
+        return None
+    return AnswerScore(
+        criteria=tuple(
+            CriterionScore(s.criterion, s.value, s.evidence, s.suggestion) for s in turn.scores
+        ),
+        rubric_version=turn.scores[0].rubric_version
+        if turn.scores
+        else str(stored.get("rubric_version") or ""),
+        follow_up_worthy=bool(stored.get("follow_up_worthy", False)),
+        reply=reply if reply in REPLY_KINDS else "answer",
+        incorrect_statements=tuple(stored.get("incorrect_statements") or ()),
+        notes=str(stored.get("notes") or ""),
+        follow_up_focus=stored.get("follow_up_focus") or None,
     )
 
 
@@ -149,16 +241,7 @@ async def load(
                 question=turn.question,
                 answer=turn.answer,
                 outcome=(turn.outcome or TurnOutcome.skipped).value,
-                score=AnswerScore(
-                    criteria=tuple(
-                        CriterionScore(s.criterion, s.value, s.evidence, s.suggestion)
-                        for s in turn.scores
-                    ),
-                    rubric_version=turn.scores[0].rubric_version,
-                    follow_up_worthy=False,
-                )
-                if turn.scores
-                else None,
+                score=score_of(turn),
             )
             for turn in turns
         ]
@@ -193,22 +276,35 @@ async def use_notes(
 
 
 class LiveMarker:
-    """Marks started interviews ``live`` in batches: a burst of starts costs one UPDATE."""
+    """Marks started interviews ``live`` and keeps their plans, in batches: a burst of starts
+    costs one UPDATE of the statuses and one batched UPDATE of the plans.
+
+    A plan is kept only where none is stored yet. Between a start and its batch (at most
+    ``MARK_LIVE_BATCH_S``) a process that takes the interview over finds no plan and plans
+    it again: the same questions from the bank, or questions written anew before any of
+    them was answered in the window (a first question, at most)."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
-        self._ids: set[uuid.UUID] = set()
+        self._plans: dict[uuid.UUID, list[dict[str, Any]]] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def add(self, interview_id: uuid.UUID) -> None:
-        self._ids.add(interview_id)
+    def add(self, interview_id: uuid.UUID, rubrics: Sequence[QuestionRubric]) -> None:
+        self._plans[interview_id] = _rubrics_adapter.dump_python(list(rubrics), mode="json")
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._flush(), name="mark-live")
 
     async def _flush(self) -> None:
-        while self._ids:
+        while self._plans:
             await asyncio.sleep(MARK_LIVE_BATCH_S)  # let the rest of this burst join the batch
-            batch, self._ids = list(self._ids), set()
+            batch, self._plans = self._plans, {}
+            table = cast(Table, Interview.__table__)  # Core: one executemany, no ORM bulk rules
+            keep_plan = (
+                update(table)
+                .where(table.c.id == bindparam("b_id"), table.c.rubrics.is_(None))
+                .values(rubrics=bindparam("b_rubrics"))
+            )
+            plans = [{"b_id": iid, "b_rubrics": data} for iid, data in batch.items() if data]
             try:
                 async with self.sessionmaker() as session:
                     await session.execute(
@@ -216,6 +312,8 @@ class LiveMarker:
                         .where(Interview.id.in_(batch), Interview.status == InterviewStatus.created)
                         .values(status=InterviewStatus.live, started_at=datetime.now(UTC))
                     )
+                    if plans:
+                        await session.execute(keep_plan, plans)
                     await session.commit()
             except Exception as exc:
                 log.warning("could not mark interviews live", extra={"error": repr(exc)})
@@ -301,6 +399,7 @@ async def save_turn(
             asked_at=ms_to_datetime(asked_ms),
             answered_at=ms_to_datetime(answered_ms) if answered_ms else None,
             delivery=_json(delivery) if record.answer else None,
+            assessment=assessment_of(record.score) if record.score is not None else None,
         )
         session.add(turn)
         try:
@@ -315,7 +414,11 @@ async def save_turn(
                     Turn.index == record.index,
                     Turn.outcome.is_(None),
                 )
-                .values(outcome=TurnOutcome(record.outcome), answer=record.answer)
+                .values(
+                    outcome=TurnOutcome(record.outcome),
+                    answer=record.answer,
+                    assessment=assessment_of(record.score) if record.score is not None else None,
+                )
                 .returning(Turn.id)
             )
             if turn_id is None:  # finished already (saved before a takeover)
@@ -342,7 +445,16 @@ async def finish(
     status: InterviewStatus,
     report: ReportDraft | None,
     provider: str,
+    rubrics: Sequence[QuestionRubric] = (),
 ) -> None:
+    """End the interview, with its report; its plan is kept too if the batched write that
+    keeps it (``LiveMarker``) has not yet (an interview shorter than its batch window)."""
+    values: dict[str, Any] = {"status": status, "finished_at": datetime.now(UTC)}
+    if rubrics:
+        plan = _rubrics_adapter.dump_python(list(rubrics), mode="json")
+        values["rubrics"] = func.coalesce(
+            Interview.rubrics, bindparam("plan", plan, type_=Interview.rubrics.type)
+        )
     async with sessionmaker() as session:
         if report is not None:
             session.add(
@@ -363,10 +475,7 @@ async def finish(
         await session.execute(
             update(Interview)
             .where(Interview.id == interview_id, Interview.status.not_in(ENDED))
-            .values(
-                status=status,
-                finished_at=datetime.now(UTC),
-            )
+            .values(values)
         )
         await session.commit()
 
@@ -389,6 +498,7 @@ async def add_usage(
                 outcome=call.outcome,
                 error_code=call.error_code,
                 tokens_in=call.prompt_tokens,
+                cached_tokens=call.cached_tokens,
                 tokens_out=call.output_tokens,
                 cost_micro_usd=call.cost_micro_usd,
                 latency_ms=call.latency_ms,

@@ -83,7 +83,7 @@ async def get_interview(
 ) -> InterviewDetail:
     """One interview with its transcript, scores and report."""
     interview = await service.get_owned(session, user.id, interview_id, full=True)
-    return service.detail(interview)
+    return service.detail(interview, await service.report_rubrics(session, interview))
 
 
 @router.delete(
@@ -150,4 +150,5 @@ async def get_shared_interview(
     session: SessionDep,
 ) -> SharedInterview:
     """A shared report, readable without signing in (no resume, job description or cost)."""
-    return service.shared(await service.get_shared(session, token))
+    interview = await service.get_shared(session, token)
+    return service.shared(interview, await service.report_rubrics(session, interview))

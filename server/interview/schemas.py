@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from server.llm.base import ReplyKind
 from server.protocol import Delivery
 from server.store.models import AnswerSource, InterviewStatus, Level, Track, TurnKind, TurnOutcome
 from server.text import Text
@@ -123,16 +124,50 @@ class TurnPublic(BaseModel):
     answered_at: datetime | None
     scores: list[ScorePublic]
     delivery: Delivery | None = Field(description="For a spoken answer: how it was delivered.")
+    reply: ReplyKind = Field(
+        default="answer",
+        description="What the reply was: an answer, or a clarifying question (not scored; the "
+        "next turn answered it), or an answer read as 'I don't know' or off the question.",
+    )
+
+
+class FollowUpScore(BaseModel):
+    """A follow-up that was asked (one never asked is not listed, and counts for nothing)."""
+
+    question: str
+    outcome: TurnOutcome
+    score: float | None = Field(description="The mean of its criterion scores; None: not scored.")
+
+
+class Drill(BaseModel):
+    """A concrete practice exercise for one weakness of one question."""
+
+    focus: str = Field(
+        description='The weakness: a criterion, "point" (a missed expected point) or "unanswered".'
+    )
+    text: str
 
 
 class QuestionScore(BaseModel):
-    """One main question with its follow-ups, as the overall score counts it."""
+    """One main question with its follow-ups folded in, as the overall score counts it."""
 
     number: int = Field(description="1-based main question.")
+    question: str = Field(description="The main question as it was asked.")
+    outcome: TurnOutcome | None = Field(description="Of the main question itself.")
     follow_ups: int
     answered: int = Field(description="Answers given to it (the question and its follow-ups).")
     unanswered: int = Field(description="Its turns skipped or timed out with nothing said.")
     score: float | None = Field(description="Counted into the overall score; None: nothing was.")
+    follow_up_turns: list[FollowUpScore] = Field(
+        description="Its follow-ups as they were asked, in order."
+    )
+    strong_answer: list[str] = Field(
+        description="What a strong answer covers (the question's private rubric, shown once "
+        "the interview is over); empty when the question had no rubric.",
+    )
+    pitfalls: list[str] = Field(description="Common mistakes on it.")
+    missed_points: list[str] = Field(description="Expected points the answers left out.")
+    drills: list[Drill] = Field(description="A practice exercise per weakness of this question.")
 
 
 class ReportPublic(BaseModel):

@@ -7,6 +7,7 @@ import io
 import secrets
 import uuid
 import wave
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
@@ -14,8 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.errors import NotFound, SpendCapReached
+from server.interview import records
 from server.interview.schemas import (
     DeliverySummary,
+    Drill,
+    FollowUpScore,
     InterviewCreate,
     InterviewDetail,
     InterviewPublic,
@@ -25,10 +29,20 @@ from server.interview.schemas import (
     SharedInterview,
     TurnPublic,
 )
-from server.llm import overall
+from server.llm import overall, question_report
+from server.llm.base import AnswerScore, CriterionScore, QuestionRubric, TurnRecord
+from server.llm.offline.bank import BankQuestion, rubric_of
 from server.payments import ledger
 from server.protocol import Delivery
-from server.store.models import AnswerAudio, Interview, Report, Score, Turn, User
+from server.store.models import (
+    AnswerAudio,
+    Interview,
+    InterviewPlan,
+    Report,
+    Score,
+    Turn,
+    User,
+)
 
 
 class InterviewNotFound(NotFound):
@@ -290,7 +304,7 @@ async def get_shared(session: AsyncSession, token: str) -> Interview:
     return interview
 
 
-def shared(interview: Interview) -> SharedInterview:
+def shared(interview: Interview, rubrics: Sequence[QuestionRubric] = ()) -> SharedInterview:
     report = interview.report
     turns = _turns(interview)
     delivery = summarize([t.delivery for t in turns if t.delivery is not None])
@@ -299,15 +313,15 @@ def shared(interview: Interview) -> SharedInterview:
             interview, report.overall_score if report else None, delivery, _averages(turns)
         ).model_dump(),
         turns=turns,
-        report=_report(interview, turns),
+        report=_report(interview, turns, rubrics),
         pauses=interview.pauses,
         paused_s=interview.paused_s,
     )
 
 
-def detail(interview: Interview) -> InterviewDetail:
+def detail(interview: Interview, rubrics: Sequence[QuestionRubric] = ()) -> InterviewDetail:
     return InterviewDetail(
-        **shared(interview).model_dump(),
+        **shared(interview, rubrics).model_dump(),
         job_description=interview.job_description,
         resume_text=interview.resume_text,
         tokens_in=interview.tokens_in,
@@ -347,35 +361,89 @@ def _turns(interview: Interview) -> list[TurnPublic]:
                 for s in turn.scores
             ],
             delivery=Delivery.model_validate(turn.delivery) if turn.delivery else None,
+            reply=(turn.assessment or {}).get("reply", "answer"),
         )
         for turn in interview.turns
     ]
 
 
-def _report(interview: Interview, turns: list[TurnPublic]) -> ReportPublic | None:
-    report = interview.report
-    results = overall.question_results(
-        [
-            overall.TurnResult(
-                kind=t.kind,
-                answered=bool(t.answer and t.answer.strip()),
-                values=[s.value for s in t.scores],
-            )
-            for t in turns
-        ]
+async def report_rubrics(session: AsyncSession, interview: Interview) -> list[QuestionRubric]:
+    """The private rubrics of a finished interview's main questions, for its report; none
+    before the report exists, so nothing of them reaches the candidate during the interview.
+
+    The rubrics stored with the interview when it was planned (questions written for it
+    included); for an interview planned before they were stored, the plan's snapshot of
+    its bank questions."""
+    if interview.report is None:
+        return []
+    stored = records.rubrics_of(interview.rubrics)
+    if stored:
+        return list(stored)
+    planned = await session.scalar(
+        select(InterviewPlan.questions).where(InterviewPlan.interview_id == interview.id)
     )
-    return (
-        ReportPublic(
-            overall_score=report.overall_score,
-            overall_rule=overall.RULE,
-            questions=[QuestionScore(**dataclasses.asdict(r)) for r in results],
-            strengths=list(report.strengths),
-            weaknesses=list(report.weaknesses),
-            next_steps=list(report.next_steps),
-            rubric_version=report.rubric_version,
-            provider=report.provider,
-            created_at=report.created_at,
+    return [
+        rubric_of(number, BankQuestion.from_dict(question))
+        for number, question in enumerate(planned or [], start=1)
+    ]
+
+
+def _history(turns: list[TurnPublic]) -> list[TurnRecord]:
+    return [
+        TurnRecord(
+            index=t.index,
+            kind=t.kind.value,
+            question_id=None,
+            question=t.question,
+            answer=t.answer,
+            outcome=t.outcome.value if t.outcome else "skipped",
+            score=AnswerScore(
+                criteria=tuple(
+                    CriterionScore(s.criterion, s.value, s.evidence, s.suggestion) for s in t.scores
+                ),
+                rubric_version=t.scores[0].rubric_version,
+                follow_up_worthy=False,
+            )
+            if t.scores
+            else None,
         )
-        if report
-        else None
+        for t in turns
+    ]
+
+
+def _question_score(part: question_report.QuestionReport) -> QuestionScore:
+    return QuestionScore(
+        **dataclasses.asdict(part.result),
+        question=part.question,
+        outcome=part.outcome,
+        follow_up_turns=[
+            FollowUpScore(question=f.question, outcome=f.outcome, score=f.score)
+            for f in part.follow_ups
+        ],
+        strong_answer=list(part.strong_answer),
+        pitfalls=list(part.pitfalls),
+        missed_points=list(part.missed_points),
+        drills=[Drill(focus=d.focus, text=d.text) for d in part.drills],
+    )
+
+
+def _report(
+    interview: Interview, turns: list[TurnPublic], rubrics: Sequence[QuestionRubric]
+) -> ReportPublic | None:
+    report = interview.report
+    if report is None:
+        return None
+    parts = question_report.question_reports(
+        _history(turns), rubrics, behavioral=interview.track == "behavioral"
+    )
+    return ReportPublic(
+        overall_score=report.overall_score,
+        overall_rule=overall.RULE,
+        questions=[_question_score(part) for part in parts],
+        strengths=list(report.strengths),
+        weaknesses=list(report.weaknesses),
+        next_steps=list(report.next_steps),
+        rubric_version=report.rubric_version,
+        provider=report.provider,
+        created_at=report.created_at,
     )

@@ -44,6 +44,7 @@ class UsageRecorder:
                 "latency_ms": call.latency_ms,
                 "ttft_ms": call.ttft_ms,
                 "tokens_in": call.prompt_tokens,
+                "tokens_cached": call.cached_tokens,
                 "tokens_out": call.output_tokens,
                 "cost_micro_usd": call.cost_micro_usd,
                 "attempts": call.attempts,

@@ -15,7 +15,9 @@ from server.llm.base import (
     CriterionScore,
     InterviewBrief,
     Interviewer,
+    QuestionRubric,
     ReportDraft,
+    ScoreContext,
     TurnRecord,
     TurnRequest,
 )
@@ -30,8 +32,11 @@ class StubInterviewer(Interviewer):
         self.tokens = tokens
         self.interval_s = interval_ms / 1000
 
-    async def plan(self, brief: InterviewBrief) -> list[str | None]:
-        return [None] * brief.question_count
+    async def plan(self, brief: InterviewBrief) -> list[QuestionRubric]:
+        return [
+            QuestionRubric(n, None, f"Benchmark question {n}.", ("a benchmark point",), ())
+            for n in range(1, brief.question_count + 1)
+        ]
 
     async def stream_turn(
         self, brief: InterviewBrief, history: Sequence[TurnRecord], turn: TurnRequest
@@ -44,7 +49,9 @@ class StubInterviewer(Interviewer):
             await asyncio.sleep(max(0.0, wait))
             yield f"t{time.time() * 1000:.1f} "
 
-    async def score_answer(self, brief: InterviewBrief, turn: TurnRecord) -> AnswerScore:
+    async def score_answer(
+        self, brief: InterviewBrief, turn: TurnRecord, context: ScoreContext | None = None
+    ) -> AnswerScore:
         quote = (turn.answer or "")[:40]
         return AnswerScore(
             criteria=(CriterionScore("coverage", 3, quote, "Benchmark answer."),),
@@ -53,6 +60,9 @@ class StubInterviewer(Interviewer):
         )
 
     async def build_report(
-        self, brief: InterviewBrief, history: Sequence[TurnRecord]
+        self,
+        brief: InterviewBrief,
+        history: Sequence[TurnRecord],
+        rubrics: Sequence[QuestionRubric] = (),
     ) -> ReportDraft:
         return ReportDraft(3.0, ["Benchmark"], ["Benchmark"], ["a", "b", "c"], "stub-1")

@@ -281,6 +281,11 @@ class Interview(Base):
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     # Set while the owner shares the report; anyone with the token can read it.
     share_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    # The planned main questions with their private rubrics (server.llm.base.QuestionRubric
+    # as JSON), written once when the interview is first planned; never sent to the candidate.
+    rubrics: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON(none_as_null=True), default=None
+    )
 
     turns: Mapped[list[Turn]] = relationship(
         back_populates="interview",
@@ -317,6 +322,9 @@ class Turn(Base):
     answered_at: Mapped[datetime | None] = mapped_column(default=None)
     # A spoken answer's delivery (server.protocol.Delivery as JSON); None for typed answers.
     delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    # The scorer's reading of the answer beside its scores: the reply's kind, incorrect
+    # statements, private notes and the follow-up focus (records.assessment_of).
+    assessment: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
 
     interview: Mapped[Interview] = relationship(back_populates="turns", lazy="raise")
     scores: Mapped[list[Score]] = relationship(
@@ -389,6 +397,8 @@ class ProviderCall(Base):
     outcome: Mapped[str] = mapped_column(String(16))  # ok | error | cancelled
     error_code: Mapped[str | None] = mapped_column(String(32), default=None)
     tokens_in: Mapped[int] = mapped_column(Integer, default=0)
+    # Of tokens_in, those read from a context cache (charged at the cached price in the cost).
+    cached_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     tokens_out: Mapped[int] = mapped_column(Integer, default=0)
     cost_micro_usd: Mapped[int] = mapped_column(BigInteger, default=0)
     latency_ms: Mapped[int] = mapped_column(Integer)

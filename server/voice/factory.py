@@ -28,6 +28,7 @@ def make_recognizer(settings: Settings, usage_sink: UsageSink | None = None) -> 
             "INTERVIEW_VOICE_RECOGNIZER is gemini but INTERVIEW_GEMINI_API_KEY is not set: "
             "set the key, or choose pocketsphinx (or auto) for the embedded recogniser."
         )
+    from server.llm import gemini_tuning
     from server.voice.gemini import GeminiRecognizer
 
     return GeminiRecognizer(
@@ -37,4 +38,5 @@ def make_recognizer(settings: Settings, usage_sink: UsageSink | None = None) -> 
         api_version=settings.gemini_api_version,
         prices=dict(settings.gemini_prices),
         usage_sink=usage_sink,
+        tuning=gemini_tuning(settings)["transcribe"],
     )

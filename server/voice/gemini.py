@@ -12,13 +12,15 @@ import io
 import logging
 import re
 import wave
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from google.genai import errors, types
 
-from server.llm.base import UsageSink, cost_micro_usd
+from server.llm.base import Prices, UsageSink, cost_micro_usd
 from server.llm.gemini.transport import (
+    MODEL_DEFAULTS,
     UNREACHABLE,
+    CallTuning,
     UsageMeter,
     backoff_s,
     describe,
@@ -102,18 +104,20 @@ class GeminiRecognizer:
         max_attempts: int = 3,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 8.0,
-        prices: Mapping[str, tuple[float, float]] | None = None,
+        prices: Prices | None = None,
         usage_sink: UsageSink | None = None,
         max_connections: int = 64,
+        tuning: CallTuning = MODEL_DEFAULTS,
     ) -> None:
         self.name = model
+        self.tuning = tuning
         self.model = model
         self.call_timeout_s = call_timeout_s
         self.deadline_s = deadline_s
         self.max_attempts = max(1, max_attempts)
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
-        self.prices: Mapping[str, tuple[float, float]] = dict(prices or {})
+        self.prices: Prices = dict(prices or {})
         self.usage_sink = usage_sink
         if self.prices and cost_micro_usd(model, 1_000_000, 0, self.prices) == 0:
             log.warning("no price for Gemini model %s: its calls are recorded at no cost", model)
@@ -161,7 +165,7 @@ class GeminiRecognizer:
                 try:
                     async with asyncio.timeout_at(min(loop.time() + self.call_timeout_s, deadline)):
                         response = await self._client.aio.models.generate_content(
-                            model=self.model, contents=contents
+                            model=self.model, contents=contents, config=self.tuning.config()
                         )
                 except Exception as exc:
                     if not is_retryable(exc) or meter.attempts >= self.max_attempts:

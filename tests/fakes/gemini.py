@@ -1,9 +1,12 @@
 """A local fake of the Gemini REST API, so tests run the real ``google-genai`` SDK over HTTP.
 
-It serves ``/{version}/models/{model}:streamGenerateContent?alt=sse``, ``:generateContent``
-and ``GET /{version}/models`` for any api version, checks ``x-goog-api-key``, answers in
-the wire format of the real API, records every request, and notices clients that go away
-mid-response. What it answers is scripted per endpoint with the behaviours below.
+It serves ``/{version}/models/{model}:streamGenerateContent?alt=sse``, ``:generateContent``,
+``GET /{version}/models`` and context caches (``POST /{version}/cachedContents``,
+``GET``/``DELETE /{version}/cachedContents/{id}``) for any api version, checks
+``x-goog-api-key``, answers in the wire format of the real API, records every request, and
+notices clients that go away mid-response. What it answers is scripted per endpoint with the
+behaviours below. It can also model thinking: a delay before the first token per thinking
+level the request asks for (``THINKING_DELAYS_S`` is a rough model of a Flash model).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,6 +44,16 @@ STATUS_NAMES = {
 ROUTE = re.compile(
     r"^/(?P<version>[^/]+)/models(?:/(?P<model>[^/:]+)(?::(?P<action>[A-Za-z]+))?)?$"
 )
+CACHE_ROUTE = re.compile(r"^/(?P<version>[^/]+)/cachedContents(?:/(?P<cache>[^/:]+))?$")
+# Seconds of thinking before the first token, per requested thinking level ("" : none asked
+# for, the model's default level). A rough model for benchmarks; tests use none by default.
+THINKING_DELAYS_S: dict[str, float] = {
+    "MINIMAL": 0.0,
+    "LOW": 0.15,
+    "MEDIUM": 0.6,
+    "HIGH": 1.5,
+    "": 1.5,
+}
 FENCED_ANSWER = re.compile(r"<candidate_answer>\s*(.*?)\s*</candidate_answer>", re.DOTALL)
 
 
@@ -59,6 +72,7 @@ class Stream:
     error_code: int = 500
     usage: tuple[int, int] = (120, 30)
     running_usage: bool = False  # usage on every chunk (prompt, chunks so far), as the API may
+    finish: str = "STOP"  # the last chunk's finishReason (SAFETY, MAX_TOKENS, ...)
 
 
 @dataclass(frozen=True)
@@ -138,6 +152,19 @@ class RecordedRequest:
         config: dict[str, Any] = self.body.get("generationConfig") or {}
         return config
 
+    @property
+    def thinking_level(self) -> str:
+        """The thinking level asked for, "" if none (the model's default). The SDK writes
+        the key in snake_case (``thinking_level``); the API takes both spellings."""
+        config = self.generation_config
+        thinking = config.get("thinkingConfig") or config.get("thinking_config") or {}
+        return str(thinking.get("thinkingLevel") or thinking.get("thinking_level") or "")
+
+    @property
+    def cached_content(self) -> str | None:
+        name = self.body.get("cachedContent") or self.body.get("cached_content")
+        return str(name) if name else None
+
 
 def _parts_text(content: dict[str, Any]) -> str:
     return "".join(str(p.get("text", "")) for p in content.get("parts") or [])
@@ -171,7 +198,11 @@ def error_body(
 
 
 def response_body(
-    text: str | None, model: str, usage: tuple[int, int] | None, finish: str | None
+    text: str | None,
+    model: str,
+    usage: tuple[int, int] | None,
+    finish: str | None,
+    cached: int = 0,
 ) -> dict[str, Any]:
     candidate: dict[str, Any] = {"index": 0}
     if text is not None:
@@ -181,11 +212,14 @@ def response_body(
     body: dict[str, Any] = {"candidates": [candidate], "modelVersion": model}
     if usage is not None:
         prompt, output = usage
+        # The prompt count includes the tokens read from the cache, as the API reports it.
         body["usageMetadata"] = {
-            "promptTokenCount": prompt,
+            "promptTokenCount": prompt + cached,
             "candidatesTokenCount": output,
-            "totalTokenCount": prompt + output,
+            "totalTokenCount": prompt + cached + output,
         }
+        if cached:
+            body["usageMetadata"]["cachedContentTokenCount"] = cached
     return body
 
 
@@ -209,10 +243,22 @@ class FakeGemini:
     """The fake API on 127.0.0.1:<random port>, served by uvicorn in the current event loop."""
 
     def __init__(
-        self, *, api_key: str = "test-key", models: Sequence[str] = ("gemini-test",)
+        self,
+        *,
+        api_key: str = "test-key",
+        models: Sequence[str] = ("gemini-test",),
+        thinking_delays_s: Mapping[str, float] | None = None,
     ) -> None:
         self.api_key = api_key
         self.models = list(models)
+        # Per thinking level (see THINKING_DELAYS_S); None: no thinking delay at all.
+        self.thinking_delays_s = dict(thinking_delays_s or {})
+        # Context caches by name ("cachedContents/..."): the create request's body, plus
+        # "tokens" (what a request naming it reads from it).
+        self.caches: dict[str, dict[str, Any]] = {}
+        self.deleted_caches: list[str] = []
+        self.cache_failure: Fail | None = None  # answer every cache creation with this
+        self.cache_tokens: int | None = None  # tokens per cache; None: its characters / 4
         self.scripts: dict[Endpoint, deque[Behaviour]] = {
             "stream": deque(),
             "generate": deque(),
@@ -286,6 +332,10 @@ class FakeGemini:
             if not message.get("more_body"):
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        cache_route = CACHE_ROUTE.match(scope["path"])
+        if cache_route is not None:
+            await self._cache_call(scope, cache_route, headers, raw, client, send)
+            return
         route = ROUTE.match(scope["path"])
         if route is None:
             await _json(send, 404, error_body(404, f"no route for {scope['path']}"))
@@ -341,6 +391,14 @@ class FakeGemini:
         if problem:
             await _json(send, 400, error_body(400, problem))
             return
+        cached = 0
+        if record.cached_content is not None:
+            refusal = self._check_cache_use(record)
+            if refusal is not None:
+                await _json(send, refusal[0], error_body(*refusal))
+                return
+            cached = int(self.caches[record.cached_content]["tokens"])
+        think_s = self.thinking_delays_s.get(record.thinking_level, 0.0)
 
         endpoint: Endpoint = "stream" if action == "streamGenerateContent" else "generate"
         script = self.scripts[endpoint]
@@ -374,11 +432,15 @@ class FakeGemini:
         if endpoint == "stream":
             if isinstance(behaviour, Reply):
                 behaviour = Stream(chunks=[behaviour.text], usage=behaviour.usage)
-            await self._watching(receive, self._stream(send, behaviour, model))
+            await self._watching(
+                receive, self._stream(send, behaviour, model, think_s=think_s, cached=cached)
+            )
         else:
             if isinstance(behaviour, Stream):
                 behaviour = Reply("".join(behaviour.chunks), usage=behaviour.usage)
-            await self._watching(receive, self._reply(send, behaviour, model))
+            await self._watching(
+                receive, self._reply(send, behaviour, model, think_s=think_s, cached=cached)
+            )
 
     def _model_info(self, model: str) -> dict[str, Any]:
         return {
@@ -405,7 +467,9 @@ class FakeGemini:
             watcher.cancel()
             worker.cancel()
 
-    async def _stream(self, send: Send, plan: Stream, model: str) -> None:
+    async def _stream(
+        self, send: Send, plan: Stream, model: str, *, think_s: float = 0.0, cached: int = 0
+    ) -> None:
         await send(
             {
                 "type": "http.response.start",
@@ -416,6 +480,8 @@ class FakeGemini:
                 ],
             }
         )
+        if think_s:
+            await asyncio.sleep(think_s)
         last = len(plan.chunks) - 1
         for i, text in enumerate(plan.chunks):
             if plan.error_after is not None and i == plan.error_after:
@@ -431,11 +497,14 @@ class FakeGemini:
                 await asyncio.sleep(wait)
             final = i == last
             usage = plan.usage if final else (plan.usage[0], i + 1) if plan.running_usage else None
-            event = response_body(text, model, usage, "STOP" if final else None)
+            event = response_body(
+                text, model, usage, plan.finish if final else None, cached if final else 0
+            )
             self.sent.append((text, time.perf_counter()))
             await send(_sse(event, more=not final))
         if not plan.chunks:
-            await send(_sse(response_body(None, model, plan.usage, "STOP"), more=False))
+            body = response_body(None, model, plan.usage, plan.finish, cached)
+            await send(_sse(body, more=False))
         self.completed += 1
 
     async def _blocked_stream(self, send: Send, body: dict[str, Any]) -> None:
@@ -449,11 +518,100 @@ class FakeGemini:
         await send(_sse(body, more=False))
         self.completed += 1
 
-    async def _reply(self, send: Send, plan: Reply, model: str) -> None:
-        if plan.delay_s:
-            await asyncio.sleep(plan.delay_s)
-        await _json(send, 200, response_body(plan.text, model, plan.usage, "STOP"))
+    async def _reply(
+        self, send: Send, plan: Reply, model: str, *, think_s: float = 0.0, cached: int = 0
+    ) -> None:
+        if plan.delay_s or think_s:
+            await asyncio.sleep(plan.delay_s + think_s)
+        await _json(send, 200, response_body(plan.text, model, plan.usage, "STOP", cached))
         self.completed += 1
+
+    # --- context caches -------------------------------------------------------------
+
+    def _check_cache_use(self, record: RecordedRequest) -> tuple[int, str] | None:
+        """Like the API: a request naming a cache may not also set a system instruction, and
+        the cache must exist and belong to the request's model."""
+        name = record.cached_content or ""
+        if record.body.get("systemInstruction") or record.body.get("system_instruction"):
+            return (
+                400,
+                "CachedContent can not be used with GenerateContent request setting "
+                "system_instruction, tools or tool_config.\n\nProposed fix: move those values "
+                "to CachedContent from GenerateContent request.",
+            )
+        cache = self.caches.get(name)
+        if cache is None:
+            return 403, f"CachedContent not found (or permission denied): {name}"
+        if cache["model"] != f"models/{record.model}":
+            return 400, f"CachedContent {name} is for {cache['model']}, not {record.model}"
+        return None
+
+    async def _cache_call(
+        self,
+        scope: Message,
+        route: re.Match[str],
+        headers: dict[str, str],
+        raw: bytes,
+        client: tuple[str, int],
+        send: Send,
+    ) -> None:
+        body = json.loads(raw) if raw else {}
+        method = scope["method"]
+        action = {"POST": "cache_create", "DELETE": "cache_delete"}.get(method, "cache_get")
+        record = RecordedRequest(
+            method=method,
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode(),
+            version=route["version"],
+            model=str(body.get("model", "")).removeprefix("models/") or None,
+            action=action,
+            api_key=headers.get("x-goog-api-key"),
+            body=body,
+            client=(client[0], client[1]),
+            at=time.perf_counter(),
+        )
+        self.requests.append(record)
+        if record.api_key != self.api_key:
+            await _json(send, 400, error_body(400, "API key not valid.", "API_KEY_INVALID"))
+            return
+        name = f"cachedContents/{route['cache']}" if route["cache"] else None
+        if action == "cache_create":
+            if self.cache_failure is not None:
+                fail = self.cache_failure
+                await _json(send, fail.status, error_body(fail.status, fail.message))
+                return
+            if record.model not in self.models:
+                await _json(send, 404, error_body(404, f"models/{record.model} is not found"))
+                return
+            name = f"cachedContents/fake{len(self.caches) + len(self.deleted_caches) + 1}"
+            text = _parts_text(body.get("systemInstruction") or {}) + "".join(
+                _parts_text(c) for c in body.get("contents") or []
+            )
+            tokens = self.cache_tokens if self.cache_tokens is not None else len(text) // 4
+            self.caches[name] = {**body, "name": name, "tokens": tokens}
+            await _json(send, 200, self._cache_info(name))
+            return
+        if name is None or name not in self.caches:
+            await _json(send, 403, error_body(403, f"CachedContent not found: {name}"))
+            return
+        if action == "cache_delete":
+            del self.caches[name]
+            self.deleted_caches.append(name)
+            await _json(send, 200, {})
+            return
+        await _json(send, 200, self._cache_info(name))
+
+    def _cache_info(self, name: str) -> dict[str, Any]:
+        cache = self.caches[name]
+        return {
+            "name": name,
+            "model": cache["model"],
+            "displayName": cache.get("displayName", ""),
+            "createTime": "2026-11-30T00:00:00Z",
+            "updateTime": "2026-11-30T00:00:00Z",
+            "expireTime": "2026-11-30T01:00:00Z",
+            "usageMetadata": {"totalTokenCount": cache["tokens"]},
+        }
 
 
 def _sse(event: dict[str, Any], *, more: bool) -> Message:

@@ -25,15 +25,20 @@ from tests.wsclient import (
 )
 
 SCORE = {
+    "reply": "answer",
+    "incorrect_statements": [],
     "criteria": [
         {
             "criterion": c,
-            "value": v,
             "evidence": "we added an index on the orders table",
+            "rationale": "Matches the anchor.",
+            "value": v,
             "suggestion": f"Say more about {c}.",
         }
         for c, v in (("coverage", 4), ("structure", 3), ("specificity", 5), ("clarity", 4))
     ],
+    "notes": "Concrete; little on trade-offs.",
+    "follow_up_focus": "",
     "follow_up_worthy": False,
 }
 REPORT = {
@@ -350,3 +355,93 @@ async def test_an_accepted_answer_survives_losing_the_live_store_and_its_scorer(
     assert (turn["answer"], turn["outcome"]) == (STRONG_ANSWER, "answered")
     assert [s["value"] for s in turn["scores"]] == [4, 3, 5, 4]
     assert turn["question"] == end["text"]
+
+
+async def test_a_turn_the_model_will_not_speak_becomes_the_planned_question(
+    live: LiveServer, fake: FakeGemini
+) -> None:
+    """Blocked, then blocked again when asked in other words: the interview does not end;
+    the candidate is asked the planned question as the bank words it."""
+    from tests.fakes.gemini import Blocked
+
+    fake.script("stream", Blocked(reason="SAFETY"), Stream(chunks=(), finish="PROHIBITED_CONTENT"))
+    fake.script("generate", Reply.of(SCORE), Reply.of(REPORT))
+    session = await new_session(live.http, question_count=1)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    end = await client.until("turn.end")
+    first = fake.calls("streamGenerateContent")[0].contents_text
+    planned = first.split("<question>\n")[1].split("\n</question>")[0]
+    assert end["text"] == planned and planned.strip()
+    assert not client.of_type("error")
+    await client.send({"type": "answer", "text": STRONG_ANSWER})
+    ended = await client.until("ended", timeout=20)
+    assert ended["status"] == "finished"
+    detail = await session.detail()
+    assert detail["turns"][0]["question"] == planned
+
+
+async def test_a_long_prefix_is_cached_its_turns_cost_less_and_the_cache_is_deleted_at_the_end(
+    settings: Settings, fake: FakeGemini
+) -> None:
+    """The persona, job description and resume are cached once; later turns name the cache,
+    their cached tokens are kept and charged at the cached price; the end deletes it."""
+    from sqlalchemy import select
+
+    from server.store.models import ProviderCall
+    from tests.fakes.gemini import RecordedRequest
+
+    def answer(request: RecordedRequest) -> Reply | Fail:
+        if "assess one answer" in request.system_text:
+            return Reply.of(SCORE, usage=(300, 80))
+        if "end-of-interview feedback" in request.system_text:
+            return Reply.of(REPORT, usage=(500, 120))
+        return Fail(400, "not scripted")  # planning: the bank's questions are asked instead
+
+    fake.forever("generate", answer)
+    fake.forever(
+        "stream", Stream(chunks=("Tell me about ", "a system you built."), usage=(200, 40))
+    )
+    fake.cache_tokens = 1000
+    tuned = settings.model_copy(
+        update={
+            "gemini_api_key": SecretStr("test-key"),
+            "gemini_model": "gemini-test",
+            "gemini_base_url": fake.base_url,
+            "gemini_api_version": "v1beta",
+            "gemini_prices": {"gemini-test": (1.0, 4.0, 0.1)},
+            "gemini_cache_min_tokens": 100,
+        }
+    )
+    async with LiveServer(tuned).running() as live:
+        session = await new_session(
+            live.http, question_count=2, job_description="Payments APIs in Python. " * 80
+        )
+        client = InterviewClient(live.ws_url(session.interview_id), session.token)
+        await client.connect()
+        ended = await answer_everything(client, STRONG_ANSWER)
+        assert ended["status"] == "finished"
+        for _ in range(100):  # the cache is deleted as the interview ends
+            if fake.deleted_caches:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)  # usage is written in the background
+        async with live.app.state.services.sessionmaker() as db:
+            turns = (
+                await db.scalars(
+                    select(ProviderCall)
+                    .where(
+                        ProviderCall.interview_id == uuid.UUID(session.interview_id),
+                        ProviderCall.kind == "turn",
+                    )
+                    .order_by(ProviderCall.id)
+                )
+            ).all()
+
+    first, second = fake.calls("streamGenerateContent")
+    assert first.cached_content is None and "Payments APIs" in first.system_text
+    assert second.cached_content is not None and second.system_text == ""
+    assert fake.deleted_caches == [second.cached_content] and not fake.caches
+    assert [(t.tokens_in, t.cached_tokens) for t in turns] == [(200, 0), (1200, 1000)]
+    # 200 in at $1/M and 40 out at $4/M; then 1000 more read from the cache at $0.1/M.
+    assert [t.cost_micro_usd for t in turns] == [200 + 160, 200 + 100 + 160]

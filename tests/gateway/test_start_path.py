@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -82,3 +83,38 @@ async def test_starting_a_new_interview_reads_nothing_from_the_database(
         async with asyncio.timeout(5):  # marked live in a batch, a moment later
             while (await session.detail())["status"] != "live":
                 await asyncio.sleep(0.05)
+
+
+async def test_a_burst_of_starts_keeps_statuses_and_plans_in_batched_writes(
+    settings: Settings,
+) -> None:
+    """Each start marks its interview live and keeps its plan, but not with a statement of
+    its own: the whole burst costs a batch or two of two UPDATEs."""
+    from sqlalchemy import select
+
+    from server.store.models import Interview
+
+    starts = 6
+    async with LiveServer(settings).running() as live:
+        sessions = [await new_session(live.http, question_count=2) for _ in range(starts)]
+        clients = [InterviewClient(live.ws_url(s.interview_id), s.token) for s in sessions]
+        with _statements(live) as statements:
+            await asyncio.gather(*(c.connect() for c in clients))
+            await asyncio.gather(*(c.until("turn.end") for c in clients))
+            async with asyncio.timeout(5):
+                while {(await s.detail())["status"] for s in sessions} != {"live"}:
+                    await asyncio.sleep(0.05)
+        updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+        assert 2 <= len(updates) <= 4, updates
+        maker = live.app.state.services.sessionmaker
+        async with maker() as db:
+            plans = (
+                await db.scalars(
+                    select(Interview.rubrics).where(
+                        Interview.id.in_([uuid.UUID(s.interview_id) for s in sessions])
+                    )
+                )
+            ).all()
+        assert len(plans) == starts and all(plan and len(plan) == 2 for plan in plans)
+        for client in clients:
+            await client.close()

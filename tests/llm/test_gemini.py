@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import socket
@@ -16,11 +17,14 @@ from google.genai import _api_client
 
 from server.llm.base import (
     CRITERIA,
+    PERSONAL_ROLE_FOCUS,
     AnswerScore,
     CallRecord,
     CriterionScore,
     InterviewBrief,
     ProviderError,
+    QuestionRubric,
+    ScoreContext,
     TurnRecord,
     TurnRequest,
     cost_micro_usd,
@@ -74,11 +78,19 @@ def score_payload(**overrides: Any) -> dict[str, Any]:
             "criterion": name,
             "value": 4,
             "evidence": "led a team of four engineers",
+            "rationale": "Matches the strong anchor.",
             "suggestion": f"Improve {name}.",
         }
         for name in CRITERIA
     ]
-    payload: dict[str, Any] = {"criteria": criteria, "follow_up_worthy": True}
+    payload: dict[str, Any] = {
+        "reply": "answer",
+        "incorrect_statements": [],
+        "criteria": criteria,
+        "notes": "Solid numbers; little on trade-offs.",
+        "follow_up_focus": "how the latency was measured",
+        "follow_up_worthy": True,
+    }
     payload.update(overrides)
     return payload
 
@@ -233,7 +245,8 @@ async def test_the_conversation_alternates_roles_with_each_answer_fenced(
 async def test_a_follow_up_asks_the_model_to_refer_to_what_the_candidate_said(
     fake: FakeGemini, gemini: Factory
 ) -> None:
-    """A follow-up turn quotes the last answer and probes its weakest criterion."""
+    """A follow-up turn quotes the last answer and probes the focus the scorer noted (not the
+    weakest criterion, which may be one no content question can probe)."""
     score = AnswerScore(
         criteria=(
             CriterionScore("coverage", 4, "", ""),
@@ -241,6 +254,7 @@ async def test_a_follow_up_asks_the_model_to_refer_to_what_the_candidate_said(
         ),
         rubric_version=RUBRIC_VERSION,
         follow_up_worthy=True,
+        follow_up_focus="the claim that latency fell, with no measurement",
     )
     turn = TurnRequest(
         index=1, kind="follow_up", question_number=1, question_id=None, is_first=False
@@ -250,7 +264,8 @@ async def test_a_follow_up_asks_the_model_to_refer_to_what_the_candidate_said(
     task = fake.requests[0].contents[-1]["parts"][-1]["text"]
     assert "follow-up on question 1 of 3" in task
     assert "a specific thing the candidate said in their last <candidate_answer>" in task
-    assert "(structure)" in task
+    assert "the claim that latency fell, with no measurement" in task
+    assert "structure" not in task
 
 
 async def test_a_slow_first_chunk_within_the_deadline_is_fine(
@@ -536,7 +551,7 @@ async def test_score_answer_parses_the_rubric_from_structured_output(
     assert [c.criterion for c in score.criteria] == list(CRITERIA)
     assert all(c.value == 4 for c in score.criteria)
     assert score.criteria[0].evidence == "led a team of four engineers"
-    assert (score.rubric_version, score.follow_up_worthy) == ("gemini-1", True)
+    assert (score.rubric_version, score.follow_up_worthy) == (RUBRIC_VERSION, True)
     config = fake.requests[0].generation_config
     assert config["responseMimeType"] == "application/json"
     items = config["responseSchema"]["properties"]["criteria"]["items"]
@@ -724,18 +739,18 @@ async def test_an_echoing_model_shows_the_answer_cannot_close_its_fence(
 async def test_the_report_has_exactly_three_next_steps(
     fake: FakeGemini, gemini: Factory, usage: list[tuple[str, CallRecord]]
 ) -> None:
-    """Two next steps, or a score outside 1-5, is rejected and retried; the draft has three."""
+    """Two next steps, or an empty one, is rejected and retried; the draft has three."""
     fake.script(
         "generate",
         Reply.of(report_payload(next_steps=["One.", "Two."])),
-        Reply.of(report_payload(overall_score=6.5)),
+        Reply.of(report_payload(next_steps=["One.", " ", "Three."])),
         Reply.of(report_payload()),
     )
 
     report = await gemini().build_report(BRIEF, [answered()])
 
     assert len(report.next_steps) == 3
-    assert (report.overall_score, report.rubric_version) == (3.6, "gemini-1")
+    assert report.rubric_version == RUBRIC_VERSION
     assert report.strengths == ["Concrete numbers on latency."]
     assert "<candidate_answer>" in fake.requests[0].contents_text
     assert (usage[0][1].kind, usage[0][1].attempts) == ("report", 3)
@@ -802,14 +817,91 @@ def test_cost_is_computed_from_the_price_table_in_micro_usd() -> None:
     assert cost_micro_usd("gemini-y", 1000, 200, prices) == 0
 
 
-async def test_the_plan_takes_every_main_question_from_the_question_bank(gemini: Factory) -> None:
-    """Like the offline interviewer: bank questions of the track, chosen the same way."""
+BANK_BRIEF = dataclasses.replace(BRIEF, job_description="", resume_text="")
+
+
+async def test_the_plan_takes_every_main_question_from_the_question_bank(
+    fake: FakeGemini, gemini: Factory
+) -> None:
+    """Without a job description or résumé, like the offline interviewer: bank questions of
+    the track, chosen the same way, each with its points and misconceptions as its rubric."""
     bank = FileQuestionSource()
 
-    planned = await gemini(questions=bank).plan(BRIEF)
+    planned = await gemini(questions=bank).plan(BANK_BRIEF)
 
-    assert planned == [q.id for q in await bank.plan(BRIEF)]
-    assert len(planned) == 3 and all(str(q).startswith("backend-") for q in planned)
+    chosen = await bank.plan(BANK_BRIEF)
+    assert [r.question_id for r in planned] == [q.id for q in chosen]
+    assert len(planned) == 3 and all(str(r.question_id).startswith("backend-") for r in planned)
+    assert [r.number for r in planned] == [1, 2, 3]
+    assert planned[0].expected_points[: len(chosen[0].points)] == tuple(
+        p.point for p in chosen[0].points
+    )
+    assert planned[0].pitfalls == tuple(m.claim for m in chosen[0].misconceptions)
+    assert fake.requests == []  # no planning call
+
+
+async def test_with_a_job_description_one_call_writes_the_questions_and_their_rubrics(
+    fake: FakeGemini, gemini: Factory, usage: list[tuple[str, CallRecord]]
+) -> None:
+    """One structured planning call, the job description and résumé fenced in it."""
+    written = [
+        {
+            "question": f"Question {n} about payments?",
+            "expected_points": [f"point {n}a", f"point {n}b", f"point {n}c"],
+            "pitfalls": [f"pitfall {n}"],
+        }
+        for n in (1, 2, 3)
+    ]
+    fake.script("generate", Reply.of({"questions": written}))
+
+    planned = await gemini().plan(BRIEF)
+
+    assert [(r.number, r.question_id, r.question) for r in planned] == [
+        (n, None, f"Question {n} about payments?") for n in (1, 2, 3)
+    ]
+    assert planned[1].expected_points == ("point 2a", "point 2b", "point 2c")
+    assert planned[2].pitfalls == ("pitfall 3",)
+    request = fake.calls("generateContent")[0]
+    assert f"<job_description>\n{BRIEF.job_description}\n</job_description>" in (
+        request.contents_text
+    )
+    assert f"<resume>\n{BRIEF.resume_text}\n</resume>" in request.contents_text
+    assert request.generation_config["responseSchema"]["properties"]["questions"]
+    assert [(k, r.kind) for k, r in usage] == [("iv-1", "plan")]
+
+
+async def test_a_failed_planning_call_falls_back_to_the_bank(
+    fake: FakeGemini, gemini: Factory
+) -> None:
+    """Planning never stops an interview: too few questions, three times, means bank ones."""
+    fake.forever("generate", Reply.of({"questions": []}))
+
+    planned = await gemini().plan(BRIEF)
+
+    assert len(planned) == 3 and all(r.question_id for r in planned)
+
+
+async def test_a_written_question_is_posed_from_its_rubric_with_hidden_context(
+    fake: FakeGemini, gemini: Factory
+) -> None:
+    """A question written by the planning call is asked from its rubric; the rubric goes
+    along as private context the model is told never to quote."""
+    rubric = QuestionRubric(
+        2,
+        None,
+        "How would you make refunds idempotent?",
+        ("idempotency keys",),
+        ("retrying without a key",),
+    )
+    turn = TurnRequest(
+        index=1, kind="question", question_number=2, question_id=None, is_first=False, rubric=rubric
+    )
+
+    await collect(gemini().stream_turn(BRIEF, [answered(index=0)], turn))
+
+    task = fake.requests[0].contents[-1]["parts"][-1]["text"]
+    assert "<question>\nHow would you make refunds idempotent?\n</question>" in task
+    assert "- idempotency keys" in task and "never quote it" in task
 
 
 async def test_a_planned_question_is_posed_in_the_models_own_words(
@@ -817,11 +909,15 @@ async def test_a_planned_question_is_posed_in_the_models_own_words(
 ) -> None:
     """The turn's task carries the bank question, fenced, to be asked in the model's words."""
     provider = gemini()
-    planned = await provider.plan(BRIEF)
-    question = await provider.questions.question(BRIEF.interview_id, planned[1])
+    planned = await provider.plan(BANK_BRIEF)
+    question = await provider.questions.question(BRIEF.interview_id, planned[1].question_id)
     assert question is not None
     turn = TurnRequest(
-        index=1, kind="question", question_number=2, question_id=planned[1], is_first=False
+        index=1,
+        kind="question",
+        question_number=2,
+        question_id=planned[1].question_id,
+        is_first=False,
     )
 
     await collect(provider.stream_turn(BRIEF, [answered(index=0)], turn))
@@ -851,7 +947,7 @@ async def test_a_real_turn_streams_from_gemini() -> None:
     records: list[CallRecord] = []
     provider = GeminiInterviewer(
         api_key=os.environ["GEMINI_API_KEY"],
-        model=os.environ.get("INTERVIEW_GEMINI_MODEL", "gemini-3.5-flash"),
+        model=os.environ.get("INTERVIEW_GEMINI_MODEL", "gemini-3.8-flash"),
         usage_sink=lambda _, record: records.append(record),
     )
     try:
@@ -862,3 +958,140 @@ async def test_a_real_turn_streams_from_gemini() -> None:
     assert "?" in text
     assert records[0].outcome == "ok" and records[0].output_tokens > 0
     print(json.dumps({"text": text, "ttft_ms": records[0].ttft_ms}))
+
+
+# --- scoring against the question's rubric ------------------------------------------------
+
+RUBRIC = QuestionRubric(
+    1,
+    None,
+    "Tell me about a system you made faster.",
+    ("measured before changing anything", "named the bottleneck"),
+    ("claiming a cache never needs invalidation",),
+)
+
+
+def follow_up(answer: str, *, index: int = 1) -> TurnRecord:
+    return TurnRecord(
+        index=index,
+        kind="follow_up",
+        question_id=None,
+        question="How did you measure that?",
+        answer=answer,
+        outcome="answered",
+    )
+
+
+async def test_a_scoring_request_carries_the_rubric_anchors_calibration_and_the_job(
+    fake: FakeGemini, gemini: Factory
+) -> None:
+    """The scorer sees the expected points and pitfalls, every level of every criterion,
+    calibration examples, the job description, and for a follow-up its main question."""
+    fake.script("generate", Reply.of(score_payload()))
+    parent = answered()
+
+    await gemini().score_answer(
+        BRIEF, follow_up("With a profiler."), ScoreContext(rubric=RUBRIC, parent=parent)
+    )
+
+    request = fake.calls("generateContent")[0]
+    text, system = request.contents_text, request.system_text
+    assert "- measured before changing anything" in text
+    assert "- claiming a cache never needs invalidation" in text
+    assert f"<main_question>\n{parent.question}\n</main_question>" in text
+    assert f"<main_answer>\n{ANSWER}\n</main_answer>" in text
+    assert BRIEF.job_description in text
+    for criterion in CRITERIA:
+        assert f"- {criterion}:" in system
+    assert system.count("  5: ") == 4 and system.count("  1: ") == 4
+    assert "Calibration examples" in system and "incorrect_statements" in system
+
+
+async def test_the_score_schema_puts_evidence_and_rationale_before_the_value(
+    fake: FakeGemini, gemini: Factory
+) -> None:
+    """The model writes its reading of the reply, then per criterion the evidence, a short
+    rationale and only then the number (the schema's property order)."""
+    fake.script("generate", Reply.of(score_payload()))
+
+    await gemini().score_answer(BRIEF, answered())
+
+    schema = fake.calls("generateContent")[0].generation_config["responseSchema"]
+    order = schema.get("propertyOrdering") or schema.get("property_ordering")
+    assert order[:3] == ["reply", "incorrect_statements", "criteria"]
+    item = schema["properties"]["criteria"]["items"]
+    item_order = item.get("propertyOrdering") or item.get("property_ordering")
+    assert item_order == ["criterion", "evidence", "rationale", "value", "suggestion"]
+
+
+async def test_an_incorrect_statement_caps_coverage_and_is_named_in_the_feedback(
+    fake: FakeGemini, gemini: Factory
+) -> None:
+    """Whatever coverage the model gave, a wrong claim caps it at 2 and the coverage
+    suggestion names it."""
+    wrong = "Redis is single-threaded so a stampede cannot happen"
+    fake.script("generate", Reply.of(score_payload(incorrect_statements=[wrong])))
+
+    score = await gemini().score_answer(BRIEF, answered())
+
+    by_name = {c.criterion: c for c in score.criteria}
+    assert by_name["coverage"].value == 2 and by_name["specificity"].value == 4
+    assert wrong in by_name["coverage"].suggestion
+    assert score.incorrect_statements == (wrong,)
+    assert score.follow_up_focus == "how the latency was measured"
+    assert score.notes == "Solid numbers; little on trade-offs."
+
+
+async def test_a_follow_up_answer_can_earn_another_follow_up(
+    fake: FakeGemini, gemini: Factory
+) -> None:
+    """The provider no longer forces follow_up_worthy off on follow-ups: the engine's limit
+    decides how deep a question goes."""
+    fake.script("generate", Reply.of(score_payload(follow_up_worthy=True)))
+
+    score = await gemini().score_answer(BRIEF, follow_up("With a profiler, I think."))
+
+    assert score.follow_up_worthy is True
+
+
+async def test_an_answer_that_only_says_we_is_followed_up_on_the_candidates_own_part(
+    fake: FakeGemini, gemini: Factory
+) -> None:
+    """ "We" and never "I": the follow-up focus becomes what the candidate personally did."""
+    fake.script("generate", Reply.of(score_payload(follow_up_worthy=False)))
+    team_answer = "We rebuilt the checkout service and our latency fell from 900 ms to 120 ms."
+
+    score = await gemini().score_answer(BRIEF, answered(team_answer))
+    assert (score.follow_up_focus, score.follow_up_worthy) == (PERSONAL_ROLE_FOCUS, True)
+
+    turn = TurnRequest(
+        index=1, kind="follow_up", question_number=1, question_id=None, is_first=False
+    )
+    await collect(gemini().stream_turn(BRIEF, [answered(team_answer, score=score)], turn))
+    task = fake.calls("streamGenerateContent")[0].contents[-1]["parts"][-1]["text"]
+    assert "what they personally did" in task
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("clarification", "Answer it in one sentence"),
+        ("dont_know", "one smaller, easier question"),
+        ("off_topic", "steer them back"),
+    ],
+)
+async def test_a_non_answer_shapes_the_next_turn(
+    fake: FakeGemini, gemini: Factory, reply: str, expected: str
+) -> None:
+    """The reply's kind comes back from scoring and decides what the next turn does."""
+    fake.script("generate", Reply.of(score_payload(reply=reply, follow_up_worthy=False)))
+
+    score = await gemini().score_answer(BRIEF, answered("What do you mean by faster?"))
+    assert (score.reply, score.follow_up_worthy) == (reply, True)
+
+    turn = TurnRequest(
+        index=1, kind="follow_up", question_number=1, question_id=None, is_first=False
+    )
+    await collect(gemini().stream_turn(BRIEF, [answered(score=score)], turn))
+    task = fake.calls("streamGenerateContent")[0].contents[-1]["parts"][-1]["text"]
+    assert expected in task

@@ -138,6 +138,7 @@ export type ServerFrame =
   | AnswerAccepted
   | AnswerTimeout
   | AnswerSkipped
+  | AnswerClarification
   | AnswerExtended
   | PauseRequested
   | InterviewPaused
@@ -369,6 +370,26 @@ export interface AnswerSkipped {
   seq: number;
   turn: number;
   type: 'answer.skipped';
+}
+/**
+ * The reply was a clarifying question, not an answer: it is not scored; the next turn
+ * (a ``follow_up``) answers it and the same question stays open.
+ */
+export interface AnswerClarification {
+  /**
+   * Identity of the event log; a new epoch means a new log.
+   */
+  epoch: string;
+  /**
+   * The interview's phase once this event is applied.
+   */
+  phase: Phase;
+  /**
+   * Position in the interview's event log (1, 2, 3, ...); 0 on connection frames (ready, pong, resync, and errors about a client frame), which are not logged.
+   */
+  seq: number;
+  turn: number;
+  type: 'answer.clarification';
 }
 /**
  * The open answer was given more time (by an administrator).

@@ -1410,6 +1410,19 @@ export interface components {
             error?: string | null;
         };
         /**
+         * Drill
+         * @description A concrete practice exercise for one weakness of one question.
+         */
+        Drill: {
+            /**
+             * Focus
+             * @description The weakness: a criterion, "point" (a missed expected point) or "unanswered".
+             */
+            focus: string;
+            /** Text */
+            text: string;
+        };
+        /**
          * ErrorBody
          * @description Every error answer: a stable machine code and a message for people.
          */
@@ -1427,6 +1440,20 @@ export interface components {
             msg: string;
             /** Type */
             type: string;
+        };
+        /**
+         * FollowUpScore
+         * @description A follow-up that was asked (one never asked is not listed, and counts for nothing).
+         */
+        FollowUpScore: {
+            /** Question */
+            question: string;
+            outcome: components["schemas"]["TurnOutcome"];
+            /**
+             * Score
+             * @description The mean of its criterion scores; None: not scored.
+             */
+            score: number | null;
         };
         /** ForgotPasswordRequest */
         ForgotPasswordRequest: {
@@ -1945,7 +1972,7 @@ export interface components {
         };
         /**
          * QuestionScore
-         * @description One main question with its follow-ups, as the overall score counts it.
+         * @description One main question with its follow-ups folded in, as the overall score counts it.
          */
         QuestionScore: {
             /**
@@ -1953,6 +1980,13 @@ export interface components {
              * @description 1-based main question.
              */
             number: number;
+            /**
+             * Question
+             * @description The main question as it was asked.
+             */
+            question: string;
+            /** @description Of the main question itself. */
+            outcome: components["schemas"]["TurnOutcome"] | null;
             /** Follow Ups */
             follow_ups: number;
             /**
@@ -1970,6 +2004,31 @@ export interface components {
              * @description Counted into the overall score; None: nothing was.
              */
             score: number | null;
+            /**
+             * Follow Up Turns
+             * @description Its follow-ups as they were asked, in order.
+             */
+            follow_up_turns: components["schemas"]["FollowUpScore"][];
+            /**
+             * Strong Answer
+             * @description What a strong answer covers (the question's private rubric, shown once the interview is over); empty when the question had no rubric.
+             */
+            strong_answer: string[];
+            /**
+             * Pitfalls
+             * @description Common mistakes on it.
+             */
+            pitfalls: string[];
+            /**
+             * Missed Points
+             * @description Expected points the answers left out.
+             */
+            missed_points: string[];
+            /**
+             * Drills
+             * @description A practice exercise per weakness of this question.
+             */
+            drills: components["schemas"]["Drill"][];
         };
         /** QuestionUpdate */
         QuestionUpdate: {
@@ -2408,6 +2467,13 @@ export interface components {
             scores: components["schemas"]["ScorePublic"][];
             /** @description For a spoken answer: how it was delivered. */
             delivery: components["schemas"]["Delivery"] | null;
+            /**
+             * Reply
+             * @description What the reply was: an answer, or a clarifying question (not scored; the next turn answered it), or an answer read as 'I don't know' or off the question.
+             * @default answer
+             * @enum {string}
+             */
+            reply: "answer" | "clarification" | "dont_know" | "off_topic";
         };
         /** UserPublic */
         UserPublic: {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { questionScore } from '../test/questions';
 import type { ServerFrame } from '../api/protocol';
 import {
   audioAck,
@@ -310,6 +311,15 @@ describe("interviewReducer: the server's phase", () => {
     expect(s.pending).toBeNull();
   });
 
+  it('marks a clarifying question as not scored and moves on to the turn that answers it', () => {
+    let s = run([ready(), ...firstTurnEvents().slice(0, 6)]);
+    expect(s.phase).toBe('scoring');
+    s = run(logged([{ type: 'answer.clarification', phase: 'asking', turn: 0 }], 7), s);
+    expect(s.phase).toBe('asking');
+    expect(s.turns[0]).toMatchObject({ clarification: true, scores: null, scoreFailed: false });
+    expect(s.pending).toBeNull();
+  });
+
   it('takes the phase of a logged error, and keeps it for an error that has none', () => {
     let s = run([ready(), ...firstTurnEvents().slice(0, 6)]);
     expect(s.phase).toBe('scoring');
@@ -565,6 +575,7 @@ describe('interviewReducer: resync', () => {
             answered_at: null,
             scores: [],
             delivery: null,
+            reply: 'answer',
           },
         ],
       }),
@@ -634,7 +645,7 @@ describe('interviewReducer: resync', () => {
         report: {
           overall_score: 3,
           overall_rule: 'the mean of the scored questions',
-          questions: [{ number: 1, follow_ups: 0, answered: 1, unanswered: 0, score: 3 }],
+          questions: [questionScore({ number: 1, follow_ups: 0, answered: 1, unanswered: 0, score: 3 })],
           strengths: [],
           weaknesses: [],
           next_steps: [],

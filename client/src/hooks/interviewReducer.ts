@@ -46,6 +46,8 @@ export interface TranscriptTurn {
   rubricVersion: string | null;
   /** Scoring failed for this answer (it is saved; the interview went on). */
   scoreFailed: boolean;
+  /** The reply was a clarifying question: not scored; the next turn answers it. */
+  clarification: boolean;
   /** How a spoken answer was delivered (pace, fillers, pauses); null for a typed one. */
   delivery: Delivery | null;
   /**
@@ -352,6 +354,7 @@ function blankTurn(index: number, kind: TurnKind, questionNumber: number): Trans
     average: null,
     rubricVersion: null,
     scoreFailed: false,
+    clarification: false,
     delivery: null,
     take: 1,
     targets: [],
@@ -449,6 +452,12 @@ function applyEvent(state: InterviewState, frame: LoggedFrame): InterviewState {
         turn
           ? { ...turn, answer: frame.text, answerSource: frame.source, outcome: 'answered', streaming: false }
           : null,
+      );
+      return { ...state, turns, deadlineMs: null, pending: null };
+    }
+    case 'answer.clarification': {
+      const turns = upsertTurn(state.turns, frame.turn, (turn) =>
+        turn ? { ...turn, clarification: true, streaming: false } : null,
       );
       return { ...state, turns, deadlineMs: null, pending: null };
     }
@@ -587,7 +596,8 @@ export function turnsFromDetail(detail: InterviewDetail): TranscriptTurn[] {
         scores: scores.length ? scores : null,
         average: average(scores.map((s) => s.value)),
         rubricVersion: t.scores[0]?.rubric_version ?? null,
-        scoreFailed: t.outcome === 'answered' && scores.length === 0,
+        scoreFailed: t.outcome === 'answered' && scores.length === 0 && t.reply !== 'clarification',
+        clarification: t.reply === 'clarification',
         delivery: t.delivery ?? null,
         take: 1,
         targets: [],

@@ -30,6 +30,7 @@ const asked: TranscriptTurn = {
   average: null,
   rubricVersion: null,
   scoreFailed: false,
+  clarification: false,
   delivery: null,
   take: 1,
   targets: [],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { questionScore } from '../test/questions';
 import { delivery, detail } from '../test/frames';
 import { boldEvidence, markdownFilename, reportToMarkdown } from './markdown';
 
@@ -9,7 +10,7 @@ const finished = detail({
   report: {
     overall_score: 3.5,
     overall_rule: "The mean of the questions' scores.",
-    questions: [{ number: 1, follow_ups: 0, answered: 1, unanswered: 0, score: 3.5 }],
+    questions: [questionScore({ number: 1, follow_ups: 0, answered: 1, unanswered: 0, score: 3.5 })],
     strengths: ['Concrete numbers.'],
     weaknesses: ['Missed idempotency.'],
     next_steps: ['Practise queues.', 'Use first/then/finally.', 'Add a baseline.'],
@@ -63,5 +64,31 @@ describe('reportToMarkdown', () => {
 describe('boldEvidence', () => {
   it('merges overlapping quotes and escapes Markdown', () => {
     expect(boldEvidence('use *args and p99', ['use *args', '*args and'])).toBe('**use \\*args and** p99');
+  });
+});
+
+describe('reportToMarkdown: question by question', () => {
+  it('puts what a strong answer covers and the drills after each question', () => {
+    const md = reportToMarkdown(
+      detail({
+        ...finished,
+        report: {
+          ...finished.report!,
+          questions: [
+            questionScore({
+              number: 1,
+              strong_answer: ['Idempotency keys', 'Backoff'],
+              missed_points: ['Idempotency keys'],
+              drills: [{ focus: 'point', text: 'Explain idempotency keys aloud.' }],
+            }),
+          ],
+        },
+      }),
+    );
+    const tail = md.slice(md.indexOf('### Question 1'));
+    expect(tail).toContain(
+      '**What a strong answer to question 1 covers:**\n\n- Idempotency keys _(you missed this)_\n- Backoff\n',
+    );
+    expect(tail).toContain('**Drills for question 1:**\n\n1. Explain idempotency keys aloud.\n');
   });
 });

@@ -97,8 +97,27 @@ export function reportToMarkdown(detail: SharedInterview): string {
   if (detail.turns.length) {
     lines.push('## Question by question', '');
     let number = 0;
+    // After a question's last turn: what a strong answer covers and its drills (report only).
+    const parts = (n: number) => {
+      const part = detail.report?.questions.find((q) => q.number === n);
+      if (!part) return;
+      if (part.strong_answer.length) {
+        lines.push(`**What a strong answer to question ${n} covers:**`, '');
+        const missed = new Set(part.missed_points);
+        part.strong_answer.forEach((p) => lines.push(`- ${p}${missed.has(p) ? ' _(you missed this)_' : ''}`));
+        lines.push('');
+      }
+      if (part.drills.length) {
+        lines.push(`**Drills for question ${n}:**`, '');
+        part.drills.forEach((d, i) => lines.push(`${i + 1}. ${d.text}`));
+        lines.push('');
+      }
+    };
     for (const turn of [...detail.turns].sort((a, b) => a.index - b.index)) {
-      if (turn.kind === 'question') number += 1;
+      if (turn.kind === 'question') {
+        if (number > 0) parts(number);
+        number += 1;
+      }
       const label = turn.kind === 'question' ? `Question ${number}` : `Follow-up to question ${Math.max(number, 1)}`;
       lines.push(`### ${label}`, '', quoteBlock(turn.question), '');
       const outcome = turn.outcome ? OUTCOME[turn.outcome] ?? turn.outcome : 'Not answered';
@@ -116,6 +135,7 @@ export function reportToMarkdown(detail: SharedInterview): string {
       }
       if (turn.scores.length) lines.push('');
     }
+    parts(Math.max(number, 1));
   }
   return lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
 }

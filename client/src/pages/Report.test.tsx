@@ -1,4 +1,6 @@
 import { QueryClientProvider } from '@tanstack/react-query';
+import axe from 'axe-core';
+import { questionScore } from '../test/questions';
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { MemoryRouter } from 'react-router';
@@ -13,7 +15,7 @@ const finished = detail({
   report: {
     overall_score: 3.5,
     overall_rule: "The mean of the questions' scores.",
-    questions: [{ number: 1, follow_ups: 0, answered: 1, unanswered: 0, score: 3.5 }],
+    questions: [questionScore({ number: 1, follow_ups: 0, answered: 1, unanswered: 0, score: 3.5 })],
     strengths: ['Concrete numbers.'],
     weaknesses: ['Missed idempotency.'],
     next_steps: ['Practise queues.', 'Use first/then/finally.', 'Add a baseline.'],
@@ -160,9 +162,9 @@ describe('ReportView: how the score is made', () => {
         overall_score: 3.0,
         overall_rule: "The mean of the questions' scores. A question's score is the mean of its answer and its follow-ups' answers.",
         questions: [
-          { number: 1, follow_ups: 1, answered: 2, unanswered: 0, score: 4.0 },
-          { number: 2, follow_ups: 0, answered: 0, unanswered: 1, score: 1.0 },
-          { number: 3, follow_ups: 0, answered: 1, unanswered: 0, score: 4.0 },
+          questionScore({ number: 1, follow_ups: 1, answered: 2, unanswered: 0, score: 4.0 }),
+          questionScore({ number: 2, follow_ups: 0, answered: 0, unanswered: 1, score: 1.0 }),
+          questionScore({ number: 3, follow_ups: 0, answered: 1, unanswered: 0, score: 4.0 }),
         ],
       },
     });
@@ -175,5 +177,108 @@ describe('ReportView: how the score is made', () => {
     expect(within(making).getByText('Question 1 (+1 follow-up)')).toBeInTheDocument();
     expect(within(making).getByText('1.0 · not answered')).toBeInTheDocument();
     expect(screen.getByTestId('pauses')).toHaveTextContent('2 pauses between questions (4 min); no answer clock ran while paused');
+  });
+});
+
+describe('ReportView: question by question', () => {
+  const mainTurn = finished.turns[0];
+  const followUp = {
+    ...mainTurn,
+    index: 1,
+    kind: 'follow_up' as const,
+    question: 'Why an index on user_id?',
+    answer: null,
+    answer_source: null,
+    outcome: 'skipped' as const,
+    scores: [],
+  };
+  const second = { ...mainTurn, index: 2, question: 'How would you cache sessions?' };
+  const withParts = detail({
+    ...finished,
+    turns: [mainTurn, followUp, second],
+    report: {
+      ...finished.report!,
+      questions: [
+        questionScore({
+          number: 1,
+          question: mainTurn.question,
+          follow_ups: 1,
+          answered: 1,
+          unanswered: 1,
+          score: 2.3,
+          follow_up_turns: [{ question: followUp.question, outcome: 'skipped', score: null }],
+          strong_answer: ['Idempotency keys', 'Retries with backoff and jitter'],
+          pitfalls: ['Retrying a POST is always safe'],
+          missed_points: ['Idempotency keys'],
+          drills: [
+            { focus: 'point', text: 'Explain "Idempotency keys" aloud in two or three sentences.' },
+            { focus: 'structure', text: 'Answer question 1 again in four parts.' },
+          ],
+        }),
+        questionScore({ number: 2, question: second.question, score: 3.5 }),
+      ],
+    },
+  });
+
+  it('folds each follow-up under its main question and lists none where none was asked', () => {
+    renderReport(withParts);
+    const [first, secondCard] = screen.getAllByTestId('report-question');
+    expect(within(first).getByRole('heading', { level: 3, name: 'Question 1' })).toBeInTheDocument();
+    const followUps = within(first).getByRole('list', { name: 'Follow-ups to question 1' });
+    expect(within(followUps).getByText('Why an index on user_id?')).toBeInTheDocument();
+    expect(within(followUps).getByText('Skipped')).toBeInTheDocument();
+    expect(first).toHaveTextContent('1 follow-up · counts 2.3 in the overall score');
+    expect(within(first).getByLabelText('Question 1 score: 2.3 out of 5')).toBeInTheDocument();
+
+    expect(within(secondCard).queryByRole('list', { name: /Follow-ups/ })).toBeNull();
+    expect(secondCard).toHaveTextContent('no follow-ups');
+    expect(within(secondCard).queryByTestId('strong-answer')).toBeNull();
+    expect(within(secondCard).queryByTestId('drills')).toBeNull();
+  });
+
+  it('shows what a strong answer covers, what was missed in words, and a drill per weakness', () => {
+    renderReport(withParts);
+    const first = screen.getAllByTestId('report-question')[0];
+    const strong = within(first).getByTestId('strong-answer');
+    expect(within(strong).getByRole('heading', { name: 'What a strong answer covers' })).toBeInTheDocument();
+    const points = within(strong).getAllByRole('listitem').map((li) => li.textContent);
+    expect(points).toEqual([
+      'Idempotency keys (you missed this)',
+      'Retries with backoff and jitter',
+      'Retrying a POST is always safe',
+    ]);
+    expect(within(strong).getByRole('heading', { name: 'Common mistakes' })).toBeInTheDocument();
+
+    const drills = within(first).getByTestId('drills');
+    expect(within(drills).getByRole('heading', { name: 'Drills to practise' })).toBeInTheDocument();
+    expect(within(drills).getAllByRole('listitem').map((li) => li.textContent)).toEqual([
+      'Missed point: Explain "Idempotency keys" aloud in two or three sentences.',
+      'Structure: Answer question 1 again in four parts.',
+    ]);
+  });
+
+  it('shows no rubric and no drills while there is no report', () => {
+    renderReport(detail({ ...withParts, status: 'live', report: null }));
+    expect(screen.getAllByTestId('report-question')).toHaveLength(2);
+    expect(screen.queryByTestId('strong-answer')).toBeNull();
+    expect(screen.queryByTestId('drills')).toBeNull();
+    expect(screen.queryByText(/Idempotency keys/)).toBeNull();
+  });
+
+  it('has no accessibility violations that block people', async () => {
+    const { container } = renderReport(withParts);
+    const breakdown = container.querySelector('.breakdown')!;
+    const result = await axe.run(breakdown, {
+      resultTypes: ['violations'],
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+      rules: { 'color-contrast': { enabled: false }, region: { enabled: false } },
+    });
+    const blocking = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(blocking.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+    // Headings go down one level at a time: the section (h2), the question (h3), its parts (h4).
+    const levels = [...breakdown.querySelectorAll('h2, h3, h4, h5')].map((h) => Number(h.tagName[1]));
+    levels.forEach((level, i) => {
+      if (i > 0) expect(level - levels[i - 1]).toBeLessThanOrEqual(1);
+    });
   });
 });

@@ -6,9 +6,8 @@ import { useInterview, useSharedInterview, useSharing } from '../api/queries';
 import { useAuth } from '../auth/AuthContext';
 import { usePageTitle } from '../components/PageTitle';
 import { CriteriaChart, DeliveryChart } from '../components/charts';
-import { AnswerWithEvidence, CriteriaList } from '../components/Feedback';
+import { groupTurns, QuestionCard } from '../components/report/QuestionBreakdown';
 import { EmptyState, ErrorState, LoadingBlock, PageHeader, ScoreBadge, StatusPill } from '../components/ui';
-import { DeliveryStats } from '../components/voice/DeliveryStats';
 import { fillersPerMinute, formatMs, PACE_TEXT, paceLabel, type DeliveryPoint } from '../lib/delivery';
 import { formatDateTime, formatScore, levelLabel, plural, scoreBand, trackLabel } from '../lib/format';
 import { downloadText, markdownFilename, providerLabel, reportToMarkdown } from '../lib/markdown';
@@ -20,11 +19,6 @@ const BAND_TEXT = {
   developing: 'Developing',
   weak: 'Needs work',
 } as const;
-
-const OUTCOME_TEXT: Record<string, string> = {
-  skipped: 'Skipped',
-  timed_out: 'Time ran out',
-};
 
 function ListSection({ title, items, ordered, tone }: { title: string; items: string[]; ordered?: boolean; tone: string }) {
   const List = ordered ? 'ol' : 'ul';
@@ -273,7 +267,6 @@ export function ReportView({
   const averages = criterionAverages(detail.turns);
   const provider = report?.provider ?? detail.provider;
   const offline = provider === 'offline';
-  let questionNumber = 0;
   const turns = [...detail.turns].sort((a, b) => a.index - b.index);
 
   return (
@@ -407,44 +400,14 @@ export function ReportView({
           <p className="muted">No questions were asked.</p>
         ) : (
           <ol className="qa-list">
-            {turns.map((turn) => {
-              if (turn.kind === 'question') questionNumber += 1;
-              const avg = turn.scores.length
-                ? turn.scores.reduce((a, s) => a + s.value, 0) / turn.scores.length
-                : null;
-              return (
-                <li key={turn.index} className="card qa" data-testid="report-turn">
-                  <div className="qa__head">
-                    <span className="eyebrow">
-                      {turn.kind === 'question' ? `Question ${questionNumber}` : `Follow-up to question ${Math.max(1, questionNumber)}`}
-                      {turn.answer && turn.answer_source === 'voice' && <span className="qa__spoken"> · spoken</span>}
-                    </span>
-                    {avg !== null && <ScoreBadge score={avg} size="sm" label="Answer score" />}
-                  </div>
-                  <p className="qa__question">{turn.question}</p>
-                  {turn.answer ? (
-                    <div className="qa__answer">
-                      <h3 className="qa__label">{admin ? "The candidate's answer" : 'Your answer'}</h3>
-                      <AnswerWithEvidence answer={turn.answer} scores={turn.scores} />
-                      {turn.scores.length > 0 && (
-                        <p className="qa__legend muted small">
-                          <mark className="evidence evidence--legend">Highlighted</mark> text is what the scorer quoted as evidence.
-                        </p>
-                      )}
-                    </div>
-                  ) : (
-                    <p className="turn__outcome">{turn.outcome ? OUTCOME_TEXT[turn.outcome] ?? 'Not answered' : 'Not answered'}</p>
-                  )}
-                  {turn.answer && turn.answer_source === 'voice' && turn.delivery && (
-                    <DeliveryStats delivery={turn.delivery} title={admin ? 'How it was said' : 'How you said it'} />
-                  )}
-                  {turn.scores.length > 0 && <CriteriaList scores={turn.scores} />}
-                  {turn.outcome === 'answered' && turn.scores.length === 0 && (
-                    <p className="muted small">This answer could not be scored.</p>
-                  )}
-                </li>
-              );
-            })}
+            {groupTurns(turns).map((group) => (
+              <QuestionCard
+                key={group.number}
+                group={group}
+                part={report?.questions.find((q) => q.number === group.number)}
+                admin={!!admin}
+              />
+            ))}
           </ol>
         )}
       </section>

@@ -222,6 +222,7 @@ export function detail(over: Partial<InterviewDetail> = {}): InterviewDetail {
         answered_at: '2026-01-05T10:01:00Z',
         scores: criteria.map((c) => ({ ...c, rubric_version: 'r1' })),
         delivery: null,
+        reply: 'answer',
       },
     ],
     report: null,

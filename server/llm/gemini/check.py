@@ -11,7 +11,14 @@ from typing import Literal
 from google import genai
 from google.genai import errors
 
-from server.llm.gemini.transport import UNREACHABLE, ModelNotFound, UsageMeter, describe
+from server.llm.gemini.transport import (
+    MODEL_DEFAULTS,
+    UNREACHABLE,
+    CallTuning,
+    ModelNotFound,
+    UsageMeter,
+    describe,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +39,15 @@ class CheckResult:
     available_models: tuple[str, ...] = ()
 
 
-async def check(client: genai.Client, model: str, timeout_s: float) -> CheckResult:
+async def check(
+    client: genai.Client, model: str, timeout_s: float, tuning: CallTuning = MODEL_DEFAULTS
+) -> CheckResult:
     """One tiny call, and a precise diagnosis when it fails."""
     started = time.perf_counter()
     try:
         async with asyncio.timeout(timeout_s):
             response = await client.aio.models.generate_content(
-                model=model, contents="Reply with the single word OK."
+                model=model, contents="Reply with the single word OK.", config=tuning.config()
             )
     except errors.APIError as exc:
         return await _diagnose(exc, client, model, timeout_s)

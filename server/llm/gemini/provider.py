@@ -11,25 +11,38 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TypeVar
 
-from google.genai import types
+from google.genai import errors, types
 from pydantic import BaseModel, Field, ValidationError
 
+from server.llm import overall
 from server.llm.base import (
     CRITERIA,
+    PERSONAL_ROLE_FOCUS,
     AnswerScore,
     CallKind,
     Criterion,
     CriterionScore,
     InterviewBrief,
     Interviewer,
+    Prices,
+    ProviderError,
+    QuestionRubric,
+    ReplyKind,
     ReportDraft,
+    ScoreContext,
     TurnRecord,
     TurnRequest,
     UsageSink,
+    cap_coverage,
     cost_micro_usd,
+    says_we_not_i,
 )
 from server.llm.gemini import check as operator_check
+from server.llm.gemini.caching import PrefixCache
 from server.llm.gemini.prompts import (
+    RECENT_TURNS,
+    plan_prompt,
+    plan_system_instruction,
     repair_evidence,
     report_prompt,
     report_system_instruction,
@@ -39,6 +52,9 @@ from server.llm.gemini.prompts import (
     turn_system_instruction,
 )
 from server.llm.gemini.transport import (
+    MODEL_DEFAULTS,
+    CallTuning,
+    GeminiBlocked,
     GeminiError,
     GeminiTimeout,
     InvalidOutput,
@@ -51,11 +67,11 @@ from server.llm.gemini.transport import (
     is_retryable,
     make_client,
 )
-from server.llm.offline.bank import FileQuestionSource, QuestionSource
+from server.llm.offline.bank import FileQuestionSource, QuestionSource, rubric_of
 
 log = logging.getLogger(__name__)
 
-RUBRIC_VERSION = "gemini-1"
+RUBRIC_VERSION = "gemini-2"  # anchored levels, rubric per question, correctness
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -64,28 +80,59 @@ M = TypeVar("M", bound=BaseModel)
 # --- structured output schemas (their class names are sent as schema titles) -------------
 
 
+# Field order is the order the model writes in (the SDK sends it as ``property_ordering``):
+# the reply's kind and its wrong claims first, then per criterion the evidence, a short
+# rationale and only then the value, so the model reasons before it commits to a number.
+
+
 class _CriterionOut(BaseModel):
     criterion: Criterion
-    value: int = Field(ge=1, le=5, description="1 poor, 2 weak, 3 adequate, 4 strong, 5 excellent")
     evidence: str = Field(
         description="An exact quote copied character for character from the candidate's "
         "answer (5 to 30 words) that shows why this score was given."
     )
+    rationale: str = Field(
+        description="One short sentence: which anchored level the evidence matches, and why."
+    )
+    value: int = Field(ge=1, le=5, description="The anchored level, 1 to 5.")
     suggestion: str = Field(
         description="One concrete sentence: how this answer could do better on this criterion."
     )
 
 
 class _ScoreOut(BaseModel):
+    reply: ReplyKind = Field(
+        description="answer, clarification (a question about the question), dont_know, or "
+        "off_topic."
+    )
+    incorrect_statements: list[str] = Field(
+        max_length=5,
+        description="Every factually or technically wrong claim in the answer; empty if none.",
+    )
     criteria: list[_CriterionOut] = Field(min_length=4, max_length=4)
+    notes: str = Field(description="Private notes for the interviewer, two sentences at most.")
+    follow_up_focus: str = Field(
+        description="The one thing a follow-up should probe (a vague claim, a missing result, "
+        "a wrong statement, or what the candidate personally did); empty if nothing."
+    )
     follow_up_worthy: bool = Field(
         description="True if the answer leaves something specific worth probing with one "
         "follow-up question (a vague claim, a missing result, an unexplained decision)."
     )
 
 
+class _PlannedQuestionOut(BaseModel):
+    question: str = Field(description="The question, as one spoken sentence or two.")
+    expected_points: list[str] = Field(min_length=3, max_length=5)
+    pitfalls: list[str] = Field(min_length=1, max_length=3)
+
+
+class _PlanOut(BaseModel):
+    questions: list[_PlannedQuestionOut] = Field(min_length=1, max_length=20)
+
+
 class _ReportOut(BaseModel):
-    overall_score: float = Field(ge=1.0, le=5.0)
+    # No overall score: numbers are computed in code (server.llm.overall), the model writes text.
     strengths: list[str] = Field(min_length=1, max_length=5)
     weaknesses: list[str] = Field(min_length=1, max_length=5)
     next_steps: list[str] = Field(min_length=3, max_length=3)
@@ -116,12 +163,20 @@ class GeminiInterviewer(Interviewer):
         max_attempts: int = 3,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 8.0,
-        prices: Mapping[str, tuple[float, float]] | None = None,
+        prices: Prices | None = None,
         usage_sink: UsageSink | None = None,
         max_connections: int = 512,
         questions: QuestionSource | None = None,
+        tuning: Mapping[CallKind, CallTuning] | None = None,
+        recent_turns: int = RECENT_TURNS,
+        cache_min_tokens: int = 0,
+        cache_ttl_s: int = 3600,
     ) -> None:
         self.model = model
+        # Thinking, output limit, temperature and seed per kind of call (the model's
+        # defaults for a kind not given).
+        self.tuning: dict[CallKind, CallTuning] = dict(tuning or {})
+        self.recent_turns = recent_turns
         # The main questions come from the bank (the shipped files unless given the one the
         # admins edit); the model poses each in its own words and writes the follow-ups.
         self.questions = questions or FileQuestionSource()
@@ -132,7 +187,7 @@ class GeminiInterviewer(Interviewer):
         self.max_attempts = max(1, max_attempts)
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
-        self.prices: Mapping[str, tuple[float, float]] = dict(prices or {})
+        self.prices: Prices = dict(prices or {})
         self.usage_sink = usage_sink
         if self.prices and cost_micro_usd(model, 1_000_000, 0, self.prices) == 0:
             log.warning("no price for Gemini model %s: its calls are recorded at no cost", model)
@@ -143,15 +198,31 @@ class GeminiInterviewer(Interviewer):
             api_version=api_version,
             max_connections=max_connections,
         )
+        self.prefixes = PrefixCache(
+            self._client,
+            model,
+            min_tokens=cache_min_tokens,
+            ttl_s=cache_ttl_s,
+            timeout_s=call_timeout_s,
+        )
+
+    def _tuned(self, kind: CallKind) -> CallTuning:
+        return self.tuning.get(kind, MODEL_DEFAULTS)
+
+    async def end_interview(self, interview_id: str) -> None:
+        await self.prefixes.delete(interview_id)
 
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self.prefixes.close()
             await self._client.aio.aclose()
 
     async def check(self) -> operator_check.CheckResult:
         """One tiny call with the configured key and model, and a precise diagnosis."""
-        return await operator_check.check(self._client, self.model, self.call_timeout_s)
+        return await operator_check.check(
+            self._client, self.model, self.call_timeout_s, self._tuned("check")
+        )
 
     # --- accounting -------------------------------------------------------------------
 
@@ -173,8 +244,49 @@ class GeminiInterviewer(Interviewer):
 
     # --- the interview ----------------------------------------------------------------
 
-    async def plan(self, brief: InterviewBrief) -> list[str | None]:
-        return [q.id for q in await self.questions.plan(brief)]
+    async def plan(self, brief: InterviewBrief) -> list[QuestionRubric]:
+        """Bank questions with their rubrics; with a job description or résumé, one planning
+        call writes questions grounded in them, each with its rubric (the bank's plan if that
+        call fails: planning never stops an interview)."""
+        bank = [rubric_of(n, q) for n, q in enumerate(await self.questions.plan(brief), 1)]
+        if not (brief.job_description.strip() or brief.resume_text.strip()):
+            return bank
+        count = brief.question_count
+
+        def accept(response: types.GenerateContentResponse) -> list[QuestionRubric]:
+            out = _parsed(response, _PlanOut)
+            written = [
+                QuestionRubric(
+                    number=n,
+                    question_id=None,
+                    question=q.question.strip(),
+                    expected_points=tuple(p.strip() for p in q.expected_points if p.strip()),
+                    pitfalls=tuple(p.strip() for p in q.pitfalls if p.strip()),
+                )
+                for n, q in enumerate(out.questions[:count], 1)
+            ]
+            if len(written) < count or not all(r.question and r.expected_points for r in written):
+                raise _Rejected(f"{len(out.questions)} usable questions, expected {count}")
+            return written
+
+        try:
+            return await self._structured(
+                "plan",
+                brief.interview_id,
+                plan_prompt(brief),
+                self._tuned("plan").config(
+                    system_instruction=plan_system_instruction(),
+                    response_mime_type="application/json",
+                    response_schema=_PlanOut,
+                ),
+                accept,
+            )
+        except ProviderError as exc:
+            log.warning(
+                "planning failed; asking the bank's questions",
+                extra={"interview_id": brief.interview_id, "error": repr(exc)},
+            )
+            return bank
 
     async def stream_turn(
         self, brief: InterviewBrief, history: Sequence[TurnRecord], turn: TurnRequest
@@ -186,20 +298,32 @@ class GeminiInterviewer(Interviewer):
         twice. Stop it by cancelling the task that iterates it: that closes the upstream
         request at once.
         """
-        planned = None
+        planned: str | None = None
         if turn.kind == "question" and turn.question_id:
-            planned = await self.questions.question(brief.interview_id, turn.question_id)
-        contents = turn_contents(brief, history, turn, planned.text if planned else None)
-        config = types.GenerateContentConfig(system_instruction=turn_system_instruction(brief))
+            bank_question = await self.questions.question(brief.interview_id, turn.question_id)
+            planned = bank_question.text if bank_question else None
+        if turn.kind == "question" and planned is None and turn.rubric is not None:
+            planned = turn.rubric.question  # written for this interview by the planning call
+        contents = turn_contents(brief, history, turn, planned, recent_turns=self.recent_turns)
+        system = turn_system_instruction(brief)
+        tuned = self._tuned("turn")
+        cache = self.prefixes.name_for(brief.interview_id, system)
+        if cache is not None:  # the API refuses a system instruction beside a cache
+            config = tuned.config(cached_content=cache)
+        else:
+            config = tuned.config(system_instruction=system)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.turn_deadline_s
         meter = UsageMeter("turn")
         spoken = False
+        rephrased = False  # a blocked or empty turn is asked for once more, in other words
+        said: list[str] = []
         stream: AsyncIterator[types.GenerateContentResponse] | None = None
         try:
             while True:
                 meter.attempts += 1
                 attempt_started = loop.time()
+                stop: str | None = None  # why the model stopped, if it said (finish or block)
                 try:
                     # The request goes out on the first read, so the first wait covers it.
                     stream = aiter(
@@ -221,16 +345,28 @@ class GeminiInterviewer(Interviewer):
                             raise self._timeout(loop.time() >= deadline, spoken) from exc
                         if chunk.usage_metadata is not None:
                             meter.pending = chunk.usage_metadata
+                        stop = _stop_reason(chunk) or stop
                         text = _chunk_text(chunk)
                         if text:
                             if not spoken:
                                 spoken = True
                                 meter.first_text = time.perf_counter()
+                            said.append(text)
                             yield text
                     meter.commit()
-                    break
                 except Exception as exc:
                     meter.commit()
+                    if cache is not None and not spoken and _refused_cache(exc):
+                        # Expired or deleted under us: send the prefix itself from now on.
+                        log.info(
+                            "the context cache was refused; sending the prefix uncached",
+                            extra={"interview_id": brief.interview_id, "error": describe(exc)},
+                        )
+                        self.prefixes.invalidate(brief.interview_id)
+                        cache = None
+                        config = tuned.config(system_instruction=system)
+                        meter.attempts -= 1  # not a failure of the call
+                        continue
                     if spoken or not is_retryable(exc) or meter.attempts >= self.max_attempts:
                         raise self._failure(exc, "turn", meter.attempts, mid_stream=spoken) from exc
                     wait = self._backoff_s(meter.attempts, exc)
@@ -241,8 +377,34 @@ class GeminiInterviewer(Interviewer):
                         extra={"interview_id": brief.interview_id, "error": describe(exc)},
                     )
                     await asyncio.sleep(wait)
-            if not spoken:
-                raise GeminiError("Gemini returned no text for the turn", "empty")
+                    continue
+                if spoken:
+                    break
+                why = stop or "no text"
+                if rephrased or loop.time() >= deadline:
+                    raise GeminiBlocked(
+                        f"Gemini would not speak the turn ({why}), also when asked again",
+                        planned_question=planned,
+                    )
+                rephrased = True
+                log.info(
+                    "a Gemini turn was blocked or empty; asking again in other words",
+                    extra={"interview_id": brief.interview_id, "reason": why},
+                )
+                contents = [*contents, _REPHRASE]
+            if stop in BLOCKED_FINISHES:
+                # Stopped part-way by a filter: the engine may regenerate the turn once.
+                raise GeminiError(
+                    f"Gemini stopped the turn part-way ({stop})", "blocked", mid_stream=True
+                )
+            if stop == "MAX_TOKENS":
+                # Out of output tokens: keep what was said, marked as cut if mid-sentence.
+                log.warning(
+                    "a Gemini turn ran out of output tokens",
+                    extra={"interview_id": brief.interview_id},
+                )
+                if not "".join(said).rstrip().endswith(SENTENCE_ENDS):
+                    yield "…"
             meter.outcome = "ok"
         except GeneratorExit:
             # Closed by the consumer (break + aclose, or garbage collection) mid-stream.
@@ -277,7 +439,9 @@ class GeminiInterviewer(Interviewer):
             f"Gemini sent no first chunk within {self.first_chunk_timeout_s:g}s", "timeout"
         )
 
-    async def score_answer(self, brief: InterviewBrief, turn: TurnRecord) -> AnswerScore:
+    async def score_answer(
+        self, brief: InterviewBrief, turn: TurnRecord, context: ScoreContext | None = None
+    ) -> AnswerScore:
         answer = turn.answer or ""
 
         def accept(response: types.GenerateContentResponse) -> AnswerScore:
@@ -286,26 +450,41 @@ class GeminiInterviewer(Interviewer):
             if sorted(names) != sorted(CRITERIA):
                 raise _Rejected(f"criteria {names}, expected each of {list(CRITERIA)} once")
             by_name: dict[str, _CriterionOut] = {c.criterion: c for c in out.criteria}
+            wrong = tuple(dict.fromkeys(w.strip() for w in out.incorrect_statements if w.strip()))
             criteria = tuple(
                 CriterionScore(
                     criterion=name,
                     value=by_name[name].value,
                     evidence=repair_evidence(by_name[name].evidence, answer),
-                    suggestion=by_name[name].suggestion.strip(),
+                    suggestion=_naming_wrong(name, by_name[name].suggestion.strip(), wrong),
                 )
                 for name in CRITERIA
             )
-            return AnswerScore(
-                criteria=criteria,
-                rubric_version=RUBRIC_VERSION,
-                follow_up_worthy=turn.kind == "question" and out.follow_up_worthy,
+            focus = out.follow_up_focus.strip() or None
+            if focus is None and wrong:
+                focus = f'the wrong claim "{wrong[0]}"'
+            if out.reply == "answer" and says_we_not_i(answer) and not wrong:
+                focus = PERSONAL_ROLE_FOCUS  # a rule, not left to the model
+            # Follow-ups are judged like any answer: the engine stops at the configured depth.
+            return cap_coverage(
+                AnswerScore(
+                    criteria=criteria,
+                    rubric_version=RUBRIC_VERSION,
+                    follow_up_worthy=out.follow_up_worthy
+                    or out.reply in ("dont_know", "off_topic", "clarification")
+                    or focus == PERSONAL_ROLE_FOCUS,
+                    reply=out.reply,
+                    incorrect_statements=wrong,
+                    notes=out.notes.strip(),
+                    follow_up_focus=focus,
+                )
             )
 
         return await self._structured(
             "score",
             brief.interview_id,
-            score_prompt(brief, turn),
-            types.GenerateContentConfig(
+            score_prompt(brief, turn, context),
+            self._tuned("score").config(
                 system_instruction=score_system_instruction(),
                 response_mime_type="application/json",
                 response_schema=_ScoreOut,
@@ -314,8 +493,29 @@ class GeminiInterviewer(Interviewer):
         )
 
     async def build_report(
-        self, brief: InterviewBrief, history: Sequence[TurnRecord]
+        self,
+        brief: InterviewBrief,
+        history: Sequence[TurnRecord],
+        rubrics: Sequence[QuestionRubric] = (),
     ) -> ReportDraft:
+        """The model writes the text; the overall score is computed here by the one rule
+        (``server.llm.overall``), never taken from the model. Without ``rubrics`` (the ones
+        stored with the interview), the bank questions' rubrics are used."""
+        if not rubrics:
+            rubrics = await self._bank_rubrics(brief, history)
+        computed = overall.overall(
+            overall.question_results(
+                [
+                    overall.TurnResult(
+                        kind=t.kind,
+                        answered=bool(t.answer and t.answer.strip()),
+                        values=[c.value for c in t.score.criteria] if t.score else [],
+                    )
+                    for t in history
+                ]
+            )
+        )
+
         def accept(response: types.GenerateContentResponse) -> ReportDraft:
             out = _parsed(response, _ReportOut)
             lists = [
@@ -325,7 +525,7 @@ class GeminiInterviewer(Interviewer):
             if not all(all(lists[i]) for i in range(3)):
                 raise _Rejected("an empty strength, weakness or next step")
             return ReportDraft(
-                overall_score=round(out.overall_score, 1),
+                overall_score=computed if computed is not None else overall.UNANSWERED,
                 strengths=lists[0],
                 weaknesses=lists[1],
                 next_steps=lists[2],
@@ -335,14 +535,28 @@ class GeminiInterviewer(Interviewer):
         return await self._structured(
             "report",
             brief.interview_id,
-            report_prompt(brief, history),
-            types.GenerateContentConfig(
+            report_prompt(brief, history, rubrics),
+            self._tuned("report").config(
                 system_instruction=report_system_instruction(),
                 response_mime_type="application/json",
                 response_schema=_ReportOut,
             ),
             accept,
         )
+
+    async def _bank_rubrics(
+        self, brief: InterviewBrief, history: Sequence[TurnRecord]
+    ) -> list[QuestionRubric]:
+        rubrics = []
+        number = 0
+        for turn in history:
+            if turn.kind != "question":
+                continue
+            number += 1
+            question = await self.questions.question(brief.interview_id, turn.question_id)
+            if question is not None:
+                rubrics.append(rubric_of(number, question))
+        return rubrics
 
     async def _structured(
         self,
@@ -392,6 +606,57 @@ class GeminiInterviewer(Interviewer):
             raise
         finally:
             self._emit(interview_id, meter)
+
+
+def _naming_wrong(criterion: str, suggestion: str, wrong: tuple[str, ...]) -> str:
+    """The coverage feedback names every incorrect statement, whatever the model wrote."""
+    if criterion != "coverage" or not wrong:
+        return suggestion
+    missing = [w for w in wrong if w.lower() not in suggestion.lower()]
+    if not missing:
+        return suggestion
+    named = "; ".join(f'"{w.rstrip(".")}"' for w in missing)
+    return f"{suggestion} Not correct: {named}.".strip()
+
+
+# Finish and block reasons that mean a filter stopped the model (not the end of its text).
+BLOCKED_FINISHES = frozenset(
+    {"SAFETY", "PROHIBITED_CONTENT", "RECITATION", "OTHER", "BLOCKLIST", "SPII", "MODEL_ARMOR"}
+)
+SENTENCE_ENDS = (".", "?", "!", "…", '"', "”")
+_REPHRASE = types.Content(
+    role="user",
+    parts=[
+        types.Part(
+            text="[Your reply to this turn was blocked or empty. Do the same task again in "
+            "different, neutral and professional words, without quoting the candidate.]"
+        )
+    ],
+)
+
+
+def _stop_reason(chunk: types.GenerateContentResponse) -> str | None:
+    """Why the model stopped or was stopped, if this chunk says: a prompt block reason, or
+    the candidate's finish reason."""
+    feedback = chunk.prompt_feedback
+    if feedback is not None and feedback.block_reason is not None:
+        return _name(feedback.block_reason)
+    if chunk.candidates and chunk.candidates[0].finish_reason is not None:
+        return _name(chunk.candidates[0].finish_reason)
+    return None
+
+
+def _name(reason: object) -> str:
+    return str(getattr(reason, "value", reason))
+
+
+def _refused_cache(exc: BaseException) -> bool:
+    """A 400/403/404 naming the cached content (gone, expired, or not this model's)."""
+    return (
+        isinstance(exc, errors.ClientError)
+        and exc.code in (400, 403, 404)
+        and "cachedcontent" in f"{exc.message} {exc.status}".replace(" ", "").lower()
+    )
 
 
 def _chunk_text(chunk: types.GenerateContentResponse) -> str:

@@ -7,18 +7,62 @@ import asyncio
 import importlib
 import random
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 from google import genai
 from google.genai import errors, types
 
-from server.llm.base import CallKind, CallRecord, Outcome, ProviderError, cost_micro_usd
+from server.llm.base import (
+    CallKind,
+    CallRecord,
+    Outcome,
+    Prices,
+    ProviderError,
+    TurnBlocked,
+    cost_micro_usd,
+)
 
 MODEL_SETTING = "INTERVIEW_GEMINI_MODEL"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 T = TypeVar("T")
+
+
+# --- what each kind of call asks for ------------------------------------------------------
+
+Thinking = Literal["minimal", "low", "medium", "high", "model_default"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallTuning:
+    """How one kind of call is generated: thinking level, output limit, temperature, seed.
+
+    ``model_default`` thinking and ``None`` values send nothing: the model's own default.
+    """
+
+    thinking: Thinking = "model_default"
+    max_output_tokens: int | None = None
+    temperature: float | None = None
+    seed: int | None = None
+
+    def config(self, **fields: Any) -> types.GenerateContentConfig:
+        """A ``GenerateContentConfig`` with these settings and ``fields`` (system instruction,
+        response schema, cached content...)."""
+        if self.thinking != "model_default":
+            level = types.ThinkingLevel[self.thinking.upper()]
+            fields["thinking_config"] = types.ThinkingConfig(thinking_level=level)
+        if self.max_output_tokens is not None:
+            fields["max_output_tokens"] = self.max_output_tokens
+        if self.temperature is not None:
+            fields["temperature"] = self.temperature
+        if self.seed is not None:
+            fields["seed"] = self.seed
+        return types.GenerateContentConfig(**fields)
+
+
+MODEL_DEFAULTS = CallTuning()
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -45,6 +89,10 @@ class InvalidOutput(GeminiError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, "invalid_output")
+
+
+class GeminiBlocked(GeminiError, TurnBlocked):
+    """The model would not speak a turn, also when asked again in other words."""
 
 
 class GeminiTimeout(GeminiError):
@@ -208,6 +256,7 @@ class UsageMeter:
         self.started = time.perf_counter()
         self.first_text: float | None = None
         self.prompt_tokens = 0
+        self.cached_tokens = 0  # of prompt_tokens, read from a context cache
         self.output_tokens = 0
         self.attempts = 0
         self.outcome: Outcome = "error"
@@ -218,6 +267,7 @@ class UsageMeter:
         if usage is None:
             return
         self.prompt_tokens += usage.prompt_token_count or 0
+        self.cached_tokens += usage.cached_content_token_count or 0
         self.output_tokens += (usage.candidates_token_count or 0) + (
             usage.thoughts_token_count or 0
         )
@@ -227,7 +277,7 @@ class UsageMeter:
         self.add(self.pending)
         self.pending = None
 
-    def record(self, model: str, prices: Mapping[str, tuple[float, float]]) -> CallRecord:
+    def record(self, model: str, prices: Prices) -> CallRecord:
         now = time.perf_counter()
         return CallRecord(
             kind=self.kind,
@@ -240,6 +290,9 @@ class UsageMeter:
             else round((self.first_text - self.started) * 1000),
             outcome=self.outcome,
             error_code=None if self.outcome == "ok" else self.error_code,
-            cost_micro_usd=cost_micro_usd(model, self.prompt_tokens, self.output_tokens, prices),
+            cost_micro_usd=cost_micro_usd(
+                model, self.prompt_tokens, self.output_tokens, prices, self.cached_tokens
+            ),
             attempts=self.attempts,
+            cached_tokens=self.cached_tokens,
         )

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
-from server.llm.base import InterviewBrief
+from server.llm.base import InterviewBrief, QuestionRubric
 from server.llm.offline import focus as focus_terms
 
 BANK_DIR = Path(__file__).resolve().parents[1] / "bank"
@@ -118,6 +118,18 @@ class BankQuestion:
                 for m in data.get("misconceptions", ())
             ),
         )
+
+
+def rubric_of(number: int, question: BankQuestion) -> QuestionRubric:
+    """A bank question's private rubric: its expected points (and what a model answer says)
+    and its known misconceptions as the pitfalls to catch."""
+    return QuestionRubric(
+        number=number,
+        question_id=question.id,
+        question=question.text,
+        expected_points=tuple(p.point for p in question.points) + question.model_answer,
+        pitfalls=tuple(m.claim for m in question.misconceptions),
+    )
 
 
 def normalise(text: str) -> str:

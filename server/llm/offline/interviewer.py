@@ -8,16 +8,20 @@ import re
 from collections.abc import AsyncIterator, Sequence
 
 from server.llm.base import (
+    PERSONAL_ROLE_FOCUS,
     TRACK_LABELS,
     AnswerScore,
     InterviewBrief,
     Interviewer,
+    QuestionRubric,
     ReportDraft,
+    ScoreContext,
     TurnRecord,
     TurnRequest,
+    cap_coverage,
 )
 from server.llm.offline import focus, report, scoring
-from server.llm.offline.bank import BankQuestion, FileQuestionSource, QuestionSource
+from server.llm.offline.bank import BankQuestion, FileQuestionSource, QuestionSource, rubric_of
 
 TRANSITIONS = (
     "Thank you. Let's move on.",
@@ -47,8 +51,8 @@ class OfflineInterviewer(Interviewer):
         self.pace_s = pace_ms / 1000
         self.questions = questions or FileQuestionSource()
 
-    async def plan(self, brief: InterviewBrief) -> list[str | None]:
-        return [q.id for q in await self.questions.plan(brief)]
+    async def plan(self, brief: InterviewBrief) -> list[QuestionRubric]:
+        return [rubric_of(n, q) for n, q in enumerate(await self.questions.plan(brief), 1)]
 
     def turn_text(
         self,
@@ -64,6 +68,11 @@ class OfflineInterviewer(Interviewer):
                 (t for t in reversed(history) if t.answer and t.question_id == turn.question_id),
                 None,
             )
+            if previous is not None and previous.score is not None:
+                if previous.score.reply == "clarification":
+                    return clarification_text(question, turn.rubric)
+                if previous.score.follow_up_focus == PERSONAL_ROLE_FOCUS:
+                    return PERSONAL_ROLE_QUESTION
             if question is None or previous is None or previous.answer is None:
                 return "Could you give me a concrete example of that from your own work?"
             scores = previous.score.criteria if previous.score else ()
@@ -98,22 +107,37 @@ class OfflineInterviewer(Interviewer):
                 await asyncio.sleep(self.pace_s)
             yield word if position == len(words) - 1 else word + " "
 
-    async def score_answer(self, brief: InterviewBrief, turn: TurnRecord) -> AnswerScore:
+    async def score_answer(
+        self, brief: InterviewBrief, turn: TurnRecord, context: ScoreContext | None = None
+    ) -> AnswerScore:
         question = await self.questions.question(
             brief.interview_id, turn.question_id
         ) or _fallback_question(brief, turn)
         answer = turn.answer or ""
         scores = scoring.score_answer(question, answer)
-        return AnswerScore(
-            criteria=tuple(scores),
-            rubric_version=scoring.RUBRIC_VERSION,
-            follow_up_worthy=turn.kind == "question"
-            and scoring.needs_follow_up(question, answer, scores),
+        reading = scoring.assess_reply(question, answer, scores)
+        # Follow-ups are judged like any answer: the engine stops at the configured depth.
+        worthy = reading.reply != "answer" or scoring.needs_follow_up(question, answer, scores)
+        return cap_coverage(
+            AnswerScore(
+                criteria=tuple(scores),
+                rubric_version=scoring.RUBRIC_VERSION,
+                follow_up_worthy=worthy or reading.follow_up_focus == PERSONAL_ROLE_FOCUS,
+                reply=reading.reply,
+                incorrect_statements=reading.incorrect_statements,
+                notes=reading.notes,
+                follow_up_focus=reading.follow_up_focus,
+            )
         )
 
     async def build_report(
-        self, brief: InterviewBrief, history: Sequence[TurnRecord]
+        self,
+        brief: InterviewBrief,
+        history: Sequence[TurnRecord],
+        rubrics: Sequence[QuestionRubric] = (),
     ) -> ReportDraft:
+        # Its bank questions' points are its rubrics; the per-question parts of the report
+        # (server.llm.question_report) are computed when the report is read.
         # Every turn with words counts, as the overall score counts it (a timed-out answer
         # that was scored too), and each follow-up with its main question.
         turns = [
@@ -143,6 +167,23 @@ def note_follow_up(note: str) -> str:
     return (
         f"Before we move on, I'd like to go deeper on {topic}. Can you walk me through a "
         "concrete example from your own work, and the trade-offs you weighed?"
+    )
+
+
+PERSONAL_ROLE_QUESTION = (
+    'You described that as "we". What did you personally do there: which part was yours, '
+    "and which decision did you make yourself?"
+)
+
+
+def clarification_text(question: BankQuestion | None, rubric: QuestionRubric | None) -> str:
+    """A one-sentence answer to a clarifying question, then the same question again."""
+    text = question.text if question else rubric.question if rubric else ""
+    if not text:
+        return "Good question: answer it as you understand it, and state any assumption you make."
+    return (
+        "Good question: answer it as you understand it, stating any assumption you make. "
+        f"Again: {text}"
     )
 
 

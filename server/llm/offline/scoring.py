@@ -14,7 +14,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from server.llm.base import CRITERIA, CriterionScore
+from server.llm.base import (
+    CRITERIA,
+    PERSONAL_ROLE_FOCUS,
+    CriterionScore,
+    ReplyKind,
+    says_we_not_i,
+)
 from server.llm.offline.bank import (
     STAR_ELEMENTS,
     BankMisconception,
@@ -968,3 +974,77 @@ def follow_up_text(question: BankQuestion, answer: str, scores: Sequence[Criteri
         return _DEEPER_PROBES[kind].format(quote=quote)
     templates = _PROBE_TEMPLATES[kind]
     return templates[_stable_index(answer, len(templates))].format(quote=quote)
+
+
+# ---------------------------------------------------------------------------- the reply
+
+_CLARIFYING = _cues(
+    "do you mean|did you mean|could you clarify|can you clarify|could you repeat|can you repeat"
+    "|could you rephrase|can you rephrase|what do you mean|when you say|are you asking"
+    "|should i assume|can i assume|may i assume|is this about|just to clarify|to clarify"
+    "|which one|what kind of|how much detail|do you want me to"
+)
+_CLARIFYING_MAX_WORDS = 30
+# A short reply that is itself a question ("Is this for a mobile app?"); a tentative answer
+# ("Maybe a cache?") is not one.
+_QUESTION_START = re.compile(
+    r"(?:sorry,?\s+)?(?:what|which|who|when|where|do|does|did|should|can|could|would|is|are"
+    r"|may|shall|am)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class ReplyAssessment:
+    """What the reply was, and the interviewer's private reading of it."""
+
+    reply: ReplyKind
+    incorrect_statements: tuple[str, ...]
+    notes: str
+    follow_up_focus: str | None
+
+
+def assess_reply(
+    question: BankQuestion, answer: str, scores: Sequence[CriterionScore]
+) -> ReplyAssessment:
+    """Classify the reply (an answer, a clarifying question, "I don't know", off topic) and
+    note what a follow-up should probe: a wrong claim first, then "we" without "I", then the
+    first key point missed."""
+    analysed = analyse(answer)
+    text = answer.strip()
+    asks_back = text.endswith("?") and _QUESTION_START.match(text) is not None
+    if (
+        text
+        and analysed.words <= _CLARIFYING_MAX_WORDS
+        and "?" in text
+        and (_CLARIFYING.search(analysed.cue_text) or asks_back)
+    ):
+        return ReplyAssessment(
+            "clarification", (), "The candidate asked a clarifying question.", None
+        )
+    meaning = understand(question, analysed)
+    wrong = tuple(dict.fromkeys(m.claim for m, _ in meaning.asserted))
+    if meaning.dont_know:
+        return ReplyAssessment(
+            "dont_know", wrong, "The candidate said they do not know.", "a smaller first step"
+        )
+    if meaning.off_topic:
+        return ReplyAssessment(
+            "off_topic", wrong, "The answer did not address the question.", question.text
+        )
+    focus: str | None = None
+    notes: list[str] = []
+    if wrong:
+        focus = f'the wrong claim "{wrong[0].rstrip(".")}"'
+        notes.append(f"States something incorrect: {wrong[0]}")
+    elif says_we_not_i(answer):
+        focus = PERSONAL_ROLE_FOCUS
+        notes.append('Describes the work as "we" only.')
+    elif meaning.missed:
+        focus = f"the missing point: {meaning.missed[0].point}"
+    if meaning.missed:
+        notes.append("Missed: " + "; ".join(p.point for p in meaning.missed))
+    low = [c.criterion for c in scores if c.value <= 2]
+    if low:
+        notes.append("Weak on " + ", ".join(low) + ".")
+    return ReplyAssessment("answer", wrong, " ".join(notes), focus)

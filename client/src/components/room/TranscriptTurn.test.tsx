@@ -17,6 +17,7 @@ const turn: Turn = {
   average: null,
   rubricVersion: null,
   scoreFailed: false,
+  clarification: false,
   delivery: null,
   take: 1,
   targets: ['kafka', 'idempotency'],
@@ -41,5 +42,11 @@ describe('TranscriptTurn', () => {
   it('says nothing of the sort without targets', () => {
     show({ ...turn, targets: [] });
     expect(screen.queryByTestId('turn-targets')).toBeNull();
+  });
+
+  it('shows a clarifying question as not scored, and not as a failed score', () => {
+    show({ ...turn, answer: 'Do you mean at-least-once delivery?', outcome: 'answered', clarification: true });
+    expect(screen.getByTestId('turn-clarification')).toHaveTextContent('A clarifying question: not scored.');
+    expect(screen.queryByText(/could not be scored/)).toBeNull();
   });
 });

@@ -76,6 +76,11 @@ export function TranscriptTurn({
         </p>
       )}
 
+      {turn.clarification && (
+        <p className="turn__outcome" data-testid="turn-clarification">
+          A clarifying question: not scored. The interviewer answers it, and the question stays open.
+        </p>
+      )}
       {turn.scores && <FeedbackDetails turn={turn} initiallyOpen={feedbackOpen} />}
       {turn.scoreFailed && !turn.scores && (
         <p className="turn__outcome">This answer could not be scored; it is saved in your transcript.</p>
