@@ -31,6 +31,7 @@ from server.app import create_app
 from server.auth import service as auth_service
 from server.auth import tokens
 from server.config import Settings
+from server.gateway.router import InterviewSocketRoute
 from server.store.models import AnswerAudio, Level, Question, Track, User, utcnow
 from tests.conftest import TEST_SECRET, make_settings, unique_email
 from tests.fakes.razorpay import FakeRazorpay
@@ -463,6 +464,10 @@ def route_table(app: FastAPI) -> set[tuple[str, str]]:
         else:
             assert route.path and route.methods, f"a route of an unknown kind: {original!r}"
             table |= {(method, route.path) for method in route.methods if method != "HEAD"}
+    # The interview socket is served ahead of the router, by a middleware of its own.
+    for middleware in app.user_middleware:
+        if middleware.cls is InterviewSocketRoute:
+            table.add(("WEBSOCKET", InterviewSocketRoute.path))
     return table
 
 

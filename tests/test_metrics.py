@@ -162,10 +162,20 @@ async def test_a_gemini_interview_counts_provider_calls_tokens_cost_and_time_to_
     chunks = ("Hello, I'm your interviewer. ", "Tell me about a time you ", "made it faster.")
     fake.script("stream", Stream(chunks=chunks, delay_s=0.02, usage=(200, 40)))
     score = {
+        "reply": "answer",
+        "incorrect_statements": [],
         "criteria": [
-            {"criterion": c, "value": 4, "evidence": "we added an index", "suggestion": "More."}
+            {
+                "criterion": c,
+                "evidence": "we added an index",
+                "rationale": "Matches the anchor.",
+                "value": 4,
+                "suggestion": "More.",
+            }
             for c in ("coverage", "structure", "specificity", "clarity")
         ],
+        "notes": "",
+        "follow_up_focus": "",
         "follow_up_worthy": False,
     }
     report = {

@@ -27,6 +27,8 @@ class InterviewSocketRoute:
     Added as the outermost middleware, so the rest of the app never sees these sockets.
     """
 
+    path = "/ws/interviews/{interview_id}"  # as a route would declare it
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
