@@ -62,24 +62,10 @@ def question_reports(
 ) -> list[QuestionReport]:
     """One entry per main question asked, in order; ``rubrics`` are matched by number (a
     question without one gets no strong answer and no missed-point drills)."""
-    groups: list[list[TurnRecord]] = []
-    for turn in history:
-        if turn.kind == "question" or not groups:
-            groups.append([])
-        groups[-1].append(turn)
-    results = overall.question_results(
-        [
-            overall.TurnResult(
-                kind=t.kind,
-                answered=_answered(t),
-                values=[c.value for c in t.score.criteria] if t.score else [],
-            )
-            for t in history
-        ]
-    )
+    grouped = by_question(history)
     by_number = {r.number: r for r in rubrics}
     reports = []
-    for result, group in zip(results, groups, strict=True):
+    for result, group in grouped:
         rubric = by_number.get(result.number)
         points = rubric.expected_points if rubric else ()
         scored = [t for t in group if _answered(t) and t.score and t.score.criteria]
@@ -106,6 +92,29 @@ def question_reports(
             )
         )
     return reports
+
+
+def by_question(
+    history: Sequence[TurnRecord],
+) -> list[tuple[overall.QuestionResult, list[TurnRecord]]]:
+    """The turns grouped by main question (a follow-up joins the question before it), each
+    group with its result by the overall rule."""
+    groups: list[list[TurnRecord]] = []
+    for turn in history:
+        if turn.kind == "question" or not groups:
+            groups.append([])
+        groups[-1].append(turn)
+    results = overall.question_results(
+        [
+            overall.TurnResult(
+                kind=t.kind,
+                answered=_answered(t),
+                values=[c.value for c in t.score.criteria] if t.score else [],
+            )
+            for t in history
+        ]
+    )
+    return list(zip(results, groups, strict=True))
 
 
 def _answered(turn: TurnRecord) -> bool:

@@ -20,6 +20,7 @@ from server.llm.base import (
     TurnRecord,
     TurnRequest,
 )
+from server.llm.question_report import by_question
 
 MIN_QUOTE_CHARS = 12  # shorter repaired quotes say too little to count as evidence
 
@@ -475,28 +476,15 @@ def report_prompt(
     """The interview question by question, follow-ups folded in, with the scores of the
     overall rule (``server.llm.overall``) and each question's private rubric, which the
     candidate may now see."""
-    groups: list[list[TurnRecord]] = []
-    for record in history:
-        if record.kind == "question" or not groups:
-            groups.append([])
-        groups[-1].append(record)
-    results = overall.question_results(
-        [
-            overall.TurnResult(
-                kind=t.kind,
-                answered=bool(t.answer and t.answer.strip()),
-                values=[c.value for c in t.score.criteria] if t.score else [],
-            )
-            for t in history
-        ]
-    )
+    grouped = by_question(history)
+    results = [result for result, _ in grouped]
     by_number = {r.number: r for r in rubrics}
     follow_ups = sum(r.follow_ups for r in results)
     lines = [
         f"Interview: {brief.level}-level {_track(brief)}; main questions: {len(results)}, "
         f"follow-ups asked: {follow_ups}."
     ]
-    for result, group in zip(results, groups, strict=True):
+    for result, group in grouped:
         score = f"{result.score:.1f} of 5" if result.score is not None else "not scored"
         lines.append(f"Question {result.number} (score {score}):")
         rubric = by_number.get(result.number)
