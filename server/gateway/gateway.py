@@ -244,7 +244,9 @@ class InterviewGateway:
                     raise _Reject(CloseCode.interview_not_found, "no such interview") from None
                 connection.observer = True
                 attached = Attached(live=True, fresh=False)
-            view = await self.sessions.view(wanted, fresh=attached.fresh)
+            view = await self.sessions.view(
+                wanted, fresh=attached.fresh, candidate=not connection.observer
+            )
             if view is None:
                 if attached.live and not connection.observer:
                     raise _Reject(1011, "the interview is not ready; try again")

@@ -198,10 +198,13 @@ class SessionManager:
                 extra={"interview_id": facts.brief.interview_id, "error": repr(exc)},
             )
 
-    async def view(self, interview_id: str, *, fresh: bool) -> LiveView | None:
+    async def view(
+        self, interview_id: str, *, fresh: bool, candidate: bool = True
+    ) -> LiveView | None:
         """The live view. ``fresh``: the runner was just started here, from what was read
         an instant ago, so its memory is the view; otherwise the live store is asked, and a
-        runner here whose state the store lost (e.g. Redis restarted) starts over."""
+        runner here whose state the store lost (e.g. Redis restarted) starts over; for the
+        ``candidate``'s socket (not an observer's), also one that stopped meanwhile."""
         running = self._running.get(interview_id)
         if running is not None and fresh:
             return await self._local_view(running)
@@ -216,13 +219,17 @@ class SessionManager:
             state = LiveState.decode(snapshot.state)
             return LiveView(state, snapshot.text, snapshot.seq, snapshot.seq)
         running = self._running.get(interview_id)
-        if running is None or self._draining:
+        if self._draining or (running is None and not candidate):
             return None
         log.warning(
             "live state lost; restarting the interview", extra={"interview_id": interview_id}
         )
-        running.task.cancel()
-        await asyncio.wait({running.task}, timeout=5)
+        if running is not None:
+            running.task.cancel()
+            await asyncio.wait({running.task}, timeout=5)
+        # Also when no runner is here any more: the one that ran here when the socket was
+        # authorised found the state gone (a refused append) and stopped meanwhile, and
+        # nobody else will rebuild the interview for this socket. The lease decides.
         if not await self.ensure_running(interview_id):
             return None
         restarted = self._running.get(interview_id)
