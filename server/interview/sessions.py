@@ -246,12 +246,15 @@ class SessionManager:
         return LiveView(runner.state, runner.text, runner.seq, runner.loaded_seq)
 
     async def _wait_for_snapshot(self, interview_id: str) -> Snapshot | None:
-        """The live data, waiting a moment for a runner elsewhere that is just starting."""
+        """The live data, waiting a moment for a runner elsewhere that is just starting (it
+        holds the lease before it writes the state: with no holder, nobody is)."""
         deadline = time.monotonic() + STATE_WAIT_S
         while True:
             snapshot = await self.live.events.snapshot(interview_id)
             if snapshot is not None or time.monotonic() > deadline or self._draining:
                 return snapshot
+            if await self.live.leases.holder(interview_id) is None:
+                return None
             await asyncio.sleep(0.01)
 
     async def submit(self, interview_id: str, envelope: Envelope) -> None:

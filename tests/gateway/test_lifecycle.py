@@ -16,6 +16,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from server.config import Settings
+from server.interview.sessions import STATE_WAIT_S
 from server.interview.state import LiveState
 from server.store.models import Interview
 from tests.wsclient import (
@@ -340,3 +341,29 @@ async def test_deleting_a_live_interview_stops_it(live: LiveServer) -> None:
 async def _phase(live: LiveServer, interview_id: str) -> str | None:
     snapshot = await live.app.state.services.live.events.snapshot(interview_id)
     return None if snapshot is None else LiveState.decode(snapshot.state).phase.value
+
+
+async def test_a_hello_rebuilds_at_once_an_interview_whose_runner_stopped_on_losing_its_state(
+    live: LiveServer,
+) -> None:
+    """The live store lost the interview and its runner here found out (a refused append)
+    and stopped, after a candidate's socket was authorised from that runner and before its
+    live view was read: the view rebuilds the interview from the database, at once."""
+    session = await new_session(live.http, question_count=2)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    end = await client.until("turn.end")
+    await client.close()
+    services = live.app.state.services
+    sessions = services.sessions
+    await services.live.events.expire(session.interview_id, 0)
+    sessions._lost(session.interview_id)  # what a refused append makes the runner do
+    async with asyncio.timeout(5):  # stopped, and its lease released
+        while any(r.interview_id == session.interview_id for r in sessions.runners()):
+            await asyncio.sleep(0.01)
+
+    view = await asyncio.wait_for(
+        sessions.view(session.interview_id, fresh=False), STATE_WAIT_S - 2
+    )
+    assert view is not None
+    assert (view.state.turn, view.state.question_number) == (end["turn"], 1)
