@@ -281,6 +281,7 @@ _UPLOAD_FIELDS = ("turn", "sample_rate", "next_chunk", "size", "status", "claime
 
 _MAX_BATCH = 512
 _SUBSCRIBE_TIMEOUT_S = 5.0
+_START_SUBSCRIBE_TIMEOUT_S = 1.0
 
 ScriptCall = tuple[AsyncScript, Sequence[str], Sequence[Any]]  # script, keys, args
 
@@ -382,10 +383,16 @@ class RedisEventLog:
         self.listener = listener
         # Subscribe confirmations are read too: ``subscribe`` waits for them.
         self._pubsub = self._sub_redis.pubsub(ignore_subscribe_messages=False)
+        confirmed = asyncio.get_running_loop().create_future()
+        self._unconfirmed[self.keys.prefix + "ctl"] = confirmed
         self._tasks = [
             asyncio.create_task(self._listen(), name="redis-live-listen"),
             asyncio.create_task(self._publish(), name="redis-live-publish"),
         ]
+        # Revocations and monitor updates arrive on the control channel: be subscribed to
+        # it before serving, so none published from here on is missed. Bounded: with Redis
+        # down, start-up goes on and the listener subscribes when it can.
+        await asyncio.wait({confirmed}, timeout=_START_SUBSCRIBE_TIMEOUT_S)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
