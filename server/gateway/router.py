@@ -14,7 +14,10 @@ from server.middleware import request_id_of
 
 router = APIRouter()
 
-INTERVIEW_SOCKET_PATH = re.compile(r"/ws/interviews/([^/]+)")
+INTERVIEW_SOCKET = "/ws/interviews/{interview_id}"  # as a route would declare it
+INTERVIEW_SOCKET_PATH = re.compile(
+    re.escape(INTERVIEW_SOCKET).replace(r"\{interview_id\}", "([^/]+)")
+)
 
 
 class InterviewSocketRoute:
@@ -27,7 +30,7 @@ class InterviewSocketRoute:
     Added as the outermost middleware, so the rest of the app never sees these sockets.
     """
 
-    path = "/ws/interviews/{interview_id}"  # as a route would declare it
+    path = INTERVIEW_SOCKET
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
