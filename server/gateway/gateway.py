@@ -122,7 +122,7 @@ class InterviewGateway:
         self.sessions = sessions
         self.connections: set[Connection] = set()
         self.draining = False
-        # Admission: a burst of hellos is served a few dozen at a time, so starting
+        # Admission: a burst of hellos is served a few at a time, so starting
         # interviews cannot crowd out the streams already running in this process.
         self._starts = asyncio.Semaphore(settings.ws_concurrent_starts)
         fanout.on_revoked = self._revoked

@@ -1,8 +1,10 @@
 """What the admin console's live monitor shows: each process summarises the interviews it
 drives, a few times a second, into the live store's ``Monitor`` (never the token stream).
 
-- Every ``INTERVAL_S`` the summaries that changed are stored and published; every
-  ``HEARTBEAT_S`` all of them are (their ``seen_ms`` is the heartbeat). An interview this
+- Every ``INTERVAL_S`` the summaries that changed are stored and published, with a share
+  of the unchanged ones: each is republished about every ``HEARTBEAT_S`` (its ``seen_ms``
+  is the heartbeat), the oldest first and a quarter of them per round, so a process
+  driving hundreds of interviews never summarises them all at once. An interview this
   process stopped driving is removed in the same publication.
 - A process that dies stops refreshing its summaries: readers drop any not seen for
   ``STALE_MS`` (``fresh``), so an interview moves to its new process within a few seconds.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -35,6 +38,9 @@ INTERVAL_S = 0.5
 HEARTBEAT_S = 2.0
 STALE_MS = 6_000
 EMAIL_CACHE_MAX = 50_000
+# Summaries built between two yields to the event loop: each costs ~25 µs, and a process
+# streaming hundreds of interviews must not pause every stream to build them all.
+BUILD_SLICE = 64
 
 
 def now_ms() -> int:
@@ -66,6 +72,19 @@ def fresh(summaries: dict[str, str], now: int) -> tuple[dict[str, SessionSummary
     return live, stale
 
 
+def heartbeats_due(
+    published_at: dict[str, float], unchanged: list[str], total: int, now: float
+) -> list[str]:
+    """Which unchanged summaries to publish again this round: those not published for
+    ``HEARTBEAT_S``, the oldest first, at most a quarter of the ``total`` per round. Once
+    spread out, each is republished every ``HEARTBEAT_S``; a burst of starts, all first
+    published in one round, spreads over four rounds."""
+    share = max(1, math.ceil(total * INTERVAL_S / HEARTBEAT_S))
+    due = [iid for iid in unchanged if now - published_at.get(iid, 0.0) >= HEARTBEAT_S]
+    due.sort(key=lambda iid: published_at.get(iid, 0.0))
+    return due[:share]
+
+
 class MonitorPublisher:
     """Built before the interviewer (its ``on_call`` is part of the usage sink), started
     with the session manager whose runners it summarises."""
@@ -76,7 +95,7 @@ class MonitorPublisher:
         self._usage: dict[str, _Usage] = {}
         self._emails: dict[str, str] = {}  # owner id → email, for the summaries
         self._published: dict[str, tuple[object, ...]] = {}  # ``_key`` as last stored
-        self._last_heartbeat = 0.0
+        self._published_at: dict[str, float] = {}  # monotonic time each was last stored
         self._task: asyncio.Task[None] | None = None
 
     def on_call(self, interview_id: str, call: CallRecord) -> None:
@@ -130,30 +149,45 @@ class MonitorPublisher:
         remote = [r.interview_id for r in runners if r.interview_id not in present]
         if remote:
             present.update(await self.live.leases.present(remote))
-        now = now_ms()
-        heartbeat = time.monotonic() - self._last_heartbeat >= HEARTBEAT_S
+        clock = time.monotonic()
         current: dict[str, tuple[object, ...]] = {}
-        changed: list[SessionSummary] = []
+        changed: list[tuple[InterviewRunner, bool]] = []
+        unchanged: dict[str, tuple[InterviewRunner, bool]] = {}
         for runner in runners:
             connected = runner.interview_id in present
             key = self._key(runner, connected)
             current[runner.interview_id] = key
-            if heartbeat or self._published.get(runner.interview_id) != key:
-                changed.append(self._summary(runner, connected, now))
+            if self._published.get(runner.interview_id) != key:
+                changed.append((runner, connected))
+            else:
+                unchanged[runner.interview_id] = (runner, connected)
+        due = heartbeats_due(self._published_at, list(unchanged), len(runners), clock)
+        changed += [unchanged[interview_id] for interview_id in due]
         removed = [iid for iid in self._published if iid not in current]
         for interview_id in removed:
             self._usage.pop(interview_id, None)
+            self._published_at.pop(interview_id, None)
         if not changed and not removed:
             return
-        if heartbeat:
-            self._last_heartbeat = time.monotonic()
-        update = MonitorUpdate(seq=CONTROL, epoch="", sessions=changed, removed=removed, at_ms=now)
-        await self.live.monitor.publish(
-            {s.interview_id: s.model_dump_json() for s in changed},
-            removed,
-            update.model_dump_json(),
+        now = now_ms()
+        summaries: list[SessionSummary] = []
+        stored: dict[str, str] = {}
+        for start in range(0, len(changed), BUILD_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            for runner, connected in changed[start : start + BUILD_SLICE]:
+                summary = self._summary(runner, connected, now)
+                summaries.append(summary)
+                stored[summary.interview_id] = summary.model_dump_json()
+        update = MonitorUpdate(
+            seq=CONTROL, epoch="", sessions=summaries, removed=removed, at_ms=now
         )
-        self._published = current
+        await self.live.monitor.publish(stored, removed, update.model_dump_json())
+        for summary in summaries:
+            self._published[summary.interview_id] = current[summary.interview_id]
+            self._published_at[summary.interview_id] = clock
+        for interview_id in removed:
+            del self._published[interview_id]
 
     def _key(self, runner: InterviewRunner, connected: bool) -> tuple[object, ...]:
         """What makes a summary worth publishing before the next heartbeat. Not the time of

@@ -11,7 +11,7 @@ from redis.crc import key_slot
 
 from server.live.base import LogRead, TextUpdate
 from server.live.memory import memory_live_store
-from server.live.redis import RedisKeys, redis_live_store
+from server.live.redis import _SLICE, RedisKeys, redis_live_store
 from tests.live.conftest import Live, Recorder, cluster_client, keys_by_node
 
 KINDS_OF_KEY = ("s", "t", "l", "c", "f", "lease", "pres")  # every key of one interview
@@ -356,6 +356,35 @@ class TestLeases:
         mixed = [iid for pair in zip(held, free, strict=True) for iid in pair]
         assert await leases.unleased(mixed) == free  # in the order asked
         assert await leases.unleased([]) == []
+
+    async def test_bulk_calls_larger_than_one_pipeline_keep_every_answer_in_order(
+        self, live: Live
+    ) -> None:
+        """A busy process renews, touches and asks about hundreds of interviews at once;
+        the Redis store sends them as several pipelines (``_SLICE``): nothing may be lost
+        or shifted at the seams between them."""
+        leases = live.store.leases
+        count = 2 * _SLICE + 7
+        ids = _ids(count)
+        mine = ids[::3]
+        for iid in mine:
+            assert await leases.acquire(iid, "me", 5000)
+        renewed = await leases.renew("me", ids, 5000)
+        assert list(renewed) == ids
+        assert renewed == {iid: iid in mine for iid in ids}
+        assert await leases.unleased(ids) == [iid for iid in ids if iid not in mine]
+        here = ids[1::2]
+        await leases.touch_presence(here, 5000)
+        assert await leases.present(ids) == set(here)
+        created = ids[:: 2 * _SLICE - 1]
+        for iid in created:
+            assert await live.store.events.create(iid, f"state-{iid}")
+        snapshots = await live.store.events.snapshots(ids)
+        assert list(snapshots) == ids
+        assert {iid for iid, snap in snapshots.items() if snap is not None} == set(created)
+        for iid in created:
+            snapshot = snapshots[iid]
+            assert snapshot is not None and snapshot.state == f"state-{iid}"
 
     async def test_presence_expires(self, live: Live) -> None:
         leases = live.store.leases

@@ -4,10 +4,12 @@ with ``TEST_BACKEND=services``."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 import pytest
 
+from server.interview.monitor import HEARTBEAT_S, INTERVAL_S, heartbeats_due
 from server.live.redis import redis_live_store
 from tests.live.conftest import Live, Recorder, open_live
 
@@ -64,3 +66,39 @@ async def test_every_process_of_a_deployment_receives_what_one_publishes(
             assert elsewhere.recorder.monitor == []
     finally:
         await peer.close()
+
+
+def test_unchanged_summaries_are_republished_a_quarter_at_a_time_oldest_first() -> None:
+    """A process driving hundreds of interviews never rebuilds every summary in one round:
+    a burst of starts, all first published together, spreads over four rounds and stays
+    spread, and each summary is still republished about every ``HEARTBEAT_S``."""
+    ids = [f"i{n:03}" for n in range(100)]
+    published_at = dict.fromkeys(ids, 0.0)  # all published in the same round
+    now = 0.0
+    assert heartbeats_due(published_at, ids, len(ids), now + HEARTBEAT_S - 0.01) == []
+    rounds: list[list[str]] = []
+    last_seen: dict[str, list[float]] = {iid: [0.0] for iid in ids}
+    now = HEARTBEAT_S
+    while now < 10 * HEARTBEAT_S:
+        due = heartbeats_due(published_at, ids, len(ids), now)
+        rounds.append(due)
+        for iid in due:
+            published_at[iid] = now
+            last_seen[iid].append(now)
+        now += INTERVAL_S
+    assert max(len(due) for due in rounds) == 25  # a quarter of all
+    # The first four rounds cover everyone once.
+    assert sorted(iid for due in rounds[:4] for iid in due) == ids
+    # Spread: every later round republishes the same share, never all at once.
+    assert all(len(due) == 25 for due in rounds[4:])
+    for iid in ids:
+        times = last_seen[iid]
+        gaps = [b - a for a, b in itertools.pairwise(times[1:])]
+        assert gaps and all(gap == HEARTBEAT_S for gap in gaps), (iid, times)
+    # The oldest first: a summary republished long ago goes before a recent one.
+    published_at["i050"] = -100.0
+    assert heartbeats_due(published_at, ids, len(ids), now)[0] == "i050"
+    # Only unchanged ones are asked about (changed ones are published anyway); and one
+    # interview alone is still republished.
+    assert heartbeats_due({"x": 0.0}, ["x"], 1, HEARTBEAT_S) == ["x"]
+    assert heartbeats_due({"x": 0.0}, [], 1, HEARTBEAT_S) == []
