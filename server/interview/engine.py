@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import itertools
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -727,17 +728,20 @@ class InterviewRunner:
             raise ProviderError(repr(exc), "internal", mid_stream=bool(self.text)) from exc
 
     async def _generate(self, request: TurnRequest) -> None:
-        """Relay the provider's words, coalescing them into one delta per flush interval."""
+        """Relay the provider's words, at most one delta per flush interval: the first
+        words at once, later ones when the interval since the last delta is over (at once
+        if it already is, e.g. after the model paused)."""
         flush_s = self.deps.settings.stream_flush_ms / 1000
         loop = asyncio.get_running_loop()
         buffer: list[str] = []
         timer: asyncio.TimerHandle | None = None
-        first = True
+        last_flush = -math.inf
 
         def flush() -> None:
-            nonlocal timer
+            nonlocal timer, last_flush
             timer = None
             if buffer:
+                last_flush = loop.time()
                 chunk = "".join(buffer)
                 buffer.clear()
                 self.emit(TurnDelta, turn=request.index, text=chunk)
@@ -747,11 +751,12 @@ class InterviewRunner:
                 if not piece:
                     continue
                 buffer.append(piece)
-                if first or flush_s == 0:
-                    first = False  # the first words go out at once: time to first token
-                    flush()
-                elif timer is None:
-                    timer = loop.call_later(flush_s, flush)
+                if timer is None:
+                    wait = last_flush + flush_s - loop.time()
+                    if wait <= 0:
+                        flush()
+                    else:
+                        timer = loop.call_later(wait, flush)
         finally:
             if timer is not None:
                 timer.cancel()

@@ -367,3 +367,34 @@ async def test_a_hello_rebuilds_at_once_an_interview_whose_runner_stopped_on_los
     )
     assert view is not None
     assert (view.state.turn, view.state.question_number) == (end["turn"], 1)
+
+
+async def test_words_are_coalesced_into_at_most_one_delta_per_flush_interval(
+    settings: Settings,
+) -> None:
+    """The first words go out at once (time to first token); later ones at most once per
+    ``INTERVIEW_STREAM_FLUSH_MS``, however fast the model streams; nothing is lost."""
+    flush_s = 0.1
+    tuned = settings.model_copy(
+        update={
+            "interviewer": "stub",
+            "stub_tokens": 60,
+            "stub_interval_ms": 5,
+            "stream_flush_ms": int(flush_s * 1000),
+        }
+    )
+    async with LiveServer(tuned).running() as live:
+        session = await new_session(live.http, question_count=1)
+        client = InterviewClient(live.ws_url(session.interview_id), session.token)
+        await client.connect()
+        first = await client.until("turn.delta")
+        started = time.monotonic()
+        end = await client.until("turn.end")
+        elapsed = time.monotonic() - started
+        deltas = [f for f in client.of_type("turn.delta") if f["turn"] == end["turn"]]
+        assert len(first["text"].split()) == 1  # the first word alone, not held back
+        assert "".join(d["text"] for d in deltas) == end["text"]
+        assert len(end["text"].split()) == 60
+        # 60 words in ~0.3 s: about four deltas, never one per word.
+        assert 2 <= len(deltas) <= 2 + elapsed / flush_s, (len(deltas), elapsed)
+        await client.close()
