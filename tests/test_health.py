@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import httpx
 
-from server.app import create_app
+from server.app import GC_YOUNG_THRESHOLD, create_app
 from tests.conftest import make_settings
 
 
@@ -58,3 +59,15 @@ async def test_a_caller_supplied_request_id_is_echoed_and_a_bad_one_replaced(
     bad = await client.get("/healthz", headers={"X-Request-ID": "bad id\twith spaces"})
     assert bad.headers["x-request-id"] != "bad id\twith spaces"
     assert len(bad.headers["x-request-id"]) == 32
+
+
+async def test_a_started_process_keeps_its_startup_objects_out_of_the_collector(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Young objects are collected every GC_YOUNG_THRESHOLD allocations and what startup
+    built is frozen: both keep the collector's passes short under load (server/app.py)."""
+    gc.set_threshold(700, 10, 10)  # CPython's defaults, whatever ran before
+    app = create_app(make_settings(database_url, "test:gc:", tmp_path))
+    async with app.router.lifespan_context(app):
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 10, 10)
+        assert gc.get_freeze_count() > 10_000  # the modules, the app, the routes

@@ -17,6 +17,7 @@ import dataclasses
 import itertools
 import logging
 import math
+import random
 import secrets
 import time
 import uuid
@@ -165,6 +166,7 @@ class InterviewRunner:
         *,
         reply: Reply,
         started: Callable[[uuid.UUID, Sequence[QuestionRubric]], None],
+        present_here: Callable[[], bool] = lambda: False,
         facts: records.InterviewFacts | None = None,
         snapshot: Snapshot | None = None,
         state_absent: bool = False,
@@ -176,6 +178,9 @@ class InterviewRunner:
         self.uuid = uuid.UUID(interview_id)
         self._reply = reply
         self._started = started  # records that the interview went live, and its plan (batched)
+        # Whether the candidate has a socket on this process: then presence is known here,
+        # without asking the live store.
+        self._present_here = present_here
         self._facts = facts  # the interview as the caller just read it, if it did
         self._snapshot = snapshot  # the live data as the caller just read it (a new interview)
         self._state_absent = state_absent  # the caller just saw no live state: create it
@@ -194,7 +199,14 @@ class InterviewRunner:
         self.owner_email = ""  # for the admin monitor, when the facts carried it
         self.last_event_ms = now_ms()
         self._next_presence_check = 0.0
-        self._presence_interval_s = min(MAX_PRESENCE_CHECK_S, deps.settings.abandon_after_s / 4)
+        # Spread: runners started in one burst must not all wake, nor all ask the live store
+        # about presence, in the same instant ever after (2,500 at once stalled every stream
+        # of the process for half a second).
+        spread = random.uniform(0.75, 1.25)
+        self._presence_interval_s = spread * min(
+            MAX_PRESENCE_CHECK_S, deps.settings.abandon_after_s / 4
+        )
+        self._poll_s = spread * INBOX_POLL_S
         self._backlog: list[Envelope] = []  # commands that arrived before the state was loaded
         self._pending: Answer | Skip | None = None  # accepted for the open turn, not yet applied
         self._interrupt = False
@@ -509,7 +521,7 @@ class InterviewRunner:
         if now < self._next_presence_check:
             return
         self._next_presence_check = now + self._presence_interval_s
-        if await self.deps.live.leases.has_presence(self.interview_id):
+        if self._present_here() or await self.deps.live.leases.has_presence(self.interview_id):
             self.last_presence_ms = now_ms()
         elif now_ms() - self.last_presence_ms > self.deps.settings.abandon_after_s * 1000:
             raise _Ended(InterviewStatus.abandoned, "no candidate connected")
@@ -824,7 +836,7 @@ class InterviewRunner:
             if remaining_s <= 0:
                 await self._close_turn("timed_out")
                 return
-            await self._wait(min(remaining_s, INBOX_POLL_S, self._presence_interval_s))
+            await self._wait(min(remaining_s, self._poll_s, self._presence_interval_s))
 
     def _note_pause_request(self) -> None:
         """Log a pause asked for (or cancelled) during a question: it survives a runner
@@ -860,7 +872,7 @@ class InterviewRunner:
                     paused_s=paused_s,
                 )
                 return
-            await self._wait(min(INBOX_POLL_S, self._presence_interval_s))
+            await self._wait(min(self._poll_s, self._presence_interval_s))
 
     def _announce_pause(self) -> None:
         """After the event that moved to the next question: say if it began a pause, or if a

@@ -310,6 +310,7 @@ class SessionManager:
             interview_id,
             reply=reply,
             started=self.marker.add,
+            present_here=lambda: self.fanout.has_candidate(interview_id),
             facts=facts,
             snapshot=snapshot,
             state_absent=state_absent,
@@ -385,12 +386,12 @@ class SessionManager:
         for interview_id, ok in renewed.items():
             if not ok:
                 self._lost(interview_id)
-        connected = self.fanout.local_interviews()
-        await self.live.leases.touch_presence(connected, self.lease_ttl_ms * 2)
+        # Presence in the live store is for runners elsewhere: a runner here (and this
+        # process's monitor) sees this process's sockets directly.
+        elsewhere = [iid for iid in self.fanout.local_interviews() if iid not in self._running]
+        await self.live.leases.touch_presence(elsewhere, self.lease_ttl_ms * 2)
         # A client is here but nobody drives its interview (its process died): take it over.
-        elsewhere = [
-            iid for iid in connected if iid not in self._running and iid not in self._attaching
-        ]
+        elsewhere = [iid for iid in elsewhere if iid not in self._attaching]
         orphans = await self.live.leases.unleased(elsewhere)
         for interview_id, snapshot in (await self.live.events.snapshots(orphans)).items():
             if snapshot is None:

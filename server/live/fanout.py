@@ -95,6 +95,10 @@ class Fanout:
         """Interviews with at least one candidate socket in this process."""
         return [iid for iid, sinks in self._sinks.items() if any(not s.observer for s in sinks)]
 
+    def has_candidate(self, interview_id: str) -> bool:
+        """Whether the interview's candidate has a socket in this process."""
+        return any(not sink.observer for sink in self._sinks.get(interview_id, ()))
+
     def connection_count(self) -> int:
         return sum(len(sinks) for sinks in self._sinks.values())
 

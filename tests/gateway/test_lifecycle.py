@@ -398,3 +398,23 @@ async def test_words_are_coalesced_into_at_most_one_delta_per_flush_interval(
         # 60 words in ~0.3 s: about four deltas, never one per word.
         assert 2 <= len(deltas) <= 2 + elapsed / flush_s, (len(deltas), elapsed)
         await client.close()
+
+
+async def test_a_connected_candidate_is_present_to_a_runner_in_the_same_process(
+    settings: Settings,
+) -> None:
+    """The runner knows its candidate's socket is in its own process: it neither ends the
+    interview as abandoned nor needs a presence key in the live store for it (which every
+    process would otherwise rewrite, and every runner read, for every interview)."""
+    tuned = settings.model_copy(update={"abandon_after_s": 1})
+    async with LiveServer(tuned).running() as live:
+        session = await new_session(live.http, question_count=1)
+        client = InterviewClient(live.ws_url(session.interview_id), session.token)
+        await client.connect()
+        await client.until("turn.end")
+        await asyncio.sleep(4)  # four times the abandonment limit, without answering
+        services = live.app.state.services
+        assert services.sessions.running_count() == 1
+        assert not await services.live.leases.has_presence(session.interview_id)
+        assert await _phase(live, session.interview_id) == "listening"
+        await client.close()

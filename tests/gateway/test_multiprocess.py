@@ -436,3 +436,25 @@ async def test_the_admin_monitor_sees_every_process_and_watching_survives_a_move
 
     # Together: a client that never read its frames waits for its close handshake.
     await asyncio.gather(watcher.close(), admin.close(), *(c.close() for c in clients))
+
+
+async def test_a_candidate_connected_to_another_process_keeps_the_interview_alive(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Presence crosses processes through the live store: the process holding the socket
+    writes it when the runner is elsewhere, so the runner does not end the interview as
+    abandoned while its candidate is connected, just not to the runner's process."""
+    async with _two_gateways({**env, "INTERVIEW_ABANDON_AFTER_S": "1"}, tmp_path) as (a, b):
+        session = await new_session(a.http, question_count=2)
+        client = InterviewClient(a.ws_url(session.interview_id), session.token)
+        await client.connect()  # A starts the runner and keeps it
+        await client.until("turn.end")
+        await client.close()
+        client.url = b.ws_url(session.interview_id)
+        ready = await client.connect()
+        # Four times the abandonment limit, connected to B only, without answering.
+        await asyncio.sleep(4)
+        assert (await session.detail())["status"] == "live"
+        await client.send({"type": "answer", "text": STRONG_ANSWER, "turn": ready["turn"]})
+        ended = await answer_everything(client)
+        assert ended["status"] == "finished"
