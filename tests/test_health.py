@@ -66,7 +66,10 @@ async def test_a_started_process_keeps_its_startup_objects_out_of_the_collector(
 ) -> None:
     """Young objects are collected every GC_YOUNG_THRESHOLD allocations and what startup
     built is frozen: both keep the collector's passes short under load (server/app.py)."""
-    gc.set_threshold(700, 10, 10)  # CPython's defaults, whatever ran before
+    # CPython's defaults and nothing frozen, whatever an earlier app in this process did.
+    gc.set_threshold(700, 10, 10)
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
     app = create_app(make_settings(database_url, "test:gc:", tmp_path))
     async with app.router.lifespan_context(app):
         assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 10, 10)

@@ -166,7 +166,7 @@ class InterviewRunner:
         *,
         reply: Reply,
         started: Callable[[uuid.UUID, Sequence[QuestionRubric]], None],
-        present_here: Callable[[], bool] = lambda: False,
+        present_here: Callable[[], bool],
         facts: records.InterviewFacts | None = None,
         snapshot: Snapshot | None = None,
         state_absent: bool = False,

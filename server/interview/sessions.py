@@ -388,11 +388,13 @@ class SessionManager:
                 self._lost(interview_id)
         # Presence in the live store is for runners elsewhere: a runner here (and this
         # process's monitor) sees this process's sockets directly.
-        elsewhere = [iid for iid in self.fanout.local_interviews() if iid not in self._running]
-        await self.live.leases.touch_presence(elsewhere, self.lease_ttl_ms * 2)
+        driven_elsewhere = [
+            iid for iid in self.fanout.local_interviews() if iid not in self._running
+        ]
+        await self.live.leases.touch_presence(driven_elsewhere, self.lease_ttl_ms * 2)
         # A client is here but nobody drives its interview (its process died): take it over.
-        elsewhere = [iid for iid in elsewhere if iid not in self._attaching]
-        orphans = await self.live.leases.unleased(elsewhere)
+        not_attaching = [iid for iid in driven_elsewhere if iid not in self._attaching]
+        orphans = await self.live.leases.unleased(not_attaching)
         for interview_id, snapshot in (await self.live.events.snapshots(orphans)).items():
             if snapshot is None:
                 # Its live state is gone (Redis restarted without it): the sockets here would
