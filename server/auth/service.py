@@ -91,15 +91,18 @@ def _token_version_key(user_id: uuid.UUID) -> str:
     return f"tv:{user_id}"
 
 
-async def access_claims(
+def decode_access(token: str, *, secret: SecretStr) -> tokens.TokenClaims:
+    """What an access token says, checked by its signature and expiry alone (no I/O)."""
+    return tokens.decode_token(token, secret=secret.get_secret_value(), expected_type="access")
+
+
+async def check_not_revoked(
     counters: Counters,
     sessionmaker: async_sessionmaker[AsyncSession],
-    token: str,
-    *,
-    secret: SecretStr,
-) -> tokens.TokenClaims:
-    """What an access token says, if it has not been revoked; no User row is loaded."""
-    claims = tokens.decode_token(token, secret=secret.get_secret_value(), expected_type="access")
+    claims: tokens.TokenClaims,
+) -> None:
+    """Raise NotAuthenticated if the token was revoked since it was issued; no User row
+    is loaded while the token version is cached."""
     key = _token_version_key(claims.user_id)
     version = await counters.get_int(key)
     if version is None:
@@ -111,6 +114,18 @@ async def access_claims(
             await counters.set_int(key, version, TOKEN_VERSION_CACHE_S)
     if version is None or version != claims.token_version:
         raise NotAuthenticated("Your session is no longer valid; sign in again.")
+
+
+async def access_claims(
+    counters: Counters,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    token: str,
+    *,
+    secret: SecretStr,
+) -> tokens.TokenClaims:
+    """What an access token says, if it has not been revoked; no User row is loaded."""
+    claims = decode_access(token, secret=secret)
+    await check_not_revoked(counters, sessionmaker, claims)
     return claims
 
 

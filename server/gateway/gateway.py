@@ -210,12 +210,7 @@ class InterviewGateway:
         except ValueError:
             raise _Reject(CloseCode.interview_not_found, "no such interview") from None
         try:
-            claims = await auth_service.access_claims(
-                self.live.counters,
-                self.sessionmaker,
-                hello.token,
-                secret=self.settings.jwt_secret,
-            )
+            claims = auth_service.decode_access(hello.token, secret=self.settings.jwt_secret)
         except NotAuthenticated as exc:
             raise _Reject(CloseCode.not_authenticated, exc.message) from None
         user_id = claims.user_id
@@ -232,10 +227,20 @@ class InterviewGateway:
         # Join the fan-out BEFORE anything is read or started: live events queue up
         # meanwhile (nothing is sent before the checks pass), and the writer drops the ones
         # the replay already sent. No gap, no duplicate; and a runner started below
-        # reaches this socket through the fan-out alone.
-        await self.fanout.join(wanted, connection)
+        # reaches this socket through the fan-out alone. The revocation check goes at the
+        # same time: a start waits one round trip for both, not one after the other.
         self.connections.add(connection)
         try:
+            revoked, joined = await asyncio.gather(
+                auth_service.check_not_revoked(self.live.counters, self.sessionmaker, claims),
+                self.fanout.join(wanted, connection),
+                return_exceptions=True,  # both finish before either failure is handled
+            )
+            for outcome in (revoked, joined):
+                if isinstance(outcome, NotAuthenticated):
+                    raise _Reject(CloseCode.not_authenticated, outcome.message)
+                if isinstance(outcome, BaseException):
+                    raise outcome
             try:
                 attached = await self.sessions.attach(wanted, user_id)
             except InterviewNotFound:

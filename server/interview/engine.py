@@ -223,6 +223,11 @@ class InterviewRunner:
         self._pause_asked = False
         self._resume_asked = False
         self._cancelled_pause = False
+        if snapshot is not None and facts is not None and facts.status is InterviewStatus.created:
+            # A new interview with its live data in hand: ready before its task first runs,
+            # so the socket that started it is served without waiting a turn of the loop.
+            self._snapshot = None
+            self._adopt(facts, snapshot)
 
     # --- the accept step ------------------------------------------------------------------
 
@@ -419,30 +424,19 @@ class InterviewRunner:
 
     async def _run(self) -> None:
         facts, self._facts = self._facts, None  # used once: hold no copy for the interview's life
-        if facts is not None and facts.status is InterviewStatus.created:
-            self.history = []  # nothing has happened yet: the caller's facts are all there is
-        else:
-            loaded = await records.load(self.deps.sessionmaker, self.uuid)
-            if loaded is None:  # deleted
+        if self.state is None:  # not adopted when it was built: load what is missing
+            if facts is None or facts.status is not InterviewStatus.created:
+                loaded = await records.load(self.deps.sessionmaker, self.uuid)
+                if loaded is None:  # deleted
+                    await self._refuse_inbox()
+                    return
+                facts, self.history, self._unscored = loaded.facts, loaded.history, loaded.pending
+                self.notes = loaded.notes + self.notes
+            if facts.status in records.ENDED:
                 await self._refuse_inbox()
                 return
-            facts, self.history, self._unscored = loaded.facts, loaded.history, loaded.pending
-            self.notes = loaded.notes + self.notes
-        if facts.status in records.ENDED:
-            await self._refuse_inbox()
-            return
-        self.brief = facts.brief
-        self.owner_email = facts.owner_email
-        self.answer_time_limit_ms = facts.answer_time_limit_s * 1000
-        await self._load_state(facts)
-        fallback = self.deps.fallback
-        assert self.state is not None
-        if fallback is not None and self.state.provider == fallback.name:
-            self.interviewer = fallback  # switched before this process took the interview over
-        self.ready.set()
-        backlog, self._backlog = self._backlog, []
-        for envelope in backlog:
-            self.receive(envelope)
+            self._adopt(facts, await self._load_snapshot(facts))
+        assert facts is not None and self.state is not None
         if not self._state_absent:  # a state just created has an empty inbox
             await self._drain_inbox()
         # After ready: a planning call may take seconds, and sockets need not wait for it.
@@ -485,7 +479,25 @@ class InterviewRunner:
     def _rubric(self, number: int) -> QuestionRubric | None:
         return self.plan[number - 1] if 0 < number <= len(self.plan) else None
 
-    async def _load_state(self, facts: records.InterviewFacts) -> None:
+    def _adopt(self, facts: records.InterviewFacts, snapshot: Snapshot) -> None:
+        """Take the interview as ``facts`` and its live ``snapshot`` describe it; from here
+        sockets can be served and commands accepted."""
+        self.brief = facts.brief
+        self.owner_email = facts.owner_email
+        self.answer_time_limit_ms = facts.answer_time_limit_s * 1000
+        self.state = LiveState.decode(snapshot.state)
+        self.seq = self.loaded_seq = snapshot.seq
+        self.failures = snapshot.failures
+        self._spoken = [snapshot.text]
+        fallback = self.deps.fallback
+        if fallback is not None and self.state.provider == fallback.name:
+            self.interviewer = fallback  # switched before this process took the interview over
+        self.ready.set()
+        backlog, self._backlog = self._backlog, []
+        for envelope in backlog:
+            self.receive(envelope)
+
+    async def _load_snapshot(self, facts: records.InterviewFacts) -> Snapshot:
         if self._snapshot is not None:
             snapshot: Snapshot | None = self._snapshot
             self._snapshot = None
@@ -504,10 +516,7 @@ class InterviewRunner:
             else:
                 snapshot = await self.events.snapshot(self.interview_id)
                 assert snapshot is not None, "the live state vanished while it was created"
-        self.state = LiveState.decode(snapshot.state)
-        self.seq = self.loaded_seq = snapshot.seq
-        self.failures = snapshot.failures
-        self._spoken = [snapshot.text]
+        return snapshot
 
     async def _wait(self, seconds: float) -> None:
         """Sleep until woken or ``seconds`` pass; callers clear ``wake`` before they look."""

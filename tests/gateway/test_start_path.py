@@ -65,6 +65,44 @@ async def test_revoking_every_token_refuses_the_next_hello_at_once(settings: Set
                 await asyncio.wait_for(ws.recv(), 10)
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 4401 and "no longer valid" in closed.value.rcvd.reason
+        # Checked while the socket joined the fan-out: the refusal leaves neither behind.
+        gateway = live.app.state.services.gateway
+        assert gateway.connections == set()
+        assert not gateway.fanout.has_candidate(session.interview_id)
+
+
+async def test_a_new_interview_is_ready_before_its_runner_first_runs(
+    settings: Settings,
+) -> None:
+    """Built from the facts and live data its hello just read, a runner can serve the
+    socket at once: the start does not wait a turn of the event loop for the runner."""
+    from server.interview import records
+    from server.interview.engine import InterviewRunner
+
+    async with LiveServer(settings).running() as live:
+        session = await new_session(live.http, question_count=1)
+        services = live.app.state.services
+        snapshot = await services.live.events.snapshot(session.interview_id, with_facts=True)
+        assert snapshot is not None and snapshot.seq == 0 and snapshot.facts
+        facts = records.InterviewFacts.decode(snapshot.facts)
+
+        async def reply(connection_id: str, payload: str) -> None:
+            raise AssertionError("nothing to reply to")
+
+        runner = InterviewRunner(
+            services.sessions.deps,
+            session.interview_id,
+            reply=reply,
+            started=lambda interview_id, plan: None,
+            present_here=lambda: True,
+            facts=facts,
+            snapshot=snapshot,
+        )
+        assert runner.ready.is_set()
+        me = await session.request("GET", "/api/me")
+        assert runner.state is not None and runner.state.owner_id == me["id"]
+        assert (runner.seq, runner.loaded_seq, runner.text) == (0, 0, "")
+        assert runner.brief.interview_id == session.interview_id
 
 
 async def test_starting_a_new_interview_reads_nothing_from_the_database(
