@@ -286,12 +286,16 @@ class Settings(BaseSettings):
     ws_send_buffer_bytes: int = Field(default=64 * 1024, ge=4096, le=8 * 1024 * 1024)
     ws_frames_per_second: float = Field(default=10.0, gt=0)
     ws_frame_burst: int = Field(default=30, ge=1)
-    # Hellos handled at once per process; more wait their turn (first come, first served).
-    # Few: a start is ~1.5 ms of the event loop in a few round trips, and hundreds at once
-    # stall every stream already running. Measured (interview bench, 650 interviews started
-    # within one second): token latency p99 65-69 ms with 2 at once, 103 ms with 8, 144 ms
-    # with 32. Two keep starting at hundreds per second even with a millisecond to Redis.
+    # Hellos handled at once per process once its event loop is busy (from 80 % of its
+    # time computing); more wait their turn (first come, first served). Few: a start is a
+    # few round trips and 1.5-4 ms of the loop, and many at once stall every stream already
+    # running. Measured (interview bench, 650 interviews started within one second): token
+    # latency p99 65-69 ms with 2 at once, 103 ms with 8, 144 ms with 32.
     ws_concurrent_starts: int = Field(default=2, ge=1)
+    # ...and while the loop has time to spare (below 50 %; in proportion in between): a
+    # start is mostly waiting on round trips, and two at a time left a burst of 300
+    # starting over 2.8 s with the loop 72 % busy.
+    ws_concurrent_starts_idle: int = Field(default=16, ge=1)
 
     # The HTTP edge
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: IP addresses or CIDR

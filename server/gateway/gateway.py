@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from server.auth import service as auth_service
+from server.auth.tokens import TokenClaims
 from server.config import Settings
 from server.errors import NotAuthenticated
+from server.gateway.admission import StartAdmission
 from server.gateway.connection import Connection, close_socket
 from server.interview.commands import Envelope
 from server.interview.service import InterviewNotFound
@@ -122,9 +124,12 @@ class InterviewGateway:
         self.sessions = sessions
         self.connections: set[Connection] = set()
         self.draining = False
-        # Admission: a burst of hellos is served a few at a time, so starting
-        # interviews cannot crowd out the streams already running in this process.
-        self._starts = asyncio.Semaphore(settings.ws_concurrent_starts)
+        # Admission: a burst of hellos is served many at a time while the process has
+        # time to spare, a few at a time once it is busy, so starting interviews cannot
+        # crowd out the streams already running in this process.
+        self._starts = StartAdmission(
+            settings.ws_concurrent_starts, settings.ws_concurrent_starts_idle
+        )
         fanout.on_revoked = self._revoked
 
     def _revoked(self, user_id: str, token_version: int) -> None:
@@ -224,25 +229,14 @@ class InterviewGateway:
             token_version=claims.token_version,
             expires_at=claims.expires_at,
         )
-        # Join the fan-out BEFORE anything is read or started: live events queue up
-        # meanwhile (nothing is sent before the checks pass), and the writer drops the ones
-        # the replay already sent. No gap, no duplicate; and a runner started below
-        # reaches this socket through the fan-out alone. The revocation check goes at the
-        # same time: a start waits one round trip for both, not one after the other.
         self.connections.add(connection)
         try:
-            revoked, joined = await asyncio.gather(
-                auth_service.check_not_revoked(self.live.counters, self.sessionmaker, claims),
-                self.fanout.join(wanted, connection),
-                return_exceptions=True,  # both finish before either failure is handled
-            )
-            for outcome in (revoked, joined):
-                if isinstance(outcome, NotAuthenticated):
-                    raise _Reject(CloseCode.not_authenticated, outcome.message)
-                if isinstance(outcome, BaseException):
-                    raise outcome
             try:
-                attached = await self.sessions.attach(wanted, user_id)
+                # The checks run while the session manager reads the live store (and, for a
+                # new interview, takes its lease): a start waits one round trip, not three.
+                attached = await self.sessions.attach(
+                    wanted, user_id, checks=self._checks(connection, claims)
+                )
             except InterviewNotFound:
                 # Not theirs: an administrator may still watch it (read-only), if it is live.
                 if not await self._is_admin(user_id):
@@ -261,6 +255,24 @@ class InterviewGateway:
             await self._forget(connection)
             raise
         return connection, initial, not attached.live or view.state.phase is Phase.ended
+
+    async def _checks(self, connection: Connection, claims: TokenClaims) -> None:
+        """The token is not revoked, and the socket has joined the interview's fan-out.
+
+        Joined BEFORE anything is read for the socket's view or started: live events queue
+        up meanwhile (nothing is sent before the checks pass), and the writer drops the
+        ones the replay already sent. No gap, no duplicate; and a runner started after this
+        reaches the socket through the fan-out alone."""
+        revoked, joined = await asyncio.gather(
+            auth_service.check_not_revoked(self.live.counters, self.sessionmaker, claims),
+            self.fanout.join(connection.interview_id, connection),
+            return_exceptions=True,  # both finish before either failure is handled
+        )
+        for outcome in (revoked, joined):
+            if isinstance(outcome, NotAuthenticated):
+                raise _Reject(CloseCode.not_authenticated, outcome.message)
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     async def _is_admin(self, user_id: uuid.UUID) -> bool:
         async with self.sessionmaker() as session:

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +24,7 @@ from server.interview.commands import Envelope
 from server.interview.engine import EngineDeps, InterviewRunner, initial_state, now_ms
 from server.interview.service import InterviewNotFound
 from server.interview.state import LiveState
-from server.live.base import Snapshot
+from server.live.base import Snapshot, StartClaim
 from server.live.fanout import Fanout
 from server.metrics import LIVE_INTERVIEWS
 from server.protocol import Phase
@@ -114,41 +115,78 @@ class SessionManager:
 
     # --- what the gateway asks ---------------------------------------------------------
 
-    async def attach(self, interview_id: str, user_id: uuid.UUID) -> Attached:
+    async def attach(
+        self,
+        interview_id: str,
+        user_id: uuid.UUID,
+        checks: Awaitable[object] | None = None,
+    ) -> Attached:
         """Check that ``user_id`` owns the interview and that someone drives it if it is live.
 
         Raises InterviewNotFound for a missing interview and for someone else's alike. A
         running interview is authorised from its live state; the database is read only
-        when the live store has nothing.
+        when the live store has nothing. The caller's own ``checks`` (that the token is not
+        revoked, say) are awaited while the live store is read, and nothing is started
+        unless they pass: whatever they raise, this raises.
         """
         # While this runs, the upkeep loop must not adopt the interview on its own (it
         # would start it without what this call has read, and read the database for it).
         self._attaching[interview_id] = self._attaching.get(interview_id, 0) + 1
         try:
-            return await self._attach(interview_id, user_id)
+            return await self._attach(interview_id, user_id, checks)
         finally:
             left = self._attaching.pop(interview_id) - 1
             if left:
                 self._attaching[interview_id] = left
 
-    async def _attach(self, interview_id: str, user_id: uuid.UUID) -> Attached:
+    async def _attach(
+        self, interview_id: str, user_id: uuid.UUID, checks: Awaitable[object] | None
+    ) -> Attached:
         owner = str(user_id)
         running = self._running.get(interview_id)
         if running is not None and running.runner.state is not None and not running.task.done():
+            if checks is not None:
+                await checks
             if running.runner.state.owner_id != owner:
                 raise InterviewNotFound()
             return Attached(live=running.runner.state.phase is not Phase.ended, fresh=False)
-        snapshot = await self.live.events.snapshot(interview_id, with_facts=True)
-        if snapshot is not None:
+        # One round trip for the live data and, for a new interview, its lease, at the
+        # same time as the caller's checks.
+        claim = self.live.leases.claim_start(interview_id, self.holder, self.lease_ttl_ms)
+        claimed, checked = await asyncio.gather(
+            claim, _nothing() if checks is None else checks, return_exceptions=True
+        )
+        leased = isinstance(claimed, StartClaim) and claimed.leased
+        try:
+            if isinstance(checked, BaseException):
+                raise checked
+            if isinstance(claimed, BaseException):
+                raise claimed
+            return await self._attach_claimed(interview_id, user_id, claimed)
+        finally:
+            if leased and interview_id not in self._running:  # taken, then not started
+                with contextlib.suppress(Exception):
+                    await self.live.leases.release(interview_id, self.holder)
+
+    async def _attach_claimed(
+        self, interview_id: str, user_id: uuid.UUID, claimed: StartClaim | None
+    ) -> Attached:
+        if claimed is not None:
+            snapshot = claimed.snapshot
             state = LiveState.decode(snapshot.state)
-            if state.owner_id != owner:
+            if state.owner_id != str(user_id):
                 raise InterviewNotFound()
             if state.phase is Phase.ended:
                 return Attached(live=False, fresh=False)
             if snapshot.seq == 0 and snapshot.facts:
-                # Prepared when it was created and never started: start it from here alone.
+                # Prepared when it was created and never started: start it from here alone,
+                # unless another process took its lease first (it starts it).
+                if not claimed.leased:
+                    return Attached(live=True, fresh=False)
                 facts = records.InterviewFacts.decode(snapshot.facts)
-                started = await self._start(interview_id, facts=facts, snapshot=snapshot)
+                started = await self._start(
+                    interview_id, facts=facts, snapshot=snapshot, leased=True
+                )
                 return Attached(live=True, fresh=started)
             await asyncio.gather(
                 self.live.leases.touch_presence([interview_id], self.lease_ttl_ms * 2),
@@ -170,13 +208,18 @@ class SessionManager:
         facts: records.InterviewFacts,
         snapshot: Snapshot | None = None,
         state_absent: bool = False,
+        leased: bool = False,
     ) -> bool:
         """Whether this call started the interview's runner here, from what it was given."""
         running = self._running.get(interview_id)
         if running is not None and not running.task.done():
             return False
         await self.ensure_running(
-            interview_id, facts=facts, snapshot=snapshot, state_absent=state_absent
+            interview_id,
+            facts=facts,
+            snapshot=snapshot,
+            state_absent=state_absent,
+            leased=leased,
         )
         return interview_id in self._running
 
@@ -280,12 +323,13 @@ class SessionManager:
         facts: records.InterviewFacts | None = None,
         snapshot: Snapshot | None = None,
         state_absent: bool = False,
+        leased: bool = False,
     ) -> bool:
         """Make sure someone drives the interview; drive it here if nobody does.
 
         ``facts`` is the interview if the caller has just read it, ``snapshot`` its live data
-        at seq 0, and ``state_absent`` says the caller has just seen no live state: each
-        saves the runner a round trip.
+        at seq 0, ``state_absent`` says the caller has just seen no live state, and
+        ``leased`` that it has just taken the lease: each saves a round trip.
         """
         running = self._running.get(interview_id)
         if running is not None:
@@ -297,7 +341,9 @@ class SessionManager:
             LIVE_INTERVIEWS.dec()
         if self._draining:
             return False
-        if not await self.live.leases.acquire(interview_id, self.holder, self.lease_ttl_ms):
+        if not leased and not await self.live.leases.acquire(
+            interview_id, self.holder, self.lease_ttl_ms
+        ):
             return False
         if interview_id in self._running:  # raced with another caller in this process
             return True
@@ -449,3 +495,7 @@ class SessionManager:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(CLEANUP_STEP_S):
                 await self.live.events.flush()
+
+
+async def _nothing() -> None:
+    return None

@@ -46,6 +46,14 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class StartClaim:
+    """An interview's live data with its facts, and whether its lease came with them."""
+
+    snapshot: Snapshot
+    leased: bool
+
+
+@dataclass(frozen=True, slots=True)
 class TextUpdate:
     """What an append does to the current turn's text."""
 
@@ -141,6 +149,12 @@ class EventLog(Protocol):
 
 class Leases(Protocol):
     async def acquire(self, interview_id: str, holder: str, ttl_ms: int) -> bool: ...
+
+    async def claim_start(self, interview_id: str, holder: str, ttl_ms: int) -> StartClaim | None:
+        """The live data with its facts, read atomically (None: there is none); and when the
+        interview was prepared and never started (seq 0, facts kept), its lease for
+        ``holder`` in the same step, as ``acquire`` takes it: a hello starts a new
+        interview in one round trip."""
 
     async def renew(
         self, holder: str, interview_ids: Iterable[str], ttl_ms: int

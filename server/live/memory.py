@@ -22,6 +22,7 @@ from server.live.base import (
     LogEntry,
     LogRead,
     Snapshot,
+    StartClaim,
     TextUpdate,
     Upload,
     UploadStatus,
@@ -176,7 +177,8 @@ class MemoryEventLog:
 
 
 class MemoryLeases:
-    def __init__(self) -> None:
+    def __init__(self, events: MemoryEventLog) -> None:
+        self._events = events
         self._leases: dict[str, tuple[str, float]] = {}
         self._presence: dict[str, float] = {}
 
@@ -193,6 +195,13 @@ class MemoryLeases:
             return False
         self._leases[interview_id] = (holder, time.monotonic() + ttl_ms / 1000)
         return True
+
+    async def claim_start(self, interview_id: str, holder: str, ttl_ms: int) -> StartClaim | None:
+        snapshot = await self._events.snapshot(interview_id, with_facts=True)
+        if snapshot is None:
+            return None
+        prepared = snapshot.seq == 0 and bool(snapshot.facts)
+        return StartClaim(snapshot, prepared and await self.acquire(interview_id, holder, ttl_ms))
 
     async def renew(
         self, holder: str, interview_ids: Iterable[str], ttl_ms: int
@@ -440,7 +449,7 @@ def memory_live_store(*, log_cap: int = 10_000) -> LiveStore:
     return LiveStore(
         name="memory",
         events=events,
-        leases=MemoryLeases(),
+        leases=MemoryLeases(events),
         inbox=MemoryInbox(events),
         counters=MemoryCounters(),
         uploads=MemoryUploads(),

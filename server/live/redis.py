@@ -42,6 +42,7 @@ from server.live.base import (
     LogEntry,
     LogRead,
     Snapshot,
+    StartClaim,
     TextUpdate,
     Upload,
     UploadStatus,
@@ -103,6 +104,27 @@ if KEYS[3] then
   facts = redis.call('GET', KEYS[3]) or ''
 end
 return {s[1], s[2] or '0', s[3] or '', redis.call('GET', KEYS[2]) or '', facts, s[4] or '0'}
+"""
+
+# The snapshot with facts; for a prepared interview never started (seq 0, facts kept), the
+# lease too (SET NX, or already ours: renewed), as ``acquire`` takes it. -> snapshot + leased
+_CLAIM_START = """
+local s = redis.call('HMGET', KEYS[1], 'seq', 'active_ms', 'st', 'fails')
+if not s[1] then
+  return false
+end
+local facts = redis.call('GET', KEYS[3]) or ''
+local leased = 0
+if s[1] == '0' and facts ~= '' then
+  if redis.call('SET', KEYS[4], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    leased = 1
+  elseif redis.call('GET', KEYS[4]) == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[4], ARGV[2])
+    leased = 1
+  end
+end
+return {s[1], s[2] or '0', s[3] or '', redis.call('GET', KEYS[2]) or '', facts, s[4] or '0',
+        leased}
 """
 
 _FAILED = """
@@ -348,6 +370,14 @@ async def _per_key(
             command(pipe, key)
         results += await pipe.execute()
     return results
+
+
+def _parse_snapshot(raw: Any) -> Snapshot | None:
+    """What ``_SNAPSHOT`` (and the start of ``_CLAIM_START``) answers."""
+    if not raw:
+        return None
+    seq, active_ms, state, text, facts, failures = raw[:6]
+    return Snapshot(int(seq), str(state), str(text), int(active_ms), str(facts), int(failures))
 
 
 def _raise_first(results: list[Any]) -> list[Any]:
@@ -647,20 +677,13 @@ class RedisEventLog:
         keys = [self.keys.of(interview_id, k) for k in ("s", "t", "l", "c", "f")]
         return bool(await self._create(keys=keys, args=[state, _now_ms(), facts, ttl_s]))
 
-    @staticmethod
-    def _parse_snapshot(raw: Any) -> Snapshot | None:
-        if not raw:
-            return None
-        seq, active_ms, state, text, facts, failures = raw
-        return Snapshot(int(seq), str(state), str(text), int(active_ms), str(facts), int(failures))
-
     def _snapshot_keys(self, interview_id: str, with_facts: bool = False) -> list[str]:
         kinds = ("s", "t", "f") if with_facts else ("s", "t")
         return [self.keys.of(interview_id, kind) for kind in kinds]
 
     async def snapshot(self, interview_id: str, *, with_facts: bool = False) -> Snapshot | None:
         keys = self._snapshot_keys(interview_id, with_facts)
-        return self._parse_snapshot(await self._snapshot(keys=keys))
+        return _parse_snapshot(await self._snapshot(keys=keys))
 
     async def snapshots(self, interview_ids: Iterable[str]) -> dict[str, Snapshot | None]:
         ids = list(interview_ids)
@@ -668,7 +691,7 @@ class RedisEventLog:
             return {}
         calls = [(self._snapshot, self._snapshot_keys(iid), ()) for iid in ids]
         results = _raise_first(await _eval_many(self.redis, calls))
-        return {iid: self._parse_snapshot(raw) for iid, raw in zip(ids, results, strict=True)}
+        return {iid: _parse_snapshot(raw) for iid, raw in zip(ids, results, strict=True)}
 
     async def record_failure(self, interview_id: str) -> int:
         return int(await self._failed(keys=[self.keys.of(interview_id, "s")]))
@@ -709,6 +732,13 @@ class RedisLeases:
         self.keys = keys
         self._renew = client.register_script(_RENEW)
         self._release = client.register_script(_RELEASE)
+        self._claim_start = client.register_script(_CLAIM_START)
+
+    async def claim_start(self, interview_id: str, holder: str, ttl_ms: int) -> StartClaim | None:
+        keys = [self.keys.of(interview_id, kind) for kind in ("s", "t", "f", "lease")]
+        raw = await self._claim_start(keys=keys, args=[holder, ttl_ms])
+        snapshot = _parse_snapshot(raw)
+        return None if snapshot is None else StartClaim(snapshot, raw[6] == 1)
 
     async def acquire(self, interview_id: str, holder: str, ttl_ms: int) -> bool:
         key = self.keys.of(interview_id, "lease")

@@ -71,6 +71,45 @@ async def test_revoking_every_token_refuses_the_next_hello_at_once(settings: Set
         assert not gateway.fanout.has_candidate(session.interview_id)
 
 
+async def _refused(url: str, token: str) -> tuple[int, str]:
+    """Say hello with ``token``; the close code and reason the server answers with."""
+    async with connect(url) as ws:
+        await ws.send(orjson.dumps({"type": "hello", "token": token}).decode())
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+async def test_a_refused_hello_leaves_a_new_interview_unclaimed(settings: Settings) -> None:
+    """The hello takes a new interview's lease while its token and ownership are still
+    being checked: refused, it hands the lease back and starts nothing, and the owner's
+    own hello starts the interview at once."""
+    async with LiveServer(settings).running() as live:
+        services = live.app.state.services
+        owner = await new_session(live.http, question_count=1)
+        stranger = await new_session(live.http, question_count=1)
+        revoked = await new_session(live.http, question_count=1)
+        async with httpx.AsyncClient(base_url=live.http) as http:
+            response = await http.post("/api/auth/logout-all", headers=revoked.headers)
+        assert response.status_code == 204
+        cases = [
+            (owner.interview_id, stranger.token, 4404),  # someone else's interview
+            (revoked.interview_id, revoked.token, 4401),  # its own, with a revoked token
+        ]
+        for interview_id, token, code in cases:
+            assert (await _refused(live.ws_url(interview_id), token))[0] == code
+            assert await services.live.leases.holder(interview_id) is None
+            assert not services.sessions.runs(interview_id)
+            snapshot = await services.live.events.snapshot(interview_id)
+            assert snapshot is not None and snapshot.seq == 0  # still prepared, unstarted
+        client = InterviewClient(live.ws_url(owner.interview_id), owner.token)
+        ready = await client.connect()
+        assert ready["phase"] in ("waiting", "asking")
+        assert (await client.until("turn.end", timeout=10))["type"] == "turn.end"
+        await client.close()
+
+
 async def test_a_new_interview_is_ready_before_its_runner_first_runs(
     settings: Settings,
 ) -> None:

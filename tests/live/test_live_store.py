@@ -332,6 +332,44 @@ class TestLeases:
         assert await leases.renew("b", [iid], 200) == {iid: False}  # too late to renew
         assert await leases.acquire(iid, "a", 200)
 
+    async def test_a_start_claim_leases_only_a_prepared_interview_never_started(
+        self, live: Live
+    ) -> None:
+        leases, events = live.store.leases, live.store.events
+        assert await leases.claim_start(str(uuid.uuid4()), "a", 1000) is None  # nothing live
+        prepared = await live.new("s0", facts="f0")
+        claim = await leases.claim_start(prepared, "a", 1000)
+        assert claim is not None and claim.leased
+        snapshot = claim.snapshot
+        assert (snapshot.seq, snapshot.state, snapshot.text, snapshot.facts) == (0, "s0", "", "f0")
+        assert await leases.holder(prepared) == "a"
+        again = await leases.claim_start(prepared, "a", 1000)  # its own lease: still ours
+        assert again is not None and again.leased
+        other = await leases.claim_start(prepared, "b", 1000)  # someone else's: data only
+        assert other is not None and not other.leased and other.snapshot.facts == "f0"
+        assert await leases.holder(prepared) == "a"
+        # Started (seq 1), or never prepared with facts: the lease is the caller's to take.
+        events.append(prepared, 1, "e1", "s1")
+        await events.flush()
+        await leases.release(prepared, "a")
+        started = await leases.claim_start(prepared, "a", 1000)
+        assert started is not None and not started.leased and started.snapshot.seq == 1
+        bare = await live.new("s0")
+        unprepared = await leases.claim_start(bare, "a", 1000)
+        assert unprepared is not None and not unprepared.leased
+        assert await leases.holder(prepared) is None and await leases.holder(bare) is None
+
+    async def test_a_start_claims_lease_expires_like_any_other(self, live: Live) -> None:
+        leases = live.store.leases
+        iid = await live.new("s0", facts="f0")
+        claim = await leases.claim_start(iid, "a", 200)
+        assert claim is not None and claim.leased
+        assert await leases.renew("a", [iid], 200) == {iid: True}
+        await asyncio.sleep(0.35)
+        assert await leases.holder(iid) is None
+        late = await leases.claim_start(iid, "b", 1000)
+        assert late is not None and late.leased and await leases.holder(iid) == "b"
+
     async def test_renewing_extends_many_leases_in_one_call(self, live: Live) -> None:
         leases = live.store.leases
         mine, theirs, nobodys = _ids(8), _ids(3), _ids(2)
