@@ -154,7 +154,7 @@ class SessionManager:
         # same time as the caller's checks.
         claim = self.live.leases.claim_start(interview_id, self.holder, self.lease_ttl_ms)
         claimed, checked = await asyncio.gather(
-            claim, _nothing() if checks is None else checks, return_exceptions=True
+            claim, asyncio.sleep(0) if checks is None else checks, return_exceptions=True
         )
         leased = isinstance(claimed, StartClaim) and claimed.leased
         try:
@@ -495,7 +495,3 @@ class SessionManager:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(CLEANUP_STEP_S):
                 await self.live.events.flush()
-
-
-async def _nothing() -> None:
-    return None
