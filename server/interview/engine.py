@@ -513,7 +513,8 @@ class InterviewRunner:
             if await self.events.create(self.interview_id, fresh.encode()):
                 text = unscored.question if unscored is not None else ""
                 snapshot = Snapshot(0, fresh.encode(), text, now_ms())
-            else:
+            else:  # created meanwhile by someone else: commands may wait in its inbox
+                self._state_absent = False
                 snapshot = await self.events.snapshot(self.interview_id)
                 assert snapshot is not None, "the live state vanished while it was created"
         return snapshot

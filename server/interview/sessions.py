@@ -153,6 +153,7 @@ class SessionManager:
         # One round trip for the live data and, for a new interview, its lease, at the
         # same time as the caller's checks.
         claim = self.live.leases.claim_start(interview_id, self.holder, self.lease_ttl_ms)
+        claimed_at = time.monotonic()
         claimed, checked = await asyncio.gather(
             claim, asyncio.sleep(0) if checks is None else checks, return_exceptions=True
         )
@@ -162,6 +163,14 @@ class SessionManager:
                 raise checked
             if isinstance(claimed, BaseException):
                 raise claimed
+            if leased and time.monotonic() - claimed_at > self.lease_ttl_ms / 3000:
+                # The checks outlasted a renewal interval: the lease may have run out, or
+                # been lost with Redis, and another process may have started the interview
+                # from what was read. Read it again (renewing the lease if still ours).
+                claimed = await self.live.leases.claim_start(
+                    interview_id, self.holder, self.lease_ttl_ms
+                )
+                leased = claimed is not None and claimed.leased
             return await self._attach_claimed(interview_id, user_id, claimed)
         finally:
             if leased and interview_id not in self._running:  # taken, then not started

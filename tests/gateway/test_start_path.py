@@ -110,6 +110,66 @@ async def test_a_refused_hello_leaves_a_new_interview_unclaimed(settings: Settin
         await client.close()
 
 
+async def test_a_claim_its_checks_outlast_starts_nothing_from_what_it_read(
+    settings: Settings,
+) -> None:
+    """The hello reads a new interview and takes its lease while the token is checked. If
+    the checks take longer than a renewal interval, the lease may have run out (or been
+    lost with Redis) and another process may have started the interview meanwhile: what
+    the claim read is read again, and nothing is started from the old read."""
+    settings = settings.model_copy(update={"lease_ttl_ms": 500})
+    async with LiveServer(settings).running() as live:
+        services = live.app.state.services
+        store = services.live
+        session = await new_session(live.http, question_count=1)
+        interview_id = session.interview_id
+        me = await session.request("GET", "/api/me")
+
+        async def slow_checks() -> None:
+            await asyncio.sleep(0.7)  # the hello's lease (0.5 s) runs out
+            elsewhere = await store.leases.claim_start(interview_id, "elsewhere", 5000)
+            assert elsewhere is not None and elsewhere.leased
+            store.events.append(interview_id, 1, '{"seq":1}', elsewhere.snapshot.state)
+            await store.events.flush()
+
+        attached = await services.sessions.attach(
+            interview_id, uuid.UUID(me["id"]), checks=slow_checks()
+        )
+        assert attached.live and not attached.fresh
+        assert not services.sessions.runs(interview_id)  # driven elsewhere: one driver
+        assert await store.leases.holder(interview_id) == "elsewhere"
+        view = await services.sessions.view(interview_id, fresh=attached.fresh)
+        assert view is not None and view.seq == 1  # what is live now, not what was read
+        await store.leases.release(interview_id, "elsewhere")
+
+
+async def test_a_runner_that_finds_the_state_it_meant_to_create_takes_its_commands(
+    settings: Settings,
+) -> None:
+    """Told the live state was absent, a runner creates it; if someone created it in the
+    meantime, the runner takes that one over, commands waiting in its inbox included."""
+    from server.interview import records
+    from server.interview.commands import Envelope
+    from server.protocol import End
+
+    async with LiveServer(settings).running() as live:
+        services = live.app.state.services
+        session = await new_session(live.http, question_count=2)
+        interview_id = session.interview_id
+        snapshot = await services.live.events.snapshot(interview_id, with_facts=True)
+        assert snapshot is not None and snapshot.facts  # prepared: the state exists
+        await services.live.inbox.push(interview_id, Envelope(command=End(type="end")).encode())
+        await asyncio.sleep(0.2)  # its poke has come and gone: nobody drove it then
+        facts = records.InterviewFacts.decode(snapshot.facts)
+        assert await services.sessions.ensure_running(interview_id, facts=facts, state_absent=True)
+        async with asyncio.timeout(10):
+            while (await session.detail())["status"] == "created" or services.sessions.runs(
+                interview_id
+            ):
+                await asyncio.sleep(0.05)
+        assert (await session.detail())["status"] == "finished"  # ended as asked
+
+
 async def test_a_new_interview_is_ready_before_its_runner_first_runs(
     settings: Settings,
 ) -> None:
