@@ -16,7 +16,6 @@ import contextlib
 import dataclasses
 import itertools
 import logging
-import math
 import random
 import secrets
 import time
@@ -29,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings
 from server.interview import records
+from server.interview.coalescing import Coalescer
 from server.interview.commands import (
     AdminCommand,
     DeleteInterview,
@@ -750,39 +750,38 @@ class InterviewRunner:
             raise ProviderError(repr(exc), "internal", mid_stream=bool(self.text)) from exc
 
     async def _generate(self, request: TurnRequest) -> None:
-        """Relay the provider's words, at most one delta per flush interval: the first
-        words at once, later ones when the interval since the last delta is over (at once
-        if it already is, e.g. after the model paused)."""
-        flush_s = self.deps.settings.stream_flush_ms / 1000
+        """Relay the provider's words, at most one delta per flush interval (the
+        ``Coalescer`` decides when): the first words at once."""
+        coalescer = Coalescer(self.deps.settings.stream_flush_ms / 1000)
         loop = asyncio.get_running_loop()
-        buffer: list[str] = []
         timer: asyncio.TimerHandle | None = None
-        last_flush = -math.inf
 
-        def flush() -> None:
-            nonlocal timer, last_flush
+        def send(text: str | None) -> None:
+            if text:
+                self.emit(TurnDelta, turn=request.index, text=text)
+
+        def stalled() -> None:
+            nonlocal timer
             timer = None
-            if buffer:
-                last_flush = loop.time()
-                chunk = "".join(buffer)
-                buffer.clear()
-                self.emit(TurnDelta, turn=request.index, text=chunk)
+            send(coalescer.take(loop.time()))
 
         try:
             async for piece in self.interviewer.stream_turn(self.brief, self.history, request):
                 if not piece:
                     continue
-                buffer.append(piece)
-                if timer is None:
-                    wait = last_flush + flush_s - loop.time()
-                    if wait <= 0:
-                        flush()
-                    else:
-                        timer = loop.call_later(wait, flush)
+                due = coalescer.add(piece, loop.time())
+                if due is not None:
+                    if timer is not None:
+                        timer.cancel()
+                        timer = None
+                    send(due)
+                elif timer is None:
+                    timer = loop.call_later(coalescer.stall_deadline() - loop.time(), stalled)
         finally:
             if timer is not None:
                 timer.cancel()
-            flush()  # what was said before an interrupt or failure still reaches the client
+            # What was said before an interrupt or failure still reaches the client.
+            send(coalescer.take(loop.time()))
 
     async def _fall_back(self, reason: str) -> bool:
         """Switch to the fallback interviewer for the rest of the interview, if enabled."""

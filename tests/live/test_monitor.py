@@ -4,6 +4,7 @@ with ``TEST_BACKEND=services``."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 
@@ -102,3 +103,71 @@ def test_unchanged_summaries_are_republished_a_quarter_at_a_time_oldest_first() 
     # interview alone is still republished.
     assert heartbeats_due({"x": 0.0}, ["x"], 1, HEARTBEAT_S) == ["x"]
     assert heartbeats_due({"x": 0.0}, [], 1, HEARTBEAT_S) == []
+
+
+async def test_a_round_over_thousands_of_runners_yields_to_the_streams_meanwhile() -> None:
+    """Looking at every runner is a few µs each; thousands of them in one pass held every
+    stream of the process for ~17 ms twice a second. The round lets the loop run between
+    slices, also when nothing changed."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    from server.interview.monitor import SCAN_SLICE, MonitorPublisher
+    from server.interview.state import LiveState
+    from server.live.fanout import Fanout
+    from server.live.memory import memory_live_store
+    from server.protocol import Phase
+    from server.store.models import InterviewStatus
+
+    store = memory_live_store()
+    count = SCAN_SLICE * 8
+    owner = str(uuid.uuid4())
+    state = LiveState(
+        epoch="e",
+        owner_id=owner,
+        status=InterviewStatus.live,
+        phase=Phase.listening,
+        turn=0,
+        kind="question",
+        question_number=1,
+        question_count=3,
+        follow_ups=0,
+        question_id=None,
+        provider="offline",
+        model="rules",
+        offline=True,
+    )
+    runners = [
+        SimpleNamespace(
+            interview_id=str(uuid.uuid4()),
+            owner_email="candidate@example.com",
+            state=state,
+            brief=SimpleNamespace(track="backend", level="mid"),
+            last_event_ms=0,
+            started_ms=0,
+        )
+        for _ in range(count)
+    ]
+    publisher = MonitorPublisher(store)
+    sessions: Any = SimpleNamespace(
+        runners=lambda: runners, fanout=Fanout(store.events), holder="here"
+    )
+    publisher.sessions = sessions
+    await publisher.publish_once()  # every summary is new: published
+    assert len(await store.monitor.entries()) == count
+
+    turns = 0
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = turns
+    await publisher.publish_once()  # nothing changed, no heartbeat due yet
+    during = turns - before
+    task.cancel()
+    assert during >= 2 * (count // SCAN_SLICE - 1)  # both passes over the runners, sliced
