@@ -579,6 +579,7 @@ class ChaosReport:
     log_lines: int = 0
     log_tracebacks: int = 0
     log_top: list[tuple[str, int]] = field(default_factory=list)
+    logs_kept: str = ""  # the run's directory, kept because the run did not pass
     duration_s: float = 0.0
 
     def figures(self) -> dict[str, Any]:
@@ -892,8 +893,12 @@ class Chaos:
             await delete_user(self.database_url, self.email)
         except Exception as exc:
             self.report.violations.append(f"clean-up: could not delete the chaos account: {exc!r}")
-        if self.own_workdir:
+        if not self.own_workdir:
+            return
+        if passed(self.report):
             shutil.rmtree(self.workdir, ignore_errors=True)
+        else:  # what went wrong is in the gateways' logs: kept for whoever reads the report
+            self.report.logs_kept = str(self.workdir)
 
 
 def render(report: ChaosReport) -> str:
@@ -930,6 +935,8 @@ def render(report: ChaosReport) -> str:
     for iid, trace in list(report.traces.items())[:5]:
         lines.append(f"what the client of {iid} saw last:")
         lines += [f"  {note}" for note in trace]
+    if report.logs_kept:
+        lines.append(f"gateway and Redis logs kept in {report.logs_kept}")
     return "\n".join(lines)
 
 

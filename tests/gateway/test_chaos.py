@@ -10,6 +10,7 @@ the session's fresh PostgreSQL database. Everything stops by itself within ~90 s
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 
 import pytest
@@ -76,3 +77,21 @@ async def test_no_accepted_answer_was_lost(report: ChaosReport) -> None:
 
 async def test_the_gateways_logged_no_traceback(report: ChaosReport) -> None:
     assert report.log_tracebacks == 0, report.log_top
+
+
+async def test_a_run_that_did_not_pass_keeps_its_logs_and_says_where(database_url: str) -> None:
+    """A traceback or a violation is only worth its count if the log that has it is still
+    there to read: a run that did not pass keeps its directory and names it; one that
+    passed leaves nothing behind."""
+    failing = Chaos(OPTIONS, database_url)
+    failing.report.violations.append("gap: expected seq 1, got 132")
+    await failing._cleanup()
+    try:
+        assert failing.workdir.is_dir()
+        assert failing.report.logs_kept == str(failing.workdir)
+        assert f"logs kept in {failing.workdir}" in render(failing.report)
+    finally:
+        shutil.rmtree(failing.workdir, ignore_errors=True)
+    passing = Chaos(OPTIONS, database_url)
+    await passing._cleanup()
+    assert not passing.workdir.exists() and passing.report.logs_kept == ""
