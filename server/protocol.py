@@ -544,7 +544,10 @@ class SessionSummary(BaseModel):
     last_ttft_ms: int | None = Field(description="Time to first token of the latest turn.")
     last_event_ms: int = Field(description="Unix ms of the interview's latest event.")
     started_ms: int
-    seen_ms: int = Field(description="Unix ms when its process last refreshed this summary.")
+    seen_ms: int = Field(
+        description="Unix ms when its process published this summary (again only when it"
+        " changes: the process's entry in `alive` says it is still driven)."
+    )
 
 
 class MonitorSnapshot(_Event):
@@ -552,15 +555,25 @@ class MonitorSnapshot(_Event):
 
     type: Literal["monitor.snapshot"] = "monitor.snapshot"
     sessions: list[SessionSummary]
+    alive: dict[str, int] = Field(
+        default_factory=dict,
+        description="Unix ms each gateway process last said it is running (every 2 s): a"
+        " summary is live while its process's entry or its own `seen_ms` is under 6 s old.",
+    )
     at_ms: int
 
 
 class MonitorUpdate(_Event):
-    """What changed: summaries to add or replace, interviews that left."""
+    """What changed: summaries to add or replace, interviews that left, processes alive."""
 
     type: Literal["monitor.update"] = "monitor.update"
     sessions: list[SessionSummary]
     removed: list[str]
+    alive: dict[str, int] = Field(
+        default_factory=dict,
+        description="Unix ms each gateway process last said it is running (every 2 s): a"
+        " summary is live while its process's entry or its own `seen_ms` is under 6 s old.",
+    )
     at_ms: int
 
 

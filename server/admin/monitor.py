@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from server.deps import ServicesDep
-from server.interview.monitor import now_ms
 from server.protocol import SessionSummary
 
 router = APIRouter()
@@ -14,10 +13,16 @@ router = APIRouter()
 
 class MonitorSnapshotPublic(BaseModel):
     sessions: list[SessionSummary]
+    alive: dict[str, int] = Field(
+        description="Unix ms each gateway process last said it is running."
+    )
     at_ms: int
 
 
 @router.get("/monitor", response_model=MonitorSnapshotPublic)
 async def monitor_snapshot(services: ServicesDep) -> MonitorSnapshotPublic:
     """Every live interview on every gateway process, as the live monitor shows it."""
-    return MonitorSnapshotPublic(sessions=await services.admin_gateway.snapshot(), at_ms=now_ms())
+    snapshot = await services.admin_gateway.snapshot()
+    return MonitorSnapshotPublic(
+        sessions=snapshot.sessions, alive=snapshot.alive, at_ms=snapshot.at_ms
+    )

@@ -38,7 +38,6 @@ from server.protocol import (
     MonitorSnapshot,
     Ping,
     Pong,
-    SessionSummary,
     SteerCommand,
     SteerEnd,
     SteerExtend,
@@ -128,12 +127,16 @@ class AdminGateway:
         for connection in list(self.connections):
             connection.send(payload)
 
-    async def snapshot(self) -> list[SessionSummary]:
+    async def snapshot(self) -> MonitorSnapshot:
         """Every live interview, as the monitor shows it (also /api/admin/monitor)."""
-        live, stale = fresh(await self.live.monitor.entries(), now_ms())
-        if stale:
-            await self.live.monitor.forget(stale)
-        return sorted(live.values(), key=lambda s: s.started_ms)
+        now = now_ms()
+        live = fresh(await self.live.monitor.entries(), now)
+        if live.stale or live.stale_processes:
+            await self.live.monitor.forget(live.stale, live.stale_processes)
+        sessions = sorted(live.sessions.values(), key=lambda s: s.started_ms)
+        return MonitorSnapshot(
+            seq=CONTROL, epoch="", sessions=sessions, alive=live.alive, at_ms=now
+        )
 
     # --- a socket -------------------------------------------------------------------------
 
@@ -149,10 +152,7 @@ class AdminGateway:
         if admin is None:
             return
         connection = AdminConnection(websocket, admin)
-        snapshot = MonitorSnapshot(
-            seq=CONTROL, epoch="", sessions=await self.snapshot(), at_ms=now_ms()
-        )
-        connection.send(snapshot.model_dump_json())
+        connection.send((await self.snapshot()).model_dump_json())
         self.connections.add(connection)
         writer = asyncio.create_task(connection.write())
         reader = asyncio.create_task(self._read(connection))

@@ -1,13 +1,18 @@
 """What the admin console's live monitor shows: each process summarises the interviews it
 drives, a few times a second, into the live store's ``Monitor`` (never the token stream).
 
-- Every ``INTERVAL_S`` the summaries that changed are stored and published, with a share
-  of the unchanged ones: each is republished about every ``HEARTBEAT_S`` (its ``seen_ms``
-  is the heartbeat), the oldest first and a quarter of them per round, so a process
-  driving hundreds of interviews never summarises them all at once. An interview this
-  process stopped driving is removed in the same publication.
-- A process that dies stops refreshing its summaries: readers drop any not seen for
-  ``STALE_MS`` (``fresh``), so an interview moves to its new process within a few seconds.
+- Every ``INTERVAL_S`` the summaries that changed (phase, question, turn, connection,
+  usage) are stored and published. A summary whose only news is its latest event's time
+  is republished at most every ``EVENT_REFRESH_S``, the oldest first and a tenth of all per
+  round, so a process streaming hundreds of interviews never summarises them all at once.
+  An interview this process stopped driving is removed in the same publication.
+- An unchanged summary is not republished: the process says it is running, about every
+  ``HEARTBEAT_S``, in every publication's ``alive`` (an empty one if nothing else is due).
+  Republishing every summary as its own heartbeat cost a process driving 3,000 interviews
+  750 summaries (~200 KB stored and published) a round, and the streams' tail with it.
+- A process that dies stops saying it is running: readers drop its summaries once neither
+  their own ``seen_ms`` nor their process is under ``STALE_MS`` old (``fresh``), so an
+  interview moves to its new process within a few seconds.
 - Tokens and cost come from the provider calls this process made for the interview (the
   usage sink is teed here): after a takeover they count from the takeover (the interview's
   row has the full totals).
@@ -21,7 +26,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -29,7 +34,7 @@ from sqlalchemy import select
 
 from server.interview.engine import InterviewRunner
 from server.interview.sessions import SessionManager
-from server.live.base import LiveStore
+from server.live.base import LiveStore, MonitorEntries
 from server.llm.base import CallRecord
 from server.protocol import CONTROL, MonitorUpdate, SessionSummary
 from server.store.models import User
@@ -38,6 +43,7 @@ log = logging.getLogger(__name__)
 
 INTERVAL_S = 0.5
 HEARTBEAT_S = 2.0
+EVENT_REFRESH_S = 5.0
 STALE_MS = 6_000
 EMAIL_CACHE_MAX = 50_000
 # Between two yields to the event loop: summaries built (~5 µs each with their JSON),
@@ -70,47 +76,68 @@ class _Usage:
     last_ttft_ms: int | None = None
 
 
-def fresh(summaries: dict[str, str], now: int) -> tuple[dict[str, SessionSummary], list[str]]:
-    """Decode stored summaries: (the live ones by interview id, the ids of stale ones)."""
-    live: dict[str, SessionSummary] = {}
+@dataclass(frozen=True, slots=True)
+class Fresh:
+    """What the monitor holds that is still live, and what is stale (to ``forget``)."""
+
+    sessions: dict[str, SessionSummary]
+    alive: dict[str, int]
+    stale: list[str]
+    stale_processes: list[str]
+
+
+def fresh(entries: MonitorEntries, now: int) -> Fresh:
+    """Decode stored summaries, keeping those whose process said it is running, or that
+    were themselves published, within ``STALE_MS``."""
+    alive = {process: ms for process, ms in entries.alive.items() if now - ms <= STALE_MS}
+    sessions: dict[str, SessionSummary] = {}
     stale: list[str] = []
-    for interview_id, encoded in summaries.items():
+    for interview_id, encoded in entries.summaries.items():
         try:
             summary = SessionSummary.model_validate_json(encoded)
         except ValueError:
             stale.append(interview_id)
             continue
-        if now - summary.seen_ms > STALE_MS:
+        if now - max(summary.seen_ms, alive.get(summary.process, 0)) > STALE_MS:
             stale.append(interview_id)
         else:
-            live[interview_id] = summary
-    return live, stale
+            sessions[interview_id] = summary
+    return Fresh(sessions, alive, stale, [p for p in entries.alive if p not in alive])
 
 
-def heartbeats_due(
-    published_at: dict[str, float], unchanged: list[str], total: int, now: float
+def refreshes_due(
+    published_at: Mapping[str, float], candidates: Sequence[str], total: int, now: float
 ) -> list[str]:
-    """Which unchanged summaries to publish again this round: those not published for
-    ``HEARTBEAT_S``, the oldest first, at most a quarter of the ``total`` per round. Once
-    spread out, each is republished every ``HEARTBEAT_S``; a burst of starts, all first
-    published in one round, spreads over four rounds."""
-    share = max(1, math.ceil(total * INTERVAL_S / HEARTBEAT_S))
-    due = [iid for iid in unchanged if now - published_at.get(iid, 0.0) >= HEARTBEAT_S]
+    """Which of the ``candidates`` (unchanged summaries whose interview had events since)
+    to publish again this round: those not published for ``EVENT_REFRESH_S``, the oldest
+    first, at most a tenth of the ``total`` per round. Once spread out, each is republished
+    every ``EVENT_REFRESH_S``; a burst of starts, all first published in one round, spreads
+    over ten rounds."""
+    share = max(1, math.ceil(total * INTERVAL_S / EVENT_REFRESH_S))
+    due = [iid for iid in candidates if now - published_at.get(iid, 0.0) >= EVENT_REFRESH_S]
     due.sort(key=lambda iid: published_at.get(iid, 0.0))
     return due[:share]
+
+
+@dataclass(slots=True)
+class _Published:
+    key: tuple[object, ...]  # ``_key`` as last stored
+    last_event_ms: int
+    at: float  # monotonic
 
 
 class MonitorPublisher:
     """Built before the interviewer (its ``on_call`` is part of the usage sink), started
     with the session manager whose runners it summarises."""
 
-    def __init__(self, live: LiveStore) -> None:
+    def __init__(self, live: LiveStore, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.live = live
+        self.clock = clock
         self.sessions: SessionManager | None = None
         self._usage: dict[str, _Usage] = {}
         self._emails: dict[str, str] = {}  # owner id → email, for the summaries
-        self._published: dict[str, tuple[object, ...]] = {}  # ``_key`` as last stored
-        self._published_at: dict[str, float] = {}  # monotonic time each was last stored
+        self._published: dict[str, _Published] = {}
+        self._alive_at = -math.inf  # monotonic time this process last said it is running
         self._task: asyncio.Task[None] | None = None
 
     def on_call(self, interview_id: str, call: CallRecord) -> None:
@@ -136,7 +163,18 @@ class MonitorPublisher:
         # Leave nothing behind for the monitor to show until it goes stale.
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):
-                await self.live.monitor.publish({}, list(self._published), self._removal())
+                await self.live.monitor.publish(
+                    {},
+                    list(self._published),
+                    self._removal(),
+                    process=self._holder,
+                    alive_ms=None,
+                )
+
+    @property
+    def _holder(self) -> str:
+        assert self.sessions is not None
+        return self.sessions.holder
 
     def _removal(self) -> str:
         return MonitorUpdate(
@@ -154,38 +192,45 @@ class MonitorPublisher:
     async def publish_once(self) -> None:
         assert self.sessions is not None
         runners, fanout = self.sessions.runners(), self.sessions.fanout
-        for runner in runners:  # most runners were started with their candidate's email
-            if runner.owner_email and runner.state is not None:
-                self._emails.setdefault(runner.state.owner_id, runner.owner_email)
-        await self._learn_emails({r.state.owner_id for r in runners if r.state is not None})
         # A socket on this process counts at once; only the others are asked of the live
         # store (its presence is refreshed every few seconds), not one EXISTS per runner.
         present: set[str] = set()
+        owners: set[str] = set()
         async for some in _slices(runners, SCAN_SLICE):
-            present.update(r.interview_id for r in some if fanout.has_candidate(r.interview_id))
+            for runner in some:
+                if fanout.has_candidate(runner.interview_id):
+                    present.add(runner.interview_id)
+                if runner.state is not None:
+                    owners.add(runner.state.owner_id)
+                    # Most runners were started with their candidate's email.
+                    if runner.owner_email:
+                        self._emails.setdefault(runner.state.owner_id, runner.owner_email)
+        await self._learn_emails(owners)
         remote = [r.interview_id for r in runners if r.interview_id not in present]
         if remote:
             present.update(await self.live.leases.present(remote))
-        clock = time.monotonic()
+        clock = self.clock()
         current: dict[str, tuple[object, ...]] = {}
         changed: list[tuple[InterviewRunner, bool]] = []
-        unchanged: dict[str, tuple[InterviewRunner, bool]] = {}
+        moved: dict[str, tuple[InterviewRunner, bool]] = {}
         async for some in _slices(runners, SCAN_SLICE):
             for runner in some:
                 connected = runner.interview_id in present
                 key = self._key(runner, connected)
                 current[runner.interview_id] = key
-                if self._published.get(runner.interview_id) != key:
+                published = self._published.get(runner.interview_id)
+                if published is None or published.key != key:
                     changed.append((runner, connected))
-                else:
-                    unchanged[runner.interview_id] = (runner, connected)
-        due = heartbeats_due(self._published_at, list(unchanged), len(runners), clock)
-        changed += [unchanged[interview_id] for interview_id in due]
+                elif runner.last_event_ms > published.last_event_ms:
+                    moved[runner.interview_id] = (runner, connected)
+        due = refreshes_due(
+            {iid: self._published[iid].at for iid in moved}, list(moved), len(runners), clock
+        )
+        changed += [moved[interview_id] for interview_id in due]
         removed = [iid for iid in self._published if iid not in current]
         for interview_id in removed:
             self._usage.pop(interview_id, None)
-            self._published_at.pop(interview_id, None)
-        if not changed and not removed:
+        if not changed and not removed and clock - self._alive_at < HEARTBEAT_S:
             return
         now = now_ms()
         summaries: list[SessionSummary] = []
@@ -196,20 +241,29 @@ class MonitorPublisher:
                 summaries.append(summary)
                 stored[summary.interview_id] = summary.model_dump_json()
         update = MonitorUpdate(
-            seq=CONTROL, epoch="", sessions=summaries, removed=removed, at_ms=now
+            seq=CONTROL,
+            epoch="",
+            sessions=summaries,
+            removed=removed,
+            alive={self._holder: now},
+            at_ms=now,
         )
-        await self.live.monitor.publish(stored, removed, update.model_dump_json())
+        await self.live.monitor.publish(
+            stored, removed, update.model_dump_json(), process=self._holder, alive_ms=now
+        )
+        self._alive_at = clock
         for summary in summaries:
-            self._published[summary.interview_id] = current[summary.interview_id]
-            self._published_at[summary.interview_id] = clock
+            self._published[summary.interview_id] = _Published(
+                current[summary.interview_id], summary.last_event_ms, clock
+            )
         for interview_id in removed:
             del self._published[interview_id]
 
     def _key(self, runner: InterviewRunner, connected: bool) -> tuple[object, ...]:
-        """What makes a summary worth publishing before the next heartbeat. Not the time of
-        the last event: a streaming interview changes it at every delta, and republishing
-        every summary twice a second cost 5 % of a process streaming 300 interviews; the
-        heartbeat carries it."""
+        """What makes a summary worth publishing at once. Not the time of the last event: a
+        streaming interview changes it at every delta, and republishing every summary twice
+        a second cost 5 % of a process streaming 300 interviews (``refreshes_due`` carries
+        it, slower)."""
         state = runner.state
         assert state is not None
         usage = self._usage.get(runner.interview_id)

@@ -300,26 +300,43 @@ class Uploads(Protocol):
         """Forget the upload and its audio (cancelled); nothing if it is missing."""
 
 
+@dataclass(frozen=True, slots=True)
+class MonitorEntries:
+    """What the monitor stores: summaries by interview id, and when each process last said
+    it is running (Unix ms by process)."""
+
+    summaries: dict[str, str]
+    alive: dict[str, int]
+
+
 class Monitor(Protocol):
     """What the admin console's live monitor shows, shared by every process.
 
     Each process stores the summaries of the interviews it drives (opaque strings keyed by
-    interview id, each carrying its own timestamp) and publishes what changed; every
-    process's listener receives the published payload (``LiveListener.on_monitor``). A
-    summary whose process died is not removed by anyone: readers drop the ones whose
-    timestamp is too old, and ``forget`` them.
+    interview id, each carrying its own timestamp) when they change, and when it last said
+    it is running; it publishes what changed, and every process's listener receives the
+    published payload (``LiveListener.on_monitor``). Nothing of a process that died is
+    removed by anyone: readers drop what is too old, and ``forget`` it.
     """
 
     async def publish(
-        self, entries: Mapping[str, str], removed: Sequence[str], payload: str
+        self,
+        entries: Mapping[str, str],
+        removed: Sequence[str],
+        payload: str,
+        *,
+        process: str,
+        alive_ms: int | None,
     ) -> None:
-        """Store ``entries``, delete ``removed``, then publish ``payload`` to every process."""
+        """Store ``entries``, delete ``removed``, record ``process`` as running at
+        ``alive_ms`` (``None``: it leaves, forget it), then publish ``payload`` to every
+        process."""
 
-    async def entries(self) -> dict[str, str]:
-        """Every stored summary."""
+    async def entries(self) -> MonitorEntries:
+        """Every stored summary, and every process's latest sign of life."""
 
-    async def forget(self, interview_ids: Sequence[str]) -> None:
-        """Delete these summaries (stale ones: their process stopped refreshing them)."""
+    async def forget(self, interview_ids: Sequence[str], processes: Sequence[str] = ()) -> None:
+        """Delete these summaries and processes (stale ones: nobody refreshes them)."""
 
 
 @dataclass(frozen=True, slots=True)

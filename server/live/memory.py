@@ -21,6 +21,7 @@ from server.live.base import (
     LiveStore,
     LogEntry,
     LogRead,
+    MonitorEntries,
     Snapshot,
     StartClaim,
     TextUpdate,
@@ -421,23 +422,36 @@ class MemoryMonitor:
     def __init__(self, events: MemoryEventLog) -> None:
         self._events = events
         self._entries: dict[str, str] = {}
+        self._alive: dict[str, int] = {}
 
     async def publish(
-        self, entries: Mapping[str, str], removed: Sequence[str], payload: str
+        self,
+        entries: Mapping[str, str],
+        removed: Sequence[str],
+        payload: str,
+        *,
+        process: str,
+        alive_ms: int | None,
     ) -> None:
         self._entries.update(entries)
         for interview_id in removed:
             self._entries.pop(interview_id, None)
+        if alive_ms is None:
+            self._alive.pop(process, None)
+        else:
+            self._alive[process] = alive_ms
         listener = self._events.listener
         if listener is not None:
             asyncio.get_running_loop().call_soon(listener.on_monitor, payload)
 
-    async def entries(self) -> dict[str, str]:
-        return dict(self._entries)
+    async def entries(self) -> MonitorEntries:
+        return MonitorEntries(dict(self._entries), dict(self._alive))
 
-    async def forget(self, interview_ids: Sequence[str]) -> None:
+    async def forget(self, interview_ids: Sequence[str], processes: Sequence[str] = ()) -> None:
         for interview_id in interview_ids:
             self._entries.pop(interview_id, None)
+        for process in processes:
+            self._alive.pop(process, None)
 
 
 def memory_live_store(*, log_cap: int = 10_000) -> LiveStore:

@@ -41,6 +41,7 @@ from server.live.base import (
     LiveStore,
     LogEntry,
     LogRead,
+    MonitorEntries,
     Snapshot,
     StartClaim,
     TextUpdate,
@@ -930,8 +931,9 @@ class RedisUploads:
 
 
 class RedisMonitor:
-    """Summaries in one hash (``{prefix}monitor``: one slot on a cluster), updates on the
-    control channel every process already listens to."""
+    """Summaries in one hash (``{prefix}monitor``: one slot on a cluster), with each
+    process's latest sign of life under ``@process`` (no interview id starts with ``@``);
+    updates on the control channel every process already listens to."""
 
     def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
         self.redis = client
@@ -939,21 +941,45 @@ class RedisMonitor:
         self.channel = keys.prefix + "ctl"
 
     async def publish(
-        self, entries: Mapping[str, str], removed: Sequence[str], payload: str
+        self,
+        entries: Mapping[str, str],
+        removed: Sequence[str],
+        payload: str,
+        *,
+        process: str,
+        alive_ms: int | None,
     ) -> None:
-        if entries:
-            await self.redis.hset(self.key, mapping=dict[Any, Any](entries))
-        if removed:
-            await self.redis.hdel(self.key, *removed)
+        stored: dict[Any, Any] = dict(entries)
+        gone = list(removed)
+        if alive_ms is None:
+            gone.append(_PROCESS + process)
+        else:
+            stored[_PROCESS + process] = str(alive_ms)
+        if stored:
+            await self.redis.hset(self.key, mapping=stored)
+        if gone:
+            await self.redis.hdel(self.key, *gone)
         await self.redis.publish(self.channel, "m" + payload)
 
-    async def entries(self) -> dict[str, str]:
+    async def entries(self) -> MonitorEntries:
         found = await self.redis.hgetall(self.key)
-        return {str(k): str(v) for k, v in found.items()}
+        summaries: dict[str, str] = {}
+        alive: dict[str, int] = {}
+        for key, value in found.items():
+            field = str(key)
+            if not field.startswith(_PROCESS):
+                summaries[field] = str(value)
+            elif str(value).isdigit():
+                alive[field[len(_PROCESS) :]] = int(value)
+        return MonitorEntries(summaries, alive)
 
-    async def forget(self, interview_ids: Sequence[str]) -> None:
-        if interview_ids:
-            await self.redis.hdel(self.key, *interview_ids)
+    async def forget(self, interview_ids: Sequence[str], processes: Sequence[str] = ()) -> None:
+        fields = [*interview_ids, *(_PROCESS + process for process in processes)]
+        if fields:
+            await self.redis.hdel(self.key, *fields)
+
+
+_PROCESS = "@"
 
 
 def redis_live_store(

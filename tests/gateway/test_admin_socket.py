@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from server.auth import service as auth_service
 from server.config import Settings
+from server.interview.monitor import STALE_MS
 from server.store.models import AdminAction, AdminNote
 from tests.adminclient import AdminClient
 from tests.wsclient import InterviewClient, LiveServer, Session, new_session
@@ -119,6 +120,42 @@ async def test_the_monitor_lists_live_interviews_as_they_start_and_drops_them_as
     for _, other in candidates:
         await other.close()
     await admin.close()
+
+
+async def test_an_interview_waiting_quietly_stays_listed_without_its_summary_being_resent(
+    live: LiveServer,
+) -> None:
+    """An interview waiting for an answer changes nothing: its summary is published once,
+    and the process's sign of life (``alive``, every 2 s) keeps it listed past the 6 s a
+    summary lives alone, on the socket and in a new snapshot."""
+    admin = AdminClient(_admin_url(live), await _admin_token(live))
+    await admin.connect()
+    session, client = await _candidate(live, questions=2)
+    await client.until("turn.end")  # the first question asked: now listening
+    holder = live.app.state.services.sessions.holder
+    await admin.watch_until(
+        lambda: admin.sessions.get(session.interview_id, {}).get("phase") == "listening"
+    )
+    published = admin.sessions[session.interview_id]["seen_ms"]
+    resent, beats = 0, []
+    deadline = time.monotonic() + (STALE_MS + 1_500) / 1000
+    while time.monotonic() < deadline:
+        frame = await admin.until("monitor.update")
+        resent += sum(s["interview_id"] == session.interview_id for s in frame["sessions"])
+        beats += [frame["alive"][holder]] if holder in frame["alive"] else []
+    assert resent == 0
+    assert len(beats) >= 3 and beats[-1] - published > STALE_MS
+    again = AdminClient(_admin_url(live), admin.token)
+    snapshot = await again.connect()
+    assert again.sessions[session.interview_id]["seen_ms"] == published
+    assert snapshot["alive"][holder] >= beats[-1]
+    async with httpx.AsyncClient(base_url=live.http, timeout=10) as http:
+        listed = await http.get(
+            "/api/admin/monitor", headers={"Authorization": f"Bearer {admin.token}"}
+        )
+        assert session.interview_id in {s["interview_id"] for s in listed.json()["sessions"]}
+        assert listed.json()["alive"][holder] >= beats[-1]
+    await asyncio.gather(client.close(), admin.close(), again.close())
 
 
 async def test_a_hidden_note_shapes_the_next_turn_and_the_candidate_never_sees_it(

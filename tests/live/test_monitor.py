@@ -7,11 +7,28 @@ from __future__ import annotations
 import asyncio
 import itertools
 import uuid
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from server.interview.monitor import HEARTBEAT_S, INTERVAL_S, heartbeats_due
+from server.interview.monitor import (
+    EVENT_REFRESH_S,
+    HEARTBEAT_S,
+    INTERVAL_S,
+    SCAN_SLICE,
+    STALE_MS,
+    MonitorPublisher,
+    fresh,
+    refreshes_due,
+)
+from server.interview.state import LiveState
+from server.live.base import LiveStore, MonitorEntries
+from server.live.fanout import Fanout
+from server.live.memory import memory_live_store
 from server.live.redis import redis_live_store
+from server.protocol import MonitorUpdate, Phase, SessionSummary
+from server.store.models import InterviewStatus
 from tests.live.conftest import Live, Recorder, open_live
 
 
@@ -26,23 +43,27 @@ async def test_published_entries_are_stored_and_the_payload_reaches_the_listener
 ) -> None:
     await _listening(live)
     a, b = str(uuid.uuid4()), str(uuid.uuid4())
-    await live.store.monitor.publish({a: "A1", b: "B1"}, [], "first")
+    monitor = live.store.monitor
+    await monitor.publish({a: "A1", b: "B1"}, [], "first", process="p1", alive_ms=1_000)
     await live.recorder.wait_for(lambda: live.recorder.monitor == ["first"])
-    assert await live.store.monitor.entries() == {a: "A1", b: "B1"}
+    assert await monitor.entries() == MonitorEntries({a: "A1", b: "B1"}, {"p1": 1_000})
 
-    await live.store.monitor.publish({a: "A2"}, [b], "second")
+    await monitor.publish({a: "A2"}, [b], "second", process="p2", alive_ms=2_000)
     await live.recorder.wait_for(lambda: live.recorder.monitor == ["first", "second"])
-    assert await live.store.monitor.entries() == {a: "A2"}
+    assert await monitor.entries() == MonitorEntries({a: "A2"}, {"p1": 1_000, "p2": 2_000})
 
-    await live.store.monitor.forget([a, str(uuid.uuid4())])
-    assert await live.store.monitor.entries() == {}
+    # A process that leaves takes its sign of life along; one forgotten as stale too.
+    await monitor.publish({}, [], "third", process="p2", alive_ms=None)
+    assert await monitor.entries() == MonitorEntries({a: "A2"}, {"p1": 1_000})
+    await monitor.forget([a, str(uuid.uuid4())], ["p1", "p9"])
+    assert await monitor.entries() == MonitorEntries({}, {})
 
 
 async def test_a_payload_with_nothing_stored_still_reaches_the_listener(live: Live) -> None:
     await _listening(live)
-    await live.store.monitor.publish({}, [], "empty")
+    await live.store.monitor.publish({}, [], "empty", process="p", alive_ms=5)
     await live.recorder.wait_for(lambda: live.recorder.monitor == ["empty"])
-    assert await live.store.monitor.entries() == {}
+    assert await live.store.monitor.entries() == MonitorEntries({}, {"p": 5})
 
 
 async def test_every_process_of_a_deployment_receives_what_one_publishes(
@@ -59,102 +80,228 @@ async def test_every_process_of_a_deployment_receives_what_one_publishes(
         async with open_live(redis_live.kind, request, redis_prefix) as elsewhere:
             await _listening(elsewhere)
             interview = str(uuid.uuid4())
-            await redis_live.store.monitor.publish({interview: "S"}, [], "update")
+            await redis_live.store.monitor.publish(
+                {interview: "S"}, [], "update", process="p", alive_ms=7
+            )
             await heard.wait_for(lambda: heard.monitor == ["update"])
-            assert await peer.monitor.entries() == {interview: "S"}
-            assert await elsewhere.store.monitor.entries() == {}
+            assert await peer.monitor.entries() == MonitorEntries({interview: "S"}, {"p": 7})
+            assert await elsewhere.store.monitor.entries() == MonitorEntries({}, {})
             await elsewhere.recorder.quiet()
             assert elsewhere.recorder.monitor == []
     finally:
         await peer.close()
 
 
-def test_unchanged_summaries_are_republished_a_quarter_at_a_time_oldest_first() -> None:
-    """A process driving hundreds of interviews never rebuilds every summary in one round:
-    a burst of starts, all first published together, spreads over four rounds and stays
-    spread, and each summary is still republished about every ``HEARTBEAT_S``."""
+def test_summaries_whose_only_news_is_their_latest_event_are_republished_spread_out() -> None:
+    """A process streaming hundreds of interviews never rebuilds every summary in one round:
+    a burst of starts, all first published together, spreads over ten rounds and stays
+    spread, and each is republished about every ``EVENT_REFRESH_S`` while it has events."""
     ids = [f"i{n:03}" for n in range(100)]
     published_at = dict.fromkeys(ids, 0.0)  # all published in the same round
     now = 0.0
-    assert heartbeats_due(published_at, ids, len(ids), now + HEARTBEAT_S - 0.01) == []
+    assert refreshes_due(published_at, ids, len(ids), now + EVENT_REFRESH_S - 0.01) == []
     rounds: list[list[str]] = []
     last_seen: dict[str, list[float]] = {iid: [0.0] for iid in ids}
-    now = HEARTBEAT_S
-    while now < 10 * HEARTBEAT_S:
-        due = heartbeats_due(published_at, ids, len(ids), now)
+    now = EVENT_REFRESH_S
+    while now < 6 * EVENT_REFRESH_S:
+        due = refreshes_due(published_at, ids, len(ids), now)
         rounds.append(due)
         for iid in due:
             published_at[iid] = now
             last_seen[iid].append(now)
         now += INTERVAL_S
-    assert max(len(due) for due in rounds) == 25  # a quarter of all
-    # The first four rounds cover everyone once.
-    assert sorted(iid for due in rounds[:4] for iid in due) == ids
-    # Spread: every later round republishes the same share, never all at once.
-    assert all(len(due) == 25 for due in rounds[4:])
+    share = len(ids) * INTERVAL_S / EVENT_REFRESH_S
+    assert max(len(due) for due in rounds) == share  # a tenth of all
+    per_cycle = round(EVENT_REFRESH_S / INTERVAL_S)
+    # The first cycle covers everyone once; every later round republishes the same share.
+    assert sorted(iid for due in rounds[:per_cycle] for iid in due) == ids
+    assert all(len(due) == share for due in rounds[per_cycle:])
     for iid in ids:
         times = last_seen[iid]
         gaps = [b - a for a, b in itertools.pairwise(times[1:])]
-        assert gaps and all(gap == HEARTBEAT_S for gap in gaps), (iid, times)
+        assert gaps and all(gap == pytest.approx(EVENT_REFRESH_S) for gap in gaps), (iid, times)
     # The oldest first: a summary republished long ago goes before a recent one.
     published_at["i050"] = -100.0
-    assert heartbeats_due(published_at, ids, len(ids), now)[0] == "i050"
-    # Only unchanged ones are asked about (changed ones are published anyway); and one
-    # interview alone is still republished.
-    assert heartbeats_due({"x": 0.0}, ["x"], 1, HEARTBEAT_S) == ["x"]
-    assert heartbeats_due({"x": 0.0}, [], 1, HEARTBEAT_S) == []
+    assert refreshes_due(published_at, ids, len(ids), now)[0] == "i050"
+    # Only candidates are asked about; one interview alone is still republished.
+    assert refreshes_due({"x": 0.0}, ["x"], 1, EVENT_REFRESH_S) == ["x"]
+    assert refreshes_due({"x": 0.0}, [], 1, EVENT_REFRESH_S) == []
 
 
-async def test_a_round_over_thousands_of_runners_yields_to_the_streams_meanwhile() -> None:
-    """Looking at every runner is a few µs each; thousands of them in one pass held every
-    stream of the process for ~17 ms twice a second. The round lets the loop run between
-    slices, also when nothing changed."""
-    from types import SimpleNamespace
-    from typing import Any
-
-    from server.interview.monitor import SCAN_SLICE, MonitorPublisher
-    from server.interview.state import LiveState
-    from server.live.fanout import Fanout
-    from server.live.memory import memory_live_store
-    from server.protocol import Phase
-    from server.store.models import InterviewStatus
-
-    store = memory_live_store()
-    count = SCAN_SLICE * 8
-    owner = str(uuid.uuid4())
-    state = LiveState(
-        epoch="e",
-        owner_id=owner,
-        status=InterviewStatus.live,
+def _summary(process: str, seen_ms: int) -> str:
+    return SessionSummary(
+        interview_id=str(uuid.uuid4()),
+        owner_id=str(uuid.uuid4()),
+        track="backend",
+        level="mid",
         phase=Phase.listening,
-        turn=0,
-        kind="question",
         question_number=1,
         question_count=3,
-        follow_ups=0,
-        question_id=None,
+        turn=1,
+        connected=True,
+        process=process,
         provider="offline",
         model="rules",
-        offline=True,
+        tokens_in=0,
+        tokens_out=0,
+        cost_usd=0.0,
+        last_ttft_ms=None,
+        last_event_ms=seen_ms,
+        started_ms=seen_ms,
+        seen_ms=seen_ms,
+    ).model_dump_json()
+
+
+def test_a_summary_is_live_while_its_process_or_its_own_publication_is_recent() -> None:
+    """Unchanged summaries are not republished: a summary published long ago stays while
+    its process says it is running; once neither is under ``STALE_MS`` old it is stale,
+    and so is the process. A summary from a process that never says it is running (an
+    older version, republishing each summary as its own heartbeat) lives by ``seen_ms``."""
+    now = 1_000_000
+    quiet = _summary("running", now - 60_000)  # unchanged for a minute
+    recent = _summary("crashed", now - 1_000)
+    orphan = _summary("crashed", now - STALE_MS - 1)
+    older = _summary("older-version", now - 2_000)
+    gone = _summary("older-version", now - STALE_MS - 1)
+    broken = "{not json"
+    entries = MonitorEntries(
+        {"q": quiet, "r": recent, "o": orphan, "v": older, "g": gone, "b": broken},
+        {"running": now - 1_500, "crashed": now - STALE_MS - 1},
     )
-    runners = [
+    live = fresh(entries, now)
+    assert sorted(live.sessions) == ["q", "r", "v"]
+    assert sorted(live.stale) == ["b", "g", "o"]
+    assert live.alive == {"running": now - 1_500}
+    assert live.stale_processes == ["crashed"]
+    # Two seconds later than a heartbeat that did not come, the quiet one goes too.
+    later = fresh(entries, now - 1_500 + STALE_MS + 1)
+    assert "q" not in later.sessions and "q" in later.stale
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _runners(count: int) -> list[Any]:
+    owner = str(uuid.uuid4())
+    return [
         SimpleNamespace(
             interview_id=str(uuid.uuid4()),
             owner_email="candidate@example.com",
-            state=state,
+            state=_state(owner),
             brief=SimpleNamespace(track="backend", level="mid"),
             last_event_ms=0,
             started_ms=0,
         )
         for _ in range(count)
     ]
-    publisher = MonitorPublisher(store)
+
+
+def _state(owner: str, **changes: Any) -> LiveState:
+    fields: dict[str, Any] = {
+        "epoch": "e",
+        "owner_id": owner,
+        "status": InterviewStatus.live,
+        "phase": Phase.listening,
+        "turn": 0,
+        "kind": "question",
+        "question_number": 1,
+        "question_count": 3,
+        "follow_ups": 0,
+        "question_id": None,
+        "provider": "offline",
+        "model": "rules",
+        "offline": True,
+    }
+    return LiveState(**(fields | changes))
+
+
+def _publisher(store: LiveStore, runners: list[Any], clock: _Clock) -> MonitorPublisher:
+    publisher = MonitorPublisher(store, clock=clock)
     sessions: Any = SimpleNamespace(
-        runners=lambda: runners, fanout=Fanout(store.events), holder="here"
+        runners=lambda: list(runners), fanout=Fanout(store.events), holder="here"
     )
     publisher.sessions = sessions
+    return publisher
+
+
+async def test_only_what_changed_is_republished_and_the_process_says_it_is_running() -> None:
+    """Rounds publish the summaries that changed; an unchanged one is not published again
+    (its process's ``alive`` keeps it live), one whose interview had events since is
+    refreshed every ``EVENT_REFRESH_S``, and a process with nothing to say still says it
+    is running every ``HEARTBEAT_S``. Closing removes its summaries and its sign of life."""
+    store = memory_live_store()
+    heard = Recorder()
+    await store.events.start(heard.listener())
+    runners, clock = _runners(3), _Clock()
+    publisher = _publisher(store, runners, clock)
+
+    async def round_() -> MonitorUpdate | None:
+        before = len(heard.monitor)
+        await publisher.publish_once()
+        await asyncio.sleep(0)  # the in-process listener is called soon
+        if len(heard.monitor) == before:
+            return None
+        return MonitorUpdate.model_validate_json(heard.monitor[-1])
+
+    start = clock.now
+    first = await round_()
+    assert first is not None and len(first.sessions) == 3
+    assert list(first.alive) == ["here"] and first.alive["here"] == first.at_ms
+    clock.now += INTERVAL_S
+    assert await round_() is None  # nothing changed, the process spoke just now
+
+    clock.now += HEARTBEAT_S  # nothing changed for a while: only a sign of life
+    beat = await round_()
+    assert beat is not None and beat.sessions == [] and beat.removed == []
+    assert list(beat.alive) == ["here"]
+    stored = await store.monitor.entries()
+    assert stored.alive == {"here": beat.at_ms} and len(stored.summaries) == 3
+
+    # A new phase goes out at once; an interview that only streamed waits its refresh.
+    runners[0].state = _state(runners[0].state.owner_id, phase=Phase.scoring)
+    runners[1].last_event_ms = 5
+    clock.now += INTERVAL_S
+    changed = await round_()
+    assert changed is not None
+    assert [(s.interview_id, s.phase) for s in changed.sessions] == [
+        (runners[0].interview_id, Phase.scoring)
+    ]
+    clock.now = start + EVENT_REFRESH_S - 0.1  # not yet: it was published at the start
+    assert await round_() is None
+    clock.now = start + EVENT_REFRESH_S
+    refreshed = await round_()
+    assert refreshed is not None
+    assert [(s.interview_id, s.last_event_ms) for s in refreshed.sessions] == [
+        (runners[1].interview_id, 5)
+    ]
+
+    # An interview that stopped being driven here is removed.
+    left = runners.pop()
+    clock.now += INTERVAL_S
+    removal = await round_()
+    assert removal is not None and removal.removed == [left.interview_id]
+    assert left.interview_id not in (await store.monitor.entries()).summaries
+
+    await publisher.close()
+    assert await store.monitor.entries() == MonitorEntries({}, {})
+    await store.close()
+
+
+async def test_a_round_over_thousands_of_runners_yields_to_the_streams_meanwhile() -> None:
+    """Looking at every runner is a few µs each; thousands of them in one pass held every
+    stream of the process for ~17 ms twice a second. The round lets the loop run between
+    slices, also when nothing changed."""
+    store = memory_live_store()
+    count = SCAN_SLICE * 8
+    runners = _runners(count)
+    publisher = _publisher(store, runners, _Clock())
     await publisher.publish_once()  # every summary is new: published
-    assert len(await store.monitor.entries()) == count
+    assert len((await store.monitor.entries()).summaries) == count
 
     turns = 0
 
@@ -167,7 +314,7 @@ async def test_a_round_over_thousands_of_runners_yields_to_the_streams_meanwhile
     task = asyncio.create_task(ticker())
     await asyncio.sleep(0)
     before = turns
-    await publisher.publish_once()  # nothing changed, no heartbeat due yet
+    await publisher.publish_once()  # nothing changed, no sign of life due yet
     during = turns - before
     task.cancel()
     assert during >= 2 * (count // SCAN_SLICE - 1)  # both passes over the runners, sliced

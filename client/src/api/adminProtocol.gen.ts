@@ -94,6 +94,12 @@ export type ErrorCode =
  * The first frame after hello: every live interview.
  */
 export interface MonitorSnapshot {
+  /**
+   * Unix ms each gateway process last said it is running (every 2 s): a summary is live while its process's entry or its own `seen_ms` is under 6 s old.
+   */
+  alive: {
+    [k: string]: number;
+  };
   at_ms: number;
   /**
    * Identity of the event log; a new epoch means a new log.
@@ -140,7 +146,7 @@ export interface SessionSummary {
   question_count: number;
   question_number: number;
   /**
-   * Unix ms when its process last refreshed this summary.
+   * Unix ms when its process published this summary (again only when it changes: the process's entry in `alive` says it is still driven).
    */
   seen_ms: number;
   started_ms: number;
@@ -150,9 +156,15 @@ export interface SessionSummary {
   turn: number;
 }
 /**
- * What changed: summaries to add or replace, interviews that left.
+ * What changed: summaries to add or replace, interviews that left, processes alive.
  */
 export interface MonitorUpdate {
+  /**
+   * Unix ms each gateway process last said it is running (every 2 s): a summary is live while its process's entry or its own `seen_ms` is under 6 s old.
+   */
+  alive: {
+    [k: string]: number;
+  };
   at_ms: number;
   /**
    * Identity of the event log; a new epoch means a new log.

@@ -1724,6 +1724,13 @@ export interface components {
         MonitorSnapshotPublic: {
             /** Sessions */
             sessions: components["schemas"]["SessionSummary"][];
+            /**
+             * Alive
+             * @description Unix ms each gateway process last said it is running.
+             */
+            alive: {
+                [key: string]: number;
+            };
             /** At Ms */
             at_ms: number;
         };
@@ -2294,7 +2301,7 @@ export interface components {
             started_ms: number;
             /**
              * Seen Ms
-             * @description Unix ms when its process last refreshed this summary.
+             * @description Unix ms when its process published this summary (again only when it changes: the process's entry in `alive` says it is still driven).
              */
             seen_ms: number;
         };

@@ -94,6 +94,41 @@ describe('adminReducer: the monitor', () => {
     expect(s.sessions[B]).toBeDefined();
   });
 
+  it('keeps an unchanged row fresh while its process says it is running, and lets a dead process’s rows go together', () => {
+    const P = 'process-p';
+    const Q = 'process-q';
+    // A (on P) has waited quietly for a minute: its summary was published once, long ago.
+    let s = run([
+      frame(
+        snapshot(
+          [summary({ process: P, seen_ms: NOW - 60_000 }), summary({ interview_id: B, process: Q, seen_ms: NOW - 60_000 })],
+          NOW,
+          { [P]: NOW - 1_000, [Q]: NOW - 1_000 },
+        ),
+      ),
+    ]);
+    expect(isStale(s.sessions[A], s)).toBe(false);
+    expect(isStale(s.sessions[B], s)).toBe(false);
+    // P keeps saying it is running (updates with nothing but `alive`); Q has died.
+    for (let t = 2_000; t <= 8_000; t += 2_000) {
+      s = run([frame(update([], [], NOW + t, { [P]: NOW + t }), NOW + t)], s);
+    }
+    expect(isStale(s.sessions[A], s)).toBe(false);
+    expect(isStale(s.sessions[B], s)).toBe(true);
+    // An older sign of life (a frame relayed late) does not set the clock back.
+    s = run([frame(update([], [], NOW + 8_000, { [P]: NOW - 30_000 }), NOW + 8_000)], s);
+    expect(s.alive[P]).toBe(NOW + 8_000);
+    s = run([{ type: 'tick', now: NOW - 1_000 + DROP_AFTER_MS + 1 }], s); // Q last heard at NOW - 1 s
+    expect(s.sessions[B]).toBeUndefined();
+    expect(s.alive[Q]).toBeUndefined();
+    expect(s.sessions[A]).toBeDefined();
+    // Once P falls silent too, its rows go stale, then away.
+    s = run([{ type: 'tick', now: NOW + 8_000 + STALE_AFTER_MS + 1 }], s);
+    expect(isStale(s.sessions[A], s)).toBe(true);
+    s = run([{ type: 'tick', now: NOW + 8_000 + DROP_AFTER_MS + 1 }], s);
+    expect(s.sessions[A]).toBeUndefined();
+  });
+
   it('judges staleness by the server clock, not this browser’s', () => {
     // This browser runs an hour behind the server.
     const local = NOW - 3_600_000;

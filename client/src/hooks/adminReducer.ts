@@ -6,11 +6,16 @@
  * Summaries carry the server's clocks (`seen_ms`, `last_event_ms`); the console compares them
  * with the server's time, estimated from the `at_ms` of the latest monitor frame, so a browser
  * whose clock is off does not see every row as stale.
+ *
+ * A summary is published again only when it changes; meanwhile its process says it is running
+ * (`alive`, every 2 s, in every monitor frame). A row is as recent as the later of its own
+ * `seen_ms` and its process's latest sign of life: an interview waiting quietly for an answer
+ * stays fresh, and every row of a process that died goes stale together.
  */
 import { CloseCode } from '../api/protocol';
 import type { AdminServerFrame, SessionSummary, SteerAction, SteerFrame } from '../api/adminProtocol';
 
-/** A summary not refreshed for this long is shown as stale (its process may be gone)… */
+/** A row whose process has not been heard from for this long is shown as stale (it may be gone)… */
 export const STALE_AFTER_MS = 6_000;
 /** …and is dropped after this long (the server drops it from its snapshot at 6 s). */
 export const DROP_AFTER_MS = 10_000;
@@ -43,6 +48,8 @@ export interface AdminLiveState {
   retryAt: number | null;
   /** The live interviews by id, as the latest snapshot and updates describe them. */
   sessions: Record<string, SessionSummary>;
+  /** Server Unix ms each gateway process last said it is running. */
+  alive: Record<string, number>;
   /** A snapshot arrived on this connection (until then the table is loading). */
   synced: boolean;
   /** The server's clock minus this browser's, from the latest monitor frame. */
@@ -74,6 +81,7 @@ export function initialAdminState(now = Date.now()): AdminLiveState {
     attempt: 0,
     retryAt: null,
     sessions: {},
+    alive: {},
     synced: false,
     clockOffsetMs: 0,
     now,
@@ -111,27 +119,35 @@ export function serverNow(state: Pick<AdminLiveState, 'now' | 'clockOffsetMs'>):
   return state.now + state.clockOffsetMs;
 }
 
-/** Milliseconds since the summary's process last refreshed it. */
-export function unseenForMs(summary: SessionSummary, state: Pick<AdminLiveState, 'now' | 'clockOffsetMs'>): number {
-  return Math.max(0, serverNow(state) - summary.seen_ms);
+type MonitorClock = Pick<AdminLiveState, 'now' | 'clockOffsetMs' | 'alive'>;
+
+/** Milliseconds since the summary was published or its process last said it is running. */
+export function unseenForMs(summary: SessionSummary, state: MonitorClock): number {
+  const seen = Math.max(summary.seen_ms, state.alive[summary.process] ?? 0);
+  return Math.max(0, serverNow(state) - seen);
 }
 
-export function isStale(summary: SessionSummary, state: Pick<AdminLiveState, 'now' | 'clockOffsetMs'>): boolean {
+export function isStale(summary: SessionSummary, state: MonitorClock): boolean {
   return unseenForMs(summary, state) > STALE_AFTER_MS;
 }
 
-function withoutExpired(
-  sessions: Record<string, SessionSummary>,
-  state: Pick<AdminLiveState, 'now' | 'clockOffsetMs'>,
-): Record<string, SessionSummary> {
-  let next: Record<string, SessionSummary> | null = null;
-  for (const [id, summary] of Object.entries(sessions)) {
+/** The rows and processes not heard from for `DROP_AFTER_MS`, left out. */
+function withoutExpired(state: AdminLiveState): AdminLiveState {
+  let sessions: Record<string, SessionSummary> | null = null;
+  for (const [id, summary] of Object.entries(state.sessions)) {
     if (unseenForMs(summary, state) > DROP_AFTER_MS) {
-      next ??= { ...sessions };
-      delete next[id];
+      sessions ??= { ...state.sessions };
+      delete sessions[id];
     }
   }
-  return next ?? sessions;
+  let alive: Record<string, number> | null = null;
+  for (const [process, at] of Object.entries(state.alive)) {
+    if (serverNow(state) - at > DROP_AFTER_MS) {
+      alive ??= { ...state.alive };
+      delete alive[process];
+    }
+  }
+  return sessions || alive ? { ...state, sessions: sessions ?? state.sessions, alive: alive ?? state.alive } : state;
 }
 
 function applyMonitor(state: AdminLiveState, frame: AdminServerFrame, receivedAt: number): AdminLiveState {
@@ -139,10 +155,12 @@ function applyMonitor(state: AdminLiveState, frame: AdminServerFrame, receivedAt
     const sessions: Record<string, SessionSummary> = {};
     for (const s of frame.sessions) sessions[s.interview_id] = s;
     const clock = { now: receivedAt, clockOffsetMs: frame.at_ms - receivedAt };
-    return { ...state, ...clock, synced: true, sessions: withoutExpired(sessions, clock) };
+    return withoutExpired({ ...state, ...clock, synced: true, sessions, alive: { ...frame.alive } });
   }
   if (frame.type !== 'monitor.update') return state;
   const clock = { now: receivedAt, clockOffsetMs: frame.at_ms - receivedAt };
+  const alive = { ...state.alive };
+  for (const [process, at] of Object.entries(frame.alive)) alive[process] = Math.max(at, alive[process] ?? 0);
   const sessions = { ...state.sessions };
   for (const id of frame.removed) {
     // A removal decided before the row was last refreshed is older news (the interview moved
@@ -154,7 +172,7 @@ function applyMonitor(state: AdminLiveState, frame: AdminServerFrame, receivedAt
     const known = sessions[s.interview_id];
     if (!known || known.seen_ms <= s.seen_ms) sessions[s.interview_id] = s;
   }
-  return { ...state, ...clock, sessions: withoutExpired(sessions, clock) };
+  return withoutExpired({ ...state, ...clock, sessions, alive });
 }
 
 // --- steering ---------------------------------------------------------------------------------
@@ -238,10 +256,8 @@ export function adminReducer(state: AdminLiveState, action: AdminAction): AdminL
         retryAt: null,
       };
     }
-    case 'tick': {
-      const next = { ...state, now: action.now };
-      return { ...next, sessions: withoutExpired(state.sessions, next) };
-    }
+    case 'tick':
+      return withoutExpired({ ...state, now: action.now });
     case 'sent': {
       const { frame } = action;
       const result: SteerResult = {

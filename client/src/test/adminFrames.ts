@@ -71,12 +71,17 @@ export function summary(over: Partial<SessionSummary> = {}): SessionSummary {
   };
 }
 
-export function snapshot(sessions: SessionSummary[], atMs = NOW): MonitorSnapshot {
-  return checkedAdmin<MonitorSnapshot>({ type: 'monitor.snapshot', seq: 0, epoch: '', sessions, at_ms: atMs });
+export function snapshot(sessions: SessionSummary[], atMs = NOW, alive: Record<string, number> = {}): MonitorSnapshot {
+  return checkedAdmin<MonitorSnapshot>({ type: 'monitor.snapshot', seq: 0, epoch: '', sessions, alive, at_ms: atMs });
 }
 
-export function update(sessions: SessionSummary[], removed: string[] = [], atMs = NOW): MonitorUpdate {
-  return checkedAdmin<MonitorUpdate>({ type: 'monitor.update', seq: 0, epoch: '', sessions, removed, at_ms: atMs });
+export function update(
+  sessions: SessionSummary[],
+  removed: string[] = [],
+  atMs = NOW,
+  alive: Record<string, number> = {},
+): MonitorUpdate {
+  return checkedAdmin<MonitorUpdate>({ type: 'monitor.update', seq: 0, epoch: '', sessions, removed, alive, at_ms: atMs });
 }
 
 export function steerAck(over: Partial<SteerAck> = {}): SteerAck {
