@@ -16,6 +16,7 @@ including query options such as ``ssl_cert_reqs``, is passed to redis-py unchang
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -98,8 +99,39 @@ class _HiredisPacking(AbstractConnection):
         return super().pack_command(*args)
 
 
+class _WriteRaceSafe(AbstractConnection):
+    """A write on a connection closed meanwhile fails as a ``ConnectionError``.
+
+    ``send_packed_command`` checks that the connection is open, then (with a socket
+    timeout: redis-py's default of 5 s, which these clients keep) runs the write in a task
+    of its own: in between, another coroutine (the
+    subscription's listener seeing Redis restart) can close the connection, and the write
+    raises ``AttributeError`` (``_writer`` is None) or, with the transport torn down,
+    ``TypeError``, which no retry or caller treats as the live store being down (redis-py
+    issues 3546 and 4287). Seen as a traceback at hello during a Redis restart.
+    """
+
+    async def _send_packed_command(self, command: Iterable[bytes]) -> None:
+        writer = self._writer
+        if writer is None:
+            raise RedisConnectionError("connection closed before the write")
+        try:
+            writer.writelines(command)
+            await writer.drain()
+        except (AttributeError, TypeError) as exc:  # the transport closed under the write
+            raise RedisConnectionError("connection closed during the write") from exc
+
+
 def _hiredis_packing(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
-    return type(f"Hiredis{connection_class.__name__}", (_HiredisPacking, connection_class), {})
+    return type(
+        f"Hiredis{connection_class.__name__}",
+        (_HiredisPacking, _WriteRaceSafe, connection_class),
+        {},
+    )
+
+
+def _write_race_safe(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
+    return type(f"Safe{connection_class.__name__}", (_WriteRaceSafe, connection_class), {})
 
 
 def connect(url: str, *, max_connections: int) -> tuple[RedisClient, Redis]:
@@ -123,7 +155,7 @@ def connect(url: str, *, max_connections: int) -> tuple[RedisClient, Redis]:
         pool.connection_class = _hiredis_packing(pool.connection_class)
         # The subscriber keeps redis-py's default (no retries): its listener must see a
         # broken connection, to repair what was published meanwhile.
-        return Redis(connection_pool=pool), Redis.from_url(url, decode_responses=True)
+        return Redis(connection_pool=pool), _subscriber(url)
     cluster = RedisCluster.from_url(
         seed,
         max_connections=max_connections,
@@ -133,7 +165,14 @@ def connect(url: str, *, max_connections: int) -> tuple[RedisClient, Redis]:
         # directly are replaced by the discovered nodes, as redis-py does by default.
         dynamic_startup_nodes=_is_ip(urlsplit(seed).hostname),
     )
-    return cluster, Redis.from_url(seed, decode_responses=True)
+    return cluster, _subscriber(seed)
+
+
+def _subscriber(url: str) -> Redis:
+    subscriber = Redis.from_url(url, decode_responses=True)
+    pool = subscriber.connection_pool
+    pool.connection_class = _write_race_safe(pool.connection_class)
+    return subscriber
 
 
 async def close_client(client: RedisClient) -> None:

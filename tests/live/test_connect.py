@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from server.live import create_live_store
-from server.live.connect import close_client, cluster_seed_url, connect
+from server.live.connect import LIVE_STORE_DOWN, close_client, cluster_seed_url, connect
 from tests.conftest import BACKEND
 
 
@@ -91,3 +93,33 @@ async def test_a_live_store_on_a_cluster_answers_ping_and_closes(redis_cluster_u
         assert store.name == "redis"
     finally:
         await store.close()
+
+
+@pytest.mark.needs_redis
+@pytest.mark.parametrize("which", ["commands", "subscriber"])
+async def test_a_write_on_a_connection_closed_meanwhile_fails_as_the_store_being_down(
+    which: str,
+) -> None:
+    """The write runs in a task of its own after the open check: a connection closed in
+    between (the subscription's listener seeing Redis restart) made the write raise
+    ``AttributeError``, which escaped the hello as a traceback instead of a 1011."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    client, subscriber = connect("redis://127.0.0.1:6379/0", max_connections=2)
+    pool = (client if which == "commands" else subscriber).connection_pool
+    connection = pool.make_connection()
+    try:
+        await connection.connect()
+        write = asyncio.ensure_future(connection.send_command("PING"))
+        await asyncio.sleep(0)  # the write's own task is scheduled, not yet run
+        await connection.disconnect(nowait=True)
+        with pytest.raises(RedisConnectionError) as raised:
+            await write
+        assert isinstance(raised.value, LIVE_STORE_DOWN)
+        # The connection is usable again: the next command reconnects.
+        await connection.send_command("PING")
+        assert await connection.read_response() in ("PONG", b"PONG")
+    finally:
+        await connection.disconnect()
+        await close_client(client)
+        await subscriber.aclose()
