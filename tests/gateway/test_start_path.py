@@ -255,3 +255,43 @@ async def test_a_burst_of_starts_keeps_statuses_and_plans_in_batched_writes(
         assert len(plans) == starts and all(plan and len(plan) == 2 for plan in plans)
         for client in clients:
             await client.close()
+
+
+def test_upkeep_shares_split_the_interviews_evenly_and_each_into_one() -> None:
+    from server.interview.sessions import MAINTAIN_SHARES, maintenance_share
+
+    ids = [str(uuid.uuid4()) for _ in range(4_000)]
+    shares = [maintenance_share(ids, part) for part in range(MAINTAIN_SHARES)]
+    assert sorted(iid for share in shares for iid in share) == sorted(ids)
+    assert all(maintenance_share(share, part) == share for part, share in enumerate(shares))
+    expected = len(ids) / MAINTAIN_SHARES
+    assert all(abs(len(share) - expected) < expected * 0.15 for share in shares)
+
+
+async def test_leases_renewed_a_share_at_a_time_never_lapse(settings: Settings) -> None:
+    """Upkeep renews a quarter of the leases four times as often: over several lease
+    lifetimes every interview stays with its process and none is lost."""
+    from server.interview.sessions import MAINTAIN_SHARES
+
+    tuned = settings.model_copy(update={"lease_ttl_ms": 600})
+    async with LiveServer(tuned).running() as live:
+        services = live.app.state.services
+        clients = []
+        for _ in range(3 * MAINTAIN_SHARES):
+            session = await new_session(live.http, question_count=2)
+            client = InterviewClient(live.ws_url(session.interview_id), session.token)
+            await client.connect()
+            clients.append((session, client))
+        for _, client in clients:
+            await client.until("turn.end")
+        holder = services.sessions.holder
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 4 * 0.6
+        while loop.time() < until:
+            holders = await asyncio.gather(
+                *(services.live.leases.holder(s.interview_id) for s, _ in clients)
+            )
+            assert holders == [holder] * len(clients)
+            await asyncio.sleep(0.05)
+        assert services.sessions.running_count() == len(clients)
+        await asyncio.gather(*(client.close() for _, client in clients))
