@@ -13,6 +13,7 @@ SERVER = Path(__file__).resolve().parents[1] / "server"
 FORBIDDEN = {
     "protocol": {"server."},  # neutral: imports nothing of ours but the text rules
     "text": {"server."},  # a leaf: how typed text is cleaned, used by every edge
+    "aio": {"server."},  # a leaf: stopping background tasks
     "store": {"server.gateway", "server.interview", "server.llm", "server.live", "fastapi"},
     "live": {"server.gateway", "server.interview", "server.llm", "server.store", "fastapi"},
     "llm": {"server.gateway", "server.interview", "server.live", "server.store", "fastapi"},

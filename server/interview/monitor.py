@@ -32,6 +32,7 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
+from server.aio import stop_task
 from server.interview.engine import InterviewRunner
 from server.interview.sessions import SessionManager
 from server.live.base import LiveStore, MonitorEntries
@@ -156,10 +157,7 @@ class MonitorPublisher:
         self._task = asyncio.create_task(self._run(), name="monitor-publish")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await stop_task(self._task, within_s=3)
         # Leave nothing behind for the monitor to show until it goes stale.
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):

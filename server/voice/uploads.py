@@ -10,7 +10,6 @@ cap on uploads, and the transcriptions in flight.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import uuid
@@ -23,6 +22,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.aio import stop_task
 from server.config import Settings
 from server.live.base import Claim, EventLog, Upload, Uploads
 from server.protocol import (
@@ -147,12 +147,9 @@ class VoiceService:
 
     async def close(self) -> None:
         """Let transcriptions in flight finish (bounded), then close the recogniser."""
-        if self._purger is not None:
-            # Awaited, so a purge in flight lets go of its connection before the engine is
-            # disposed (else its half-closed connection outlives the event loop's tasks).
-            self._purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purger
+        # Awaited, so a purge in flight lets go of its connection before the engine is
+        # disposed (else its half-closed connection outlives the event loop's tasks).
+        await stop_task(self._purger, within_s=5)
         if self._work:
             await asyncio.wait(set(self._work), timeout=TRANSCRIBE_TIMEOUT_S)
         await self.recognizer.close()
