@@ -136,6 +136,21 @@ async def cluster_client(url: str) -> AsyncIterator[RedisCluster]:
         await client.aclose()
 
 
+@asynccontextmanager
+async def raw_client(live: Live) -> AsyncIterator[Redis | RedisCluster]:
+    """A client of the store's server or cluster, beside the store's own."""
+    assert live.url is not None
+    if live.kind == "cluster":
+        async with cluster_client(live.url) as cluster:
+            yield cluster
+        return
+    client = Redis.from_url(live.url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
 async def keys_by_node(live: Live) -> dict[str, set[str]]:
     """Every key under the store's prefix, by the node that holds it."""
     assert live.url is not None

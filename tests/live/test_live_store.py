@@ -11,8 +11,8 @@ from redis.crc import key_slot
 
 from server.live.base import LogRead, TextUpdate
 from server.live.memory import memory_live_store
-from server.live.redis import _SLICE, RedisKeys, redis_live_store
-from tests.live.conftest import Live, Recorder, cluster_client, keys_by_node
+from server.live.redis import _MANY_CALLS, _SLICE, RedisKeys, redis_live_store
+from tests.live.conftest import Live, Recorder, cluster_client, keys_by_node, raw_client
 
 KINDS_OF_KEY = ("s", "t", "l", "c", "f", "lease", "pres")  # every key of one interview
 
@@ -398,11 +398,11 @@ class TestLeases:
     async def test_bulk_calls_larger_than_one_pipeline_keep_every_answer_in_order(
         self, live: Live
     ) -> None:
-        """A busy process renews, touches and asks about hundreds of interviews at once;
-        the Redis store sends them as several pipelines (``_SLICE``): nothing may be lost
-        or shifted at the seams between them."""
+        """A busy process renews, touches and asks about a thousand interviews at once;
+        the Redis store sends them as several pipelines (``_SLICE``) or script calls
+        (``_MANY_CALLS``): nothing may be lost or shifted at the seams between them."""
         leases = live.store.leases
-        count = 2 * _SLICE + 7
+        count = max(2 * _SLICE, _MANY_CALLS) + 7
         ids = _ids(count)
         mine = ids[::3]
         for iid in mine:
@@ -579,12 +579,12 @@ async def test_keys_of_one_interview_share_one_slot_on_the_cluster(cluster_live:
     assert sum(1 for found in by_node.values() if found) > 1
 
 
-async def test_scripts_are_loaded_again_after_a_script_flush(cluster_live: Live) -> None:
-    """A node that lost its scripts (a new node, a failover) answers NOSCRIPT: no call is lost."""
-    live = cluster_live
+async def test_scripts_are_loaded_again_after_a_script_flush(redis_live: Live) -> None:
+    """A server or node that lost its scripts (a restart, a new node, a failover) answers
+    NOSCRIPT: no call is lost, batched ones (appends, renewals) included."""
+    live = redis_live
     ids = [await live.new() for _ in range(10)]
-    assert live.url is not None
-    async with cluster_client(live.url) as client:
+    async with raw_client(live) as client:
         await client.script_flush()
     for iid in ids:
         live.store.events.append(iid, 1, "after flush", "s1")
@@ -593,7 +593,7 @@ async def test_scripts_are_loaded_again_after_a_script_flush(cluster_live: Live)
     assert live.recorder.stale == []
     snapshots = await live.store.events.snapshots(ids)
     assert [s.seq if s else None for s in snapshots.values()] == [2] * len(ids)
-    async with cluster_client(live.url) as client:
+    async with raw_client(live) as client:
         await client.script_flush()
     assert await live.store.leases.acquire(ids[0], "a", 5000)
     assert await live.store.leases.renew("a", ids[:2], 5000) == {ids[0]: True, ids[1]: False}
@@ -601,3 +601,25 @@ async def test_scripts_are_loaded_again_after_a_script_flush(cluster_live: Live)
     assert await live.store.inbox.pop(ids[0]) == ["cmd"]
     assert (await live.store.counters.hit(f"k-{uuid.uuid4().hex}", 5))[0] == 1
     assert await live.store.events.create(str(uuid.uuid4()), "fresh")
+
+
+async def test_an_append_redis_refuses_fails_alone_and_the_rest_go_on(redis_live: Live) -> None:
+    """Appends go to Redis in batches (one script call on one server). One whose keys
+    Redis cannot use (here its log is not a stream) is reported and dropped by itself:
+    the appends of other interviews in the same batch, and every later one, still land."""
+    live = redis_live
+    broken, fine = await live.new("b0"), await live.new("f0")
+    async with raw_client(live) as client:
+        await client.set(RedisKeys(live.prefix).of(broken, "l"), "not a stream")
+    events = live.store.events
+    events.append(fine, 1, "before", "f1")
+    events.append(broken, 1, "lost", "b1")
+    events.append(fine, 2, "after", "f2")
+    await asyncio.wait_for(events.flush(), 5)
+    events.append(fine, 3, "later", None)
+    await asyncio.wait_for(events.flush(), 5)
+    await live.recorder.wait_for(lambda: len(live.recorder.events) == 3)
+    assert live.recorder.events == [(fine, 1, "before"), (fine, 2, "after"), (fine, 3, "later")]
+    assert live.recorder.stale == []
+    snapshots = await events.snapshots([fine, broken])
+    assert [s.seq if s else None for s in snapshots.values()] == [3, 0]
