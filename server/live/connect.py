@@ -134,8 +134,11 @@ def _write_race_safe(connection_class: type[AbstractConnection]) -> type[Abstrac
     return type(f"Safe{connection_class.__name__}", (_WriteRaceSafe, connection_class), {})
 
 
-def connect(url: str, *, max_connections: int) -> tuple[RedisClient, Redis]:
-    """A command client and a separate client for the process's one subscription.
+def connect(
+    url: str, *, max_connections: int, subscriber_name: str | None = None
+) -> tuple[RedisClient, Redis]:
+    """A command client and a separate client for the process's one subscription (named
+    ``subscriber_name`` in ``CLIENT LIST``, for whoever looks after the server).
 
     One server: a blocking pool of ``max_connections`` (it waits for a free connection
     instead of raising under load). A cluster: a ``RedisCluster`` with up to
@@ -155,7 +158,7 @@ def connect(url: str, *, max_connections: int) -> tuple[RedisClient, Redis]:
         pool.connection_class = _hiredis_packing(pool.connection_class)
         # The subscriber keeps redis-py's default (no retries): its listener must see a
         # broken connection, to repair what was published meanwhile.
-        return Redis(connection_pool=pool), _subscriber(url)
+        return Redis(connection_pool=pool), _subscriber(url, subscriber_name)
     cluster = RedisCluster.from_url(
         seed,
         max_connections=max_connections,
@@ -165,11 +168,11 @@ def connect(url: str, *, max_connections: int) -> tuple[RedisClient, Redis]:
         # directly are replaced by the discovered nodes, as redis-py does by default.
         dynamic_startup_nodes=_is_ip(urlsplit(seed).hostname),
     )
-    return cluster, _subscriber(seed)
+    return cluster, _subscriber(seed, subscriber_name)
 
 
-def _subscriber(url: str) -> Redis:
-    subscriber = Redis.from_url(url, decode_responses=True)
+def _subscriber(url: str, name: str | None) -> Redis:
+    subscriber = Redis.from_url(url, decode_responses=True, client_name=name)
     pool = subscriber.connection_pool
     pool.connection_class = _write_race_safe(pool.connection_class)
     return subscriber

@@ -36,6 +36,7 @@ class Recorder:
         self.stale: list[str] = []
         self.revoked: list[tuple[str, int]] = []
         self.monitor: list[str] = []
+        self.reconnects = 0
         self.arrived = asyncio.Event()
 
     def _add(self, into: list[T], item: T) -> None:
@@ -48,10 +49,14 @@ class Recorder:
             on_poke=lambda iid: self._add(self.pokes, iid),
             on_reply=lambda iid, conn, payload: self._add(self.replies, (iid, conn, payload)),
             on_stale=lambda iid: self._add(self.stale, iid),
-            on_reconnect=lambda: None,
+            on_reconnect=self._reconnected,
             on_revoked=lambda user_id, version: self._add(self.revoked, (user_id, version)),
             on_monitor=lambda payload: self._add(self.monitor, payload),
         )
+
+    def _reconnected(self) -> None:
+        self.reconnects += 1
+        self.arrived.set()
 
     def events_of(self, interview_id: str) -> list[tuple[int, str]]:
         return [(seq, payload) for iid, seq, payload in self.events if iid == interview_id]

@@ -7,12 +7,21 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
+from redis.asyncio import Redis
 from redis.crc import key_slot
 
 from server.live.base import LogRead, TextUpdate
 from server.live.memory import memory_live_store
 from server.live.redis import _MANY_CALLS, _SLICE, RedisKeys, redis_live_store
-from tests.live.conftest import Live, Recorder, cluster_client, keys_by_node, raw_client
+from tests.live.conftest import (
+    Live,
+    Recorder,
+    cluster_client,
+    keys_by_node,
+    open_live,
+    raw_client,
+)
 
 KINDS_OF_KEY = ("s", "t", "l", "c", "f", "lease", "pres")  # every key of one interview
 
@@ -623,3 +632,33 @@ async def test_an_append_redis_refuses_fails_alone_and_the_rest_go_on(redis_live
     assert live.recorder.stale == []
     snapshots = await events.snapshots([fine, broken])
     assert [s.seq if s else None for s in snapshots.values()] == [3, 0]
+
+
+@pytest.mark.needs_redis
+async def test_a_channel_left_before_the_subscription_reconnects_stays_left(
+    request: pytest.FixtureRequest, redis_prefix: str
+) -> None:
+    """Events are read from the subscription's raw replies; the rest (confirmations of
+    subscribing and leaving) still update its record of channels, which a reconnect
+    subscribes again: a channel left before the connection broke must not come back."""
+    async with open_live("redis", request, redis_prefix) as live:
+        kept, left = await live.new(), await live.new()
+        await live.store.events.unsubscribe(left)
+        await live.recorder.quiet()  # the confirmation of leaving has been read
+        async with raw_client(live) as client:
+            assert isinstance(client, Redis)
+            name = f"{live.prefix}subscription"
+            ours = [c for c in await client.client_list(_type="pubsub") if c["name"] == name]
+            assert len(ours) == 1
+            await client.client_kill_filter(_id=ours[0]["id"])
+            await live.recorder.wait_for(lambda: live.recorder.reconnects == 1)
+            renamed = [c for c in await client.client_list(_type="pubsub") if c["name"] == name]
+            assert len(renamed) == 1 and renamed[0]["id"] != ours[0]["id"]
+            # Subscribed again: the one kept and the control channel, not the one left.
+            assert renamed[0]["sub"] == "2"
+        live.store.events.append(left, 1, "nobody here listens", "s1")
+        live.store.events.append(kept, 1, "still heard", "s1")
+        await live.store.events.flush()
+        await live.recorder.wait_for(lambda: bool(live.recorder.events))
+        await live.recorder.quiet()
+        assert live.recorder.events == [(kept, 1, "still heard")]
