@@ -11,6 +11,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -36,6 +37,9 @@ NOTHING = Transcript("", ())
 # the machine is busy, but the interviews streaming beside it keep their latency.
 WORKER_NICENESS = 10
 
+# How often a worker looks whether the process that started it is still there.
+PARENT_CHECK_S = 0.5
+
 # The worker process's own decoder: built by the pool initializer, reused by every job.
 _decoder: Any = None
 
@@ -49,10 +53,22 @@ class Decoded:
     pid: int
 
 
+def _exit_with(parent: int) -> None:
+    """A worker whose gateway was killed (SIGKILL, the OOM killer) is never told: the other
+    workers hold the job queue's pipe open, so it waits for a job forever, holding its
+    decoder's memory. It exits once it has been handed to another parent."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
+
+
 def _start_worker() -> None:
     global _decoder
     from pocketsphinx import Decoder
 
+    threading.Thread(
+        target=_exit_with, args=(os.getppid(),), name="exit-with-gateway", daemon=True
+    ).start()
     os.nice(WORKER_NICENESS)
     _decoder = Decoder(samprate=SAMPLE_RATE, loglevel="ERROR")
 

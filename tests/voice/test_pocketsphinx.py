@@ -6,15 +6,22 @@ import asyncio
 import functools
 import os
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 from pocketsphinx import Decoder  # type: ignore[import-untyped]
 
 from server.voice.base import RecognitionFailed, Transcript
-from server.voice.pocketsphinx import WORKER_NICENESS, PocketsphinxRecognizer, spoken_word
+from server.voice.pocketsphinx import (
+    PARENT_CHECK_S,
+    WORKER_NICENESS,
+    PocketsphinxRecognizer,
+    spoken_word,
+)
 from tests.voice.conftest import Spoken, word_error_rate
 
 
@@ -223,3 +230,55 @@ async def test_the_vocabulary_is_accepted_and_changes_nothing(
     )
 
     assert biased.text == decode_directly(speech.pcm)
+
+
+_OWNER = """
+import asyncio, sys
+import numpy as np
+from server.voice.pocketsphinx import PocketsphinxRecognizer
+
+async def main():
+    recognizer = PocketsphinxRecognizer(workers=2)
+    noise = np.random.default_rng(1).integers(-3000, 3000, 8000, dtype="<i2").tobytes()
+    done = await asyncio.gather(*(recognizer.decode(noise, sample_rate=16000) for _ in range(4)))
+    with open(sys.argv[1], "w") as out:
+        out.write(" ".join(sorted({str(d.pid) for d in done})))
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def gone(pid: int) -> bool:
+    """Exited (a zombie not yet reaped by whoever adopted it counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+async def test_workers_exit_when_the_gateway_that_started_them_is_killed(
+    tmp_path: Path,
+) -> None:
+    """A gateway killed outright (SIGKILL, the OOM killer) cannot stop its workers; they
+    must not wait for jobs forever, each holding a decoder's memory."""
+    said = tmp_path / "workers"
+    owner = await asyncio.create_subprocess_exec(sys.executable, "-c", _OWNER, str(said))
+    try:
+        async with asyncio.timeout(60):
+            while not said.exists() or not said.read_text():
+                assert owner.returncode is None, "the process owning the recogniser failed"
+                await asyncio.sleep(0.1)
+        workers = [int(pid) for pid in said.read_text().split()]
+        assert workers and not any(gone(pid) for pid in workers)
+    finally:
+        owner.kill()
+        await owner.wait()
+    deadline = time.monotonic() + 10 * PARENT_CHECK_S + 5
+    while not all(gone(pid) for pid in workers) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    left = [pid for pid in workers if not gone(pid)]
+    for pid in left:  # leave nothing behind, then fail
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
