@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from server.aio import RECANCEL_S, stop_task
+from server.aio import RECANCEL_S, stop_task, stop_tasks
 
 
 async def test_a_loop_that_lost_its_cancellation_is_stopped_all_the_same() -> None:
@@ -63,3 +64,45 @@ async def test_a_finished_or_missing_task_is_stopped_at_once() -> None:
     await asyncio.sleep(0)
     assert await stop_task(task, within_s=1)  # its error is retrieved, not re-raised
     assert await stop_task(None, within_s=1)
+
+
+async def test_tasks_are_stopped_together_and_a_shielded_clean_up_is_not_cut_short() -> None:
+    """``stop_tasks`` (a process handing back every interview it drives) cancels each task
+    again while it runs on, except one busy with a clean-up it shields: cancelling that
+    again would end the task while its clean-up (handing the lease back) runs unawaited."""
+    swallowed = 0
+    cleaning: set[asyncio.Task[Any] | None] = set()
+    cleaned = asyncio.Event()
+
+    async def loses_its_cancellation() -> None:
+        nonlocal swallowed
+        while True:
+            try:
+                await asyncio.sleep(0.01)
+            except asyncio.CancelledError:
+                if swallowed == 0:
+                    swallowed += 1
+                    continue
+                raise
+
+    async def clean_up() -> None:
+        await asyncio.sleep(3 * RECANCEL_S)
+        cleaned.set()
+
+    async def cleans_up_when_stopped() -> None:
+        try:
+            await asyncio.sleep(60)
+        finally:
+            cleaning.add(asyncio.current_task())
+            await asyncio.shield(clean_up())
+
+    tasks = [
+        asyncio.create_task(loses_its_cancellation()),
+        asyncio.create_task(cleans_up_when_stopped()),
+        asyncio.create_task(asyncio.sleep(60)),
+    ]
+    await asyncio.sleep(0.05)
+    left = await stop_tasks(tasks, within_s=5, again=lambda task: task not in cleaning)
+    assert left == [] and all(task.done() for task in tasks)
+    assert swallowed == 1
+    assert cleaned.is_set()  # the task ended after its clean-up, not cancelled out of it
