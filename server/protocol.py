@@ -550,16 +550,18 @@ class SessionSummary(BaseModel):
     )
 
 
+_ALIVE = (
+    "Unix ms each gateway process last said it is running (every 2 s): a summary is live"
+    " while its process's entry or its own `seen_ms` is under 6 s old."
+)
+
+
 class MonitorSnapshot(_Event):
     """The first frame after hello: every live interview."""
 
     type: Literal["monitor.snapshot"] = "monitor.snapshot"
     sessions: list[SessionSummary]
-    alive: dict[str, int] = Field(
-        default_factory=dict,
-        description="Unix ms each gateway process last said it is running (every 2 s): a"
-        " summary is live while its process's entry or its own `seen_ms` is under 6 s old.",
-    )
+    alive: dict[str, int] = Field(default_factory=dict, description=_ALIVE)
     at_ms: int
 
 
@@ -569,11 +571,7 @@ class MonitorUpdate(_Event):
     type: Literal["monitor.update"] = "monitor.update"
     sessions: list[SessionSummary]
     removed: list[str]
-    alive: dict[str, int] = Field(
-        default_factory=dict,
-        description="Unix ms each gateway process last said it is running (every 2 s): a"
-        " summary is live while its process's entry or its own `seen_ms` is under 6 s old.",
-    )
+    alive: dict[str, int] = Field(default_factory=dict, description=_ALIVE)
     at_ms: int
 
 

@@ -8,16 +8,12 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
 from server.live.base import AppendOutcome, ChunkAppend, Claim, Upload, Uploads
 from server.live.redis import RedisKeys
-from tests.live.conftest import Live, cluster_client, keys_by_node
+from tests.live.conftest import Live, cluster_client, keys_by_node, raw_client
 
 RATE = 16_000
 BIG = 10_000_000  # a max_bytes nothing in these tests reaches
@@ -315,20 +311,6 @@ class TestUploads:
 # --- Redis only: the keys of an upload ------------------------------------------------
 
 
-@asynccontextmanager
-async def _raw_client(live: Live) -> AsyncIterator[Redis | RedisCluster]:
-    assert live.url is not None
-    if live.kind == "cluster":
-        async with cluster_client(live.url) as cluster:
-            yield cluster
-        return
-    client = Redis.from_url(live.url, decode_responses=True)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
 def test_an_uploads_keys_carry_the_interviews_hash_tag() -> None:
     keys = RedisKeys("interview:")
     iid = _new_id()
@@ -350,7 +332,7 @@ async def test_an_upload_is_two_keys_on_its_interviews_node_expiring_together(
     meta, audio = RedisKeys(redis_live.prefix).upload(iid, uid)
     by_node = await keys_by_node(redis_live)
     assert [found for found in by_node.values() if found] == [{meta, audio}]
-    async with _raw_client(redis_live) as client:
+    async with raw_client(redis_live) as client:
         deadlines = {await client.pexpiretime(meta), await client.pexpiretime(audio)}
         assert len(deadlines) == 1 and deadlines.pop() > time.time() * 1000 + (TTL - 5) * 1000
     assert (await uploads.claim(iid, uid, chunks=2, stale_ms=STALE)).outcome == "claimed"
