@@ -13,6 +13,22 @@ log = logging.getLogger(__name__)
 RECANCEL_S = 0.25
 
 
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait for it to end; a failure it ended with is raised.
+
+    The caller's own cancellation while it waits is not swallowed with the task's:
+    ``suppress(CancelledError)`` around the await swallows both, and a runner being
+    stopped while it stopped its generation ran on as if nothing had happened.
+    """
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+
+
 async def stop_task(task: asyncio.Task[Any] | None, *, within_s: float) -> bool:
     """Cancel ``task`` and wait for it to finish, at most ``within_s`` seconds; whether it did.
 

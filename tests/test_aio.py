@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from server.aio import RECANCEL_S, stop_task, stop_tasks
+from server.aio import RECANCEL_S, cancel_and_wait, stop_task, stop_tasks
 
 
 async def test_a_loop_that_lost_its_cancellation_is_stopped_all_the_same() -> None:
@@ -106,3 +106,52 @@ async def test_tasks_are_stopped_together_and_a_shielded_clean_up_is_not_cut_sho
     assert left == [] and all(task.done() for task in tasks)
     assert swallowed == 1
     assert cleaned.is_set()  # the task ended after its clean-up, not cancelled out of it
+
+
+async def test_stopping_a_task_does_not_swallow_the_callers_own_cancellation() -> None:
+    """A runner stops its generation (the candidate interrupted) and is itself stopped
+    while the generation winds down: the runner must end, not run on as if only the
+    generation had been cancelled."""
+    winding_down = asyncio.Event()
+
+    async def generation() -> None:
+        try:
+            await asyncio.sleep(10)
+        finally:
+            winding_down.set()
+            await asyncio.sleep(0.05)  # its last words are queued on the way out
+
+    async def runner(generating: asyncio.Task[None]) -> str:
+        await cancel_and_wait(generating)
+        return "ran on"
+
+    generating = asyncio.create_task(generation())
+    await asyncio.sleep(0)  # streaming
+    stopping = asyncio.create_task(runner(generating))
+    async with asyncio.timeout(2):
+        await winding_down.wait()
+    stopping.cancel()
+    await asyncio.wait({stopping}, timeout=2)
+    assert stopping.cancelled()
+
+    # Alone, the generation's cancellation ends at the caller; its failure does not.
+    winding_down.clear()
+    generating = asyncio.create_task(generation())
+    await asyncio.sleep(0)
+    assert await runner(generating) == "ran on"
+    assert winding_down.is_set()
+
+    async def fails_on_the_way_out() -> None:
+        try:
+            await asyncio.sleep(10)
+        finally:
+            raise RuntimeError("the stream broke")
+
+    task = asyncio.create_task(fails_on_the_way_out())
+    await asyncio.sleep(0)
+    try:
+        await cancel_and_wait(task)
+    except RuntimeError as exc:
+        assert str(exc) == "the stream broke"
+    else:
+        raise AssertionError("the failure was swallowed")

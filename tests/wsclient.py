@@ -59,7 +59,9 @@ class LiveServer:
 
     async def start(self) -> LiveServer:
         self._task = asyncio.create_task(self.server.serve())
-        deadline = time.monotonic() + 15
+        # Generous: a busy CI machine (installs running beside the suite) has taken over
+        # 15 s to bring the first app of a worker up; this only guards against a hang.
+        deadline = time.monotonic() + 60
         while not self.server.started:
             if self._task.done():
                 self._task.result()

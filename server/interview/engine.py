@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.aio import cancel_and_wait
 from server.config import Settings
 from server.interview import records
 from server.interview.coalescing import Coalescer
@@ -167,6 +168,7 @@ class InterviewRunner:
         reply: Reply,
         started: Callable[[uuid.UUID, Sequence[QuestionRubric]], None],
         present_here: Callable[[], bool],
+        changed: Callable[[], None] = lambda: None,
         facts: records.InterviewFacts | None = None,
         snapshot: Snapshot | None = None,
         state_absent: bool = False,
@@ -181,6 +183,7 @@ class InterviewRunner:
         # Whether the candidate has a socket on this process: then presence is known here,
         # without asking the live store.
         self._present_here = present_here
+        self._changed = changed  # told of every event and of taking the interview (monitor)
         self._facts = facts  # the interview as the caller just read it, if it did
         self._snapshot = snapshot  # the live data as the caller just read it (a new interview)
         self._state_absent = state_absent  # the caller just saw no live state: create it
@@ -371,6 +374,7 @@ class InterviewRunner:
         assert self.state is not None
         self.seq += 1
         self.last_event_ms = now_ms()
+        self._changed()
         event = event_type(seq=self.seq, epoch=self.state.epoch, phase=self.state.phase, **fields)
         text = KEEP_TEXT
         if isinstance(event, TurnStart):
@@ -487,6 +491,7 @@ class InterviewRunner:
         self.answer_time_limit_ms = facts.answer_time_limit_s * 1000
         self.state = LiveState.decode(snapshot.state)
         self.seq = self.loaded_seq = snapshot.seq
+        self._changed()
         self.failures = snapshot.failures
         self._spoken = [snapshot.text]
         fallback = self.deps.fallback
@@ -728,9 +733,7 @@ class InterviewRunner:
                 self.wake.clear()
                 if self._interrupt or self._pending is not None or self._end_requested:
                     # Cancelling the task that awaits the stream closes the upstream request.
-                    generation.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await generation
+                    await cancel_and_wait(generation)
                     return True
                 waiter = asyncio.create_task(self.wake.wait())
                 await asyncio.wait({generation, waiter}, return_when=asyncio.FIRST_COMPLETED)

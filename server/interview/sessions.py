@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -95,6 +95,11 @@ class SessionManager:
         self._attaching: dict[str, int] = {}  # interviews a socket here is being attached to
         self._tasks: list[asyncio.Task[None]] = []
         self._draining = False
+        # Told when what the admin monitor shows of an interview may have changed: its
+        # runner took it, emitted or ended, or a candidate socket here joined or left. The
+        # monitor looks at those interviews only, not at every runner twice a second.
+        self.on_change: Callable[[str], None] = lambda interview_id: None
+        fanout.on_candidate = lambda interview_id: self.on_change(interview_id)
 
     @property
     def lease_ttl_ms(self) -> int:
@@ -106,13 +111,12 @@ class SessionManager:
     def running_count(self) -> int:
         return len(self._running)
 
-    def runners(self) -> list[InterviewRunner]:
-        """The runners this process drives that have their state (for the monitor)."""
-        return [
-            running.runner
-            for running in self._running.values()
-            if running.runner.state is not None and not running.task.done()
-        ]
+    def runner(self, interview_id: str) -> InterviewRunner | None:
+        """The runner driving the interview here, once it has its state (for the monitor)."""
+        running = self._running.get(interview_id)
+        if running is None or running.runner.state is None or running.task.done():
+            return None
+        return running.runner
 
     async def start(self) -> None:
         self._tasks = [
@@ -364,6 +368,7 @@ class SessionManager:
             # store is down): start afresh rather than wait behind it.
             del self._running[interview_id]
             LIVE_INTERVIEWS.dec()
+            self.on_change(interview_id)
         if self._draining:
             return False
         if not leased and not await self.live.leases.acquire(
@@ -382,6 +387,7 @@ class SessionManager:
             reply=reply,
             started=self.marker.add,
             present_here=lambda: self.fanout.has_candidate(interview_id),
+            changed=lambda: self.on_change(interview_id),
             facts=facts,
             snapshot=snapshot,
             state_absent=state_absent,
@@ -428,6 +434,7 @@ class SessionManager:
         if current is not None and current.runner is runner:
             del self._running[interview_id]
             LIVE_INTERVIEWS.dec()
+            self.on_change(interview_id)
             # Bounded like the flush: while Redis restarts, a step can wait on a reconnect,
             # and a clean-up that never returns would hold its task (and the lease) forever.
             with contextlib.suppress(Exception):

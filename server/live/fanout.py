@@ -42,6 +42,8 @@ class Fanout:
         self.on_revoked: Callable[[str, int], None] = lambda user_id, token_version: None
         # Told of every monitor update any process publishes (the admin sockets relay them).
         self.on_monitor: Callable[[str], None] = lambda payload: None
+        # Told when a candidate's socket here joins or leaves an interview.
+        self.on_candidate: Callable[[str], None] = lambda interview_id: None
 
     def listener(self) -> LiveListener:
         return LiveListener(
@@ -110,6 +112,8 @@ class Fanout:
     # for the confirmation while another caller's subscription is still on its way.
     async def join(self, interview_id: str, sink: EventSink) -> None:
         self._sinks.setdefault(interview_id, set()).add(sink)
+        if not sink.observer:
+            self.on_candidate(interview_id)
         await self.events.subscribe([interview_id])
 
     async def leave(self, interview_id: str, sink: EventSink) -> None:
@@ -118,6 +122,8 @@ class Fanout:
             sinks.discard(sink)
             if not sinks:
                 del self._sinks[interview_id]
+            if not sink.observer:
+                self.on_candidate(interview_id)
         if not self._needed(interview_id):
             await self.events.unsubscribe(interview_id)
 

@@ -122,6 +122,28 @@ async def test_the_monitor_lists_live_interviews_as_they_start_and_drops_them_as
     await admin.close()
 
 
+async def test_the_monitor_shows_a_candidate_leaving_and_coming_back(live: LiveServer) -> None:
+    """Nothing happens in the interview meanwhile (it waits for an answer): the summary
+    changes because the candidate's socket left this process, and again when it returns."""
+    admin = AdminClient(_admin_url(live), await _admin_token(live))
+    await admin.connect()
+    session, client = await _candidate(live, questions=2)
+    await client.until("turn.end")
+
+    def shown() -> dict[str, Any]:
+        summary: dict[str, Any] = admin.sessions.get(session.interview_id, {})
+        return summary
+
+    await admin.watch_until(lambda: shown().get("phase") == "listening" and shown()["connected"])
+    await client.close()
+    await admin.watch_until(lambda: shown().get("connected") is False)
+    assert shown()["phase"] == "listening"
+    back = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await back.connect()
+    await admin.watch_until(lambda: shown().get("connected") is True)
+    await asyncio.gather(back.close(), admin.close())
+
+
 async def test_an_interview_waiting_quietly_stays_listed_without_its_summary_being_resent(
     live: LiveServer,
 ) -> None:

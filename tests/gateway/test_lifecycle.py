@@ -359,7 +359,7 @@ async def test_a_hello_rebuilds_at_once_an_interview_whose_runner_stopped_on_los
     await services.live.events.expire(session.interview_id, 0)
     sessions._lost(session.interview_id)  # what a refused append makes the runner do
     async with asyncio.timeout(5):  # stopped, and its lease released
-        while any(r.interview_id == session.interview_id for r in sessions.runners()):
+        while sessions.runner(session.interview_id) is not None:
             await asyncio.sleep(0.01)
 
     view = await asyncio.wait_for(
