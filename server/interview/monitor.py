@@ -337,7 +337,7 @@ class MonitorPublisher:
             found = {str(user_id): email for user_id, email in rows.all()}
         # An account deleted meanwhile is asked about once, not twice a second.
         self._emails.update({str(owner): found.get(str(owner), "") for owner in unknown})
-        if len(self._emails) > EMAIL_CACHE_MAX:  # forget owners no longer driven here
+        if len(self._emails) > EMAIL_CACHE_MAX:  # the others are read again when next looked at
             self._emails = {owner: self._emails[owner] for owner in owners if owner in self._emails}
 
     def _summary(self, runner: InterviewRunner, connected: bool, now: int) -> SessionSummary:
