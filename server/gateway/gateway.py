@@ -241,7 +241,7 @@ class InterviewGateway:
                 # Not theirs: an administrator may still watch it (read-only), if it is live.
                 if not await self._is_admin(user_id):
                     raise _Reject(CloseCode.interview_not_found, "no such interview") from None
-                connection.observer = True
+                self.fanout.observe(wanted, connection)
                 attached = Attached(live=True, fresh=False)
             view = await self.sessions.view(
                 wanted, fresh=attached.fresh, candidate=not connection.observer

@@ -36,6 +36,9 @@ class Fanout:
     def __init__(self, events: EventLog) -> None:
         self.events = events
         self._sinks: dict[str, set[EventSink]] = {}
+        # Candidate (non-observer) sockets per interview, kept as they join and leave: the
+        # upkeep asks for them every round, over every interview here.
+        self._candidates: dict[str, int] = {}
         self._watchers: dict[str, Callable[[], None]] = {}
         self._stale_handlers: dict[str, Callable[[], None]] = {}
         # Told when a user's tokens are revoked (the gateway closes that user's sockets).
@@ -95,11 +98,11 @@ class Fanout:
 
     def local_interviews(self) -> list[str]:
         """Interviews with at least one candidate socket in this process."""
-        return [iid for iid, sinks in self._sinks.items() if any(not s.observer for s in sinks)]
+        return list(self._candidates)
 
     def has_candidate(self, interview_id: str) -> bool:
         """Whether the interview's candidate has a socket in this process."""
-        return any(not sink.observer for sink in self._sinks.get(interview_id, ()))
+        return interview_id in self._candidates
 
     def connection_count(self) -> int:
         return sum(len(sinks) for sinks in self._sinks.values())
@@ -111,19 +114,38 @@ class Fanout:
     # the order they were asked for. Subscribing again is free once confirmed, and waits
     # for the confirmation while another caller's subscription is still on its way.
     async def join(self, interview_id: str, sink: EventSink) -> None:
-        self._sinks.setdefault(interview_id, set()).add(sink)
-        if not sink.observer:
+        sinks = self._sinks.setdefault(interview_id, set())
+        if not sink.observer and sink not in sinks:
+            self._candidates[interview_id] = self._candidates.get(interview_id, 0) + 1
             self.on_candidate(interview_id)
+        sinks.add(sink)
         await self.events.subscribe([interview_id])
+
+    def observe(self, interview_id: str, sink: EventSink) -> None:
+        """A socket that joined as the candidate's turns out to be an administrator's: it
+        stays joined, as an observer, and no longer counts as the candidate being here."""
+        if sink.observer:
+            return
+        sink.observer = True
+        if sink in self._sinks.get(interview_id, ()):
+            self._drop_candidate(interview_id)
+
+    def _drop_candidate(self, interview_id: str) -> None:
+        left = self._candidates[interview_id] - 1
+        if left:
+            self._candidates[interview_id] = left
+        else:
+            del self._candidates[interview_id]
+        self.on_candidate(interview_id)
 
     async def leave(self, interview_id: str, sink: EventSink) -> None:
         sinks = self._sinks.get(interview_id)
-        if sinks is not None:
-            sinks.discard(sink)
+        if sinks is not None and sink in sinks:
+            sinks.remove(sink)
             if not sinks:
                 del self._sinks[interview_id]
             if not sink.observer:
-                self.on_candidate(interview_id)
+                self._drop_candidate(interview_id)
         if not self._needed(interview_id):
             await self.events.unsubscribe(interview_id)
 
