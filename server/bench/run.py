@@ -1123,19 +1123,11 @@ def render(results: Sequence[dict[str, Any]], sweep: bool) -> str:
     designs = list(dict.fromkeys(r["design"] for r in results))
     if sweep:
         for design in designs:
-            ok = [
-                r["n"]
-                for r in results
-                if r["design"] == design
-                and not r.get("errors")
-                and "failed" not in r
-                and r.get("lat_p99_ms") is not None
-                and r["lat_p99_ms"] <= P99_TARGET_MS
-            ]
-            best = max(ok) if ok else None
+            best, unbroken = _largest_ok(results, design)
             lines.append(
                 f"largest N with lat p99 ≤ {P99_TARGET_MS:g} ms and no errors, {design}: "
                 + (str(best) if best is not None else "none of the tried N")
+                + ("" if unbroken == best else f" (every tried N up to {unbroken} passed)")
             )
     lines += _ratios(results, designs, sweep)
     lines += _side_lines(results)
@@ -1166,10 +1158,13 @@ def _ratios(results: Sequence[dict[str, Any]], designs: list[str], sweep: bool) 
                     parts.append(f"{label} x{a / b:.2f}")
             lines.append(f"{design} / bare relay at N={r['n']}: " + ", ".join(parts))
         if sweep:
-            mine = _largest_ok(results, design)
-            theirs = _largest_ok(results, "bare relay")
-            if mine and theirs:
-                lines.append(f"{design} / bare relay, largest N within target: {mine / theirs:.2f}")
+            mine, theirs = _largest_ok(results, design), _largest_ok(results, "bare relay")
+            for label, a, b in (
+                ("largest N within target", mine[0], theirs[0]),
+                ("largest N with every smaller tried N within target", mine[1], theirs[1]),
+            ):
+                if a and b:
+                    lines.append(f"{design} / bare relay, {label}: {a / b:.2f}")
     return lines
 
 
@@ -1196,17 +1191,27 @@ def _side_lines(results: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _largest_ok(results: Sequence[dict[str, Any]], design: str) -> int | None:
-    ok = [
-        int(r["n"])
+def _largest_ok(results: Sequence[dict[str, Any]], design: str) -> tuple[int | None, int | None]:
+    """The largest N of a sweep within the latency target, and the largest N below which
+    every tried N was within it too (a noisy run can pass above a miss)."""
+    tried = sorted(
+        (
+            int(r["n"]),
+            not r.get("errors")
+            and "failed" not in r
+            and r.get("lat_p99_ms") is not None
+            and r["lat_p99_ms"] <= P99_TARGET_MS,
+        )
         for r in results
         if r["design"] == design
-        and not r.get("errors")
-        and "failed" not in r
-        and r.get("lat_p99_ms") is not None
-        and r["lat_p99_ms"] <= P99_TARGET_MS
-    ]
-    return max(ok) if ok else None
+    )
+    passing = [n for n, ok in tried if ok]
+    unbroken = None
+    for n, ok in tried:
+        if not ok:
+            break
+        unbroken = n
+    return (max(passing) if passing else None), unbroken
 
 
 def render_profile(results: Sequence[dict[str, Any]]) -> str:
