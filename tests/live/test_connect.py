@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import redis
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import SSLConnection
@@ -126,3 +127,17 @@ async def test_a_write_on_a_connection_closed_meanwhile_fails_as_the_store_being
         await connection.disconnect()
         await close_client(client)
         await subscriber.aclose()
+
+
+def test_connections_name_the_driver_from_one_report_built_once() -> None:
+    """Every connection reports redis-py and its version with ``CLIENT SETINFO`` (shown by
+    ``CLIENT LIST`` on Redis 7.2+, for whoever looks after Redis). The report is built
+    once: by default redis-py builds it for each new connection, reading the package's
+    metadata from disk (~0.4 ms), and a burst of interview starts opens dozens."""
+    client, subscriber = connect("redis://127.0.0.1:6379/0", max_connections=3)
+    made = [client.connection_pool.make_connection() for _ in range(2)]
+    made.append(subscriber.connection_pool.make_connection())
+    assert len({id(connection.driver_info) for connection in made}) == 1
+    report = made[0].driver_info
+    assert report is not None
+    assert (report.formatted_name, report.lib_version) == ("redis-py", redis.__version__)
