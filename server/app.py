@@ -52,7 +52,7 @@ from server.resumes.extract import MAX_BYTES as MAX_RESUME_BYTES
 from server.resumes.router import UPLOAD_PATH as RESUME_UPLOAD_PATH
 from server.resumes.router import router as resumes_router
 from server.spa import API_PREFIXES, mount_client
-from server.store.db import create_engine, create_sessionmaker
+from server.store.db import connection_holders, create_engine, create_sessionmaker
 from server.voice.factory import make_recognizer
 from server.voice.uploads import VoiceService
 
@@ -184,6 +184,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await interviewer.close()
         await usage.drain()
         await live.close()
+        if held := connection_holders(engine):
+            log.error("database connections still in use at shutdown", extra={"holders": held})
         await engine.dispose()
         mark_this_process_dead()  # one of several workers: its live gauges leave the sum
 

@@ -23,11 +23,13 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from redis.cluster import RedisCluster
+from sqlalchemy import make_url
 
 from server.app import create_app
 from server.config import Settings
 from server.live.connect import cluster_seed_url
 from server.store import migrate
+from server.store.db import connection_holders
 from tests.redis_cluster import ClusterStartError, LocalRedisCluster
 
 BACKEND = os.environ.get("TEST_BACKEND", "embedded")
@@ -163,11 +165,37 @@ async def fresh_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncItera
 
 
 @pytest.fixture(scope="session")
-async def database_url(fresh_database: FreshDatabase) -> str:
+async def migrated_database_url(fresh_database: FreshDatabase) -> str:
     """One migrated database for the whole session; tests isolate by creating their own users."""
     url = await fresh_database.new()
     await migrate.upgrade(url)
     return url
+
+
+def _own_copy(migrated_url: str, directory: Path) -> str:
+    """On SQLite, a copy of the migrated file for one test (or module): a session some test
+    leaves open keeps SQLite's write lock, and on a shared file that would fail every test
+    after it instead of the one that leaked. PostgreSQL has no such lock: the shared one."""
+    if BACKEND == "services":
+        return migrated_url
+    template = Path(make_url(migrated_url).database or "")
+    copy = directory / "migrated-copy.db"
+    shutil.copyfile(template, copy)
+    return f"sqlite+aiosqlite:///{copy}"
+
+
+@pytest.fixture(scope="module")
+def module_database_url(
+    migrated_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """The database of a module-scoped app (a fuzzed or chaos-tested server)."""
+    return _own_copy(migrated_database_url, tmp_path_factory.mktemp("moduledb"))
+
+
+@pytest.fixture
+def database_url(migrated_database_url: str, tmp_path: Path) -> str:
+    """The database of one test: every app the test starts shares it."""
+    return _own_copy(migrated_database_url, tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -242,6 +270,8 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+    # A session the test (or the app) left open fails here, in the test that leaked it.
+    assert connection_holders(application.state.services.engine) == []
 
 
 @pytest.fixture

@@ -516,11 +516,13 @@ def test_every_route_has_an_access_rule(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 async def world(
-    database_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[World]:
     root = tmp_path_factory.mktemp("authz")
     async with FakeRazorpay() as razorpay:
-        app = create_app(_matrix_settings(database_url, f"{redis_prefix}authz:", root, razorpay))
+        app = create_app(
+            _matrix_settings(module_database_url, f"{redis_prefix}authz:", root, razorpay)
+        )
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

@@ -66,13 +66,13 @@ class Account:
 
 @pytest.fixture(scope="module")
 def fuzz_server(
-    database_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerThread]:
     tmp = tmp_path_factory.mktemp("fuzz")
     # Buying credits on, against the fake Razorpay API, so its routes answer as they do live.
     with running_in_a_thread() as razorpay:
         app_settings = make_settings(
-            database_url,
+            module_database_url,
             f"{redis_prefix}fuzz{uuid.uuid4().hex[:6]}:",
             tmp,
             free_credits=10_000,

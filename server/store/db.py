@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,8 +22,48 @@ def create_engine(url: str, *, pool_size: int = 10, foreign_keys: bool = True) -
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _tune_sqlite(engine, foreign_keys=foreign_keys)
-        return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    else:
+        engine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+    _track_holders(engine)
+    return engine
+
+
+# Who holds each checked-out connection, per engine: a connection still out when the
+# process shuts down is a session some task never closed. On SQLite that session keeps
+# its BEGIN IMMEDIATE, so every other writer of the file waits for it and then fails
+# with "database is locked"; naming the task is what makes such a leak findable.
+_holders: weakref.WeakKeyDictionary[Engine, dict[int, str]] = weakref.WeakKeyDictionary()
+
+
+def _track_holders(engine: AsyncEngine) -> None:
+    holders: dict[int, str] = {}
+    _holders[engine.sync_engine] = holders
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        holders[id(record)] = _task_description()
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        holders.pop(id(record), None)
+
+
+def _task_description() -> str:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop: a synchronous caller
+        task = None
+    if task is None:
+        return "no task"
+    coro = getattr(task.get_coro(), "__qualname__", "?")
+    return f"{task.get_name()} ({coro})"
+
+
+def connection_holders(engine: AsyncEngine) -> list[str]:
+    """The tasks holding this engine's checked-out connections (empty when all are back)."""
+    return sorted(_holders.get(engine.sync_engine, {}).values())
 
 
 def _tune_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:

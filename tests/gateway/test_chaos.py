@@ -33,9 +33,9 @@ OPTIONS = ChaosOptions(
 
 @pytest.fixture(scope="module")
 async def report(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[ChaosReport]:
-    chaos = Chaos(OPTIONS, database_url, workdir=tmp_path_factory.mktemp("chaos"))
+    chaos = Chaos(OPTIONS, module_database_url, workdir=tmp_path_factory.mktemp("chaos"))
     result = await chaos.run()
     print(render(result))  # shown with any failure below
     yield result

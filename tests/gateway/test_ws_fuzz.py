@@ -125,10 +125,10 @@ class Bystander(threading.Thread):
 
 @pytest.fixture(scope="module")
 def server(
-    database_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+    module_database_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerThread]:
     app_settings = make_settings(
-        database_url,
+        module_database_url,
         f"{redis_prefix}wsfuzz{uuid.uuid4().hex[:6]}:",
         tmp_path_factory.mktemp("wsfuzz"),
         free_credits=1_000,
