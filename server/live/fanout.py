@@ -37,8 +37,9 @@ class Fanout:
         self.events = events
         self._sinks: dict[str, set[EventSink]] = {}
         # Candidate (non-observer) sockets per interview, kept as they join and leave: the
-        # upkeep asks for them every round, over every interview here.
-        self._candidates: dict[str, int] = {}
+        # upkeep asks for them every round, over every interview here. Leaving goes by this
+        # set, not by ``observer`` as it is then, so the two cannot disagree.
+        self._candidates: dict[str, set[EventSink]] = {}
         self._watchers: dict[str, Callable[[], None]] = {}
         self._stale_handlers: dict[str, Callable[[], None]] = {}
         # Told when a user's tokens are revoked (the gateway closes that user's sockets).
@@ -116,7 +117,7 @@ class Fanout:
     async def join(self, interview_id: str, sink: EventSink) -> None:
         sinks = self._sinks.setdefault(interview_id, set())
         if not sink.observer and sink not in sinks:
-            self._candidates[interview_id] = self._candidates.get(interview_id, 0) + 1
+            self._candidates.setdefault(interview_id, set()).add(sink)
             self.on_candidate(interview_id)
         sinks.add(sink)
         await self.events.subscribe([interview_id])
@@ -124,17 +125,15 @@ class Fanout:
     def observe(self, interview_id: str, sink: EventSink) -> None:
         """A socket that joined as the candidate's turns out to be an administrator's: it
         stays joined, as an observer, and no longer counts as the candidate being here."""
-        if sink.observer:
-            return
         sink.observer = True
-        if sink in self._sinks.get(interview_id, ()):
-            self._drop_candidate(interview_id)
+        self._drop_candidate(interview_id, sink)
 
-    def _drop_candidate(self, interview_id: str) -> None:
-        left = self._candidates[interview_id] - 1
-        if left:
-            self._candidates[interview_id] = left
-        else:
+    def _drop_candidate(self, interview_id: str, sink: EventSink) -> None:
+        candidates = self._candidates.get(interview_id)
+        if candidates is None or sink not in candidates:
+            return
+        candidates.remove(sink)
+        if not candidates:
             del self._candidates[interview_id]
         self.on_candidate(interview_id)
 
@@ -144,8 +143,7 @@ class Fanout:
             sinks.remove(sink)
             if not sinks:
                 del self._sinks[interview_id]
-            if not sink.observer:
-                self._drop_candidate(interview_id)
+            self._drop_candidate(interview_id, sink)
         if not self._needed(interview_id):
             await self.events.unsubscribe(interview_id)
 

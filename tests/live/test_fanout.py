@@ -79,3 +79,23 @@ async def test_a_socket_found_to_be_an_administrators_stops_counting_as_the_cand
     assert fanout.local_interviews() == [] and fanout.connection_count() == 0
     assert told == ["iv", "iv", "iv", "iv"]  # joined, joined, observer, left
     await store.close()
+
+
+async def test_leaving_goes_by_how_the_socket_joined_not_by_its_flag_now() -> None:
+    """A socket that joined as the candidate and whose ``observer`` flag was flipped without
+    ``observe`` still stops counting when it leaves (and one that joined as an observer and
+    was flipped back never counted): the count cannot stay up for good."""
+    store = memory_live_store()
+    fanout = Fanout(store.events)
+    candidate, admin = _Sink("c1"), _Sink("a1", observer=True)
+
+    await fanout.join("iv", candidate)
+    await fanout.join("iv", admin)
+    candidate.observer = True
+    admin.observer = False
+    await fanout.leave("iv", admin)
+    assert fanout.has_candidate("iv")
+    await fanout.leave("iv", candidate)
+    assert not fanout.has_candidate("iv")
+    assert fanout.local_interviews() == []
+    await store.close()
