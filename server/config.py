@@ -288,10 +288,12 @@ class Settings(BaseSettings):
     ws_frame_burst: int = Field(default=30, ge=1)
     # Hellos handled at once per process once its event loop is busy (from 80 % of its
     # time computing); more wait their turn (first come, first served). Few: a start is a
-    # few round trips and 1.5-4 ms of the loop, and many at once stall every stream already
-    # running. Measured (interview bench, 650 interviews started within one second): token
-    # latency p99 65-69 ms with 2 at once, 103 ms with 8, 144 ms with 32.
-    ws_concurrent_starts: int = Field(default=2, ge=1)
+    # few round trips and 1.5-3 ms of the loop, and many at once stall every stream already
+    # running. Measured (interview bench, 500 interviews started within one second, runs
+    # interleaved): medians over 5-6 runs of time to first token p99 807 ms with 2 at once,
+    # 629 ms with 6, token latency p99 81 and 75 ms; single runs with 4, 8 and 10 showed no
+    # better. With 32, token latency p99 was 115-144 ms (650 started).
+    ws_concurrent_starts: int = Field(default=6, ge=1)
     # ...and while the loop has time to spare (below 50 %; in proportion in between): a
     # start is mostly waiting on round trips, and two at a time left a burst of 300
     # starting over 2.8 s with the loop 72 % busy.
