@@ -329,6 +329,16 @@ def bench(
             "administrator watching a streaming interview), and compare.",
         ),
     ] = 0,
+    repeat: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=20,
+            help="Runs per design and N, interleaved (engine, relay, engine, ...); the "
+            "summary compares their medians. One run's tail on a shared machine is mostly "
+            "noise.",
+        ),
+    ] = 1,
 ) -> None:
     """Load benchmark: stub-interviewer streams through the gateway vs the bare Redis relay."""
     from pathlib import Path
@@ -382,6 +392,7 @@ def bench(
         engine_python=engine_python,
         voice=voice,
         admins=admins,
+        repeat=repeat,
     )
     raise typer.Exit(run_bench(options))
 

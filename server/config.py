@@ -290,9 +290,10 @@ class Settings(BaseSettings):
     # time computing); more wait their turn (first come, first served). Few: a start is a
     # few round trips and 1.5-3 ms of the loop, and many at once stall every stream already
     # running. Measured (interview bench, 500 interviews started within one second, runs
-    # interleaved): medians over 5-6 runs of time to first token p99 807 ms with 2 at once,
-    # 629 ms with 6, token latency p99 81 and 75 ms; single runs with 4, 8 and 10 showed no
-    # better. With 32, token latency p99 was 115-144 ms (650 started).
+    # interleaved): medians over 5-7 runs of time to first token p99 807 ms with 2 at once,
+    # 653 ms with 6, token latency p99 81 and 79 ms; single runs with 4, 8 and 10 showed no
+    # better. The price is paid in larger bursts: at 1,100, token latency p99 137 ms with 2
+    # (2 runs), 159 ms with 6 (3 runs). With 32, 115-144 ms already at 650.
     ws_concurrent_starts: int = Field(default=6, ge=1)
     # ...and while the loop has time to spare (below 50 %; in proportion in between): a
     # start is mostly waiting on round trips, and two at a time left a burst of 300

@@ -14,6 +14,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,9 @@ class BenchOptions:
     # > 0: each engine run is repeated with this many admin monitors open, and one
     # administrator watching a streaming interview.
     admins: int = 0
+    # Runs per (design, N), interleaved (engine, relay, engine, relay, ...): the summary
+    # compares their medians, as one run's tail on a shared machine is mostly noise.
+    repeat: int = 1
 
 
 # --- processes and /proc -------------------------------------------------------------
@@ -587,14 +591,17 @@ class Bench:
         elif self.baseline_dir is not None:
             designs.append(("bare relay", self.relay_run))
         for n in self.opts.sessions:
-            for design, run in designs:
-                _progress(f"{design} N={n} idle={self.opts.idle}: starting")
-                started = time.monotonic()
-                result = await run(n)
-                result["run_s"] = round(time.monotonic() - started, 1)
-                self.results.append(result)
-                self._append_json(result)
-                _progress(f"{design} N={n}: done in {result['run_s']} s")
+            for rep in range(1, self.opts.repeat + 1):
+                for design, run in designs:
+                    label = f"{design} N={n}" + (f" run {rep}" if self.opts.repeat > 1 else "")
+                    _progress(f"{label} idle={self.opts.idle}: starting")
+                    started = time.monotonic()
+                    result = await run(n)
+                    result["run_s"] = round(time.monotonic() - started, 1)
+                    result["rep"] = rep
+                    self.results.append(result)
+                    self._append_json(result)
+                    _progress(f"{label}: done in {result['run_s']} s")
 
     def _append_json(self, result: dict[str, Any]) -> None:
         if self.opts.json_path is None:
@@ -1089,15 +1096,55 @@ def _cell(result: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def render(results: Sequence[dict[str, Any]], sweep: bool) -> str:
-    rows = [[title for title, _ in COLUMNS]]
-    rows += [[_cell(r, key) for _, key in COLUMNS] for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+def pool(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One result per (design, N): a single run as it is; several runs as the median of
+    each number, their errors added up, and the first failure if any failed."""
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for r in results:
+        groups.setdefault((r["design"], r["n"]), []).append(r)
+    pooled = []
+    for runs in groups.values():
+        if len(runs) == 1:
+            pooled.append({**runs[0], "runs": 1})
+            continue
+        merged = {k: v for k, v in runs[0].items() if k not in ("rep", "failed")}
+        numbers = {
+            key
+            for r in runs
+            for key, value in r.items()
+            if isinstance(value, int | float) and not isinstance(value, bool) and key != "rep"
+        }
+        for key in numbers:
+            values = [r[key] for r in runs if isinstance(r.get(key), int | float)]
+            # What the runs share (N, idle, processes) stays as it is, an int.
+            merged[key] = values[0] if len(set(values)) == 1 else statistics.median(values)
+        errors: Counter[str] = Counter()
+        for r in runs:
+            errors.update(r.get("errors", {}))
+        merged["errors"] = dict(errors)
+        failures = [r["failed"] for r in runs if "failed" in r]
+        if failures:
+            merged["failed"] = failures[0]
+        merged["runs"] = len(runs)
+        pooled.append(merged)
+    return pooled
+
+
+def _table(results: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> list[str]:
+    rows = [[title for title, _ in columns]]
+    rows += [[_cell(r, key) for _, key in columns] for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     lines = [
         "| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |"
         for row in rows
     ]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return lines
+
+
+def render(results: Sequence[dict[str, Any]], sweep: bool) -> str:
+    repeated = any(r.get("rep", 1) > 1 for r in results)
+    lines = _table(results, [("run", "rep"), *COLUMNS] if repeated else COLUMNS)
     lines += [
         "Times in ms. lat: receive - the token's own stamp (engine: the stub's yield time; relay: "
         "its schedule slot).",
@@ -1121,6 +1168,12 @@ def render(results: Sequence[dict[str, Any]], sweep: bool) -> str:
             if len(details) > 12:
                 lines.append(f"  … {len(details) - 12} more (see --json)")
     designs = list(dict.fromkeys(r["design"] for r in results))
+    pooled = pool(results)
+    if len(pooled) < len(results):
+        lines.append("")
+        lines.append("Medians over the runs of each design and N (what the lines below compare):")
+        lines += _table(pooled, [("runs", "runs"), *COLUMNS])
+    results = pooled
     if sweep:
         for design in designs:
             best, unbroken = _largest_ok(results, design)
