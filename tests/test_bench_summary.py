@@ -61,6 +61,7 @@ def test_repeated_runs_are_compared_by_their_medians() -> None:
     # Every run is listed with its number, and the medians follow.
     assert sum(1 for line in lines if line.startswith("| 2 ")) == 2
     assert any(line.startswith("| 3    | engine 1p") for line in lines)
+    assert lines[lines.index("engine 1p N=500 run 2:") + 1] == "  timeout x1"
     ratios = [line for line in lines if line.startswith("engine 1p / bare relay at N=500")]
     assert ratios == ["engine 1p / bare relay at N=500: lat p99 x1.60, TTFT p99 x2.00"]
 

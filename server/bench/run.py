@@ -1163,7 +1163,8 @@ def render(results: Sequence[dict[str, Any]], sweep: bool) -> str:
         details += [f"server log: {k} x{v}" for k, v in sorted(r.get("server_log", {}).items())]
         details += [f"clean-up: {c}" for c in r.get("cleanup", [])]
         if details:
-            lines.append(f"{r['design']} N={r['n']}:")
+            run = f" run {r['rep']}" if repeated else ""
+            lines.append(f"{r['design']} N={r['n']}{run}:")
             lines += [f"  {d}" for d in details[:12]]
             if len(details) > 12:
                 lines.append(f"  … {len(details) - 12} more (see --json)")
