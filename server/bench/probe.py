@@ -16,6 +16,7 @@ an increasing ``dump`` number so the bench can wait for a fresh one.
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -53,8 +54,6 @@ def install(path: str) -> Counter[str]:
     def _checkout(*_args: Any) -> None:
         counts["sql_checkout"] += 1
 
-    send = AbstractConnection.send_packed_command
-
     def counting(pack: Any) -> Any:
         def pack_command(self: Any, *args: Any) -> Any:
             counts["redis_cmds"] += 1
@@ -66,18 +65,24 @@ def install(path: str) -> Counter[str]:
 
         return pack_command
 
-    async def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
-        counts["redis_sends"] += 1
-        await send(self, command, check_health)
+    def counted(send: Any) -> Any:
+        async def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
+            counts["redis_sends"] += 1
+            await send(self, command, check_health)
+
+        return send_packed_command
 
     AbstractConnection.pack_command = counting(AbstractConnection.pack_command)  # type: ignore[method-assign]
-    try:  # a checkout whose live store packs with hiredis (it defers only floats to redis-py)
-        from server.live.connect import _HiredisPacking
-    except ImportError:
-        pass
-    else:
-        _HiredisPacking.pack_command = counting(_HiredisPacking.pack_command)  # type: ignore[method-assign]
-    AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
+    AbstractConnection.send_packed_command = counted(AbstractConnection.send_packed_command)  # type: ignore[method-assign]
+    # The live store's own connection classes override both (a checkout may lack either).
+    connect = _import("server.live.connect")
+    for cls, name, wrap in (
+        ("_HiredisPacking", "pack_command", counting),
+        ("_WriteRaceSafe", "send_packed_command", counted),
+    ):
+        own = getattr(connect, cls, None)
+        if own is not None and name in vars(own):
+            setattr(own, name, wrap(vars(own)[name]))
 
     dumps = 0
 
@@ -92,6 +97,13 @@ def install(path: str) -> Counter[str]:
 
     signal.signal(signal.SIGUSR1, dump)
     return counts
+
+
+def _import(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
 
 
 def main() -> None:

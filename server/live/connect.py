@@ -15,6 +15,7 @@ including query options such as ``ssl_cert_reqs``, is passed to redis-py unchang
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Iterable
 from typing import Any
@@ -107,26 +108,56 @@ class _HiredisPacking(AbstractConnection):
 
 
 class _WriteRaceSafe(AbstractConnection):
-    """A write on a connection closed meanwhile fails as a ``ConnectionError``.
+    """Writes a command at once, and a write on a connection closed meanwhile fails as a
+    ``ConnectionError``.
 
-    ``send_packed_command`` checks that the connection is open, then (with a socket
-    timeout: redis-py's default of 5 s, which these clients keep) runs the write in a task
-    of its own: in between, another coroutine (the
-    subscription's listener seeing Redis restart) can close the connection, and the write
-    raises ``AttributeError`` (``_writer`` is None) or, with the transport torn down,
+    redis-py bounds every write with its socket timeout (5 s by default, which these
+    clients keep) by running it in a task of its own under ``asyncio.wait_for``: a task, a
+    future and a timer per command, and two turns of the event loop before the bytes
+    leave. Here the bytes go into the transport at once; only a write that has to wait
+    (the socket's buffer above its high-water mark) waits, bounded by that timeout.
+
+    Between redis-py's check that the connection is open and the write, another coroutine
+    (the subscription's listener seeing Redis restart) can close the connection: the write
+    would raise ``AttributeError`` (``_writer`` is None) or, with the transport torn down,
     ``TypeError``, which no retry or caller treats as the live store being down (redis-py
     issues 3546 and 4287). Seen as a traceback at hello during a Redis restart.
     """
 
-    async def _send_packed_command(self, command: Iterable[bytes]) -> None:
-        writer = self._writer
-        if writer is None:
-            raise RedisConnectionError("connection closed before the write")
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        if not self.is_connected:
+            await self.connect_check_health(check_health=False)
+        if check_health:
+            await self.check_health()  # type: ignore[no-untyped-call]
+        if isinstance(command, str):
+            command = command.encode()
+        if isinstance(command, bytes):
+            command = [command]
         try:
+            writer = self._writer
+            if writer is None:
+                raise RedisConnectionError("connection closed before the write")
             writer.writelines(command)
-            await writer.drain()
+            transport = writer.transport
+            if transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]:
+                await asyncio.wait_for(writer.drain(), self.socket_timeout)
+            else:
+                await writer.drain()  # returns at once, or raises what broke the connection
         except (AttributeError, TypeError) as exc:  # the transport closed under the write
+            await self.disconnect(nowait=True)
             raise RedisConnectionError("connection closed during the write") from exc
+        except TimeoutError:
+            await self.disconnect(nowait=True)
+            raise RedisTimeoutError("Timeout writing to socket") from None
+        except OSError as exc:
+            await self.disconnect(nowait=True)
+            raise RedisConnectionError(f"Error while writing to socket: {exc!r}") from exc
+        except BaseException:
+            # Part of the command may have left: the connection cannot be used again.
+            await self.disconnect(nowait=True)
+            raise
 
 
 def _hiredis_packing(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:

@@ -104,9 +104,10 @@ async def test_a_live_store_on_a_cluster_answers_ping_and_closes(redis_cluster_u
 async def test_a_write_on_a_connection_closed_meanwhile_fails_as_the_store_being_down(
     which: str,
 ) -> None:
-    """The write runs in a task of its own after the open check: a connection closed in
-    between (the subscription's listener seeing Redis restart) made the write raise
-    ``AttributeError``, which escaped the hello as a traceback instead of a 1011."""
+    """A connection closed under the write (the subscription's listener seeing Redis
+    restart) fails the command as the live store being down: redis-py's own write raised
+    ``AttributeError`` there, which escaped the hello as a traceback instead of a 1011.
+    The connection is usable again afterwards."""
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     client, subscriber = connect("redis://127.0.0.1:6379/0", max_connections=2)
@@ -114,14 +115,32 @@ async def test_a_write_on_a_connection_closed_meanwhile_fails_as_the_store_being
     connection = pool.make_connection()
     try:
         await connection.connect()
-        write = asyncio.ensure_future(connection.send_command("PING"))
-        await asyncio.sleep(0)  # the write's own task is scheduled, not yet run
-        await connection.disconnect(nowait=True)
+        connection._writer.transport.abort()  # torn down; redis-py has not noticed yet
         with pytest.raises(RedisConnectionError) as raised:
-            await write
+            await connection.send_command("PING")
         assert isinstance(raised.value, LIVE_STORE_DOWN)
-        # The connection is usable again: the next command reconnects.
+        # The next command reconnects.
         await connection.send_command("PING")
+        assert await connection.read_response() in ("PONG", b"PONG")
+    finally:
+        await connection.disconnect()
+        await close_client(client)
+        await subscriber.aclose()
+
+
+@pytest.mark.needs_redis
+async def test_a_command_leaves_without_waiting_for_another_turn_of_the_loop() -> None:
+    """redis-py ran every write in a task of its own under ``wait_for`` (a task, a future
+    and a timer per command, two turns of the loop before the bytes left): a fifth of the
+    gateway's CPU in a burst of starts. The bytes now go into the transport at once."""
+    client, subscriber = connect("redis://127.0.0.1:6379/0", max_connections=2)
+    connection = client.connection_pool.make_connection()
+    try:
+        await connection.connect()
+        assert connection.socket_timeout  # the bound a write that has to wait keeps
+        write = asyncio.ensure_future(connection.send_command("PING"))
+        await asyncio.sleep(0)  # one turn: the write's coroutine runs once
+        assert write.done() and write.exception() is None
         assert await connection.read_response() in ("PONG", b"PONG")
     finally:
         await connection.disconnect()
