@@ -4,8 +4,10 @@ drives, a few times a second, into the live store's ``Monitor`` (never the token
 - Every ``INTERVAL_S`` the summaries that changed (phase, question, turn, connection,
   usage) are stored and published. A round looks only at the interviews something happened
   to (the session manager tells: a runner took one, emitted or ended, a candidate socket
-  here joined or left; the usage tee: a provider call), and asks the live store in one
-  call about the candidates connected to other processes. A summary whose only news is
+  here joined or left; the usage tee: a provider call). Whether a candidate is connected
+  to another process is asked of the live store, in one call a round, for each such
+  interview every ``PRESENCE_POLL_S`` (a share of them a round) and at once for one whose
+  candidate just left this process. A summary whose only news is
   its latest event's time is republished at most every ``EVENT_REFRESH_S``, the oldest
   first and a tenth of all per round, so a process streaming hundreds of interviews never
   summarises them all at once.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import time
@@ -50,6 +53,11 @@ INTERVAL_S = 0.5
 HEARTBEAT_S = 2.0
 EVENT_REFRESH_S = 5.0
 STALE_MS = 6_000
+# A candidate connected to another process is known from the presence that process
+# refreshes every few seconds (and keeps for twice the lease): asking every round about
+# every such interview cost a process whose candidates are mostly elsewhere one command
+# per interview twice a second, for news no fresher than the presence itself.
+PRESENCE_POLL_S = 2.0
 EMAIL_CACHE_MAX = 50_000
 # Between two yields to the event loop: summaries built (~5 µs each with their JSON),
 # runners looked at (~1 µs each). A burst of thousands of starts (or a takeover) must not
@@ -144,6 +152,8 @@ class MonitorPublisher:
         self._published: dict[str, _Published] = {}
         self._touched: set[str] = set()  # interviews something happened to since the round
         self._remote: set[str] = set()  # driven here, no candidate socket here
+        self._present: set[str] = set()  # of those, with a candidate elsewhere when asked
+        self._presence_turn: dict[str, None] = {}  # ``_remote`` in the order to ask them
         self._moved: set[str] = set()  # unchanged but for new events: refreshed in turn
         self._alive_at = -math.inf  # monotonic time this process last said it is running
         self._task: asyncio.Task[None] | None = None
@@ -217,27 +227,37 @@ class MonitorPublisher:
         # millisecond and a half on the token latency p99 of every stream beside them).
         looked: dict[str, InterviewRunner] = {}
         removed: list[str] = []
+        new_remote: list[str] = []
         async for some in _slices(list(touched), SCAN_SLICE):
             for interview_id in some:
                 runner = sessions.runner(interview_id)
                 if runner is not None:
                     looked[interview_id] = runner
                     if fanout.has_candidate(interview_id):
-                        self._remote.discard(interview_id)
-                    else:
+                        self._local(interview_id)
+                    elif interview_id not in self._remote:
                         self._remote.add(interview_id)
+                        self._presence_turn[interview_id] = None
+                        new_remote.append(interview_id)
                     continue
                 self._usage.pop(interview_id, None)
-                self._remote.discard(interview_id)
+                self._local(interview_id)
                 self._moved.discard(interview_id)
                 if interview_id in self._published:
                     removed.append(interview_id)
         # A socket on this process counts at once; a candidate elsewhere is asked of the
         # live store (its presence is refreshed every few seconds), in one call.
-        present: set[str] = set()
+        present = self._present
         if self._remote:
-            present = await self.live.leases.present(list(self._remote))
-            for interview_id in self._remote - looked.keys():
+            asked = self._presence_due(new_remote)
+            answered = await self.live.leases.present(asked)
+            for interview_id in asked:
+                if interview_id in answered:
+                    present.add(interview_id)
+                else:
+                    present.discard(interview_id)
+                if interview_id in looked:
+                    continue
                 published = self._published.get(interview_id)
                 if published is not None and published.connected != (interview_id in present):
                     runner = sessions.runner(interview_id)
@@ -317,6 +337,30 @@ class MonitorPublisher:
             if usage is None
             else (usage.tokens_in, usage.tokens_out, usage.cost_micro_usd, usage.last_ttft_ms),
         )
+
+    def _local(self, interview_id: str) -> None:
+        """Not (or no longer) an interview whose candidate is asked of the live store."""
+        self._remote.discard(interview_id)
+        self._present.discard(interview_id)
+        self._presence_turn.pop(interview_id, None)
+
+    def _presence_due(self, new_remote: list[str]) -> list[str]:
+        """Whose presence elsewhere to ask this round: those whose candidate just left this
+        process, and the next share of the others in turn, so each is asked every
+        ``PRESENCE_POLL_S``."""
+        share = math.ceil(len(self._remote) * INTERVAL_S / PRESENCE_POLL_S)
+        fresh = set(new_remote)
+        turn = self._presence_turn
+        due = list(new_remote)
+        for interview_id in list(itertools.islice(turn, share + len(fresh))):
+            if interview_id in fresh:
+                continue
+            del turn[interview_id]  # to the back of the line
+            turn[interview_id] = None
+            due.append(interview_id)
+            if len(due) - len(fresh) >= share:
+                break
+        return due
 
     async def _learn_emails(self, runners: Iterable[InterviewRunner]) -> None:
         """Candidates' emails not yet known, read once per owner (admin sockets relay the

@@ -17,6 +17,7 @@ from server.interview.monitor import (
     EVENT_REFRESH_S,
     HEARTBEAT_S,
     INTERVAL_S,
+    PRESENCE_POLL_S,
     SCAN_SLICE,
     STALE_MS,
     MonitorPublisher,
@@ -25,7 +26,7 @@ from server.interview.monitor import (
 )
 from server.interview.state import LiveState
 from server.live.base import LiveStore, MonitorEntries
-from server.live.fanout import Fanout
+from server.live.fanout import EventSink, Fanout
 from server.live.memory import memory_live_store
 from server.live.redis import redis_live_store
 from server.protocol import MonitorUpdate, Phase, SessionSummary
@@ -349,14 +350,82 @@ async def test_a_round_looks_only_at_the_interviews_something_happened_to() -> N
     )
     assert stored.question_number == 2
 
-    # A candidate connecting on another process is seen from the live store's presence.
+    # A candidate connecting on another process is seen from the live store's presence,
+    # asked about each such interview in turn, within ``PRESENCE_POLL_S``.
     await store.leases.touch_presence([runners[9].interview_id], 10_000)
-    clock.now += INTERVAL_S
-    await publisher.publish_once()
+    for _ in range(round(PRESENCE_POLL_S / INTERVAL_S)):
+        clock.now += INTERVAL_S
+        await publisher.publish_once()
     assert sessions.lookups == 2
     stored = SessionSummary.model_validate_json(
         (await store.monitor.entries()).summaries[runners[9].interview_id]
     )
+    assert stored.connected
+    await store.close()
+
+
+class _Socket:
+    observer = False
+
+    def __init__(self, id: str) -> None:
+        self.id = id
+
+    def deliver(self, seq: int, payload: str) -> None:
+        pass
+
+    def send_control(self, payload: str) -> None:
+        pass
+
+    def repair(self) -> None:
+        pass
+
+    def close(self, code: int, reason: str, *, urgent: bool = False) -> None:
+        pass
+
+
+async def test_presence_elsewhere_is_asked_a_share_at_a_time_and_at_once_when_one_leaves() -> None:
+    """A process whose candidates are connected elsewhere asked the live store about every
+    one of them twice a second. Each is asked every ``PRESENCE_POLL_S`` now (a share a
+    round), and one whose candidate just left this process is asked at once."""
+    store = memory_live_store()
+    count = 400
+    runners, clock = _runners(count), _Clock()
+    publisher = _publisher(store, runners, clock)
+    sessions = publisher.sessions
+    assert isinstance(sessions, _Sessions)
+    here = runners[0].interview_id
+    socket: EventSink = _Socket("candidate")
+    await sessions.fanout.join(here, socket)
+    asked: list[list[str]] = []
+    present = store.leases.present
+
+    async def counted(interview_ids: Any) -> set[str]:
+        asked.append(list(interview_ids))
+        return await present(interview_ids)
+
+    store.leases.present = counted  # type: ignore[method-assign]
+    await publisher.publish_once()  # the first round: every one is new elsewhere
+    assert len(asked[-1]) == count - 1 and here not in asked[-1]
+
+    rounds = round(PRESENCE_POLL_S / INTERVAL_S)
+    share = -(-(count - 1) * INTERVAL_S // PRESENCE_POLL_S)
+    seen: list[str] = []
+    for _ in range(rounds):
+        clock.now += INTERVAL_S
+        await publisher.publish_once()
+        assert len(asked[-1]) == share
+        seen += asked[-1]
+    assert set(seen) == {r.interview_id for r in runners[1:]}  # each, in turn
+    assert len(seen) == rounds * share < 2 * (count - 1)
+
+    # The candidate leaves this process and connects to another: asked at once.
+    await sessions.fanout.leave(here, socket)
+    sessions.changed(runners[0])
+    await store.leases.touch_presence([here], 10_000)
+    clock.now += INTERVAL_S
+    await publisher.publish_once()
+    assert asked[-1][0] == here and len(asked[-1]) == share + 1
+    stored = SessionSummary.model_validate_json((await store.monitor.entries()).summaries[here])
     assert stored.connected
     await store.close()
 
