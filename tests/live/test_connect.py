@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 import redis
@@ -144,6 +145,34 @@ async def test_a_command_leaves_without_waiting_for_another_turn_of_the_loop() -
         assert await connection.read_response() in ("PONG", b"PONG")
     finally:
         await connection.disconnect()
+        await close_client(client)
+        await subscriber.aclose()
+
+
+@pytest.mark.needs_redis
+async def test_the_pool_serves_every_caller_in_turn_once_its_connections_are_all_in_use() -> None:
+    """A free connection is handed out at once; once all are in use, callers wait for one
+    (redis-py's path) and each is served, without ever opening more than the limit."""
+    client, subscriber = connect("redis://127.0.0.1:6379/0", max_connections=2)
+    pool = client.connection_pool
+    key = f"pool-test:{uuid.uuid4()}"
+    try:
+        results = await asyncio.gather(*(client.incr(key) for _ in range(60)))
+        assert sorted(results) == list(range(1, 61))
+        assert len(pool._available_connections) + len(pool._in_use_connections) == 2
+        assert not pool._in_use_connections and pool._waiting == 0
+
+        # A caller waiting for a connection is handed the one returned.
+        held = await pool.get_connection()
+        other = await pool.get_connection()
+        waiting = asyncio.ensure_future(client.incr(key))
+        await asyncio.sleep(0.05)
+        assert not waiting.done() and pool._waiting == 1
+        await pool.release(held)
+        assert await asyncio.wait_for(waiting, 5) == 61
+        await pool.release(other)
+    finally:
+        await client.delete(key)
         await close_client(client)
         await subscriber.aclose()
 
