@@ -293,7 +293,12 @@ class Settings(BaseSettings):
     # interleaved): medians over 5-7 runs of time to first token p99 807 ms with 2 at once,
     # 653 ms with 6, token latency p99 81 and 79 ms; single runs with 4, 8 and 10 showed no
     # better. The price is paid in larger bursts: at 1,100, token latency p99 137 ms with 2
-    # (2 runs), 159 ms with 6 (3 runs). With 32, 115-144 ms already at 650.
+    # (2 runs), 159 ms with 6 (3 runs). With 32, 115-144 ms already at 650. Once starts
+    # cost a quarter less (the live store's Redis pool and writes), medians of 3 engine-only
+    # runs at 500: time to first token p99 668 ms with 6, 456 with 10, 237 with 16; token
+    # latency p99 73, 82 and 92 ms. Against the relay (3 runs each): 6 is 1.51 times its token
+    # latency p99 and +90 ms on first tokens, 12 1.72 and 16 1.68 times (both below its first
+    # token p99): more at once trades the streams' tail for first tokens.
     ws_concurrent_starts: int = Field(default=6, ge=1)
     # ...and while the loop has time to spare (below 50 %; in proportion in between): a
     # start is mostly waiting on round trips, and two at a time left a burst of 300
