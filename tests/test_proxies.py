@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from tests.conftest import BACKEND, REDIS_URL, FreshDatabase
 from tests.test_cli import INTERVIEW, _env, _free_port
@@ -25,11 +26,12 @@ LIMIT_PER_IP = 3
 def serving(tmp_path: Path, database_url: str, *args: str, **env: str) -> Iterator[str]:
     """`interview serve` with a sign-in limit of LIMIT_PER_IP per client IP."""
     port = _free_port()
+    prefix = f"test:proxies:{port}:{time.monotonic_ns()}:"
     extra = {
         "INTERVIEW_DATABASE_URL": database_url,
         "INTERVIEW_LOGIN_LIMIT_PER_IP": str(LIMIT_PER_IP),
         "INTERVIEW_LOGIN_LIMIT_PER_EMAIL": "1000",
-        "INTERVIEW_REDIS_KEY_PREFIX": f"test:proxies:{port}:{time.monotonic_ns()}:",
+        "INTERVIEW_REDIS_KEY_PREFIX": prefix,
         **env,
     }
     if BACKEND == "services":
@@ -58,6 +60,11 @@ def serving(tmp_path: Path, database_url: str, *args: str, **env: str) -> Iterat
     finally:
         process.terminate()
         output = process.communicate(timeout=15)[0]
+        if BACKEND == "services":  # the sign-in counters it left
+            with redis.Redis.from_url(REDIS_URL) as client:
+                keys = list(client.scan_iter(match=prefix + "*", count=500))
+                if keys:
+                    client.delete(*keys)
         assert process.returncode in (0, -15), output
 
 
