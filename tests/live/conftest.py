@@ -1,7 +1,7 @@
 """What the live store's tests share: a started store of each backend (``live``, over
 the in-process store always, Redis and a local Redis Cluster in the services pass;
-``redis_live``, ``cluster_live``), the recorder of what its subscription delivers, and a
-look at the keys a Redis backend holds."""
+``redis_live``, ``cluster_live``), the recorder of what its subscription delivers, a
+socket stand-in for the fan-out (``Sink``), and a look at the keys a Redis backend holds."""
 
 from __future__ import annotations
 
@@ -21,6 +21,27 @@ from server.live.connect import cluster_seed_url
 from server.live.memory import memory_live_store
 from server.live.redis import redis_live_store
 from tests.conftest import BACKEND, REDIS_URL
+
+
+@dataclass(eq=False)
+class Sink:
+    """A socket as the fan-out sees it, which drops what it is sent."""
+
+    id: str
+    observer: bool = False
+
+    def deliver(self, seq: int, payload: str) -> None:
+        pass
+
+    def send_control(self, payload: str) -> None:
+        pass
+
+    def repair(self) -> None:
+        pass
+
+    def close(self, code: int, reason: str, *, urgent: bool = False) -> None:
+        pass
+
 
 KINDS = ["memory", "redis", "cluster"] if BACKEND == "services" else ["memory"]
 T = TypeVar("T")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 import redis
@@ -100,6 +103,21 @@ async def test_a_live_store_on_a_cluster_answers_ping_and_closes(redis_cluster_u
         await store.close()
 
 
+@asynccontextmanager
+async def _connected(which: str) -> AsyncIterator[Any]:
+    """An open connection of the live store's command client or of its subscriber."""
+    client, subscriber = connect("redis://127.0.0.1:6379/0", max_connections=2)
+    pool = (client if which == "commands" else subscriber).connection_pool
+    connection = pool.make_connection()
+    try:
+        await connection.connect()
+        yield connection
+    finally:
+        await connection.disconnect()
+        await close_client(client)
+        await subscriber.aclose()
+
+
 @pytest.mark.needs_redis
 @pytest.mark.parametrize("which", ["commands", "subscriber"])
 async def test_a_write_on_a_connection_closed_meanwhile_fails_as_the_store_being_down(
@@ -111,11 +129,7 @@ async def test_a_write_on_a_connection_closed_meanwhile_fails_as_the_store_being
     The connection is usable again afterwards."""
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    client, subscriber = connect("redis://127.0.0.1:6379/0", max_connections=2)
-    pool = (client if which == "commands" else subscriber).connection_pool
-    connection = pool.make_connection()
-    try:
-        await connection.connect()
+    async with _connected(which) as connection:
         connection._writer.transport.abort()  # torn down; redis-py has not noticed yet
         with pytest.raises(RedisConnectionError) as raised:
             await connection.send_command("PING")
@@ -123,10 +137,6 @@ async def test_a_write_on_a_connection_closed_meanwhile_fails_as_the_store_being
         # The next command reconnects.
         await connection.send_command("PING")
         assert await connection.read_response() in ("PONG", b"PONG")
-    finally:
-        await connection.disconnect()
-        await close_client(client)
-        await subscriber.aclose()
 
 
 @pytest.mark.needs_redis
@@ -134,19 +144,12 @@ async def test_a_command_leaves_without_waiting_for_another_turn_of_the_loop() -
     """redis-py ran every write in a task of its own under ``wait_for`` (a task, a future
     and a timer per command, two turns of the loop before the bytes left): a fifth of the
     gateway's CPU in a burst of starts. The bytes now go into the transport at once."""
-    client, subscriber = connect("redis://127.0.0.1:6379/0", max_connections=2)
-    connection = client.connection_pool.make_connection()
-    try:
-        await connection.connect()
+    async with _connected("commands") as connection:
         assert connection.socket_timeout  # the bound a write that has to wait keeps
         write = asyncio.ensure_future(connection.send_command("PING"))
         await asyncio.sleep(0)  # one turn: the write's coroutine runs once
         assert write.done() and write.exception() is None
         assert await connection.read_response() in ("PONG", b"PONG")
-    finally:
-        await connection.disconnect()
-        await close_client(client)
-        await subscriber.aclose()
 
 
 @pytest.mark.needs_redis

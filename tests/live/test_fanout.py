@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from server.live.fanout import Fanout
 from server.live.memory import memory_live_store
-
-
-@dataclass(eq=False)
-class _Sink:
-    id: str
-    observer: bool = False
-
-    def deliver(self, seq: int, payload: str) -> None:
-        pass
-
-    def send_control(self, payload: str) -> None:
-        pass
-
-    def repair(self) -> None:
-        pass
-
-    def close(self, code: int, reason: str, *, urgent: bool = False) -> None:
-        pass
+from tests.live.conftest import Sink
 
 
 async def test_an_interview_has_a_candidate_here_while_one_of_their_sockets_is_joined() -> None:
@@ -33,7 +14,7 @@ async def test_an_interview_has_a_candidate_here_while_one_of_their_sockets_is_j
     fanout = Fanout(store.events)
     told: list[str] = []
     fanout.on_candidate = told.append
-    first, second, admin = _Sink("c1"), _Sink("c2"), _Sink("a1", observer=True)
+    first, second, admin = Sink("c1"), Sink("c2"), Sink("a1", observer=True)
 
     await fanout.join("iv", admin)
     assert not fanout.has_candidate("iv")
@@ -41,7 +22,7 @@ async def test_an_interview_has_a_candidate_here_while_one_of_their_sockets_is_j
     await fanout.join("iv", first)
     await fanout.join("iv", first)  # the same socket again
     await fanout.join("iv", second)
-    await fanout.join("other", _Sink("c3"))
+    await fanout.join("other", Sink("c3"))
     assert sorted(fanout.local_interviews()) == ["iv", "other"]
 
     await fanout.leave("iv", first)
@@ -65,7 +46,7 @@ async def test_a_socket_found_to_be_an_administrators_stops_counting_as_the_cand
     fanout = Fanout(store.events)
     told: list[str] = []
     fanout.on_candidate = told.append
-    watcher, candidate = _Sink("a1"), _Sink("c1")
+    watcher, candidate = Sink("a1"), Sink("c1")
 
     await fanout.join("iv", watcher)
     await fanout.join("iv", candidate)
@@ -87,7 +68,7 @@ async def test_leaving_goes_by_how_the_socket_joined_not_by_its_flag_now() -> No
     was flipped back never counted): the count cannot stay up for good."""
     store = memory_live_store()
     fanout = Fanout(store.events)
-    candidate, admin = _Sink("c1"), _Sink("a1", observer=True)
+    candidate, admin = Sink("c1"), Sink("a1", observer=True)
 
     await fanout.join("iv", candidate)
     await fanout.join("iv", admin)

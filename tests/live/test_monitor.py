@@ -31,7 +31,7 @@ from server.live.memory import memory_live_store
 from server.live.redis import redis_live_store
 from server.protocol import MonitorUpdate, Phase, SessionSummary
 from server.store.models import InterviewStatus
-from tests.live.conftest import Live, Recorder, open_live
+from tests.live.conftest import Live, Recorder, Sink, open_live
 
 
 async def _listening(live: Live) -> None:
@@ -364,25 +364,6 @@ async def test_a_round_looks_only_at_the_interviews_something_happened_to() -> N
     await store.close()
 
 
-class _Socket:
-    observer = False
-
-    def __init__(self, id: str) -> None:
-        self.id = id
-
-    def deliver(self, seq: int, payload: str) -> None:
-        pass
-
-    def send_control(self, payload: str) -> None:
-        pass
-
-    def repair(self) -> None:
-        pass
-
-    def close(self, code: int, reason: str, *, urgent: bool = False) -> None:
-        pass
-
-
 async def test_presence_elsewhere_is_asked_a_share_at_a_time_and_at_once_when_one_leaves() -> None:
     """A process whose candidates are connected elsewhere asked the live store about every
     one of them twice a second. Each is asked every ``PRESENCE_POLL_S`` now (a share a
@@ -394,7 +375,7 @@ async def test_presence_elsewhere_is_asked_a_share_at_a_time_and_at_once_when_on
     sessions = publisher.sessions
     assert isinstance(sessions, _Sessions)
     here = runners[0].interview_id
-    socket: EventSink = _Socket("candidate")
+    socket: EventSink = Sink("candidate")
     await sessions.fanout.join(here, socket)
     asked: list[list[str]] = []
     present = store.leases.present
