@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import CloseCode as WsCloseCode
+from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from server.protocol import MAX_FRAME_BYTES, CloseCode
@@ -64,6 +65,9 @@ SLOW_CONSUMER = "too slow reading events; reconnect to resume"
 ABORT_AFTER_S = 10.0
 # After refusing a frame, input is read (and dropped) this long before the socket closes.
 LINGER_S = 1.0
+# The ASGI extension (``scope["extensions"]``) through which a socket's writer sends a text
+# frame at once: ``{"send": Callable[[str], bool]}`` (``GatewayWebSocketProtocol.send_text_now``).
+SEND_NOW_EXTENSION = "gateway.send_text_now"
 
 
 class _LimitedServerProtocol(ServerProtocol):
@@ -85,6 +89,30 @@ class GatewayWebSocketProtocol(WebSocketsSansIOProtocol):
         self.conn = _LimitedServerProtocol(
             max_size=self.config.ws_max_size, logger=logging.getLogger("uvicorn.error")
         )
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        # The app's task is created but has not run: it sees the scope with this in it.
+        self.scope.setdefault("extensions", {})[SEND_NOW_EXTENSION] = {"send": self.send_text_now}
+
+    def send_text_now(self, text: str) -> bool:
+        """Write a text frame now, as ``send`` does when it need not wait; False when it
+        would have to (the peer's buffer is full, or the socket is closing or closed) and
+        nothing is written: the caller then awaits ``send``, which waits or raises.
+
+        ``send`` is a coroutine: a frame handed to a socket's writer task goes out one turn
+        of the event loop later, when the loop gets to that task, ~10 ms at the 99th
+        percentile while hundreds of interviews stream."""
+        if (
+            not self.writable.is_set()
+            or self.disconnected
+            or self.close_sent
+            or self.conn.state is not State.OPEN
+        ):
+            return False
+        self.conn.send_text(text.encode())
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        return True
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
