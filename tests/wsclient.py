@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -56,6 +57,16 @@ class LiveServer:
 
     def ws_url(self, interview_id: str) -> str:
         return f"ws://127.0.0.1:{self.port}/ws/interviews/{interview_id}"
+
+    async def slow_reader(self, interview_id: str, token: str) -> ClientConnection:
+        """A socket with a 4 KiB receive buffer that has said hello: pausing its reading soon
+        fills the server's send buffer (a client that stopped reading)."""
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.connect(("127.0.0.1", self.port))
+        ws = await connect(self.ws_url(interview_id), sock=raw, max_size=2**20)
+        await ws.send(orjson.dumps({"type": "hello", "token": token, "last_seq": 0}).decode())
+        return ws
 
     async def start(self) -> LiveServer:
         self._task = asyncio.create_task(self.server.serve())

@@ -5,12 +5,10 @@ take a frame now gets it once it can."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
 
 import pytest
-from websockets.asyncio.client import connect
 
 from server.config import Settings
 from server.gateway.connection import Connection
@@ -84,13 +82,9 @@ async def test_a_socket_that_cannot_take_more_gets_the_rest_through_its_writer(
     tuned = settings.model_copy(update={"offline_pace_ms": 1, "ws_send_buffer_bytes": 4096})
     async with LiveServer(tuned).running() as live:
         session = await new_session(live.http, question_count=1)
-        raw = socket.socket()
-        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        raw.connect(("127.0.0.1", live.port))
-        ws = await connect(live.ws_url(session.interview_id), sock=raw, max_size=2**20)
+        ws = await live.slow_reader(session.interview_id, session.token)
         client = InterviewClient(live.ws_url(session.interview_id), session.token)
         client.ws = ws
-        await client.send({"type": "hello", "token": session.token, "last_seq": 0})
         client.ready = await client.recv()
         client.epoch = client.ready["epoch"]
         await client.until("turn.end")

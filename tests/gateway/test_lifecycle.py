@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -12,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import update
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from server.config import Settings
@@ -167,11 +165,7 @@ async def test_a_client_that_does_not_read_is_cut_off_and_can_resume(settings: S
     )
     async with LiveServer(tuned).running() as live:
         session = await new_session(live.http, question_count=1)
-        raw = socket.socket()
-        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        raw.connect(("127.0.0.1", live.port))
-        slow = await connect(live.ws_url(session.interview_id), sock=raw, max_size=2**20)
-        await slow.send(f'{{"type": "hello", "token": "{session.token}", "last_seq": 0}}')
+        slow = await live.slow_reader(session.interview_id, session.token)
         slow.transport.pause_reading()
         gateway = live.app.state.services.gateway
         seen = _Recording()
@@ -218,11 +212,7 @@ async def test_a_client_that_stops_reading_hears_4503_not_a_keepalive_timeout(
     )
     async with LiveServer(tuned).running() as live:
         session = await new_session(live.http, question_count=1)
-        raw = socket.socket()
-        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        raw.connect(("127.0.0.1", live.port))
-        slow = await connect(live.ws_url(session.interview_id), sock=raw, max_size=2**20)
-        await slow.send(f'{{"type": "hello", "token": "{session.token}", "last_seq": 0}}')
+        slow = await live.slow_reader(session.interview_id, session.token)
         await slow.recv()  # ready
         slow.transport.pause_reading()
         gateway = live.app.state.services.gateway
