@@ -506,9 +506,7 @@ class SessionManager:
         # Presence in the live store is for runners elsewhere: a runner here (and this
         # process's monitor) sees this process's sockets directly.
         driven_elsewhere = [
-            iid
-            for iid in self._candidate_shares.share(part)
-            if iid not in self._running
+            iid for iid in self._candidate_shares.share(part) if iid not in self._running
         ]
         await self.live.leases.touch_presence(driven_elsewhere, self.lease_ttl_ms * 2)
         # A client is here but nobody drives its interview (its process died): take it over.

@@ -413,11 +413,11 @@ return out
 
 
 class _ManyCalls:
-    """A script called for many interviews at once (a batch of appends, a process's lease
-    renewals). In a pipeline, redis-py spends ~14 µs of the gateway's CPU per call on
-    encoding it and reading its reply, most of what an append or a renewal costs the
-    process; on one server a single call of the script's ``_many_calls`` form carries up to
-    ``_MANY_CALLS`` of them for a tenth of that. On a cluster the calls' keys lie on
+    """A script called for many interviews at once (a batch of appends). In a pipeline,
+    redis-py spends ~14 µs of the gateway's CPU per call on encoding it and reading its
+    reply, most of what an append costs the process; on one server a single call of the
+    script's ``_many_calls`` form carries up to ``_MANY_CALLS`` of them for a tenth of
+    that. On a cluster the calls' keys lie on
     different shards, so each is its own EVALSHA (``_eval_many``)."""
 
     def __init__(self, client: RedisClient, body: str, keys_per_call: int) -> None:
