@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,30 +37,14 @@ log = logging.getLogger(__name__)
 JANITOR_INTERVAL_S = 30.0
 # Upkeep (lease renewal, presence, orphans) looks after one share of the interviews at a time,
 # so each is still renewed every third of its lease, but a process driving thousands does not
-# renew them all at once. Every round pauses the streams of this process (and Redis) for as
-# long as its share takes: with 3,000 interviews, a quarter at a time paused them for ~4 ms
-# every 0.4 s, in the tail of every stream; a sixteenth, ~1 ms every 0.1 s.
-MAINTAIN_SHARES = 16
+# renew them all at once: 3,000 renewals in one go are ~35 ms of this process's loop.
+MAINTAIN_SHARES = 4
 
 
-class UpkeepShares:
-    """Interview ids in ``MAINTAIN_SHARES`` fixed shares, kept as they come and go: a round
-    of upkeep takes its share without going over every interview (a third of a
-    millisecond per 3,000, twice a round). Each id is in exactly one share, always the
-    same one in this process."""
-
-    def __init__(self) -> None:
-        self._parts: list[set[str]] = [set() for _ in range(MAINTAIN_SHARES)]
-
-    def add(self, interview_id: str) -> None:
-        self._parts[hash(interview_id) % MAINTAIN_SHARES].add(interview_id)
-
-    def discard(self, interview_id: str) -> None:
-        self._parts[hash(interview_id) % MAINTAIN_SHARES].discard(interview_id)
-
-    def share(self, part: int) -> list[str]:
-        """The interviews of share ``part`` (0 to ``MAINTAIN_SHARES`` - 1)."""
-        return list(self._parts[part])
+def maintenance_share(interview_ids: Iterable[str], part: int) -> list[str]:
+    """The interviews of share ``part`` (0 to ``MAINTAIN_SHARES`` - 1): each interview is in
+    exactly one, the same one every time in this process."""
+    return [iid for iid in interview_ids if hash(iid) % MAINTAIN_SHARES == part]
 
 
 STATE_WAIT_S = 5.0
@@ -107,9 +91,6 @@ class SessionManager:
         self.holder = uuid.uuid4().hex
         self.marker = records.LiveMarker(deps.sessionmaker)
         self._running: dict[str, _Running] = {}
-        # The interviews of ``_running``, and those with a candidate's socket here, by share.
-        self._running_shares = UpkeepShares()
-        self._candidate_shares = UpkeepShares()
         self._cleaning: set[asyncio.Task[Any] | None] = set()  # runner tasks in ``_after_run``
         self._attaching: dict[str, int] = {}  # interviews a socket here is being attached to
         self._tasks: list[asyncio.Task[None]] = []
@@ -118,20 +99,7 @@ class SessionManager:
         # runner took it, emitted or ended, or a candidate socket here joined or left. The
         # monitor looks at those interviews only, not at every runner twice a second.
         self.on_change: Callable[[str], None] = lambda interview_id: None
-        fanout.on_candidate = self._candidate_changed
-
-    def _candidate_changed(self, interview_id: str) -> None:
-        if self.fanout.has_candidate(interview_id):
-            self._candidate_shares.add(interview_id)
-        else:
-            self._candidate_shares.discard(interview_id)
-        self.on_change(interview_id)
-
-    def _forget(self, interview_id: str) -> None:
-        del self._running[interview_id]
-        self._running_shares.discard(interview_id)
-        LIVE_INTERVIEWS.dec()
-        self.on_change(interview_id)
+        fanout.on_candidate = lambda interview_id: self.on_change(interview_id)
 
     @property
     def lease_ttl_ms(self) -> int:
@@ -398,7 +366,9 @@ class SessionManager:
                 return True
             # Its runner ended but the clean-up has not finished (it can hang while the live
             # store is down): start afresh rather than wait behind it.
-            self._forget(interview_id)
+            del self._running[interview_id]
+            LIVE_INTERVIEWS.dec()
+            self.on_change(interview_id)
         if self._draining:
             return False
         if not leased and not await self.live.leases.acquire(
@@ -424,7 +394,6 @@ class SessionManager:
         )
         task = asyncio.create_task(self._run(runner), name=f"interview-{interview_id}")
         self._running[interview_id] = _Running(runner, task)
-        self._running_shares.add(interview_id)
         LIVE_INTERVIEWS.inc()
         await self.fanout.watch(
             interview_id, on_poke=runner.poked, on_stale=lambda: self._lost(interview_id)
@@ -463,7 +432,9 @@ class SessionManager:
                 await self.live.events.flush()
         current = self._running.get(interview_id)
         if current is not None and current.runner is runner:
-            self._forget(interview_id)
+            del self._running[interview_id]
+            LIVE_INTERVIEWS.dec()
+            self.on_change(interview_id)
             # Bounded like the flush: while Redis restarts, a step can wait on a reconnect,
             # and a clean-up that never returns would hold its task (and the lease) forever.
             with contextlib.suppress(Exception):
@@ -485,7 +456,7 @@ class SessionManager:
 
     async def _maintain(self) -> None:
         """Renew our leases, mark presence of connected clients, adopt orphaned interviews:
-        each interview every third of the lease, one of its ``MAINTAIN_SHARES`` at a time."""
+        each interview every third of the lease, a ``MAINTAIN_SHARES``-th of them at a time."""
         interval = self.lease_ttl_ms / 3000 / MAINTAIN_SHARES
         part = 0
         while not self._draining:
@@ -497,8 +468,8 @@ class SessionManager:
             part = (part + 1) % MAINTAIN_SHARES
 
     async def _maintain_once(self, part: int) -> None:
-        """Upkeep of the interviews in share ``part`` (``UpkeepShares``)."""
-        running = self._running_shares.share(part)
+        """Upkeep of the interviews in share ``part`` (``maintenance_share``)."""
+        running = maintenance_share(self._running, part)
         renewed = await self.live.leases.renew(self.holder, running, self.lease_ttl_ms)
         for interview_id, ok in renewed.items():
             if not ok:
@@ -506,7 +477,9 @@ class SessionManager:
         # Presence in the live store is for runners elsewhere: a runner here (and this
         # process's monitor) sees this process's sockets directly.
         driven_elsewhere = [
-            iid for iid in self._candidate_shares.share(part) if iid not in self._running
+            iid
+            for iid in maintenance_share(self.fanout.local_interviews(), part)
+            if iid not in self._running
         ]
         await self.live.leases.touch_presence(driven_elsewhere, self.lease_ttl_ms * 2)
         # A client is here but nobody drives its interview (its process died): take it over.

@@ -153,20 +153,6 @@ end
 return 0
 """
 
-# The same renewal for every key, with one holder and lifetime for all: a process's share
-# of its leases is one short call, for a quarter of the gateway's CPU of ``_many_calls``.
-_RENEW_ALL = """
-local out = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
-    out[i] = redis.call('PEXPIRE', key, ARGV[2])
-  else
-    out[i] = 0
-  end
-end
-return out
-"""
-
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -413,11 +399,11 @@ return out
 
 
 class _ManyCalls:
-    """A script called for many interviews at once (a batch of appends). In a pipeline,
-    redis-py spends ~14 µs of the gateway's CPU per call on encoding it and reading its
-    reply, most of what an append costs the process; on one server a single call of the
-    script's ``_many_calls`` form carries up to ``_MANY_CALLS`` of them for a tenth of
-    that. On a cluster the calls' keys lie on
+    """A script called for many interviews at once (a batch of appends, a process's lease
+    renewals). In a pipeline, redis-py spends ~14 µs of the gateway's CPU per call on
+    encoding it and reading its reply, most of what an append or a renewal costs the
+    process; on one server a single call of the script's ``_many_calls`` form carries up to
+    ``_MANY_CALLS`` of them for a tenth of that. On a cluster the calls' keys lie on
     different shards, so each is its own EVALSHA (``_eval_many``)."""
 
     def __init__(self, client: RedisClient, body: str, keys_per_call: int) -> None:
@@ -826,10 +812,7 @@ class RedisLeases:
     def __init__(self, client: RedisClient, keys: RedisKeys) -> None:
         self.redis = client
         self.keys = keys
-        self._renew = client.register_script(_RENEW)
-        self._renew_all = (
-            None if isinstance(client, RedisCluster) else client.register_script(_RENEW_ALL)
-        )
+        self._renew = _ManyCalls(client, _RENEW, keys_per_call=1)
         self._release = client.register_script(_RELEASE)
         self._claim_start = client.register_script(_CLAIM_START)
 
@@ -856,15 +839,8 @@ class RedisLeases:
         ids = list(interview_ids)
         if not ids:
             return {}
-        keys = [self.keys.of(iid, "lease") for iid in ids]
-        if self._renew_all is None:  # a cluster: the keys lie on different shards
-            calls = [(self._renew, [key], (holder, ttl_ms)) for key in keys]
-            results = _raise_first(await _eval_many(self.redis, calls))
-        else:
-            results = []
-            for start in range(0, len(keys), _MANY_CALLS):
-                some = keys[start : start + _MANY_CALLS]
-                results += await self._renew_all(keys=some, args=[holder, ttl_ms])
+        calls = [([self.keys.of(iid, "lease")], (holder, ttl_ms)) for iid in ids]
+        results = _raise_first(await self._renew.run(calls))
         return {interview_id: bool(ok) for interview_id, ok in zip(ids, results, strict=True)}
 
     async def release(self, interview_id: str, holder: str) -> None:
