@@ -736,8 +736,10 @@ class InterviewRunner:
                     await cancel_and_wait(generation)
                     return True
                 waiter = asyncio.create_task(self.wake.wait())
-                await asyncio.wait({generation, waiter}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
+                try:
+                    await asyncio.wait({generation, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                finally:  # also when this runner is cancelled (its lease lost) meanwhile
+                    waiter.cancel()
             generation.result()
             return False
         except asyncio.CancelledError:

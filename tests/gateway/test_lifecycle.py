@@ -333,6 +333,34 @@ async def _phase(live: LiveServer, interview_id: str) -> str | None:
     return None if snapshot is None else LiveState.decode(snapshot.state).phase.value
 
 
+async def test_a_runner_stopped_mid_question_leaves_no_task_of_its_own_behind(
+    settings: Settings,
+) -> None:
+    """A runner that loses its lease while the question is spoken (another process took
+    the interview over) stops with every task it started: none is left waiting forever,
+    to be destroyed still pending when it is collected."""
+    tuned = settings.model_copy(
+        update={"interviewer": "stub", "stub_tokens": 500, "stub_interval_ms": 20}
+    )
+    async with LiveServer(tuned).running() as live:
+        session = await new_session(live.http, question_count=1)
+        client = InterviewClient(live.ws_url(session.interview_id), session.token)
+        await client.connect()
+        await client.until("turn.delta")
+        await client.close()  # no candidate here: nothing adopts it again
+        sessions = live.app.state.services.sessions
+        assert _waiting_on_wake() != []  # the runner waits for a command beside its words
+        sessions._lost(session.interview_id)  # what a lease found lost makes the runner do
+        async with asyncio.timeout(5):
+            while sessions.runs(session.interview_id):
+                await asyncio.sleep(0.01)
+        assert _waiting_on_wake() == []
+
+
+def _waiting_on_wake() -> list[asyncio.Task[object]]:
+    return [task for task in asyncio.all_tasks() if "Event.wait" in repr(task.get_coro())]
+
+
 async def test_a_hello_rebuilds_at_once_an_interview_whose_runner_stopped_on_losing_its_state(
     live: LiveServer,
 ) -> None:
