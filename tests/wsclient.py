@@ -190,6 +190,7 @@ class InterviewClient:
         frame: dict[str, Any] = orjson.loads(raw)
         server_frame_adapter.validate_python(frame)  # every frame matches the protocol module
         if frame["seq"]:
+            assert frame["epoch"] == self.epoch, f"an event of another epoch: {frame}"
             assert frame["seq"] == self.last_seq + 1, (
                 f"expected seq {self.last_seq + 1}, got {frame['seq']}: {frame}"
             )

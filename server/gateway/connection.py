@@ -4,6 +4,11 @@ The writer sends each log event exactly once and in order: events already sent a
 dropped, and a gap (an event lost on the way, e.g. while Redis restarted) is filled
 from the interview's log before going on. The next event for a writer with nothing to do
 is written at once, without waking the writer (``SEND_NOW_EXTENSION``).
+
+Every event a socket is sent is of the epoch its ``ready`` named. One of another epoch
+(the live state was rebuilt, or a straggler of the old log arrived late after a Redis
+restart) closes the socket with 1012 instead: the client reconnects and resynchronises,
+and never mixes two event logs whose seqs restart from 1.
 """
 
 from __future__ import annotations
@@ -34,6 +39,14 @@ _REPAIR: Final = -2
 _DELTA_TYPE: Final = f'"type":"{TurnDelta.model_fields["type"].default}"'
 _DELTA_TYPE_WITHIN: Final = 128
 _UNTIMED: Final = 0.0
+# A logged event's epoch comes right after its seq (server/protocol.py's field order).
+_EPOCH_WITHIN: Final = 64
+EPOCH_CHANGED: Final = 1012  # "service restart": reconnect (docs/protocol.md)
+EPOCH_CHANGED_REASON: Final = "the interview's event log changed; reconnect"
+
+
+class _ForeignEpoch(Exception):
+    """A logged event of another epoch than the socket's ``ready``."""
 
 
 class Connection:
@@ -56,6 +69,7 @@ class Connection:
         self.interview_id = interview_id
         self.events = events
         self.last_sent = last_seq
+        self._epoch_field = ""  # '"epoch":"<epoch>"' once ``ready`` is built (``for_epoch``)
         self.queue_max = queue_max
         self.user_id = user_id  # who signed in, with which token version, until when (unix s)
         self.token_version = token_version
@@ -72,6 +86,13 @@ class Connection:
         # protocol; absent elsewhere, e.g. in starlette's test client).
         extension = websocket.scope.get("extensions", {}).get(SEND_NOW_EXTENSION)
         self._send_now: Callable[[str], bool] | None = extension["send"] if extension else None
+
+    def for_epoch(self, epoch: str) -> None:
+        """The epoch of the socket's ``ready``: the only one whose events it is sent."""
+        self._epoch_field = f'"epoch":"{epoch}"'
+
+    def _own_epoch(self, payload: str) -> bool:
+        return payload.find(self._epoch_field, 0, _EPOCH_WITHIN) != -1
 
     # --- fed by the fan-out (EventSink) -------------------------------------------------
 
@@ -92,6 +113,7 @@ class Connection:
             and payload
             and self._send_now is not None
             and self._queue.empty()
+            and self._own_epoch(payload)
             and self._send_now(payload)
         ):
             # The writer had nothing left to send: this is what it would do, a turn sooner.
@@ -151,6 +173,8 @@ class Connection:
         except (RuntimeError, OSError, WebSocketDisconnect) as exc:  # the peer went away
             log.debug("socket write ended", extra={"error": repr(exc)})
             return
+        except _ForeignEpoch:
+            self.close(EPOCH_CHANGED, EPOCH_CHANGED_REASON)
         if ws.application_state is WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
                 await ws.close(self.close_code or 1000, self.close_reason[:120])
@@ -158,6 +182,8 @@ class Connection:
     async def _send(self, seq: int, payload: str) -> bool:
         """Whether the frame was written (not one already sent, nor an empty one)."""
         if seq != CONTROL:
+            if payload and not self._own_epoch(payload):
+                raise _ForeignEpoch()
             if seq <= self.last_sent:
                 return False  # already sent (replay and live overlap)
             self.last_sent = seq

@@ -287,6 +287,7 @@ class InterviewGateway:
         self, connection: Connection, hello: Hello, view: LiveView
     ) -> list[tuple[int, str]]:
         state, head = view.state, view.seq
+        connection.for_epoch(state.epoch)
         resync_reason = None
         if hello.last_seq > 0 and (
             (hello.epoch and hello.epoch != state.epoch) or hello.last_seq > head

@@ -86,6 +86,33 @@ async def test_an_unknown_epoch_is_told_to_resync(live: LiveServer) -> None:
     assert ready["text"] == client.of_type("turn.end")[0]["text"]
 
 
+async def test_a_socket_of_the_old_epoch_is_closed_to_resync_when_the_state_is_rebuilt(
+    live: LiveServer,
+) -> None:
+    """The live state is lost and rebuilt (a new epoch, whose seqs start from 1 again)
+    while a socket that followed the old log is open: that socket is closed with 1012 and
+    resynchronises on reconnecting. It is never sent the new log's events as if they
+    continued the old one (those below its last seq would be dropped as already seen)."""
+    session = await new_session(live.http, question_count=2)
+    first = InterviewClient(live.ws_url(session.interview_id), session.token)
+    old = await first.connect()
+    await first.until("turn.end")
+    await live.app.state.services.live.events.expire(session.interview_id, 0)
+
+    second = InterviewClient(live.ws_url(session.interview_id), session.token)
+    rebuilt = await second.connect()  # finds the state gone: the interview is rebuilt
+    assert rebuilt["epoch"] != old["epoch"]
+    # recv() asserts every event is of the socket's epoch and follows the last seq.
+    assert await first.closed_with() == (1012, "the interview's event log changed; reconnect")
+    ready = await first.connect()
+    assert (ready["epoch"], ready["resumed"]) == (rebuilt["epoch"], False)
+    assert (await first.recv())["type"] == "resync"
+    first.last_seq = ready["head_seq"]  # what a client does on resync (docs/protocol.md)
+    await second.close()
+    ended = await answer_everything(first)
+    assert ended["status"] == "finished"
+
+
 async def test_interrupt_stops_the_interviewer_within_200_ms_and_keeps_what_was_said(
     live: LiveServer,
 ) -> None:
