@@ -305,6 +305,10 @@ class Candidate:
         self.gateway: GatewayProcess | None = None
         self.trace: list[str] = []  # what its last connections saw, for the report
 
+    def _violation(self, what: str) -> None:
+        self.stats.violations.append(what)
+        self._note(f"VIOLATION {what}")
+
     def _note(self, what: str) -> None:
         stamp = time.strftime("%H:%M:%S", time.localtime()) + f".{int(time.time() * 10) % 10}"
         self.trace.append(f"{stamp} {what}")
@@ -399,7 +403,7 @@ class Candidate:
                 }
                 self.status = str(detail["status"])
             if code in (4400, 4401, 4404, 4413):
-                self.stats.violations.append(f"closed with {code}: {closed.rcvd}")
+                self._violation(f"closed with {code}: {closed.rcvd}")
                 self.status = f"closed {code}"
         finally:
             with contextlib.suppress(Exception):
@@ -416,14 +420,14 @@ class Candidate:
         if not ready["resumed"]:
             resync = orjson.loads(await asyncio.wait_for(ws.recv(), self.stall_s))
             if resync.get("type") != "resync":
-                self.stats.violations.append(f"ready.resumed false without resync: {resync}")
+                self._violation(f"ready.resumed false without resync: {resync}")
                 return
             self.stats.resyncs += 1
             self._note(f"resync {resync.get('reason')} at head {ready['head_seq']}")
             await self._reload(ready)
             self.last_seq = ready["head_seq"]
         elif ready["head_seq"] < self.last_seq:
-            self.stats.violations.append(
+            self._violation(
                 f"resumed at head {ready['head_seq']} below our last seq {self.last_seq}"
             )
         if ready["phase"] == "ended":
@@ -482,13 +486,13 @@ class Candidate:
                 self._note(f"refused: {frame.get('code')}")
             return
         if frame.get("epoch") != self.epoch:
-            self.stats.violations.append(f"event of epoch {frame.get('epoch')} in {self.epoch}")
+            self._violation(f"event of epoch {frame.get('epoch')} in {self.epoch}")
         if seq <= self.last_seq:
             self.stats.duplicates += 1
             return
         if seq != self.last_seq + 1:
             self.stats.gaps += 1
-            self.stats.violations.append(f"gap: expected seq {self.last_seq + 1}, got {seq}")
+            self._violation(f"gap: expected seq {self.last_seq + 1}, got {seq}")
         self.last_seq = seq
         self.stats.events += 1
         epoch = self.epoch or ""
@@ -834,6 +838,8 @@ class Chaos:
     async def _check(self, candidate: Candidate) -> None:
         report = self.report
         iid = candidate.interview_id
+        if candidate.stats.violations:  # where in its story it happened
+            report.traces[iid] = candidate.trace
         if candidate.status not in ("finished", "abandoned"):
             report.unfinished.append(f"{iid}: {candidate.status or 'not ended'}")
             report.traces[iid] = candidate.trace
