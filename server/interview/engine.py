@@ -438,6 +438,7 @@ class InterviewRunner:
                 self.notes = loaded.notes + self.notes
             if facts.status in records.ENDED:
                 await self._refuse_inbox()
+                await self._end_what_the_log_left_open(facts)
                 return
             self._adopt(facts, await self._load_snapshot(facts))
         assert facts is not None and self.state is not None
@@ -473,6 +474,16 @@ class InterviewRunner:
             await self._finish(ended.status, ended.reason)
         except _Stop:
             return
+
+    async def _end_what_the_log_left_open(self, facts: records.InterviewFacts) -> None:
+        """The database says the interview ended, its live log does not: the runner that
+        saved the end lost its lease before it logged ``ended``. Log it now, or its
+        sockets would wait in silence (each hello starting a runner that stops again)."""
+        snapshot = await self.events.snapshot(self.interview_id)
+        if snapshot is None or LiveState.decode(snapshot.state).phase is Phase.ended:
+            return
+        self._adopt(facts, snapshot)
+        await self._end_stream(facts.status, "the interview had already ended")
 
     async def _plan(self) -> list[QuestionRubric]:
         """Plan the interview once and keep the plan with it: a resumed interview (another

@@ -361,6 +361,41 @@ def _waiting_on_wake() -> list[asyncio.Task[object]]:
     return [task for task in asyncio.all_tasks() if "Event.wait" in repr(task.get_coro())]
 
 
+async def test_an_interview_the_database_has_ended_is_ended_on_its_sockets_too(
+    live: LiveServer,
+) -> None:
+    """A runner saved the end of the interview, then lost its lease before it logged
+    ``ended``. The next runner finds it ended in the database and says so on the live
+    log, rather than stopping in silence: the sockets would otherwise wait for ever, each
+    hello starting a runner that stops again."""
+    session = await new_session(live.http, question_count=2)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    await client.until("turn.end")
+    await client.close()
+    sessions = live.app.state.services.sessions
+    async with live.app.state.services.sessionmaker() as db:
+        await db.execute(
+            update(Interview)
+            .where(Interview.id == uuid.UUID(session.interview_id))
+            .values(status="finished")
+        )
+        await db.commit()
+    sessions._lost(session.interview_id)  # the lease ran out before it said so
+    async with asyncio.timeout(5):
+        while sessions.runs(session.interview_id):
+            await asyncio.sleep(0.01)
+
+    ready = await client.connect()
+    assert ready["resumed"] is True
+    ended = await client.until("ended")  # logged after what the socket had seen
+    assert (ended["status"], ended["phase"]) == ("finished", "ended")
+    await client.close()
+    later = InterviewClient(live.ws_url(session.interview_id), session.token)
+    assert (await later.connect())["phase"] == "ended"
+    assert await later.closed_with() == (4409, "the interview has ended")
+
+
 async def test_a_hello_rebuilds_at_once_an_interview_whose_runner_stopped_on_losing_its_state(
     live: LiveServer,
 ) -> None:
