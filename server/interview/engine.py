@@ -192,6 +192,10 @@ class InterviewRunner:
         self.state: LiveState | None = None
         self.seq = 0
         self.loaded_seq = 0  # the log's head when this runner took the interview
+        # The number (``EventLog.append``) of this runner's first append: refusals of
+        # appends before it were another runner's, and are not this one's concern.
+        self.first_append: int | None = None
+        self.refused = False  # one of its appends was refused: it is being stopped
         self._spoken: list[str] = []  # the current turn's text, in pieces (joined when read)
         self.history: list[TurnRecord] = []
         # The main questions with their private rubrics, stored with the interview.
@@ -386,13 +390,15 @@ class InterviewRunner:
         elif isinstance(event, TurnEnd):
             text = TextUpdate("s", event.text)
             self._spoken = [event.text]
-        self.events.append(
+        number = self.events.append(
             self.interview_id,
             self.seq,
             event.model_dump_json(),
             None if state is None else state.encode(),
             text,
         )
+        if self.first_append is None:
+            self.first_append = number
         return event
 
     @property

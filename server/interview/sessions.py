@@ -396,7 +396,9 @@ class SessionManager:
         self._running[interview_id] = _Running(runner, task)
         LIVE_INTERVIEWS.inc()
         await self.fanout.watch(
-            interview_id, on_poke=runner.poked, on_stale=lambda: self._lost(interview_id)
+            interview_id,
+            on_poke=runner.poked,
+            on_stale=lambda number: self._refused(runner, number),
         )
         return True
 
@@ -444,6 +446,17 @@ class SessionManager:
                 async with asyncio.timeout(CLEANUP_STEP_S):
                     await self.live.leases.release(interview_id, self.holder)
 
+    def _refused(self, runner: InterviewRunner, number: int) -> None:
+        """An append of the interview was refused: stop ``runner`` if it was one of its own
+        (the first time only). A runner this one replaced may still have had appends queued
+        (its clean-up hung while Redis was away): their refusal is not this one's."""
+        if runner.first_append is None or number < runner.first_append or runner.refused:
+            return
+        runner.refused = True
+        running = self._running.get(runner.interview_id)
+        if running is not None and running.runner is runner:
+            self._lost(runner.interview_id)
+
     def _lost(self, interview_id: str) -> None:
         running = self._running.get(interview_id)
         if running is not None:
@@ -458,9 +471,15 @@ class SessionManager:
         """Renew our leases, mark presence of connected clients, adopt orphaned interviews:
         each interview every third of the lease, a ``MAINTAIN_SHARES``-th of them at a time."""
         interval = self.lease_ttl_ms / 3000 / MAINTAIN_SHARES
+        loop = asyncio.get_running_loop()
         part = 0
+        due = loop.time()
         while not self._draining:
-            await asyncio.sleep(interval)
+            # On a schedule, not a pause after each round: rounds slowed by a loaded
+            # process or Redis would otherwise stretch the renewal period past the lease.
+            # After a stall, it catches up one cycle at most (each share once), back to back.
+            due = max(due + interval, loop.time() - interval * MAINTAIN_SHARES)
+            await asyncio.sleep(max(0.0, due - loop.time()))
             try:
                 await self._maintain_once(part)
             except Exception as exc:

@@ -71,7 +71,9 @@ class LiveListener:
     on_event: Callable[[str, int, str], None]  # (interview id, seq, payload)
     on_poke: Callable[[str], None]  # a command is waiting for this interview
     on_reply: Callable[[str, str, str], None]  # (interview id, connection id, payload)
-    on_stale: Callable[[str], None]  # an append was refused: another process owns it now
+    # An append was refused (another process owns the interview now, or its live state is
+    # gone): (interview id, the refused append's number, as ``append`` returned it).
+    on_stale: Callable[[str, int], None]
     on_reconnect: Callable[[], None]  # the subscription was re-established; repair gaps
     # A user's tokens older than this version were revoked: (user id, token version).
     on_revoked: Callable[[str, int], None]
@@ -117,12 +119,14 @@ class EventLog(Protocol):
         payload: str,
         state: str | None,
         text: TextUpdate = KEEP_TEXT,
-    ) -> None:
+    ) -> int:
         """Queue an event: log it, replace the state (if given), update the text, publish it.
 
         Applied atomically and in call order. ``seq`` must be the stored seq + 1, otherwise
         the append is refused and ``on_stale`` is called: that fences a process that lost
-        its lease.
+        its lease. Returns the append's number, its place in this process's line (they
+        increase): a refusal names it, so that a runner is stopped only by refusals of
+        its own appends, not by those of a runner it replaced.
         """
 
     async def flush(self) -> None:

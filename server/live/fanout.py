@@ -41,7 +41,7 @@ class Fanout:
         # set, not by ``observer`` as it is then, so the two cannot disagree.
         self._candidates: dict[str, set[EventSink]] = {}
         self._watchers: dict[str, Callable[[], None]] = {}
-        self._stale_handlers: dict[str, Callable[[], None]] = {}
+        self._stale_handlers: dict[str, Callable[[int], None]] = {}
         # Told when a user's tokens are revoked (the gateway closes that user's sockets).
         self.on_revoked: Callable[[str, int], None] = lambda user_id, token_version: None
         # Told of every monitor update any process publishes (the admin sockets relay them).
@@ -80,10 +80,10 @@ class Fanout:
                 return True
         return False
 
-    def _on_stale(self, interview_id: str) -> None:
+    def _on_stale(self, interview_id: str, number: int) -> None:
         handler = self._stale_handlers.get(interview_id)
         if handler is not None:
-            handler()
+            handler(number)
 
     def _on_reconnect(self) -> None:
         for sinks in self._sinks.values():
@@ -148,8 +148,13 @@ class Fanout:
             await self.events.unsubscribe(interview_id)
 
     async def watch(
-        self, interview_id: str, on_poke: Callable[[], None], on_stale: Callable[[], None]
+        self,
+        interview_id: str,
+        on_poke: Callable[[], None],
+        on_stale: Callable[[int], None],
     ) -> None:
+        """Pokes and refused appends of the interview go to these (``on_stale`` gets the
+        refused append's number, see ``EventLog.append``)."""
         self._watchers[interview_id] = on_poke
         self._stale_handlers[interview_id] = on_stale
         await self.events.subscribe([interview_id])

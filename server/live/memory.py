@@ -51,6 +51,7 @@ class MemoryEventLog:
         self.log_cap = log_cap
         self._interviews: dict[str, _Interview] = {}
         self._subscribed: set[str] = set()
+        self._appended = 0  # appends so far: each one's number
         self.listener: LiveListener | None = None
 
     async def start(self, listener: LiveListener) -> None:
@@ -129,12 +130,14 @@ class MemoryEventLog:
         payload: str,
         state: str | None,
         text: TextUpdate = KEEP_TEXT,
-    ) -> None:
+    ) -> int:
+        self._appended += 1
+        number = self._appended
         interview = self._get(interview_id)
         if interview is None or seq != interview.seq + 1:
             if self.listener is not None:
-                self._later(self.listener.on_stale, interview_id)
-            return
+                self._later(self.listener.on_stale, interview_id, number)
+            return number
         interview.log.append(LogEntry(seq, payload))
         while len(interview.log) > self.log_cap:
             interview.log.popleft()
@@ -149,6 +152,7 @@ class MemoryEventLog:
         elif text.mode == "a":
             interview.text += text.text
         self._later(self._deliver_event, interview_id, seq, payload)
+        return number
 
     async def flush(self) -> None:
         return None  # appends are applied synchronously

@@ -497,10 +497,6 @@ class RedisEventLog:
         self._unconfirmed: dict[str, asyncio.Future[None]] = {}
         self._queue: asyncio.Queue[tuple[str, list[Any], int]] = asyncio.Queue()
         self._queued = 0  # appends queued so far: each one's number is its place in line
-        # interview -> number of the next append queued after we reported its live state
-        # missing: the ones queued before it (by the runner that was told) are refused
-        # without a word.
-        self._stale_told: dict[str, int] = {}
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: list[asyncio.Task[None]] = []
@@ -671,7 +667,7 @@ class RedisEventLog:
         payload: str,
         state: str | None,
         text: TextUpdate = KEEP_TEXT,
-    ) -> None:
+    ) -> int:
         args: list[Any] = [
             seq,
             payload,
@@ -686,6 +682,7 @@ class RedisEventLog:
         self._idle.clear()
         self._queued += 1
         self._queue.put_nowait((interview_id, args, self._queued))
+        return self._queued
 
     async def _publish(self) -> None:
         """Sends whatever appends are queued as one batch (~3x faster than one await each)."""
@@ -710,8 +707,6 @@ class RedisEventLog:
                         appends=len(batch),
                     )
                     await asyncio.sleep(0.2)
-            if self._queue.empty():
-                self._stale_told.clear()  # nothing queued before any report is left
 
     async def _send(self, batch: list[tuple[str, list[Any], int]]) -> None:
         calls = [
@@ -731,15 +726,10 @@ class RedisEventLog:
                     error=str(result)[:200],
                 )
                 continue
-            # Refused: another process drives the interview now, or its live state is gone.
-            # After a Redis restart every event a runner had queued meanwhile is refused
-            # because the state no longer exists ("STALE -1"): its runner is told once, not
-            # once per queued event; a refusal by a stored seq is reported every time.
+            # Refused: another process drives the interview now, or its live state is gone
+            # ("STALE -1": after a Redis restart, every append queued meanwhile). Each is
+            # reported; the runner that wrote it stops on the first.
             stored = str(result).removeprefix("STALE").strip()
-            if stored == "-1":
-                if number < self._stale_told.get(interview_id, 0):
-                    continue
-                self._stale_told[interview_id] = self._queued + 1
             log_throttled(
                 log,
                 "append refused: interview driven elsewhere or live state lost",
@@ -748,7 +738,7 @@ class RedisEventLog:
                 stored=stored,
             )
             if self.listener is not None:
-                self.listener.on_stale(interview_id)
+                self.listener.on_stale(interview_id, number)
 
     async def flush(self) -> None:
         await self._idle.wait()

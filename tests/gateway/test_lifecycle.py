@@ -18,6 +18,7 @@ from server.interview.sessions import STATE_WAIT_S
 from server.interview.state import LiveState
 from server.store.models import Interview
 from tests.wsclient import (
+    STRONG_ANSWER,
     InterviewClient,
     LiveServer,
     answer_everything,
@@ -394,6 +395,41 @@ async def test_an_interview_the_database_has_ended_is_ended_on_its_sockets_too(
     later = InterviewClient(live.ws_url(session.interview_id), session.token)
     assert (await later.connect())["phase"] == "ended"
     assert await later.closed_with() == (4409, "the interview has ended")
+
+
+async def test_a_refused_append_of_a_replaced_runner_does_not_stop_the_runner_after_it(
+    live: LiveServer,
+) -> None:
+    """A runner stopped with an append still queued (its clean-up hung while Redis was
+    away) is replaced at once; when that append is refused, only the runner that wrote it
+    is concerned: the one that replaced it goes on driving the interview."""
+    session = await new_session(live.http, question_count=2)
+    client = InterviewClient(live.ws_url(session.interview_id), session.token)
+    await client.connect()
+    first = await client.until("turn.end")
+    await client.close()
+    services = live.app.state.services
+    sessions = services.sessions
+    sessions._lost(session.interview_id)  # its lease ran out
+    async with asyncio.timeout(5):
+        while sessions.runs(session.interview_id):
+            await asyncio.sleep(0.01)
+
+    assert await sessions.ensure_running(session.interview_id)
+    replacement = sessions._running[session.interview_id].task
+    # The stopped runner's last append, still on its way (queued before the new runner's
+    # first): seq 1 is long past, so it is refused, once the new runner is in place.
+    services.live.events.append(session.interview_id, 1, '{"seq":1}', None)
+    await services.live.events.flush()
+    await asyncio.sleep(0.3)  # the refusal's report is delivered
+    assert not replacement.done()
+
+    await client.connect()
+    await client.send({"type": "answer", "text": STRONG_ANSWER, "turn": first["turn"]})
+    nxt = await client.until("turn.start")  # the answer was taken: the interview moved on
+    assert nxt["turn"] == first["turn"] + 1
+    await client.close()
+    assert not replacement.done()
 
 
 async def test_a_hello_rebuilds_at_once_an_interview_whose_runner_stopped_on_losing_its_state(

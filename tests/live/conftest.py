@@ -55,6 +55,7 @@ class Recorder:
         self.pokes: list[str] = []
         self.replies: list[tuple[str, str, str]] = []
         self.stale: list[str] = []
+        self.refused: list[int] = []  # the numbers of the refused appends, as reported
         self.revoked: list[tuple[str, int]] = []
         self.monitor: list[str] = []
         self.reconnects = 0
@@ -69,11 +70,15 @@ class Recorder:
             on_event=lambda iid, seq, payload: self._add(self.events, (iid, seq, payload)),
             on_poke=lambda iid: self._add(self.pokes, iid),
             on_reply=lambda iid, conn, payload: self._add(self.replies, (iid, conn, payload)),
-            on_stale=lambda iid: self._add(self.stale, iid),
+            on_stale=self._stale,
             on_reconnect=self._reconnected,
             on_revoked=lambda user_id, version: self._add(self.revoked, (user_id, version)),
             on_monitor=lambda payload: self._add(self.monitor, payload),
         )
+
+    def _stale(self, interview_id: str, number: int) -> None:
+        self.refused.append(number)
+        self._add(self.stale, interview_id)
 
     def _reconnected(self) -> None:
         self.reconnects += 1

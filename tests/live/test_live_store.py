@@ -102,14 +102,16 @@ class TestEventLog:
         """A process that lost its lease cannot write: its seq no longer follows the log."""
         events, recorder = live.store.events, live.recorder
         iid = await live.new()
-        events.append(iid, 1, "a", None)
-        events.append(iid, 1, "duplicate", "no")
-        events.append(iid, 3, "gap", "no")
+        appended = events.append(iid, 1, "a", None)
+        duplicate = events.append(iid, 1, "duplicate", "no")
+        gap = events.append(iid, 3, "gap", "no")
+        assert appended < duplicate < gap  # each append's place in line
         await events.flush()
         # Refusals come back with the pipeline, the event through pub/sub: wait for both.
         await recorder.wait_for(lambda: len(recorder.stale) == 2 and bool(recorder.events))
         await recorder.quiet()
         assert recorder.stale == [iid, iid]
+        assert recorder.refused == [duplicate, gap]  # each refusal names its append
         assert [e.payload for e in (await events.read_log(iid, 0)).entries] == ["a"]
         snapshot = await events.snapshot(iid)
         assert snapshot is not None and (snapshot.seq, snapshot.state) == (1, "s0")
