@@ -604,6 +604,12 @@ SERVER_FRAME_TYPES = _frame_types(ServerFrame) | _frame_types(AdminServerFrame)
 ADMIN_CLIENT_FRAME_TYPES = _frame_types(AdminClientFrame)
 
 
+# The standard "service restart" close code, which the gateway also sends when a socket's
+# view of the interview no longer holds (its live state was lost, or its event log changed):
+# the client reconnects, and its ``ready`` is followed by ``resync`` (docs/protocol.md).
+SERVICE_RESTART: Final = 1012
+
+
 class CloseCode(IntEnum):
     """WebSocket close codes; 4xxx are ours (what a client should do: docs/protocol.md)."""
 

@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from server.gateway.server import SEND_NOW_EXTENSION
 from server.live.base import EventLog
 from server.metrics import FRAMES_OUT, TOKEN_LATENCY
-from server.protocol import CONTROL, CloseCode, TurnDelta
+from server.protocol import CONTROL, SERVICE_RESTART, CloseCode, TurnDelta
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,6 @@ _DELTA_TYPE_WITHIN: Final = 128
 _UNTIMED: Final = 0.0
 # A logged event's epoch comes right after its seq (server/protocol.py's field order).
 _EPOCH_WITHIN: Final = 64
-EPOCH_CHANGED: Final = 1012  # "service restart": reconnect (docs/protocol.md)
 EPOCH_CHANGED_REASON: Final = "the interview's event log changed; reconnect"
 
 
@@ -174,7 +173,7 @@ class Connection:
             log.debug("socket write ended", extra={"error": repr(exc)})
             return
         except _ForeignEpoch:
-            self.close(EPOCH_CHANGED, EPOCH_CHANGED_REASON)
+            self.close(SERVICE_RESTART, EPOCH_CHANGED_REASON)
         if ws.application_state is WebSocketState.CONNECTED:
             with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
                 await ws.close(self.close_code or 1000, self.close_reason[:120])

@@ -29,7 +29,7 @@ from server.interview.state import LiveState
 from server.live.base import Snapshot, StartClaim
 from server.live.fanout import Fanout
 from server.metrics import LIVE_INTERVIEWS
-from server.protocol import Phase
+from server.protocol import SERVICE_RESTART, Phase
 from server.store.models import Interview, InterviewStatus
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,6 @@ CLEANUP_STEP_S = 5.0  # each step of a finished runner's clean-up
 # A prepared interview nobody starts leaves the live store after this; one started later
 # is rebuilt from the database.
 PREPARED_TTL_S = 24 * 3600
-LIVE_STATE_LOST = 1012  # "service restart": clients reconnect
 LIVE_STATE_LOST_REASON = "the interview's live state was lost; reconnect"
 
 
@@ -508,7 +507,7 @@ class SessionManager:
             if snapshot is None:
                 # Its live state is gone (Redis restarted without it): the sockets here would
                 # wait forever. They reconnect, and the interview is rebuilt from the database.
-                self.fanout.close_local(interview_id, LIVE_STATE_LOST, LIVE_STATE_LOST_REASON)
+                self.fanout.close_local(interview_id, SERVICE_RESTART, LIVE_STATE_LOST_REASON)
             elif LiveState.decode(snapshot.state).phase is not Phase.ended:
                 await self.ensure_running(interview_id)
 
