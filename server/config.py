@@ -298,12 +298,17 @@ class Settings(BaseSettings):
     # runs at 500: time to first token p99 668 ms with 6, 456 with 10, 237 with 16; token
     # latency p99 73, 82 and 92 ms. Against the relay (3 runs each): 6 is 1.51 times its token
     # latency p99 and +90 ms on first tokens, 12 1.72 and 16 1.68 times (both below its first
-    # token p99): more at once trades the streams' tail for first tokens.
-    ws_concurrent_starts: int = Field(default=6, ge=1)
+    # token p99): more at once trades the streams' tail for first tokens. Once a runner's
+    # refusals, epochs and upkeep were settled (3 runs each against the relay, PostgreSQL
+    # and Redis, medians): 6 busy / 16 idle were 0.75 times the relay's token latency p99
+    # but +268 ms on first tokens; 10 / 32, 0.74 times and -43 ms; 16 / 64, 0.70 times and
+    # -259 ms (each of the 3 runs within both targets), and at 700 and 900 below the
+    # relay's token latency too; beside 2,500 idle interviews, 0.38 times.
+    ws_concurrent_starts: int = Field(default=16, ge=1)
     # ...and while the loop has time to spare (below 50 %; in proportion in between): a
     # start is mostly waiting on round trips, and two at a time left a burst of 300
     # starting over 2.8 s with the loop 72 % busy.
-    ws_concurrent_starts_idle: int = Field(default=16, ge=1)
+    ws_concurrent_starts_idle: int = Field(default=64, ge=1)
 
     # The HTTP edge
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: IP addresses or CIDR
