@@ -90,9 +90,10 @@ from server.voice import uploads as voice_uploads
 log = logging.getLogger(__name__)
 
 ENDED_TTL_S = 3600  # how long an ended interview's event log stays for late reconnects
-# A waiting runner is woken by pokes; these bound how long a lost poke (Redis reconnecting)
-# or an abandoned interview can go unnoticed, without thousands of idle runners polling.
-INBOX_POLL_S = 10.0
+# A waiting runner is woken by what it receives (a command handed to it here, or a poke for
+# its inbox: after a subscription is re-established every runner is poked, so none is
+# lost), and otherwise only to look for its candidate: this bounds how long an abandoned
+# interview goes unnoticed, without thousands of idle runners waking to look at nothing.
 MAX_PRESENCE_CHECK_S = 30.0
 # A turn that broke after its first words is regenerated this many times (the provider has
 # already retried every failure before the first words; those are never retried here).
@@ -213,7 +214,6 @@ class InterviewRunner:
         self._presence_interval_s = spread * min(
             MAX_PRESENCE_CHECK_S, deps.settings.abandon_after_s / 4
         )
-        self._poll_s = spread * INBOX_POLL_S
         self._backlog: list[Envelope] = []  # commands that arrived before the state was loaded
         self._pending: Answer | Skip | None = None  # accepted for the open turn, not yet applied
         self._interrupt = False
@@ -867,7 +867,7 @@ class InterviewRunner:
             if remaining_s <= 0:
                 await self._close_turn("timed_out")
                 return
-            await self._wait(min(remaining_s, self._poll_s, self._presence_interval_s))
+            await self._wait(min(remaining_s, self._presence_interval_s))
 
     def _note_pause_request(self) -> None:
         """Log a pause asked for (or cancelled) during a question: it survives a runner
@@ -903,7 +903,7 @@ class InterviewRunner:
                     paused_s=paused_s,
                 )
                 return
-            await self._wait(min(self._poll_s, self._presence_interval_s))
+            await self._wait(self._presence_interval_s)
 
     def _announce_pause(self) -> None:
         """After the event that moved to the next question: say if it began a pause, or if a
