@@ -14,7 +14,7 @@ from sqlalchemy import update
 from websockets.exceptions import ConnectionClosed
 
 from server.config import Settings
-from server.interview.sessions import STATE_WAIT_S
+from server.interview.sessions import STATE_WAIT_S, SessionManager
 from server.interview.state import LiveState
 from server.store.models import Interview
 from tests.wsclient import (
@@ -351,11 +351,16 @@ async def test_a_runner_stopped_mid_question_leaves_no_task_of_its_own_behind(
         await client.close()  # no candidate here: nothing adopts it again
         sessions = live.app.state.services.sessions
         assert _waiting_on_wake() != []  # the runner waits for a command beside its words
-        sessions._lost(session.interview_id)  # what a lease found lost makes the runner do
-        async with asyncio.timeout(5):
-            while sessions.runs(session.interview_id):
-                await asyncio.sleep(0.01)
+        await _stop_as_on_a_lost_lease(sessions, session.interview_id)
         assert _waiting_on_wake() == []
+
+
+async def _stop_as_on_a_lost_lease(sessions: SessionManager, interview_id: str) -> None:
+    """Stop the interview's runner here as a lease found lost does, and wait until it has."""
+    sessions._lost(interview_id)
+    async with asyncio.timeout(5):
+        while sessions.runs(interview_id):
+            await asyncio.sleep(0.01)
 
 
 def _waiting_on_wake() -> list[asyncio.Task[object]]:
@@ -382,10 +387,7 @@ async def test_an_interview_the_database_has_ended_is_ended_on_its_sockets_too(
             .values(status="finished")
         )
         await db.commit()
-    sessions._lost(session.interview_id)  # the lease ran out before it said so
-    async with asyncio.timeout(5):
-        while sessions.runs(session.interview_id):
-            await asyncio.sleep(0.01)
+    await _stop_as_on_a_lost_lease(sessions, session.interview_id)  # before it said so
 
     ready = await client.connect()
     assert ready["resumed"] is True
@@ -410,10 +412,7 @@ async def test_a_refused_append_of_a_replaced_runner_does_not_stop_the_runner_af
     await client.close()
     services = live.app.state.services
     sessions = services.sessions
-    sessions._lost(session.interview_id)  # its lease ran out
-    async with asyncio.timeout(5):
-        while sessions.runs(session.interview_id):
-            await asyncio.sleep(0.01)
+    await _stop_as_on_a_lost_lease(sessions, session.interview_id)
 
     assert await sessions.ensure_running(session.interview_id)
     replacement = sessions._running[session.interview_id].task
