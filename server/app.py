@@ -60,8 +60,8 @@ log = logging.getLogger(__name__)
 
 # The client's page that opens Razorpay Checkout (client/src/pages/Credits.tsx).
 CHECKOUT_PAGE = "/credits"
-# Allocations between young-generation collections (CPython: 700); see _lifespan.
-GC_YOUNG_THRESHOLD = 10_000
+# The collector's thresholds (CPython: 700, 10, 10); see _lifespan.
+GC_THRESHOLDS = (10_000, 1, 60)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -167,13 +167,18 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # about 100 ms a few times a minute under load (gen-2 pauses measured under interview
     # bench at N = 500: 85 to 132 ms before, 20 to 77 ms after).
     gc.freeze()
-    # And collect the youngest objects every 10,000 allocations, not 700: a token's frames,
+    # Collect the youngest objects every 10,000 allocations, not 700: a token's frames,
     # futures and timers live a few tens of milliseconds, long enough to outlive two young
     # collections at 700 and be promoted, and promotions trigger full passes over every
     # live interview's objects. Measured with 500 streaming and 2,500 idle interviews
     # (500,000 objects): full passes of 390-495 ms every few seconds and a token latency
     # p99 of 500-650 ms at 700; one 95 ms pass and 77-80 ms at 10,000.
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    # The middle generation is collected after every second young collection, not every
+    # eleventh: what a burst of starts leaves behind (100,000 objects after 2,500 idle
+    # interviews connect) is then walked in passes of ~10 ms, not in one of 45-95 ms at
+    # the moment their streams begin. The oldest is looked at after 61 of those, every
+    # 122 young collections as with CPython's 10 and 10, so full passes come no more often.
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         yield
     finally:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from server.app import GC_YOUNG_THRESHOLD, create_app
+from server.app import GC_THRESHOLDS, create_app
 from tests.conftest import make_settings
 
 
@@ -64,13 +64,18 @@ async def test_a_caller_supplied_request_id_is_echoed_and_a_bad_one_replaced(
 async def test_a_started_process_keeps_its_startup_objects_out_of_the_collector(
     database_url: str, tmp_path: Path
 ) -> None:
-    """Young objects are collected every GC_YOUNG_THRESHOLD allocations and what startup
-    built is frozen: both keep the collector's passes short under load (server/app.py)."""
+    """The collector runs at GC_THRESHOLDS and what startup built is frozen: both keep the
+    collector's passes short under load (server/app.py)."""
     # CPython's defaults and nothing frozen, whatever an earlier app in this process did.
     gc.set_threshold(700, 10, 10)
     gc.unfreeze()
     assert gc.get_freeze_count() == 0
     app = create_app(make_settings(database_url, "test:gc:", tmp_path))
     async with app.router.lifespan_context(app):
-        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, 10, 10)
+        assert gc.get_threshold() == GC_THRESHOLDS
         assert gc.get_freeze_count() > 10_000  # the modules, the app, the routes
+    # Short middle passes must not bring full passes sooner: CPython looks at the oldest
+    # generation once every (t1 + 1) * (t2 + 1) young collections, 121 by default.
+    _, middle, oldest = GC_THRESHOLDS
+    assert middle <= 2
+    assert (middle + 1) * (oldest + 1) >= 11 * 11
