@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 # The client's page that opens Razorpay Checkout (client/src/pages/Credits.tsx).
 CHECKOUT_PAGE = "/credits"
 # The collector's thresholds (CPython: 700, 10, 10); see _lifespan.
-GC_THRESHOLDS = (10_000, 1, 60)
+GC_THRESHOLDS = (10_000, 1, 43)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -173,11 +173,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # live interview's objects. Measured with 500 streaming and 2,500 idle interviews
     # (500,000 objects): full passes of 390-495 ms every few seconds and a token latency
     # p99 of 500-650 ms at 700; one 95 ms pass and 77-80 ms at 10,000.
-    # The middle generation is collected after every second young collection, not every
-    # eleventh: what a burst of starts leaves behind (100,000 objects after 2,500 idle
-    # interviews connect) is then walked in passes of ~10 ms, not in one of 45-95 ms at
-    # the moment their streams begin. The oldest is looked at after 61 of those, every
-    # 122 young collections as with CPython's 10 and 10, so full passes come no more often.
+    # One collection in three includes the middle generation, not one in eleven: what a
+    # burst of starts leaves behind (100,000 objects after 2,500 idle interviews connect)
+    # is then walked in passes of 6-24 ms, not in one of 45-95 ms as their streams begin.
+    # The oldest is looked at after 44 of those, one collection in ~135 as with CPython's
+    # 10 and 10, so full passes come no more often.
     gc.set_threshold(*GC_THRESHOLDS)
     try:
         yield
