@@ -249,8 +249,9 @@ def bench(
         str | None,
         typer.Argument(
             help="gemini: time to first token per kind of Gemini call (configured vs the "
-            "model's defaults) on the fake API with simulated thinking. Default: the load "
-            "benchmark."
+            "model's defaults) on the fake API with simulated thinking. subscription: the "
+            "gateway's CPU per message read from its live subscription (Redis at "
+            "--redis-url). Default: the load benchmark."
         ),
     ] = None,
     sessions: Annotated[
@@ -354,8 +355,14 @@ def bench(
             raise typer.Exit(1) from exc
         typer.echo(format_rows(rows, settings.gemini_model))
         return
+    if target == "subscription":
+        from server.bench.subscription import format_rows as subscription_rows
+        from server.bench.subscription import run_subscription_bench
+
+        typer.echo(subscription_rows(run_subscription_bench(redis_url), channels=500))
+        return
     if target is not None:
-        raise typer.BadParameter(f'expected "gemini" or nothing, got {target!r}')
+        raise typer.BadParameter(f'expected "gemini", "subscription" or nothing, got {target!r}')
 
     if recognition:
         from server.bench.voice import RecognitionBenchError, recognition_rtf

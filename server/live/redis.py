@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, get_args
 
+import hiredis
+from redis._parsers.hiredis import NOT_ENOUGH_DATA
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
@@ -453,6 +455,20 @@ def _parse_snapshot(raw: Any) -> Snapshot | None:
     return Snapshot(int(seq), str(state), str(text), int(active_ms), str(facts), int(failures))
 
 
+def _buffered_replies(pubsub: PubSub) -> Callable[[], Any]:
+    """The subscription's next reply already read from the socket (None when there is none)."""
+    parser = getattr(pubsub.connection, "_parser", None)
+    reader = getattr(parser, "_reader", None)
+    if not isinstance(reader, hiredis.Reader):
+        return lambda: None
+
+    def next_reply() -> Any:
+        reply = reader.gets()
+        return None if reply is NOT_ENOUGH_DATA else reply
+
+    return next_reply
+
+
 def _raise_first(results: list[Any]) -> list[Any]:
     for result in results:
         if isinstance(result, Exception):
@@ -502,6 +518,8 @@ class RedisEventLog:
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self.listener: LiveListener | None = None
+        self._control = keys.prefix + "ctl"
+        self._channel_prefix_len = len(keys.channel_prefix)
         self._append = _ManyCalls(client, _APPEND, keys_per_call=3)
         self._failed = client.register_script(_FAILED)
         self._create = client.register_script(_CREATE)
@@ -597,8 +615,6 @@ class RedisEventLog:
     async def _listen(self) -> None:
         assert self._pubsub is not None and self.listener is not None
         pubsub, listener = self._pubsub, self.listener
-        prefix_len = len(self.keys.channel_prefix)
-        control = self.keys.prefix + "ctl"
         failed = False
         while not self._closing:
             try:
@@ -624,32 +640,21 @@ class RedisEventLog:
                 # own record of channels, which a reconnect subscribes again).
                 while pubsub.subscribed:
                     response = await pubsub.parse_response(block=True)
-                    if response is None:
-                        continue
-                    if response[0] != "message":
-                        message = await pubsub.handle_message(response)  # type: ignore[no-untyped-call]
-                        if message is not None and message["type"] == "subscribe":
-                            self._confirm(message["channel"])
-                        continue
-                    channel: str = response[1]
-                    data: str = response[2]
-                    if channel == control:
-                        if data[0] == "v":  # v<user id> <token version>
-                            user_id, _, version = data[1:].partition(" ")
-                            listener.on_revoked(user_id, int(version))
-                        elif data[0] == "m":  # m<monitor payload>
-                            listener.on_monitor(data[1:])
-                        continue
-                    interview_id = channel[prefix_len:]
-                    kind = data[0]
-                    if kind == "e":
-                        space = data.index(" ")
-                        listener.on_event(interview_id, int(data[1:space]), data[space + 1 :])
-                    elif kind == "p":
-                        listener.on_poke(interview_id)
-                    elif kind == "r":
-                        space = data.index(" ")
-                        listener.on_reply(interview_id, data[1:space], data[space + 1 :])
+                    # The replies already read with it are parsed here without an await
+                    # each: redis-py's read path (health check, retry wrapper, timeouts)
+                    # cost more than the message, and a busy process reads dozens at once.
+                    reader = _buffered_replies(pubsub)
+                    while response is not None:
+                        if isinstance(response, list) and response[0] == "message":
+                            self._dispatch(response[1], response[2])
+                        elif isinstance(response, Exception):
+                            # An error reply on a subscription: start again from a ping.
+                            raise RedisConnectionError(f"subscription replied {response!r:.200}")
+                        else:
+                            message = await pubsub.handle_message(response)  # type: ignore[no-untyped-call]
+                            if message is not None and message["type"] == "subscribe":
+                                self._confirm(message["channel"])
+                        response = reader()
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 # The PubSub object resubscribes on the next call; what was published
                 # meanwhile is gone, so the gateway repairs gaps from the log.
@@ -657,6 +662,28 @@ class RedisEventLog:
                     log.warning("live subscription lost, reconnecting", extra={"error": str(exc)})
                 failed = True
                 await asyncio.sleep(0.5)
+
+    def _dispatch(self, channel: str, data: str) -> None:
+        """One published message: an event, a poke or a reply, or a control message."""
+        listener = self.listener
+        assert listener is not None
+        if channel == self._control:
+            if data[0] == "v":  # v<user id> <token version>
+                user_id, _, version = data[1:].partition(" ")
+                listener.on_revoked(user_id, int(version))
+            elif data[0] == "m":  # m<monitor payload>
+                listener.on_monitor(data[1:])
+            return
+        interview_id = channel[self._channel_prefix_len :]
+        kind = data[0]
+        if kind == "e":
+            space = data.index(" ")
+            listener.on_event(interview_id, int(data[1:space]), data[space + 1 :])
+        elif kind == "p":
+            listener.on_poke(interview_id)
+        elif kind == "r":
+            space = data.index(" ")
+            listener.on_reply(interview_id, data[1:space], data[space + 1 :])
 
     # --- state and log -----------------------------------------------------------
 

@@ -5,10 +5,12 @@ local three-master Redis Cluster as well with ``TEST_BACKEND=services``."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
 from server.live.base import LogRead, TextUpdate
@@ -634,6 +636,45 @@ async def test_an_append_redis_refuses_fails_alone_and_the_rest_go_on(redis_live
     assert live.recorder.stale == []
     snapshots = await events.snapshots([fine, broken])
     assert [s.seq if s else None for s in snapshots.values()] == [3, 0]
+
+
+async def test_replies_read_together_are_each_handled_in_order(
+    redis_live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The subscription handles every reply that arrived with the one it waited for
+    before it waits again: a burst of events, with the confirmations of channels joined
+    and left in between, arrives whole and in order, and every join is confirmed."""
+    live = redis_live
+    events, recorder = live.store.events, live.recorder
+    busy = await live.new()
+    joining = [await live.new(subscribe=False) for _ in range(20)]
+    leaving = [await live.new() for _ in range(20)]
+    channel = RedisKeys(live.prefix).channel(busy)
+    burst = 2000
+
+    async def publish_burst(client: Redis | RedisCluster) -> None:
+        pipe = client.pipeline(transaction=False)
+        for n in range(1, burst + 1):
+            pipe.execute_command("PUBLISH", channel, f"e{n} burst {n}")
+        await pipe.execute()
+
+    async def join_and_leave() -> None:
+        for joined, left in zip(joining, leaving, strict=True):
+            await events.subscribe([joined])
+            await events.unsubscribe(left)
+
+    with caplog.at_level(logging.WARNING, logger="server.live.redis"):
+        async with raw_client(live) as client:
+            await asyncio.gather(publish_burst(client), join_and_leave())
+        await recorder.wait_for(lambda: len(recorder.events_of(busy)) == burst, timeout=10)
+    assert recorder.events_of(busy) == [(n, f"burst {n}") for n in range(1, burst + 1)]
+    assert [r.getMessage() for r in caplog.records if "not confirmed" in r.getMessage()] == []
+    for iid in joining + leaving:
+        events.append(iid, 1, "after", None)
+    await events.flush()
+    await recorder.wait_for(lambda: all(recorder.events_of(iid) for iid in joining))
+    await recorder.quiet()
+    assert [recorder.events_of(iid) for iid in leaving] == [[]] * len(leaving)
 
 
 @pytest.mark.needs_redis
