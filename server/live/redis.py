@@ -32,9 +32,7 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 from redis.client import NEVER_DECODE
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server.live.base import (
     KEEP_TEXT,
@@ -648,16 +646,17 @@ class RedisEventLog:
                         if isinstance(response, list) and response[0] == "message":
                             self._dispatch(response[1], response[2])
                         elif isinstance(response, Exception):
-                            # An error reply on a subscription: start again from a ping.
-                            raise RedisConnectionError(f"subscription replied {response!r:.200}")
+                            raise response  # an error reply, as redis-py raises the first
                         else:
                             message = await pubsub.handle_message(response)  # type: ignore[no-untyped-call]
                             if message is not None and message["type"] == "subscribe":
                                 self._confirm(message["channel"])
                         response = reader()
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            except (RedisError, OSError) as exc:
                 # The PubSub object resubscribes on the next call; what was published
-                # meanwhile is gone, so the gateway repairs gaps from the log.
+                # meanwhile is gone, so the gateway repairs gaps from the log. An error
+                # reply (a ResponseError) is handled the same way: the listener must not
+                # die of it, leaving the process deaf to every interview.
                 if not failed:
                     log.warning("live subscription lost, reconnecting", extra={"error": str(exc)})
                 failed = True

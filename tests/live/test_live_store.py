@@ -677,6 +677,22 @@ async def test_replies_read_together_are_each_handled_in_order(
     assert [recorder.events_of(iid) for iid in leaving] == [[]] * len(leaving)
 
 
+async def test_an_error_reply_on_the_subscription_is_survived(redis_live: Live) -> None:
+    """Redis answers a bad command on the subscription's connection with an error reply:
+    the listener starts again from a ping (telling the gateway to repair gaps) and goes on
+    delivering, rather than dying and leaving the process deaf to every interview."""
+    live = redis_live
+    events, recorder = live.store.events, live.recorder
+    iid = await live.new()
+    pubsub = events._pubsub  # type: ignore[attr-defined]
+    await pubsub.execute_command("NO-SUCH-COMMAND")
+    await recorder.wait_for(lambda: recorder.reconnects == 1)
+    events.append(iid, 1, "still heard", "s1")
+    await events.flush()
+    await recorder.wait_for(lambda: bool(recorder.events))
+    assert recorder.events == [(iid, 1, "still heard")]
+
+
 @pytest.mark.needs_redis
 async def test_a_channel_left_before_the_subscription_reconnects_stays_left(
     request: pytest.FixtureRequest, redis_prefix: str
