@@ -644,7 +644,16 @@ class RedisEventLog:
                     reader = _buffered_replies(pubsub)
                     while response is not None:
                         if isinstance(response, list) and response[0] == "message":
-                            self._dispatch(response[1], response[2])
+                            try:
+                                self._dispatch(response[1], response[2])
+                            except Exception as exc:  # one bad message, not a deaf process
+                                log_throttled(
+                                    log,
+                                    "live message not handled",
+                                    level=logging.ERROR,
+                                    channel=response[1][:200],
+                                    error=f"{type(exc).__name__}: {exc}"[:200],
+                                )
                         elif isinstance(response, Exception):
                             raise response  # an error reply, as redis-py raises the first
                         else:

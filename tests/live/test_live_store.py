@@ -693,6 +693,27 @@ async def test_an_error_reply_on_the_subscription_is_survived(redis_live: Live) 
     assert recorder.events == [(iid, 1, "still heard")]
 
 
+async def test_a_message_the_listener_cannot_handle_is_dropped_alone(redis_live: Live) -> None:
+    """Whatever is published on an interview's channel (a malformed message, or a
+    listener that fails on one) costs that message only: the ones after it, read in the
+    same go or later, are still delivered."""
+    live = redis_live
+    recorder = live.recorder
+    iid = await live.new()
+    channel = RedisKeys(live.prefix).channel(iid)
+    async with raw_client(live) as client:
+        pipe = client.pipeline(transaction=False)
+        for message in ("enot-a-number payload", "e", "", "e7 fine"):
+            pipe.execute_command("PUBLISH", channel, message)
+        await pipe.execute()
+        await recorder.wait_for(lambda: bool(recorder.events))
+        await client.execute_command("PUBLISH", channel, "e")
+        await client.execute_command("PUBLISH", channel, "e8 also fine")
+        await recorder.wait_for(lambda: len(recorder.events) == 2)
+    assert recorder.events == [(iid, 7, "fine"), (iid, 8, "also fine")]
+    assert recorder.reconnects == 0  # nothing was wrong with the connection
+
+
 @pytest.mark.needs_redis
 async def test_a_channel_left_before_the_subscription_reconnects_stays_left(
     request: pytest.FixtureRequest, redis_prefix: str
