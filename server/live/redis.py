@@ -32,7 +32,13 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.cluster import RedisCluster
 from redis.client import NEVER_DECODE
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError, RedisClusterException, RedisError, ResponseError
+from redis.exceptions import (
+    DataError,
+    NoScriptError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+)
 
 from server.live.base import (
     KEEP_TEXT,
@@ -313,6 +319,11 @@ _SLICE = 128
 # Appends per batch: one batch at a time keeps each interview's appends in order, so
 # its size bounds the rate (slices of 128 fell behind 800 streams: token latency p50 0.3 s).
 _MAX_BATCH = 512
+# What appends wait out, however long it lasts: an outage, a cluster mid-failover, a
+# server refusing for now (OOM, BUSY). Not a ``DataError``: an argument that cannot be sent.
+_TRANSIENT = (RedisError, RedisClusterException, OSError)
+# Attempts at a batch that fails otherwise, before its appends are sent one by one.
+_SEND_ATTEMPTS = 3
 _SUBSCRIBE_TIMEOUT_S = 5.0
 _START_SUBSCRIBE_TIMEOUT_S = 1.0
 
@@ -727,13 +738,20 @@ class RedisEventLog:
             batch = [await self._queue.get()]
             while not self._queue.empty() and len(batch) < _MAX_BATCH:
                 batch.append(self._queue.get_nowait())
-            while not self._closing:
-                try:
-                    await self._send(batch)
-                    break
-                except (RedisError, RedisClusterException, OSError) as exc:
-                    # Connection loss, or a cluster mid-failover (CLUSTERDOWN, a slot not
-                    # covered yet): retry rather than let this task die with appends queued.
+            await self._deliver(batch)
+
+    async def _deliver(self, batch: list[tuple[str, list[Any], int]]) -> None:
+        """Sends ``batch`` until it lands. An outage is waited out, however long: nothing
+        is lost. Any other failure (an append Redis cannot be sent, a fault of the client)
+        is tried ``_SEND_ATTEMPTS`` times; then the appends go one by one, and one that
+        still fails is dropped and reported refused, so it cannot hold up the others."""
+        failures = 0
+        while not self._closing:
+            try:
+                await self._send(batch)
+                return
+            except Exception as exc:
+                if isinstance(exc, _TRANSIENT) and not isinstance(exc, DataError):
                     # Expected during an outage: one line a second, with a count.
                     log_throttled(
                         log,
@@ -742,6 +760,30 @@ class RedisEventLog:
                         appends=len(batch),
                     )
                     await asyncio.sleep(0.2)
+                    continue
+                failures += 1
+                log_throttled(
+                    log,
+                    "live append failed",
+                    level=logging.ERROR,
+                    error=f"{type(exc).__name__}: {exc}"[:200],
+                    appends=len(batch),
+                    attempt=failures,
+                )
+                if failures >= _SEND_ATTEMPTS:
+                    if len(batch) > 1:
+                        for one in batch:
+                            await self._deliver([one])
+                        return
+                    interview_id, args, number = batch[0]
+                    log.error(
+                        "append dropped: it cannot be sent",
+                        extra={"interview_id": interview_id, "seq": args[0]},
+                    )
+                    if self.listener is not None:
+                        self.listener.on_stale(interview_id, number)
+                    return
+            await asyncio.sleep(0.2)
 
     async def _send(self, batch: list[tuple[str, list[Any], int]]) -> None:
         calls = [

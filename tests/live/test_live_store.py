@@ -714,6 +714,27 @@ async def test_a_message_the_listener_cannot_handle_is_dropped_alone(redis_live:
     assert recorder.reconnects == 0  # nothing was wrong with the connection
 
 
+async def test_an_append_that_cannot_be_sent_is_dropped_alone(redis_live: Live) -> None:
+    """Appends go in batches; one Redis cannot even be sent (an argument with no wire form)
+    fails its batch every time. After a few attempts the batch goes one append at a time:
+    that one is reported refused and dropped, every other lands in order, and appends
+    queued after it are not held up."""
+    live = redis_live
+    events, recorder = live.store.events, live.recorder
+    bad, good = await live.new("b0"), await live.new("g0")
+    events.append(good, 1, "before", "g1")
+    refused = events.append(bad, 1, object(), "b1")  # type: ignore[arg-type]
+    events.append(good, 2, "after", "g2")
+    await asyncio.wait_for(events.flush(), 10)
+    events.append(good, 3, "later", None)
+    await asyncio.wait_for(events.flush(), 10)
+    await recorder.wait_for(lambda: len(recorder.events) == 3)
+    assert recorder.events == [(good, 1, "before"), (good, 2, "after"), (good, 3, "later")]
+    assert recorder.refused == [refused] and recorder.stale == [bad]
+    snapshots = await events.snapshots([good, bad])
+    assert [s.seq if s else None for s in snapshots.values()] == [3, 0]
+
+
 @pytest.mark.needs_redis
 async def test_a_channel_left_before_the_subscription_reconnects_stays_left(
     request: pytest.FixtureRequest, redis_prefix: str
