@@ -6,7 +6,8 @@ thousands of times a second. This subscribes a Redis live store to ``channels`` 
 and publishes turn deltas to them from another process: ``messages`` in pipelines of
 ``burst`` (as a batch of appends publishes them), then a tenth as many one at a time (each
 read from the socket then holds one message, and the loop wakes for each). It reports the
-CPU of the listener's thread (the event loop's) per message received.
+CPU of the listener's thread (the event loop's) per message handed by the process's
+fan-out to a local consumer (one per interview, standing for a socket).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import asyncio
 import multiprocessing
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis import Redis as SyncRedis
 
-from server.live.base import LiveListener
+from server.live.fanout import Fanout
 from server.live.redis import RedisKeys, redis_live_store
 from server.protocol import Phase, TurnDelta
 
@@ -49,36 +51,45 @@ def _publish(url: str, channels: list[str], messages: int, burst: int) -> None:
         client.close()
 
 
+class _CountingSink:
+    """Stands for a socket: counts what the fan-out hands it."""
+
+    observer = True
+
+    def __init__(self, interview_id: str, counted: Callable[[], None]) -> None:
+        self.id = interview_id
+        self.deliver = lambda seq, payload: counted()
+
+    def send_control(self, payload: str) -> None:
+        return None
+
+    def repair(self) -> None:
+        return None
+
+    def close(self, code: int, reason: str, *, urgent: bool = False) -> None:
+        return None
+
+
 async def _one_mode(
     url: str, mode: str, channels: int, messages: int, burst: int
 ) -> SubscriptionRow:
     received = 0
     all_in = asyncio.Event()
 
-    def on_event(interview_id: str, seq: int, payload: str) -> None:
+    def counted() -> None:
         nonlocal received
         received += 1
         if received == messages:
             all_in.set()
 
-    def ignore(*_: object) -> None:
-        return None
-
-    listener = LiveListener(
-        on_event=on_event,
-        on_poke=ignore,
-        on_reply=ignore,
-        on_stale=ignore,
-        on_reconnect=ignore,
-        on_revoked=ignore,
-        on_monitor=ignore,
-    )
     prefix = f"bench-sub-{uuid.uuid4().hex[:8]}:"
     store = redis_live_store(url, prefix=prefix)
     try:
-        await store.events.start(listener)
+        fanout = Fanout(store.events)
+        await store.events.start(fanout.listener())
         ids = [str(uuid.uuid4()) for _ in range(channels)]
-        await store.events.subscribe(ids)
+        for iid in ids:
+            await fanout.join(iid, _CountingSink(iid, counted))
         keys = RedisKeys(prefix)
         names = [keys.channel(iid) for iid in ids]
         # Another process: a thread would share the GIL with the loop and skew its CPU.
@@ -111,7 +122,7 @@ def run_subscription_bench(
 def format_rows(rows: list[SubscriptionRow], channels: int) -> str:
     lines = [
         f"live subscription: turn deltas to {channels} interviews, the listener's CPU "
-        "(its event loop thread) per message received",
+        "(its event loop thread) per message handed to a local consumer",
         f"{'arriving':<18}{'messages':>10}{'CPU µs/message':>16}{'seconds':>9}",
     ]
     lines += [

@@ -322,6 +322,7 @@ _MAX_BATCH = 512
 # What appends wait out, however long it lasts: an outage, a cluster mid-failover, a
 # server refusing for now (OOM, BUSY). Not a ``DataError``: an argument that cannot be sent.
 _TRANSIENT = (RedisError, RedisClusterException, OSError)
+_TEXT_OR_NONE = (str, type(None))
 # Attempts at a batch that fails otherwise, before its appends are sent one by one.
 _SEND_ATTEMPTS = 3
 _SUBSCRIBE_TIMEOUT_S = 5.0
@@ -539,7 +540,7 @@ class RedisEventLog:
         # Subscribe confirmations are read too: ``subscribe`` waits for them.
         self._pubsub = self._sub_redis.pubsub(ignore_subscribe_messages=False)
         confirmed = asyncio.get_running_loop().create_future()
-        self._unconfirmed[self.keys.prefix + "ctl"] = confirmed
+        self._unconfirmed[self._control] = confirmed
         self._tasks = [
             asyncio.create_task(self._listen(), name="redis-live-listen"),
             asyncio.create_task(self._publish(), name="redis-live-publish"),
@@ -633,7 +634,7 @@ class RedisEventLog:
                     # Under the lock: PubSub opens its connection on the first command, and
                     # two first commands at once would open two, one of them never read.
                     async with self._sub_lock:
-                        await pubsub.subscribe(self.keys.prefix + "ctl")
+                        await pubsub.subscribe(self._control)
                 if failed:
                     # Reconnect (redis-py resubscribes every channel as it does) before saying
                     # so: repairing gaps while Redis is still down would only fail.
@@ -725,8 +726,18 @@ class RedisEventLog:
         ]
         if state is not None:
             args.append(state)
-        self._idle.clear()
         self._queued += 1
+        if type(payload) is not str or type(state) not in _TEXT_OR_NONE:
+            # Redis could never be sent this (no wire form): refused now, alone, as Redis
+            # refuses an append. In a batch it would fail every append with it, and on a
+            # cluster after some of them had landed on other nodes.
+            log.error("append refused: payload or state is not text", extra={"seq": seq})
+            if self.listener is not None:
+                asyncio.get_running_loop().call_soon(
+                    self.listener.on_stale, interview_id, self._queued
+                )
+            return self._queued
+        self._idle.clear()
         self._queue.put_nowait((interview_id, args, self._queued))
         return self._queued
 
@@ -872,7 +883,7 @@ class RedisEventLog:
         await self.redis.publish(self.keys.channel(interview_id), "p")
 
     async def announce_revocation(self, user_id: str, token_version: int) -> None:
-        await self.redis.publish(self.keys.prefix + "ctl", f"v{user_id} {token_version}")
+        await self.redis.publish(self._control, f"v{user_id} {token_version}")
 
 
 class RedisLeases:

@@ -716,9 +716,9 @@ async def test_a_message_the_listener_cannot_handle_is_dropped_alone(redis_live:
 
 async def test_an_append_that_cannot_be_sent_is_dropped_alone(redis_live: Live) -> None:
     """Appends go in batches; one Redis cannot even be sent (an argument with no wire form)
-    fails its batch every time. After a few attempts the batch goes one append at a time:
-    that one is reported refused and dropped, every other lands in order, and appends
-    queued after it are not held up."""
+    would fail its batch every time, on a cluster after part of it had landed. It is
+    refused at once and reported, every other lands in order, and appends queued after
+    it are not held up."""
     live = redis_live
     events, recorder = live.store.events, live.recorder
     bad, good = await live.new("b0"), await live.new("g0")
